@@ -1,0 +1,14 @@
+// The motion module: skeleton, contracts, I/O, features, metrics, text encoding and the generation engine.
+export * from './skeleton.js';
+export * from './contracts.js';
+export * from './paths.js';
+export * from './kinematics.js';
+export * from './bvh.js';
+export * from './retarget.js';
+export * from './npy.js';
+export * from './formats.js';
+export * from './dataset.js';
+export * from './features.js';
+export * from './transforms.js';
+export * from './metrics/index.js';
+export { registerMotionCommands } from './cli/index.js';
