@@ -1,0 +1,76 @@
+/**
+ * User-facing reply text, and the last line of defence for what leaves the agent: replies are redacted
+ * of secrets and of the system prompt whatever produced them (a model that was talked into quoting them).
+ */
+import type { MotionRequest, PoseRef } from '../motion/contracts.js';
+
+const fmt = (x: number) => `${Math.round(x * 10) / 10}`;
+
+function poseWords(p: PoseRef): string {
+  if (p.kind === 'named') return p.name === 't-pose' || p.name === 'a-pose' ? `a ${p.name}` : p.name;
+  if (p.kind === 'frame') return p.frame === -1 ? 'where the last clip ended' : `frame ${p.frame} of an earlier clip`;
+  return p.label ? `your pose “${p.label}”` : 'your uploaded pose';
+}
+
+/** "wave the right hand (3 s), then sit down (3 s) — starting from a t-pose, ending sitting. 6 s." */
+export function describeRequest(r: MotionRequest): string {
+  const parts = r.segments.map((s) => `${s.text} (${fmt(s.seconds)} s)`);
+  const extras: string[] = [];
+  const first = r.segments[0].control;
+  const last = r.segments[r.segments.length - 1].control;
+  if (first?.continueFrom) extras.push('continuing the last clip');
+  if (first?.init) extras.push(`starting from ${poseWords(first.init)}`);
+  if (last?.last) extras.push(`ending ${last.last.kind === 'named' ? poseWords(last.last) : `in ${poseWords(last.last)}`}`);
+  const keyCount = r.segments.reduce((n, s) => n + (s.control?.keys?.length ?? 0), 0);
+  if (keyCount) extras.push(`${keyCount} key pose${keyCount > 1 ? 's' : ''}`);
+  if (r.speed !== 1) extras.push(`at ${fmt(r.speed)}× speed`);
+  if (r.samples > 1) extras.push(`${r.samples} variations`);
+  const total = r.segments.reduce((s, x) => s + x.seconds, 0) / r.speed;
+  return `${parts.join(', then ')}${extras.length ? ` — ${extras.join(', ')}` : ''}. ${fmt(total)} s in all.`;
+}
+
+export function composeReply(request: MotionRequest, changes: string[], notes: string[]): string {
+  const head = changes.length ? `${capitalise(changes.join(', '))}: ` : "Here's a person acting it out: ";
+  return [head + describeRequest(request), ...notes].join(' ');
+}
+
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Secrets worth hiding: configured keys plus every environment value whose name says it is one. */
+export function secretValues(extra: Array<string | undefined> = []): string[] {
+  const fromEnv = Object.entries(process.env)
+    .filter(([k, v]) => v && /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.test(k))
+    .map(([, v]) => v as string);
+  return [...fromEnv, ...extra].filter((v): v is string => typeof v === 'string' && v.length >= 6);
+}
+
+const KEY_SHAPES = /\b(sk-[A-Za-z0-9_-]{12,}|xox[abp]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|[MN][A-Za-z\d]{23,}\.[\w-]{6}\.[\w-]{27,})\b/g;
+
+/**
+ * Removes secrets and any quotation of the system prompt. A reply that quotes 6+ consecutive words of the
+ * system prompt is replaced whole: paraphrase-proofing is impossible, verbatim leaks are the common case.
+ */
+export function redactReply(reply: string, systemPrompt: string, secrets: string[]): string {
+  let out = reply;
+  for (const s of secrets) out = out.split(s).join('[redacted]');
+  out = out.replace(KEY_SHAPES, '[redacted]');
+  if (quotesPrompt(out, systemPrompt)) return "I can't share how I'm set up, but I'm happy to act something out — try “wave, then sit down”.";
+  return out.length > 1500 ? `${out.slice(0, 1500)}…` : out;
+}
+
+/** Action texts go to the motion model and into captions: secrets and prompt quotations become "stand still". */
+export function redactActionText(text: string, systemPrompt: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join(' ');
+  out = out.replace(KEY_SHAPES, ' ').replace(/\s+/g, ' ').trim();
+  return !out || quotesPrompt(out, systemPrompt) ? 'stand still' : out;
+}
+
+function quotesPrompt(reply: string, prompt: string): boolean {
+  if (!prompt) return false;
+  const words = (s: string) => s.toLowerCase().replace(/[^a-z0-9 ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const p = words(prompt);
+  const r = ` ${words(reply).join(' ')} `;
+  for (let i = 0; i + 6 <= p.length; i++) if (r.includes(` ${p.slice(i, i + 6).join(' ')} `)) return true;
+  return false;
+}
