@@ -1,0 +1,162 @@
+/**
+ * `charades models list | use VERSION | rollback | verify [VERSION]` and `charades train …`.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { listVersions, liveVersion, rollback, useVersion, verifyVersion } from '../../motion/registry.js';
+import { checkTrainingData } from './data.js';
+import { DEFAULT_GATE, metricAt, parseGateRules } from './gate.js';
+import { TrainingRunner, jobLogPath, trainerFromEnv } from './runner.js';
+import type { TrainingJob } from './store.js';
+import { describeJob, runTrainingWorker } from './worker.js';
+
+const PRESETS = ['tiny', 'small', 'full'];
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function modelsDirOf(opts: { models?: string }): string {
+  return resolve(opts.models ?? loadConfig().modelsDir);
+}
+
+/** The gated metrics, by their last name: what a person compares versions on. */
+function formatMetrics(metrics: Record<string, unknown> | undefined): string {
+  return DEFAULT_GATE.map((r) => [r.metric.split('.').pop(), metricAt(metrics, r.metric)] as const)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => `${k}=${v!.toPrecision(4)}`)
+    .join(' ');
+}
+
+function registerModelsCommands(program: Command): void {
+  const models = program.command('models').description('the model registry: installed versions and which one is live');
+  const dirOf = (cmd: Command) => modelsDirOf(cmd.opts<{ models?: string }>());
+  const sub = (name: string) => models.command(name).option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)');
+
+  sub('list').description('installed versions, the live one marked with *').option('--json', 'machine-readable')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const dir = dirOf(cmd);
+      const versions = listVersions(dir);
+      if (opts.json) return print(JSON.stringify({ registry: dir, live: liveVersion(dir), versions }, null, 1));
+      if (versions.length === 0) return print(`no model versions in ${dir}`);
+      for (const v of versions) print(`${v.live ? '*' : ' '} ${v.version}  ${v.created ?? ''}  ${v.problem ? `BROKEN: ${v.problem}` : formatMetrics(v.metrics)}`);
+    });
+
+  sub('use').argument('<version>').description('verify VERSION and make it live')
+    .action(async (version: string, _opts: unknown, cmd: Command) => {
+      const r = await useVersion(dirOf(cmd), version, { loadOnnx: true });
+      print(`${r.version} is live (was ${r.previous ?? 'none'})`);
+    });
+
+  sub('rollback').description('make the previously live version live again')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const r = await rollback(dirOf(cmd));
+      for (const s of r.skipped) print(`skipped ${s}`);
+      print(`${r.version} is live again (was ${r.previous ?? 'none'})`);
+    });
+
+  sub('verify').argument('[version]', 'default: the live version')
+    .option('--no-load', 'skip loading the ONNX files in onnxruntime')
+    .description('check a version: manifest, sha256 of every file, ONNX headers, IO names, text encoder')
+    .action(async (version: string | undefined, opts: { load: boolean }, cmd: Command) => {
+      const dir = dirOf(cmd);
+      const name = version ?? liveVersion(dir);
+      if (!name) throw new Error(`no live version in ${dir}; name one: charades models verify VERSION`);
+      const r = await verifyVersion(resolve(dir, name), { loadOnnx: opts.load });
+      if (r.ok) return print(`${name}: ok`);
+      for (const e of r.errors) print(`${name}: ${e}`);
+      process.exitCode = 1;
+    });
+}
+
+interface TrainOptions {
+  data: string[];
+  config: string;
+  gate?: string;
+  wait?: boolean;
+  list?: boolean;
+  cancel?: string;
+  status?: string;
+  models?: string;
+}
+
+function trainerConfigArg(config: string): string {
+  if (PRESETS.includes(config)) return config;
+  if (!config.endsWith('.json')) throw new Error(`--config must be a preset (${PRESETS.join(', ')}) or a .json file, got '${config}'`);
+  const file = resolve(config);
+  if (!existsSync(file)) throw new Error(`--config ${config}: file not found`);
+  return file;
+}
+
+function jobId(text: string, flag: string): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id <= 0) throw new Error(`${flag} expects a job number, got '${text}'`);
+  return id;
+}
+
+function reportFinal(job: TrainingJob, dataDir: string): void {
+  print(describeJob(job));
+  print(`log: ${jobLogPath(dataDir, job.id)}`);
+  if (job.state !== 'published') process.exitCode = 1;
+}
+
+async function trainAction(opts: TrainOptions): Promise<void> {
+  const config = loadConfig();
+  const modelsDir = resolve(opts.models ?? config.modelsDir);
+  const runnerOpts = { dataDir: config.dataDir, modelsDir, trainer: trainerFromEnv() };
+  if (opts.list || opts.cancel || opts.status) {
+    const runner = new TrainingRunner(runnerOpts);
+    try {
+      if (opts.cancel) print(describeJob(runner.cancel(jobId(opts.cancel, '--cancel'))));
+      else if (opts.status) print(describeJob(runner.store.require(jobId(opts.status, '--status'))));
+      else {
+        const jobs = runner.store.list();
+        if (jobs.length === 0) print('no training jobs');
+        for (const j of jobs) print(describeJob(j));
+      }
+    } finally {
+      await runner.close();
+    }
+    return;
+  }
+  const spec = {
+    data: checkTrainingData(opts.data),
+    config: trainerConfigArg(opts.config),
+    gate: opts.gate ? parseGateRules(opts.gate) : undefined,
+    requestedBy: 'cli',
+  };
+  const queue = new TrainingRunner(runnerOpts);
+  const job = queue.store.enqueue(spec);
+  await queue.close();
+  print(`queued training job ${job.id} (config ${spec.config})`);
+  if (!opts.wait) {
+    print('a training worker runs it: charades worker --train (or run charades train --wait to run it here)');
+    return;
+  }
+  const worker = await runTrainingWorker({ ...runnerOpts, untilJob: job.id, pollMs: 1000, redisUrl: config.redisUrl, installSignalHandlers: true });
+  await worker.done;
+  const final = worker.runner.store.require(job.id);
+  await worker.close();
+  reportFinal(final, config.dataDir);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerTrainCommands(program: Command): void {
+  registerModelsCommands(program);
+  program.command('train')
+    .description('queue a training job (train → evaluate → gate → publish); --wait runs it here with a progress bar')
+    .option('--data <dir>', 'packed motion data folder to train on (default: the current features cache)', collect, [])
+    .option('--config <name|file>', `trainer preset (${PRESETS.join(', ')}) or JSON config file`, 'full')
+    .option('--gate <rules>', 'publish only if these beat the live model, e.g. test.r_precision_top3:higher,test.fid:lower')
+    .option('--wait', 'run the queue in this process until the job finishes')
+    .option('--list', 'list recent training jobs')
+    .option('--status <id>', 'show one training job')
+    .option('--cancel <id>', 'cancel a queued or running training job')
+    .option('--models <dir>', 'model registry (default CHARADES_MODELS or models/)')
+    .action((opts: TrainOptions) => trainAction(opts));
+}

@@ -1,0 +1,342 @@
+/**
+ * Runs training jobs one at a time: data → trainer child process (JSON-lines progress) → verify → evaluate →
+ * gate → publish. The trainer runs in its own process group so cancelling kills it and everything it spawned;
+ * it checkpoints as it goes, so a crash of the trainer (retried here) or of this worker (the job is taken over
+ * by the next worker that claims it) continues from the last checkpoint with `--resume`.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { WriteStream } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { ModelManifest } from '../../motion/contracts.js';
+import { REPO_ROOT, defaultCacheDir } from '../../motion/paths.js';
+import { defaultFeatureCacheDir } from '../../motion/featureCache.js';
+import {
+  DEFAULT_TEXT_ENCODER, liveVersionDir, publishVersion, readManifest, verifyVersion,
+} from '../../motion/registry.js';
+import type { TextEncoderSpec } from '../../motion/registry.js';
+import { DEFAULT_GATE, decideGate, metricAt } from './gate.js';
+import type { GateDecision } from './gate.js';
+import { prepareFeatureCache } from './data.js';
+import { parseProgressLine } from './progress.js';
+import { FINAL_STATES, TRAINING_DB_FILE, TrainingJobStore, ownerId } from './store.js';
+import type { GateRule, TrainingJob, TrainingProgress } from './store.js';
+
+export interface TrainerCommand {
+  command: string;
+  /** Arguments before the trainer's own (`-m trainer`); the runner appends `all --config … --resume`. */
+  args: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+export const DEFAULT_TRAINER: TrainerCommand = { command: '/usr/bin/python3', args: ['-m', 'trainer'], cwd: REPO_ROOT };
+
+/** `CHARADES_TRAINER="python3.11 -m trainer"` swaps the trainer command line (another Python, a wrapper script). */
+export function trainerFromEnv(env: NodeJS.ProcessEnv = process.env): TrainerCommand {
+  const words = (env.CHARADES_TRAINER ?? '').trim().split(/\s+/).filter(Boolean);
+  return words.length === 0 ? DEFAULT_TRAINER : { command: words[0], args: words.slice(1), cwd: REPO_ROOT };
+}
+
+export interface Candidate {
+  dir: string;
+  manifest: ModelManifest;
+  job: TrainingJob;
+}
+
+/** Measures a trained model; the default trusts the metrics the trainer wrote into its manifest. */
+export type EvaluateFn = (candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+export const manifestMetrics: EvaluateFn = (c) => c.manifest.metrics;
+
+export type TrainingEvent = 'started' | 'data' | 'trainer-exit' | 'resuming' | 'evaluated' | 'published' | 'rejected' | 'failed' | 'cancelled';
+
+export interface TrainingRunnerOptions {
+  /** Where the job database and per-job folders (logs, checkpoints, exported models) live. */
+  dataDir: string;
+  /** The model registry to publish into. */
+  modelsDir: string;
+  /** Default: CHARADES_TRAINER when set, else `/usr/bin/python3 -m trainer` in the repository root. */
+  trainer?: TrainerCommand;
+  /** Features cache for jobs without --data (default `.cache/features/charades-ric71-1`). */
+  cacheDir?: string;
+  /** Embedding table of the text encoder (default `.cache/embeddings/<encoder id>`). */
+  embeddingsDir?: string;
+  textEncoder?: TextEncoderSpec;
+  /** Rules for jobs that bring none (default R-precision top-3 higher, FID lower). */
+  gate?: readonly GateRule[];
+  evaluate?: EvaluateFn;
+  onProgress?: (job: TrainingJob, progress: TrainingProgress) => void;
+  onEvent?: (job: TrainingJob, event: TrainingEvent, detail: string) => void;
+  /** Called after a version went live (e.g. announce it on Redis); its failure is logged, not fatal. */
+  onPublished?: (version: string, job: TrainingJob) => Promise<void> | void;
+  /** Trainer runs per claim: a crashed trainer is restarted with --resume until this many ran (default 2). */
+  maxTrainerRuns?: number;
+  heartbeatMs?: number;
+  /** A running job whose worker has not beaten for this long is taken over (default 60 s). */
+  staleMs?: number;
+  /** SIGTERM first, SIGKILL after this many ms (default 5000). */
+  killGraceMs?: number;
+  threads?: number;
+  /** Owner id in the job table (default `host pid`). */
+  owner?: string;
+}
+
+export function trainingDbPath(dataDir: string): string {
+  return join(dataDir, TRAINING_DB_FILE);
+}
+
+export function jobDir(dataDir: string, id: number): string {
+  return join(resolve(dataDir), 'training', String(id));
+}
+
+export function jobLogPath(dataDir: string, id: number): string {
+  return join(jobDir(dataDir, id), 'trainer.log');
+}
+
+function versionName(job: TrainingJob, now = new Date()): string {
+  const label = basename(job.spec.config).replace(/\.json$/i, '').replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'custom';
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
+  return `charades-${label}-job${job.id}-${stamp}`;
+}
+
+function lastLines(text: string, n = 6): string {
+  return text.trim().split('\n').slice(-n).join(' | ');
+}
+
+class JobCancelled extends Error {}
+/** The worker is stopping: the job stays `running` and is resumed by the next claim. */
+class WorkerStopping extends Error {}
+
+interface TrainerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+  cancelled: boolean;
+}
+
+export class TrainingRunner {
+  readonly store: TrainingJobStore;
+  readonly owner: string;
+  private readonly opts: Required<Pick<TrainingRunnerOptions, 'maxTrainerRuns' | 'heartbeatMs' | 'staleMs' | 'killGraceMs' | 'threads'>> & TrainingRunnerOptions;
+  private current: { job: TrainingJob; kill: (why: string) => void } | null = null;
+  private stopping = false;
+
+  constructor(options: TrainingRunnerOptions) {
+    this.opts = { maxTrainerRuns: 2, heartbeatMs: 1000, staleMs: 60_000, killGraceMs: 5000, threads: 1, ...options };
+    this.owner = options.owner ?? ownerId();
+    this.store = new TrainingJobStore(trainingDbPath(options.dataDir));
+  }
+
+  /** Claims and runs the next queued job to its end; null when there is none (or another worker is busy). */
+  async runNext(): Promise<TrainingJob | null> {
+    if (this.stopping) return null;
+    const job = this.store.claim(this.owner, { staleMs: this.opts.staleMs });
+    if (!job) return null;
+    return this.run(job);
+  }
+
+  /** Cancels a job: queued ones at once; a running one here is killed now, elsewhere at its worker's next heartbeat. */
+  cancel(id: number): TrainingJob {
+    const job = this.store.requestCancel(id);
+    if (this.current?.job.id === id) this.current.kill('cancelled');
+    return job;
+  }
+
+  /**
+   * Stops the trainer without finishing the job: it stays `running` under this owner, and the next worker to
+   * claim (this one restarted, or another) resumes it from its checkpoint.
+   */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.current?.kill('worker shutting down');
+    while (this.current) await new Promise((r) => setTimeout(r, 20));
+    this.store.close();
+  }
+
+  private emit(job: TrainingJob, event: TrainingEvent, detail: string, log?: WriteStream): void {
+    log?.write(`[runner ${new Date().toISOString()}] ${event}: ${detail}\n`);
+    this.opts.onEvent?.(job, event, detail);
+  }
+
+  private async run(job: TrainingJob): Promise<TrainingJob> {
+    const dir = jobDir(this.opts.dataDir, job.id);
+    mkdirSync(dir, { recursive: true });
+    const log = createWriteStream(join(dir, 'trainer.log'), { flags: 'a' });
+    try {
+      return await this.runStages(job, dir, log);
+    } catch (err) {
+      if (err instanceof JobCancelled) {
+        this.emit(job, 'cancelled', err.message, log);
+        return this.store.finish(job.id, 'cancelled', { error: err.message });
+      }
+      const message = (err as Error).message;
+      if (err instanceof WorkerStopping) {
+        this.emit(job, 'trainer-exit', `left for resumption: ${message}`, log);
+        return this.store.require(job.id);
+      }
+      this.emit(job, 'failed', message, log);
+      return this.store.finish(job.id, 'failed', { error: message });
+    } finally {
+      this.current = null;
+      await new Promise<void>((r) => log.end(r));
+    }
+  }
+
+  private async runStages(job: TrainingJob, dir: string, log: WriteStream): Promise<TrainingJob> {
+    this.emit(job, 'started', `job ${job.id} (claim ${job.attempts}) config ${job.spec.config}, data ${job.spec.data.join(', ') || 'default cache'}`, log);
+    const version = job.version ?? versionName(job);
+    if (!job.version) this.store.setVersion(job.id, version);
+    const data = prepareFeatureCache(job.spec.data, join(dir, 'features'), this.opts.cacheDir ?? defaultFeatureCacheDir());
+    this.emit(job, 'data', data.note, log);
+    const exportDir = join(dir, 'export');
+    await this.train(job, dir, exportDir, data.cacheDir, version, log);
+    const candidateDir = join(exportDir, version);
+    return this.gateAndPublish(job, candidateDir, log);
+  }
+
+  private trainerArgs(job: TrainingJob, dir: string, exportDir: string, cacheDir: string, version: string, resume: boolean): string[] {
+    const embeddings = this.opts.embeddingsDir ?? join(defaultCacheDir(), 'embeddings', (this.opts.textEncoder ?? DEFAULT_TEXT_ENCODER).id);
+    return [
+      ...(this.opts.trainer ?? trainerFromEnv()).args,
+      'all', '--config', job.spec.config, '--cache', cacheDir, '--embeddings', embeddings,
+      '--out', join(dir, 'run'), '--models', exportDir, '--version', version, '--threads', String(this.opts.threads),
+      ...(resume ? ['--resume'] : []),
+    ];
+  }
+
+  private async train(job: TrainingJob, dir: string, exportDir: string, cacheDir: string, version: string, log: WriteStream): Promise<void> {
+    const runDir = join(dir, 'run');
+    for (let run = 1; run <= this.opts.maxTrainerRuns; run++) {
+      const resume = existsSync(runDir) && readdirSync(runDir).length > 0;
+      if (resume) this.emit(job, 'resuming', `trainer run ${run}/${this.opts.maxTrainerRuns} continues from the checkpoints in ${runDir}`, log);
+      const exit = await this.runTrainer(job, this.trainerArgs(job, dir, exportDir, cacheDir, version, resume), log);
+      if (exit.cancelled && this.stopping) throw new WorkerStopping('the worker stopped; the next claim resumes from the checkpoint');
+      if (exit.cancelled) throw new JobCancelled('cancelled while training');
+      const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+      this.emit(job, 'trainer-exit', how, log);
+      if (exit.code === 0) {
+        if (!existsSync(join(exportDir, version, 'manifest.json'))) throw new Error(`the trainer finished but wrote no model at ${join(exportDir, version)}`);
+        return;
+      }
+      if (run === this.opts.maxTrainerRuns) {
+        throw new Error(`the trainer failed (${how}) ${run} time(s): ${exit.stderrTail || 'no error output'}; log: ${join(dir, 'trainer.log')}`);
+      }
+    }
+  }
+
+  private runTrainer(job: TrainingJob, args: string[], log: WriteStream): Promise<TrainerExit> {
+    const trainer = this.opts.trainer ?? trainerFromEnv();
+    log.write(`[runner] $ ${trainer.command} ${args.join(' ')}\n`);
+    return new Promise((resolveExit, reject) => {
+      const child = spawn(trainer.command, args, {
+        cwd: trainer.cwd ?? REPO_ROOT,
+        // Its own process group: a cancel must reach the trainer's own children too (data loaders, onnx checks).
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PYTHONUNBUFFERED: '1', ...trainer.env },
+      });
+      let cancelled = false;
+      let stderrTail = '';
+      let killTimer: NodeJS.Timeout | undefined;
+      const killGroup = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, signal);
+        } catch {
+          // the group is already gone
+        }
+      };
+      const kill = (why: string) => {
+        if (cancelled) return;
+        cancelled = true;
+        log.write(`[runner] stopping the trainer: ${why}\n`);
+        killGroup('SIGTERM');
+        killTimer = setTimeout(() => killGroup('SIGKILL'), this.opts.killGraceMs);
+      };
+      this.current = { job, kill };
+      child.once('error', (err) => {
+        clearInterval(beat);
+        reject(new Error(`cannot start the trainer (${trainer.command}): ${err.message}`));
+      });
+      if (child.pid) this.store.setChild(job.id, child.pid);
+      const beat = setInterval(() => {
+        const state = this.store.heartbeat(job.id, this.owner);
+        if (state === 'cancelling' || state === 'cancelled') kill('cancel requested');
+      }, this.opts.heartbeatMs);
+      const stageStarts = new Map<string, number>();
+      let lastSaved = 0;
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        log.write(`${line}\n`);
+        const progress = parseProgressLine(line, stageStarts);
+        if (!progress) return;
+        this.opts.onProgress?.(job, progress);
+        if (Date.now() - lastSaved > 500 || progress.stage === 'export') {
+          lastSaved = Date.now();
+          this.store.setProgress(job.id, progress);
+        }
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const text = chunk.toString();
+        log.write(text);
+        stderrTail = lastLines(stderrTail + text);
+      });
+      child.once('close', (code, signal) => {
+        clearInterval(beat);
+        clearTimeout(killTimer);
+        this.store.setChild(job.id, null);
+        resolveExit({ code, signal, stderrTail, cancelled });
+      });
+    });
+  }
+
+  private liveMetrics(log: WriteStream, job: TrainingJob): Record<string, unknown> | null {
+    const live = liveVersionDir(this.opts.modelsDir);
+    if (!live) return null;
+    try {
+      return readManifest(live).metrics;
+    } catch (err) {
+      this.emit(job, 'evaluated', `the live model's manifest is unreadable (${(err as Error).message}); comparing against nothing`, log);
+      return null;
+    }
+  }
+
+  /** Stores evaluated metrics in the candidate's manifest, so the published version carries what the gate saw. */
+  private recordMetrics(candidateDir: string, manifest: ModelManifest, metrics: Record<string, unknown>): void {
+    if (JSON.stringify(metrics) === JSON.stringify(manifest.metrics)) return;
+    const file = join(candidateDir, 'manifest.json');
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    raw.metrics = { ...manifest.metrics, ...metrics };
+    writeFileSync(`${file}.tmp`, JSON.stringify(raw, null, 1));
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private async gateAndPublish(job: TrainingJob, candidateDir: string, log: WriteStream): Promise<TrainingJob> {
+    const check = await verifyVersion(candidateDir, { textEncoder: this.opts.textEncoder, loadOnnx: true });
+    if (!check.ok) throw new Error(`the trained model at ${candidateDir} is invalid: ${check.errors.join('; ')}`);
+    const metrics = await (this.opts.evaluate ?? manifestMetrics)({ dir: candidateDir, manifest: check.manifest!, job });
+    this.recordMetrics(candidateDir, check.manifest!, metrics);
+    const rules = job.spec.gate ?? this.opts.gate ?? DEFAULT_GATE;
+    this.emit(job, 'evaluated', rules.map((r) => `${r.metric} = ${metricAt(metrics, r.metric) ?? 'missing'}`).join(', ') || 'no gated metrics', log);
+    log.write(`[runner] metrics: ${JSON.stringify(metrics)}\n`);
+    const decision: GateDecision = decideGate(metrics, this.liveMetrics(log, job), rules);
+    if (this.store.get(job.id)?.state !== 'running') throw new JobCancelled('cancelled before publishing');
+    if (!decision.pass) {
+      this.emit(job, 'rejected', `${decision.summary}; artefacts kept in ${candidateDir}`, log);
+      return this.store.finish(job.id, 'rejected', { error: decision.summary, result: { gate: decision, artefacts: candidateDir, metrics } });
+    }
+    const published = await publishVersion(candidateDir, { registry: this.opts.modelsDir, textEncoder: this.opts.textEncoder });
+    this.emit(job, 'published', `${published.version} is live (was ${published.previous ?? 'none'}); ${decision.summary}`, log);
+    const done = this.store.finish(job.id, 'published', { result: { gate: decision, version: published.version, previous: published.previous, dir: published.dir, metrics } });
+    try {
+      await this.opts.onPublished?.(published.version, done);
+    } catch (err) {
+      log.write(`[runner] announcing ${published.version} failed: ${(err as Error).message}\n`);
+    }
+    return done;
+  }
+}
+
+export function isFinal(job: TrainingJob | null): boolean {
+  return job !== null && FINAL_STATES.includes(job.state);
+}

@@ -1,0 +1,76 @@
+// The small pure parts of the training worker: progress lines, the gate, data detection, the trainer command.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DEFAULT_TRAINER, decideGate, describeProgress, detectDataFormat, formatEta, metricAt, parseGateRules, parseProgressLine,
+  trainerFromEnv,
+} from '../../src/worker/train/index.js';
+
+test('progress lines: JSON records with a stage become progress; anything else is left to the log', () => {
+  const starts = new Map<string, number>();
+  assert.equal(parseProgressLine('loading cache…', starts), null);
+  assert.equal(parseProgressLine('{"step": 3}', starts), null);
+  assert.equal(parseProgressLine('{"stage": "vq", "step": ', starts), null);
+  const first = parseProgressLine('{"stage": "vq", "step": 10, "loss": 0.25, "eta_s": 90}', starts, 1_000_000)!;
+  assert.deepEqual([first.stage, first.step, first.loss, first.etaS, first.fraction], ['vq', 10, 0.25, 90, 0]);
+  const later = parseProgressLine('{"stage": "vq", "step": 20, "loss": 0.2, "eta_s": 30}', starts, 1_030_000)!;
+  assert.equal(later.fraction, 0.5, '30 s done and 30 s to go');
+  assert.equal(parseProgressLine('{"stage": "gpt", "step": 5, "total": 20, "eta_s": "soon"}', starts)!.fraction, 0.25);
+  assert.equal(parseProgressLine('{"stage": "gpt", "step": 5, "total": 20, "eta_s": "soon"}', starts)!.etaS, undefined);
+});
+
+test('progress is described in one line for chat and logs', () => {
+  assert.equal(formatEta(42.4), '42s');
+  assert.equal(formatEta(250), '4m10s');
+  assert.equal(formatEta(3 * 3600 + 120), '3h02m');
+  assert.equal(formatEta(undefined), '?');
+  assert.equal(describeProgress({ stage: 'gpt', step: 1200, loss: 2.31412, etaS: 250, fraction: 0.62, at: '' }), 'gpt step 1200 · loss 2.3141 · ETA 4m10s (62%)');
+  assert.equal(describeProgress({ stage: 'export', at: '' }), 'export');
+});
+
+test('the gate: every rule must beat the live model; missing values are explained', () => {
+  const rules = parseGateRules('a.r3:higher, fid:lower');
+  assert.deepEqual(rules, [{ metric: 'a.r3', better: 'higher' }, { metric: 'fid', better: 'lower' }]);
+  assert.equal(decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { a: { r3: 0.7 }, fid: 0.4 }, rules).pass, true);
+  const tie = decideGate({ a: { r3: 0.7 }, fid: 0.3 }, { a: { r3: 0.7 }, fid: 0.4 }, rules);
+  assert.equal(tie.pass, false, 'equal is not better');
+  assert.equal(tie.summary, 'gate failed: a.r3 0.7 vs live 0.7: not higher');
+  assert.match(decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { fid: 0.4 }, rules).summary, /a\.r3 = 0\.8 \(the live model has no value to compare\)/);
+  assert.match(decideGate({ a: { r3: Number.NaN }, fid: 0.3 }, null, rules).summary, /gate failed: a\.r3: the new model has no finite value/);
+  assert.equal(decideGate({}, { fid: 1 }, []).pass, true);
+  assert.equal(metricAt({ a: { b: 2 } }, 'a.b'), 2);
+  assert.equal(metricAt({ a: { b: '2' } }, 'a.b'), null);
+  assert.equal(metricAt(null, 'a'), null);
+  assert.throws(() => parseGateRules('fid'), /'fid' should be METRIC:higher or METRIC:lower/);
+  assert.throws(() => parseGateRules(':lower'), /':lower' should be/);
+});
+
+test('data folders are recognised by what they hold', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'charades-detect-'));
+  try {
+    const make = (name: string, files: string[]) => {
+      for (const f of files) {
+        mkdirSync(join(dir, name, f, '..'), { recursive: true });
+        writeFileSync(join(dir, name, f), '');
+      }
+      return join(dir, name);
+    };
+    assert.equal(detectDataFormat(make('packed', ['index.jsonl', 'positions_mm.i16'])), 'packed');
+    assert.equal(detectDataFormat(make('h3d', ['new_joints/000001.npy', 'texts/000001.txt'])), 'humanml3d');
+    assert.equal(detectDataFormat(make('npy', ['000001.npy'])), 'humanml3d');
+    assert.equal(detectDataFormat(make('bvh', ['subject1/walk.BVH'])), 'bvh');
+    assert.equal(detectDataFormat(make('other', ['notes.txt'])), 'unknown');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CHARADES_TRAINER replaces the trainer command line', () => {
+  assert.equal(trainerFromEnv({}), DEFAULT_TRAINER);
+  assert.equal(trainerFromEnv({ CHARADES_TRAINER: '  ' }), DEFAULT_TRAINER);
+  const custom = trainerFromEnv({ CHARADES_TRAINER: 'python3.11  -m trainer' });
+  assert.deepEqual([custom.command, custom.args], ['python3.11', ['-m', 'trainer']]);
+});
