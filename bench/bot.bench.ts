@@ -1,0 +1,159 @@
+/**
+ * Bot benchmark: chat → MP4 delivered (CLI surface and Discord double), first visible feedback,
+ * throughput with the in-process queue and with 1 vs 2 BullMQ workers, and the bot's RSS.
+ * Stages are whatever `createStages` picks on this checkout (reported in the JSON as `stages`).
+ * Env: BENCH_RUNS (default 8), BENCH_JOBS (throughput jobs, default 10), BENCH_SECONDS (clip length, default 4).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRuntime } from '../src/bot/index.js';
+import { startDiscordBot } from '../src/bot/discord/index.js';
+import { loadConfig } from '../src/config/index.js';
+import type { Config } from '../src/config/index.js';
+import { createStages } from '../src/jobs/index.js';
+import { DiscordDouble } from '../test/discord-double/server.js';
+import { startRedis } from '../test/jobs/redis.js';
+import { percentile, report, rssMb } from './harness.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 8);
+const JOBS = Number(process.env.BENCH_JOBS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const BIN = fileURLToPath(new URL('../bin/charades.js', import.meta.url));
+const PROMPTS = ['make a person act like a dog', 'wave with both hands', 'walk forward happily', 'jump in place', 'kick with the right leg', 'bow politely', 'sit down on the floor', 'dance happily'];
+
+const dataDir = mkdtempSync(join(tmpdir(), 'charades-bench-'));
+const config: Config = loadConfig({ overrides: { dataDir, logLevel: 'silent' } });
+const stats = (xs: number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95), n: xs.length });
+const progress = (msg: string) => process.stderr.write(`… ${msg}\n`);
+
+async function cliLatency(): Promise<{ ms: number[]; notes: string[]; rss: number }> {
+  const rt = await createRuntime(config);
+  const turn = (text: string, key: string) =>
+    rt.service.start({ platform: 'bench', conversationKey: key, userId: 'bench', text, options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done;
+  await turn('wave', 'warmup');
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await turn(PROMPTS[i % PROMPTS.length], `cli-${i}`);
+    ms.push(performance.now() - t0);
+  }
+  const rss = rssMb();
+  await rt.close();
+  return { ms, notes: rt.stageNotes, rss };
+}
+
+async function inProcessThroughput(): Promise<number> {
+  const rt = await createRuntime(config);
+  await rt.service.start({ platform: 'bench', conversationKey: 'tp-warm', userId: 'w', text: 'wave', limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: JOBS }, (_, i) =>
+      rt.service.start({ platform: 'bench', conversationKey: `tp-${i}`, userId: `u${i}`, text: PROMPTS[i % PROMPTS.length], options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done,
+    ),
+  );
+  const minutes = (performance.now() - t0) / 60_000;
+  await rt.close();
+  return JOBS / minutes;
+}
+
+async function discordLatency(): Promise<{ total: number[]; firstFeedback: number[] }> {
+  const double = await new DiscordDouble().start();
+  const bot = await startDiscordBot(loadConfig({ overrides: { dataDir, logLevel: 'silent', limits: { userQueue: 100, userPerMinute: 1000, uploadBytes: 10 * 1024 * 1024 }, discord: { token: 'bench', appId: double.appId, api: double.apiBase } } }));
+  const user = { id: '200000000000000001', username: 'bench' };
+  const total: number[] = [];
+  const firstFeedback: number[] = [];
+  try {
+    for (let i = -1; i < RUNS; i++) {
+      const it = double.slashCommand(user, 'act', { prompt: PROMPTS[Math.max(0, i) % PROMPTS.length], seconds: SECONDS });
+      const done = await double.waitFor(() => (it.original?.attachments.some((a) => a.filename.endsWith('.mp4')) ? performance.now() : undefined), 120_000, 'the MP4');
+      if (i < 0) continue;
+      firstFeedback.push(it.callbacks[0].at - it.sentAt);
+      total.push(done - it.sentAt);
+    }
+  } finally {
+    await bot.close();
+    await double.close();
+  }
+  return { total, firstFeedback };
+}
+
+function startWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('worker ready')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${err.slice(-500)}`)));
+  });
+}
+
+async function bullThroughput(workers: number): Promise<number> {
+  const redis = await startRedis();
+  const env = { REDIS_URL: redis.url, CHARADES_DATA_DIR: dataDir, LOG_LEVEL: 'info', CHARADES_QUEUE: `bench${workers}` };
+  const procs = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
+  const rt = await createRuntime(loadConfig({ overrides: { dataDir, logLevel: 'silent', redisUrl: redis.url, queueName: `bench${workers}` } }));
+  try {
+    const run = (n: number, tag: string) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          rt.service.start({ platform: 'bench', conversationKey: `${tag}-${i}`, userId: `${tag}${i}`, text: PROMPTS[i % PROMPTS.length], options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done,
+        ),
+      );
+    await run(workers, `warm${workers}`);
+    const t0 = performance.now();
+    await run(JOBS, `bull${workers}`);
+    return JOBS / ((performance.now() - t0) / 60_000);
+  } finally {
+    await rt.close();
+    for (const p of procs) p.kill('SIGTERM');
+    await Promise.all(procs.map((p) => (p.exitCode !== null ? undefined : new Promise((r) => p.once('exit', r)))));
+    await redis.stop();
+  }
+}
+
+try {
+  const { notes } = await createStages(config).then(async (c) => {
+    await c.stages.renderer.close();
+    await c.stages.planner.close?.();
+    await c.stages.generator.close?.();
+    return c;
+  });
+  progress(`stages: ${notes.join('; ')}`);
+  progress('CLI latency');
+  const cli = await cliLatency();
+  progress('in-process throughput');
+  const inProc = await inProcessThroughput();
+  progress('Discord double latency');
+  const discord = await discordLatency();
+  progress('BullMQ 1 worker');
+  const bull1 = await bullThroughput(1);
+  progress('BullMQ 2 workers');
+  const bull2 = await bullThroughput(2);
+  const json = {
+    clipSeconds: SECONDS,
+    stages: notes,
+    cliChatToMp4Ms: stats(cli.ms),
+    discordChatToMp4Ms: stats(discord.total),
+    firstFeedbackMs: stats(discord.firstFeedback),
+    clipsPerMinute: { inProcess: inProc, bullmq1: bull1, bullmq2: bull2 },
+    botRssMb: cli.rss,
+    targets: { chatToMp4P50Ms: 3000, firstFeedbackMs: 300, clipsPerMinute: 20, rssMb: 700 },
+  };
+  report('bot', json, [
+    { metric: 'CLI chat → MP4 p50 (ms)', value: json.cliChatToMp4Ms.p50, p95: json.cliChatToMp4Ms.p95, target: '≤ 3000', ok: json.cliChatToMp4Ms.p50 <= 3000 },
+    { metric: 'Discord /act → MP4 p50 (ms)', value: json.discordChatToMp4Ms.p50, p95: json.discordChatToMp4Ms.p95, target: '≤ 3000', ok: json.discordChatToMp4Ms.p50 <= 3000 },
+    { metric: 'first feedback p50 (ms)', value: json.firstFeedbackMs.p50, p95: json.firstFeedbackMs.p95, target: '≤ 300', ok: json.firstFeedbackMs.p95 <= 300 },
+    { metric: 'clips/min in-process', value: inProc, target: '≥ 20', ok: inProc >= 20 },
+    { metric: 'clips/min BullMQ 1 worker', value: bull1, target: '≥ 20', ok: bull1 >= 20 },
+    { metric: 'clips/min BullMQ 2 workers', value: bull2, target: '≥ 20', ok: bull2 >= 20 },
+    { metric: 'bot RSS (MB)', value: cli.rss, target: '≤ 700', ok: cli.rss <= 700 },
+  ]);
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}

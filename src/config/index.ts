@@ -1,0 +1,196 @@
+/**
+ * Runtime configuration: defaults < optional JSON file (CHARADES_CONFIG or --config) < environment.
+ * Every bad value is reported with the place it came from (env var or file field), all at once,
+ * so a person fixes their setup in one go instead of one crash at a time.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { REPO_ROOT, defaultDataDir, defaultModelsDir } from '../motion/index.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const GENERATORS = ['auto', 'engine', 'retrieval'] as const;
+const PLANNERS = ['auto', 'agent', 'keyword'] as const;
+
+const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ConfigSchema = z.object({
+  /** Where the SQLite store, motion files and videos live. */
+  dataDir: z.string().min(1),
+  modelsDir: z.string().min(1),
+  motionDataDir: z.string().min(1),
+  /** Jobs processed at once by the in-process queue or by one worker. */
+  concurrency: intIn(1, 16),
+  /** Attempts per job (1 = no retry). */
+  attempts: intIn(1, 10),
+  /** Milliseconds a BullMQ job stays locked to a worker that stopped answering before another takes it. */
+  jobLockMs: intIn(500, 10 * 60_000),
+  redisUrl: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  queueName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
+  generator: z.enum(GENERATORS),
+  planner: z.enum(PLANNERS),
+  /** three = the three.js renderer in Chromium; stick = a flat stick figure drawn by ffmpeg alone (no browser, for small machines and CI). */
+  renderer: z.enum(['three', 'stick']),
+  render: z.object({ size: intIn(64, 2048), fps: intIn(5, 60) }),
+  limits: z.object({
+    /** Jobs one user may have queued or running at once. */
+    userQueue: intIn(1, 100),
+    /** Requests one user may start per minute. */
+    userPerMinute: intIn(1, 1000),
+    /** Upload limit when the guild does not say (Discord's default for unboosted guilds). */
+    uploadBytes: intIn(1024, 500 * 1024 * 1024),
+  }),
+  discord: z.object({
+    token: z.string().min(1).optional(),
+    appId: z.string().regex(/^\d+$/, 'expected a numeric Discord application id').optional(),
+    /** REST base, e.g. http://127.0.0.1:PORT/api for the test double; absent = discord.com. */
+    api: z.url().optional(),
+    /** Channel ids the bot answers in; empty = everywhere. */
+    allowedChannels: z.array(z.string().regex(/^\d+$/, 'expected numeric channel ids')),
+    /** Guild to register slash commands in (instant); absent = global registration. */
+    guildId: z.string().regex(/^\d+$/).optional(),
+  }),
+  metricsPort: intIn(0, 65535).optional(),
+  logLevel: z.enum(LOG_LEVELS),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** Environment variable → config path. */
+const ENV_MAP: Record<string, string> = {
+  CHARADES_DATA_DIR: 'dataDir',
+  CHARADES_MODELS: 'modelsDir',
+  CHARADES_DATA: 'motionDataDir',
+  CHARADES_CONCURRENCY: 'concurrency',
+  CHARADES_ATTEMPTS: 'attempts',
+  CHARADES_JOB_LOCK_MS: 'jobLockMs',
+  REDIS_URL: 'redisUrl',
+  CHARADES_QUEUE: 'queueName',
+  CHARADES_GENERATOR: 'generator',
+  CHARADES_PLANNER: 'planner',
+  CHARADES_RENDERER: 'renderer',
+  CHARADES_RENDER_SIZE: 'render.size',
+  CHARADES_RENDER_FPS: 'render.fps',
+  CHARADES_USER_QUEUE_LIMIT: 'limits.userQueue',
+  CHARADES_USER_PER_MINUTE: 'limits.userPerMinute',
+  CHARADES_UPLOAD_BYTES: 'limits.uploadBytes',
+  DISCORD_TOKEN: 'discord.token',
+  DISCORD_APP_ID: 'discord.appId',
+  DISCORD_API: 'discord.api',
+  DISCORD_ALLOWED_CHANNELS: 'discord.allowedChannels',
+  DISCORD_GUILD_ID: 'discord.guildId',
+  CHARADES_METRICS_PORT: 'metricsPort',
+  LOG_LEVEL: 'logLevel',
+};
+
+const LIST_PATHS = new Set(['discord.allowedChannels']);
+
+function defaults(): ConfigInput {
+  return {
+    dataDir: resolve(REPO_ROOT, '.charades'),
+    modelsDir: defaultModelsDir(),
+    motionDataDir: defaultDataDir(),
+    concurrency: 1,
+    attempts: 2,
+    jobLockMs: 30_000,
+    queueName: 'charades',
+    generator: 'auto',
+    planner: 'auto',
+    renderer: 'three',
+    render: { size: 512, fps: 20 },
+    limits: { userQueue: 2, userPerMinute: 6, uploadBytes: 10 * 1024 * 1024 },
+    discord: { allowedChannels: [] },
+    logLevel: 'info',
+  };
+}
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
+    node = node[k] as Tree;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+function mergeDeep(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? mergeDeep(b as Tree, v as Tree) : v;
+  }
+  return out;
+}
+
+function readConfigFile(path: string): Tree {
+  if (!existsSync(path)) throw new Error(`config file ${path} does not exist`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${path} must hold a JSON object`);
+  return parsed as Tree;
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A JSON config file; defaults to env CHARADES_CONFIG. */
+  file?: string;
+  /** Values that win over everything (CLI flags, tests). */
+  overrides?: Tree;
+}
+
+/** Loads and validates the configuration; throws one Error listing every bad value and where it came from. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.CHARADES_CONFIG;
+  const origin = new Map<string, string>();
+  let tree = defaults() as Tree;
+  if (file) {
+    const fromFile = readConfigFile(file);
+    tree = mergeDeep(tree, fromFile);
+    for (const key of leafPaths(fromFile)) origin.set(key, `${file}: ${key}`);
+  }
+  const fromEnv: Tree = {};
+  for (const [name, path] of Object.entries(ENV_MAP)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    setPath(fromEnv, path, LIST_PATHS.has(path) ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw);
+    origin.set(path, `env ${name}`);
+  }
+  tree = mergeDeep(tree, fromEnv);
+  if (options.overrides) tree = mergeDeep(tree, options.overrides);
+  const parsed = ConfigSchema.safeParse(tree);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const top = issue.path.length > 1 && LIST_PATHS.has(issue.path.slice(0, -1).join('.')) ? issue.path.slice(0, -1).join('.') : path;
+    const where = origin.get(top) ?? origin.get(path) ?? `config ${path}`;
+    return `  ${where} = ${JSON.stringify(valueAt(tree, issue.path))}: ${issue.message}`;
+  });
+  throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+}
+
+function leafPaths(tree: Tree, prefix = ''): string[] {
+  return Object.entries(tree).flatMap(([k, v]) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? leafPaths(v as Tree, `${prefix}${k}.`) : [`${prefix}${k}`],
+  );
+}
+
+function valueAt(tree: Tree, path: readonly PropertyKey[]): unknown {
+  let node: unknown = tree;
+  for (const k of path) node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined;
+  return node;
+}
+
+/** The Discord settings `charades serve` cannot run without, with a message naming the missing variables. */
+export function requireDiscord(config: Config): { token: string; appId: string } {
+  const missing = [!config.discord.token && 'DISCORD_TOKEN', !config.discord.appId && 'DISCORD_APP_ID'].filter(Boolean);
+  if (missing.length) throw new Error(`charades serve needs ${missing.join(' and ')} (the bot token and application id from the Discord developer portal)`);
+  return { token: config.discord.token as string, appId: config.discord.appId as string };
+}

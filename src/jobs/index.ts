@@ -1,0 +1,16 @@
+// The job system: pipeline (plan → generate → render), queues (in-process, BullMQ), stages and metrics.
+export * from './types.js';
+export * from './actions.js';
+export * from './motion-files.js';
+export * from './pipeline.js';
+export * from './queue.js';
+export * from './metrics.js';
+export { createKeywordPlanner, planFromText } from './stages/keyword-planner.js';
+export { createRetrievalGenerator, ClipIndex, fitClip } from './stages/retrieval.js';
+export { createStickRenderer, findFfmpeg } from './stages/stick-renderer.js';
+export { createStages } from './stages/load.js';
+export { createEngineGenerator, hasLiveModel } from './stages/engine.js';
+export type { CreateEngine, EngineGeneratorOptions } from './stages/engine.js';
+export type { StageChoice } from './stages/load.js';
+export { BullJobQueue, startBullWorker } from './bull.js';
+export type { BullQueueOptions, BullWorkerOptions, BullWorkerHandle } from './bull.js';

@@ -1,0 +1,100 @@
+/**
+ * Chooses the stages a process runs with: the agent's planner (keyword rules when config planner=keyword),
+ * the ONNX engine when the models registry has a LIVE version (else the interim dataset retrieval), and
+ * the three.js renderer (the stick renderer when config renderer=stick). Every choice is reported so logs
+ * and replies say what actually produced a clip.
+ */
+import type { Config } from '../../config/index.js';
+import type { Motion } from '../../motion/index.js';
+import type { GeneratorStage, PlanInput, PlannerStage, RenderOptions, RendererStage, Stages } from '../types.js';
+import { createKeywordPlanner } from './keyword-planner.js';
+import { createRetrievalGenerator } from './retrieval.js';
+import { createStickRenderer } from './stick-renderer.js';
+import { createEngineGenerator, hasLiveModel } from './engine.js';
+
+export interface StageChoice {
+  stages: Stages;
+  /** One line per stage saying which implementation runs and why. */
+  notes: string[];
+}
+
+/**
+ * The agent's planner (LLM when the environment configures one, else its offline parser). Imported
+ * lazily: the agent pulls in LangChain and node-llama-cpp, which every other CLI command would pay for.
+ */
+async function agentPlanner(): Promise<PlannerStage> {
+  const agentModule = await import('../../agent/index.js');
+  const configured = agentModule.createAgentFromEnv(process.env);
+  const stateOf = (stored: unknown) => (stored === undefined || stored === null ? agentModule.emptyConversation() : agentModule.parseConversationState(stored, 'the stored conversation state'));
+  return {
+    name: `agent:${configured.agent.plannerKind}`,
+    async plan(input: PlanInput) {
+      const out = await configured.agent.turn(stateOf(input.state), input.text, { user: input.userId });
+      const notes = [...out.notes, ...(out.fallback ? [`fallback: ${out.fallback}`] : [])];
+      return { request: out.request, reply: out.reply, notes, planner: `agent:${out.planner}`, state: out.state };
+    },
+    recordMotions: (state: unknown, ids: string[]) => agentModule.recordMotion(stateOf(state), ids),
+    close: () => configured.dispose(),
+  };
+}
+
+async function choosePlanner(config: Config, notes: string[]): Promise<PlannerStage> {
+  if (config.planner === 'keyword') {
+    notes.push('planner: keyword rules (config planner=keyword)');
+    return createKeywordPlanner();
+  }
+  const planner = await agentPlanner();
+  notes.push(`planner: ${planner.name}`);
+  return planner;
+}
+
+async function chooseGenerator(config: Config, notes: string[]): Promise<GeneratorStage> {
+  const retrieval = () => createRetrievalGenerator(config.motionDataDir);
+  if (config.generator === 'retrieval') {
+    notes.push('generator: dataset retrieval (config generator=retrieval)');
+    return retrieval();
+  }
+  if (hasLiveModel(config.modelsDir)) {
+    // Imported lazily: onnxruntime and the text encoder load only where generation runs.
+    const engineModule = await import('../../motion/engine/index.js');
+    const generator = await createEngineGenerator({
+      createEngine: engineModule.createEngine,
+      modelsDir: config.modelsDir,
+      dataDir: config.dataDir,
+      motionDataDir: config.motionDataDir,
+    });
+    notes.push(`generator: ONNX engine, model ${generator.version()} (${config.modelsDir}, follows LIVE)`);
+    return generator;
+  }
+  const why = `no LIVE model version in ${config.modelsDir}`;
+  if (config.generator === 'engine') throw new Error(`config generator=engine, but ${why}`);
+  notes.push(`generator: dataset retrieval (${why})`);
+  return retrieval();
+}
+
+/** The three.js renderer in headless Chromium; imported lazily (puppeteer) and launched on first use. */
+async function chooseRenderer(config: Config, notes: string[]): Promise<RendererStage> {
+  if (config.renderer === 'stick') {
+    notes.push('renderer: stick figure via ffmpeg (config renderer=stick)');
+    return createStickRenderer();
+  }
+  const renderModule = await import('../../render/index.js');
+  const renderer = renderModule.createRenderer();
+  notes.push('renderer: three.js in Chromium');
+  return {
+    name: 'three',
+    async render(motions: Motion[], o: RenderOptions) {
+      const out = await renderer.render(motions[0], { size: o.size, fps: o.fps === 30 ? 30 : 20, title: o.title, ...(motions.length === 4 ? { grid: motions } : {}) });
+      return out.mp4;
+    },
+    close: () => renderer.close(),
+  };
+}
+
+export async function createStages(config: Config): Promise<StageChoice> {
+  const notes: string[] = [];
+  const planner = await choosePlanner(config, notes);
+  const generator = await chooseGenerator(config, notes);
+  const renderer = await chooseRenderer(config, notes);
+  return { stages: { planner, generator, renderer }, notes };
+}

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Store, createRuntime } from '../../src/bot/index.js';
+import { tempDir, testConfig } from './helpers.js';
+
+test('the store migrates, keeps conversations, requests, motions and ratings across a reopen', () => {
+  const { dir, cleanup } = tempDir();
+  const path = join(dir, 'db', 'charades.sqlite');
+  try {
+    let store = new Store(path);
+    assert.equal(store.schemaVersion, 1);
+    const conv = store.conversation('discord', 'thread-1', 'alice');
+    assert.equal(store.conversation('discord', 'thread-1', 'bob').id, conv.id, 'same key, same conversation');
+    const turn = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
+    store.addRequest({ id: 'job-1', conversationId: conv.id, turnId: turn, userId: 'alice' });
+    assert.equal(store.activeRequests('alice'), 1);
+    store.completeRequest('job-1', { request: { segments: [{ text: 'wave', seconds: 2 }] }, videoPath: '/v.mp4', seconds: 2 });
+    store.addMotion({ id: 'job-1-0', requestId: 'job-1', sample: 0, path: 'motions/job-1-0.json', numFrames: 40, fps: 20, source: 'retrieval' });
+    store.saveConversationState(conv.id, { version: 1 }, 'job-1');
+    store.rate('job-1', 'bob', 1);
+    store.rate('job-1', 'bob', -1);
+    store.rate('job-1', 'carol', 1);
+    store.close();
+
+    store = new Store(path);
+    const again = store.conversation('discord', 'thread-1', 'alice');
+    assert.equal(again.lastRequestId, 'job-1');
+    assert.deepEqual(again.state, { version: 1 });
+    assert.equal(store.activeRequests('alice'), 0);
+    assert.deepEqual(store.motionsOf('job-1').map((m) => m.id), ['job-1-0']);
+    assert.deepEqual(store.ratings('job-1'), { up: 1, down: 1 }, "bob's second vote replaced his first");
+    assert.equal(store.requestsSince('alice', new Date(Date.now() - 60_000).toISOString()), 1);
+    store.close();
+  } finally {
+    cleanup();
+  }
+});
+
+test('a delivery can be claimed once per job', () => {
+  const store = new Store(':memory:');
+  assert.equal(store.claimDelivery('job-9', 'x'), true);
+  assert.equal(store.claimDelivery('job-9', 'y'), false);
+  store.setDeliveryTarget('job-9', 'discord:1:2');
+  assert.equal(store.jobDeliveredAs('discord:1:2'), 'job-9');
+  store.close();
+});
+
+test('a store from a newer Charades and a file that is not SQLite are refused with a clear message', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const newer = join(dir, 'newer.sqlite');
+    const db = new Database(newer);
+    db.pragma('user_version = 99');
+    db.close();
+    assert.throws(() => new Store(newer), /schema version 99, newer than this Charades \(1\)/);
+    const junk = join(dir, 'junk.sqlite');
+    writeFileSync(junk, 'this is not a database at all, just some text that is long enough to fill a header page');
+    assert.throws(() => new Store(junk), /cannot open the store at .*junk\.sqlite: file is not a database/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('requests a crashed run left unfinished are marked failed at startup, so they stop counting against limits', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const store = new Store(join(dir, 'charades.sqlite'));
+    const conv = store.conversation('discord', 'k', 'alice');
+    const turn = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
+    store.addRequest({ id: 'stale-1', conversationId: conv.id, turnId: turn, userId: 'alice' });
+    store.close();
+    const rt = await createRuntime(testConfig(dir));
+    try {
+      assert.equal(rt.store.activeRequests('alice'), 0);
+      assert.match(rt.store.request('stale-1')?.error ?? '', /interrupted: the bot restarted/);
+    } finally {
+      await rt.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
