@@ -1,23 +1,57 @@
 /**
  * The `charades` command line. Each module registers its own commands; this file only assembles them
  * and turns any error into one readable line (set CHARADES_DEBUG=1 for the stack).
+ *
+ * Rooms are imported only when their commands are asked for: loading every room (puppeteer, LangChain,
+ * onnxruntime, the SQLite store) costs about a second of start-up that `charades data stats` should not pay.
  */
 import { Command, CommanderError } from 'commander';
-import { registerMotionCommands } from './motion/index.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+const ROOMS: Record<string, () => Promise<Register>> = {
+  motion: async () => (await import('./motion/cli/index.js')).registerMotionCommands,
+  render: async () => (await import('./render/index.js')).registerRenderCommands,
+  bot: async () => (await import('./bot/index.js')).registerBotCommands,
+  agent: async () => (await import('./agent/index.js')).registerAgentCommands,
+  train: async () => (await import('./worker/train/index.js')).registerTrainCommands,
+};
+
+/** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
+const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
+  data: 'motion', convert: 'motion', embed: 'motion', motion: 'motion', eval: 'motion',
+  render: 'render',
+  chat: 'bot', serve: 'bot', worker: 'bot',
+  plan: 'agent', 'eval-agent': 'agent', annotate: 'agent',
+  models: 'train', train: 'train',
+};
+
+function roomsFor(argv: string[]): (keyof typeof ROOMS)[] {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wantsHelp = argv.slice(2).some((a) => a === '-h' || a === '--help' || a === 'help' || a === '-V' || a === '--version');
+  if (first && COMMAND_ROOM[first] && !(first === 'help')) return [COMMAND_ROOM[first]];
+  if (!first || wantsHelp) return Object.keys(ROOMS);
+  return ['bot'];
+}
+
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command('charades')
     .description('Make a 3D person act out whatever you ask: text → motion → video.')
     .version('0.1.0')
     .showHelpAfterError();
-  registerMotionCommands(program);
+  for (const room of roomsFor(argv)) (await ROOMS[room]())(program);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
-  const program = buildProgram();
-  program.exitOverride();
+  // A closed pipe (`charades … | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
+    const program = await buildProgram(argv);
+    program.exitOverride();
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {

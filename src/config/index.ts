@@ -10,7 +10,6 @@ import { REPO_ROOT, defaultDataDir, defaultModelsDir } from '../motion/index.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const GENERATORS = ['auto', 'engine', 'retrieval'] as const;
-const PLANNERS = ['auto', 'agent', 'keyword'] as const;
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -28,9 +27,6 @@ export const ConfigSchema = z.object({
   redisUrl: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
   queueName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
   generator: z.enum(GENERATORS),
-  planner: z.enum(PLANNERS),
-  /** three = the three.js renderer in Chromium; stick = a flat stick figure drawn by ffmpeg alone (no browser, for small machines and CI). */
-  renderer: z.enum(['three', 'stick']),
   render: z.object({ size: intIn(64, 2048), fps: intIn(5, 60) }),
   limits: z.object({
     /** Jobs one user may have queued or running at once. */
@@ -67,8 +63,6 @@ const ENV_MAP: Record<string, string> = {
   REDIS_URL: 'redisUrl',
   CHARADES_QUEUE: 'queueName',
   CHARADES_GENERATOR: 'generator',
-  CHARADES_PLANNER: 'planner',
-  CHARADES_RENDERER: 'renderer',
   CHARADES_RENDER_SIZE: 'render.size',
   CHARADES_RENDER_FPS: 'render.fps',
   CHARADES_USER_QUEUE_LIMIT: 'limits.userQueue',
@@ -95,8 +89,6 @@ function defaults(): ConfigInput {
     jobLockMs: 30_000,
     queueName: 'charades',
     generator: 'auto',
-    planner: 'auto',
-    renderer: 'three',
     render: { size: 512, fps: 20 },
     limits: { userQueue: 2, userPerMinute: 6, uploadBytes: 10 * 1024 * 1024 },
     discord: { allowedChannels: [] },

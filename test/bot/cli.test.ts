@@ -48,7 +48,7 @@ test('bad CLI input gets one clear line and exit status 1', () => {
 
 test('charades chat keeps the conversation: "slower" makes a longer clip, and it survives a restart', async () => {
   const { dir, cleanup } = tempDir();
-  const config = testConfig(join(dir, 'data'), { planner: 'auto' });
+  const config = testConfig(join(dir, 'data'));
   const outDir = join(dir, 'out');
   try {
     let rt = await createRuntime(config);

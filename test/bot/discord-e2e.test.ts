@@ -11,7 +11,7 @@ const alice = { id: '100000000000000001', username: 'alice' };
 const bob = { id: '100000000000000002', username: 'bob' };
 
 async function startBot(double: DiscordDouble, dataDir: string, overrides: Record<string, unknown> = {}): Promise<DiscordBot> {
-  const config = testConfig(dataDir, { planner: 'auto', discord: { token: 'double-token', appId: double.appId, api: double.apiBase, allowedChannels: [] }, ...overrides });
+  const config = testConfig(dataDir, { discord: { token: 'double-token', appId: double.appId, api: double.apiBase, allowedChannels: [] }, ...overrides });
   return startDiscordBot(config);
 }
 

@@ -12,7 +12,7 @@ export function tempDir(prefix = 'charades-test-'): { dir: string; cleanup: () =
 }
 
 export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { dataDir, logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', planner: 'keyword', render: { size: 256, fps: 20 }, ...overrides } });
+  return loadConfig({ env: {}, overrides: { dataDir, logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', render: { size: 256, fps: 20 }, ...overrides } });
 }
 
 export interface Probe {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PermanentJobError, applyAction, createKeywordPlanner, fitClip, planFromText } from '../../src/jobs/index.js';
+import { PermanentJobError, applyAction, fitClip } from '../../src/jobs/index.js';
 import { parseMotionRequest } from '../../src/motion/index.js';
 
 const base = parseMotionRequest({ segments: [{ text: 'act like a dog', seconds: 4 }], seed: 7 });
@@ -18,17 +18,6 @@ test('buttons edit the previous request', () => {
 test('slowing past the length limit is refused with a reason', () => {
   const long = parseMotionRequest({ segments: [{ text: 'walk', seconds: 12 }, { text: 'run', seconds: 12 }] });
   assert.throws(() => applyAction(long, 'slower'), (e: Error) => e instanceof PermanentJobError && /longer than 30 s/.test(e.message));
-});
-
-test('the keyword planner reads durations, sequences and follow-ups', async () => {
-  const r = planFromText('make a person wave for 2 seconds, then sit down', 1);
-  assert.deepEqual(r.segments.map((s) => [s.text, s.seconds]), [['wave', 2], ['sit down', 4]]);
-  assert.throws(() => planFromText('   '), /the prompt is empty/);
-  const planner = createKeywordPlanner();
-  const out = await planner.plan({ text: 'slower please', state: undefined, lastRequest: base, userId: 'u' });
-  assert.equal(out.request?.speed, 0.75);
-  const fresh = await planner.plan({ text: 'slower', state: undefined, userId: 'u' });
-  assert.equal(fresh.request?.segments[0].text, 'slower', 'without a previous request "slower" is just a prompt');
 });
 
 test('clips are fitted to the asked length at the asked speed', () => {

@@ -14,7 +14,7 @@ test('BullMQ mode: the Discord bot only enqueues, a separate worker process rend
   const double = await new DiscordDouble().start();
   const { dir, cleanup } = tempDir();
   const worker = spawn(process.execPath, ['--import', 'tsx', WORKER], {
-    env: { ...process.env, REDIS_URL: redis.url, CHARADES_DATA_DIR: dir, CHARADES_QUEUE: 'discordbull', CHARADES_PLANNER: 'keyword', CHARADES_RENDER_SIZE: '128', LOG_LEVEL: 'info', HOLD_MS: '0' },
+    env: { ...process.env, REDIS_URL: redis.url, CHARADES_DATA_DIR: dir, CHARADES_QUEUE: 'discordbull', CHARADES_PLANNER: 'offline', CHARADES_RENDER_SIZE: '128', LOG_LEVEL: 'info', HOLD_MS: '0' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -43,7 +43,7 @@ function startWorker(env: Record<string, string>): WorkerProc {
 test('BullMQ: two workers, the one holding the job is killed with SIGKILL, the other finishes it, and the user gets exactly one reply', { timeout: 120_000 }, async () => {
   const redis = await startRedis();
   const { dir, cleanup } = tempDir();
-  const env = { REDIS_URL: redis.url, CHARADES_DATA_DIR: dir, CHARADES_JOB_LOCK_MS: '1500', CHARADES_PLANNER: 'keyword', CHARADES_RENDER_SIZE: '128', LOG_LEVEL: 'info', HOLD_MS: '2500', CHARADES_QUEUE: 'killtest' };
+  const env = { REDIS_URL: redis.url, CHARADES_DATA_DIR: dir, CHARADES_JOB_LOCK_MS: '1500', CHARADES_PLANNER: 'offline', CHARADES_RENDER_SIZE: '128', LOG_LEVEL: 'info', HOLD_MS: '2500', CHARADES_QUEUE: 'killtest' };
   const workers = [startWorker(env), startWorker(env)];
   const rt = await createRuntime(testConfig(dir, { redisUrl: redis.url, jobLockMs: 1500, queueName: 'killtest' }));
   try {

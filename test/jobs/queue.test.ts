@@ -1,14 +1,21 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { InProcessQueue, MotionFiles, PermanentJobError, createJobMetrics, createKeywordPlanner, createRetrievalGenerator, createStickRenderer } from '../../src/jobs/index.js';
+import { after, test } from 'node:test';
+import { InProcessQueue, MotionFiles, PermanentJobError, createJobMetrics, createRetrievalGenerator, createStages } from '../../src/jobs/index.js';
 import type { GeneratorStage, JobInput, Progress, Stages } from '../../src/jobs/index.js';
-import { ffprobe, tempDir } from '../bot/helpers.js';
+import { ffprobe, tempDir, testConfig } from '../bot/helpers.js';
 
 const retrieval = createRetrievalGenerator();
+const scratch = tempDir();
+// The real stages (the agent's offline planner and the three.js renderer), shared by the tests of this file.
+const real = await createStages(testConfig(scratch.dir, { generator: 'retrieval' }));
+after(async () => {
+  await real.stages.renderer.close();
+  scratch.cleanup();
+});
 
 function stages(generator: GeneratorStage = retrieval): Stages {
-  return { planner: createKeywordPlanner(), generator, renderer: createStickRenderer() };
+  return { ...real.stages, generator };
 }
 
 function job(id: string, text: string, extra: Partial<JobInput> = {}): JobInput {
@@ -51,7 +58,7 @@ test('a failing attempt is retried; a permanent error and the last failed attemp
     },
   };
   const metrics = createJobMetrics();
-  const queue = new InProcessQueue({ stages: stages(flaky), dataDir: dir, render: { size: 64, fps: 10 } }, { concurrency: 1, attempts: 2, backoffMs: 10, metrics });
+  const queue = new InProcessQueue({ stages: stages(flaky), dataDir: dir, render: { size: 128, fps: 20 } }, { concurrency: 1, attempts: 2, backoffMs: 10, metrics });
   try {
     const progress: Progress[] = [];
     const result = await queue.submit(job('r1', 'jump for 1 second'), (p) => progress.push(p));
@@ -69,7 +76,7 @@ test('a failing attempt is retried; a permanent error and the last failed attemp
 
 test('closing the queue lets the running job finish and refuses the waiting ones with a reason', async () => {
   const { dir, cleanup } = tempDir();
-  const queue = new InProcessQueue({ stages: stages(), dataDir: dir, render: { size: 64, fps: 10 } }, { concurrency: 1, attempts: 1 });
+  const queue = new InProcessQueue({ stages: stages(), dataDir: dir, render: { size: 128, fps: 20 } }, { concurrency: 1, attempts: 1 });
   try {
     const running = queue.submit(job('k1', 'wave for 1 second'), () => undefined);
     const waiting = queue.submit(job('k2', 'wave for 1 second'), () => undefined);

@@ -15,7 +15,7 @@ test('stage choice says what runs and why; asking for a missing engine is a clea
     const auto = await createStages(testConfig(dir, { modelsDir: models }));
     assert.equal(auto.stages.generator.name, 'retrieval');
     assert.ok(auto.notes.some((n) => /^generator: dataset retrieval \(no LIVE model version in .*models\)$/.test(n)), auto.notes.join('; '));
-    assert.ok(auto.notes.some((n) => n.startsWith('planner: keyword')));
+    assert.ok(auto.notes.some((n) => n.startsWith('planner: agent:offline')));
     await auto.stages.renderer.close();
     await assert.rejects(createStages(testConfig(dir, { modelsDir: models, generator: 'engine' })), /config generator=engine, but no LIVE model version in .*models/);
   } finally {

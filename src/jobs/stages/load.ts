@@ -1,15 +1,13 @@
 /**
- * Chooses the stages a process runs with: the agent's planner (keyword rules when config planner=keyword),
+ * Chooses the stages a process runs with: the agent's planner (its LLM or offline planner, as the environment says),
  * the ONNX engine when the models registry has a LIVE version (else the interim dataset retrieval), and
- * the three.js renderer (the stick renderer when config renderer=stick). Every choice is reported so logs
+ * the three.js renderer. Every choice is reported so logs
  * and replies say what actually produced a clip.
  */
 import type { Config } from '../../config/index.js';
 import type { Motion } from '../../motion/index.js';
 import type { GeneratorStage, PlanInput, PlannerStage, RenderOptions, RendererStage, Stages } from '../types.js';
-import { createKeywordPlanner } from './keyword-planner.js';
 import { createRetrievalGenerator } from './retrieval.js';
-import { createStickRenderer } from './stick-renderer.js';
 import { createEngineGenerator, hasLiveModel } from './engine.js';
 
 export interface StageChoice {
@@ -38,11 +36,7 @@ async function agentPlanner(): Promise<PlannerStage> {
   };
 }
 
-async function choosePlanner(config: Config, notes: string[]): Promise<PlannerStage> {
-  if (config.planner === 'keyword') {
-    notes.push('planner: keyword rules (config planner=keyword)');
-    return createKeywordPlanner();
-  }
+async function choosePlanner(notes: string[]): Promise<PlannerStage> {
   const planner = await agentPlanner();
   notes.push(`planner: ${planner.name}`);
   return planner;
@@ -73,11 +67,7 @@ async function chooseGenerator(config: Config, notes: string[]): Promise<Generat
 }
 
 /** The three.js renderer in headless Chromium; imported lazily (puppeteer) and launched on first use. */
-async function chooseRenderer(config: Config, notes: string[]): Promise<RendererStage> {
-  if (config.renderer === 'stick') {
-    notes.push('renderer: stick figure via ffmpeg (config renderer=stick)');
-    return createStickRenderer();
-  }
+async function chooseRenderer(notes: string[]): Promise<RendererStage> {
   const renderModule = await import('../../render/index.js');
   const renderer = renderModule.createRenderer();
   notes.push('renderer: three.js in Chromium');
@@ -93,8 +83,8 @@ async function chooseRenderer(config: Config, notes: string[]): Promise<Renderer
 
 export async function createStages(config: Config): Promise<StageChoice> {
   const notes: string[] = [];
-  const planner = await choosePlanner(config, notes);
+  const planner = await choosePlanner(notes);
   const generator = await chooseGenerator(config, notes);
-  const renderer = await chooseRenderer(config, notes);
+  const renderer = await chooseRenderer(notes);
   return { stages: { planner, generator, renderer }, notes };
 }
