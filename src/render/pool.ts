@@ -1,0 +1,205 @@
+/**
+ * A small pool of headless Chromium instances, each with one render page already loaded, reused across
+ * jobs. A browser that crashes, disconnects or overruns a job's time is killed and relaunched on its
+ * next use, so one bad render never poisons the next.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
+import { startPageServer } from './server.js';
+import type { PageServer } from './server.js';
+import { findChromium } from './tools.js';
+
+/** Flags that work headless on this kind of machine (no GPU, no sandbox privileges, no network). */
+export const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-dev-shm-usage',
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+  '--mute-audio',
+];
+
+export interface PoolOptions {
+  /** Browsers kept warm (each renders one job at a time). Default 1: one job already uses both cores. */
+  size?: number;
+  chromiumPath?: string;
+  /** How long a launch plus page load may take. */
+  launchTimeoutMs?: number;
+}
+
+export interface Lease {
+  page: Page;
+  /** Process id of the browser serving this lease (tests kill it to simulate a crash). */
+  pid: number | undefined;
+  slot: number;
+}
+
+interface Slot {
+  browser: Browser | null;
+  page: Page | null;
+  userDataDir: string | null;
+  busy: boolean;
+  launching: Promise<void> | null;
+  /** Browsers this slot has started; above 0 a launch is a restart. */
+  generation: number;
+}
+
+export class BrowserPool {
+  readonly size: number;
+  readonly chromiumPath: string;
+  private readonly launchTimeoutMs: number;
+  private readonly slots: Slot[];
+  private readonly waiters: (() => void)[] = [];
+  private server: PageServer | null = null;
+  private serverStarting: Promise<PageServer> | null = null;
+  private closed = false;
+  /** Browsers launched after the first one in a slot (crash or hang recovery). */
+  restarts = 0;
+  launches = 0;
+  lastLaunchMs = 0;
+
+  constructor(options: PoolOptions = {}) {
+    this.size = options.size ?? 1;
+    if (!Number.isInteger(this.size) || this.size < 1 || this.size > 8) throw new Error(`pool size must be 1–8, got ${options.size}`);
+    this.chromiumPath = options.chromiumPath ?? findChromium();
+    this.launchTimeoutMs = options.launchTimeoutMs ?? 30_000;
+    this.slots = Array.from({ length: this.size }, () => ({ browser: null, page: null, userDataDir: null, busy: false, launching: null, generation: 0 }));
+  }
+
+  /** Launches every browser now, so the first job does not pay for it. */
+  async warm(): Promise<void> {
+    await Promise.all(this.slots.map((s) => this.ensureLaunched(s)));
+  }
+
+  /** Process ids of the running browsers. */
+  pids(): number[] {
+    return this.slots.map((s) => s.browser?.process()?.pid).filter((p): p is number => typeof p === 'number');
+  }
+
+  async acquire(): Promise<Lease> {
+    if (this.closed) throw new Error('the renderer is closed');
+    for (;;) {
+      const index = this.slots.findIndex((s) => !s.busy);
+      if (index >= 0) {
+        const slot = this.slots[index];
+        slot.busy = true;
+        try {
+          await this.ensureLaunched(slot);
+        } catch (err) {
+          slot.busy = false;
+          this.wakeOne();
+          throw err;
+        }
+        return { page: slot.page as Page, pid: slot.browser?.process()?.pid, slot: index };
+      }
+      await new Promise<void>((r) => this.waiters.push(r));
+      if (this.closed) throw new Error('the renderer is closed');
+    }
+  }
+
+  /** Returns a page to the pool; a broken one (crash, hang, protocol error) gets its browser killed. */
+  release(lease: Lease, broken: boolean): void {
+    const slot = this.slots[lease.slot];
+    if (broken) this.kill(slot);
+    slot.busy = false;
+    this.wakeOne();
+  }
+
+  /** Kills the browser behind a lease at once (used when a job overruns its time). */
+  killLease(lease: Lease): void {
+    this.kill(this.slots[lease.slot]);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) this.kill(s);
+    for (const w of this.waiters.splice(0)) w();
+    const server = this.server ?? (this.serverStarting ? await this.serverStarting.catch(() => null) : null);
+    this.server = null;
+    if (server) await server.close();
+  }
+
+  private wakeOne(): void {
+    this.waiters.shift()?.();
+  }
+
+  private async pageServer(): Promise<PageServer> {
+    if (this.server) return this.server;
+    this.serverStarting ??= startPageServer();
+    this.server = await this.serverStarting;
+    return this.server;
+  }
+
+  private ensureLaunched(slot: Slot): Promise<void> {
+    if (slot.browser?.connected && slot.page && !slot.page.isClosed()) return Promise.resolve();
+    slot.launching ??= this.launch(slot).finally(() => {
+      slot.launching = null;
+    });
+    return slot.launching;
+  }
+
+  private async launch(slot: Slot): Promise<void> {
+    this.kill(slot);
+    if (slot.generation > 0) this.restarts++;
+    slot.generation++;
+    const t0 = performance.now();
+    const server = await this.pageServer();
+    const userDataDir = mkdtempSync(join(tmpdir(), 'charades-chromium-'));
+    slot.userDataDir = userDataDir;
+    try {
+      const browser: Browser = await puppeteer.launch({
+        executablePath: this.chromiumPath,
+        headless: true,
+        args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`],
+        timeout: this.launchTimeoutMs,
+        protocolTimeout: 10 * 60_000,
+        defaultViewport: null,
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      });
+      slot.browser = browser;
+      const pages = await browser.pages();
+      const page = pages[0] ?? (await browser.newPage());
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e instanceof Error ? e.message : String(e)));
+      await page.goto(server.url, { waitUntil: 'load', timeout: this.launchTimeoutMs });
+      await page.waitForFunction(() => document.title === 'charades-ready', { timeout: this.launchTimeoutMs }).catch(() => {
+        throw new Error(`the render page did not start${errors.length ? `: ${errors.join('; ')}` : ''}`);
+      });
+      slot.page = page;
+      this.launches++;
+      this.lastLaunchMs = performance.now() - t0;
+    } catch (err) {
+      this.kill(slot);
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new Error(`could not start Chromium (${this.chromiumPath}): ${msg}`, { cause: err });
+    }
+  }
+
+  private kill(slot: Slot): void {
+    const browser = slot.browser;
+    slot.browser = null;
+    slot.page = null;
+    if (browser) {
+      const proc = browser.process();
+      browser.disconnect().catch(() => undefined);
+      if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+    }
+    if (slot.userDataDir) {
+      const dir = slot.userDataDir;
+      slot.userDataDir = null;
+      // Chromium may still be writing for a moment after SIGKILL
+      setTimeout(() => rmSync(dir, { recursive: true, force: true }), 200).unref();
+    }
+  }
+}

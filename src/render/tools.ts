@@ -1,0 +1,84 @@
+/**
+ * Finds the external programs the renderer drives: Chromium, ffmpeg and ffprobe. Environment
+ * variables win, then the system's copies (Debian's builds are complete), then the npm packages that
+ * ship a binary.
+ */
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A program on PATH, as an absolute path, or null. */
+export function onPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+export const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', 'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+/** CHROMIUM_PATH, then /usr/bin/chromium, chromium-browser, google-chrome; a clear error when none exists. */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.CHROMIUM_PATH;
+  if (override) {
+    if (!isExecutable(override)) throw new Error(`CHROMIUM_PATH=${override} is not an executable file`);
+    return override;
+  }
+  for (const c of CHROMIUM_CANDIDATES) {
+    const p = c.startsWith('/') ? (isExecutable(c) ? c : null) : onPath(c);
+    if (p) return p;
+  }
+  throw new Error(`no Chromium found: set CHROMIUM_PATH or install one (apt-get install chromium); tried ${CHROMIUM_CANDIDATES.join(', ')}`);
+}
+
+function fromInstaller(pkg: string): string | null {
+  try {
+    const mod = require(pkg) as { path?: string };
+    return mod.path && isExecutable(mod.path) ? mod.path : null;
+  } catch {
+    return null;
+  }
+}
+
+function findTool(envName: string, name: string, installer: string, env: NodeJS.ProcessEnv): string {
+  const override = env[envName];
+  if (override) {
+    if (!isExecutable(override)) throw new Error(`${envName}=${override} is not an executable file`);
+    return override;
+  }
+  const found = onPath(name) ?? fromInstaller(installer);
+  if (!found) throw new Error(`no ${name} found: set ${envName}, install ${name} (apt-get install ffmpeg) or the npm package ${installer}`);
+  return found;
+}
+
+/** FFMPEG_PATH, then ffmpeg on PATH, then @ffmpeg-installer/ffmpeg. */
+export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
+  return findTool('FFMPEG_PATH', 'ffmpeg', '@ffmpeg-installer/ffmpeg', env);
+}
+
+/** FFPROBE_PATH, then ffprobe on PATH, then @ffprobe-installer/ffprobe. */
+export function findFfprobe(env: NodeJS.ProcessEnv = process.env): string {
+  return findTool('FFPROBE_PATH', 'ffprobe', '@ffprobe-installer/ffprobe', env);
+}
+
+/** Whether this ffmpeg can write the animated WebP preview (static npm builds may lack libwebp). */
+export function ffmpegHasEncoder(ffmpeg: string, encoder: string): boolean {
+  try {
+    const out = execFileSync(ffmpeg, ['-hide_banner', '-encoders'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return new RegExp(`\\s${encoder}\\s`).test(out);
+  } catch {
+    return false;
+  }
+}
