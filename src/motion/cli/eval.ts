@@ -1,0 +1,126 @@
+/**
+ * `charades eval`: runs the production path (engine + the model version's ONNX evaluator) over the test split
+ * and the zero-shot pairs; prints the metrics and, with --report DIR, writes report.json, report.md and PNG plots.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { evaluateProductionPath, type EvalReport, type SetMetrics } from '../engine/evaluate.js';
+import { barChart, histogram } from '../engine/png.js';
+
+export interface EvalCliOptions {
+  json?: boolean;
+  report?: string;
+  limit?: string;
+  seed?: string;
+  model?: string;
+  modelVersion?: string;
+  models?: string;
+  evaluator?: string;
+  data?: string;
+  quiet?: boolean;
+}
+
+const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const top = (r: number[] | null): string => (r ? r.map((x) => fmt(x)).join(' / ') : '–');
+
+function setTable(name: string, s: SetMetrics): string[] {
+  return [
+    `### ${name} (${s.clips} clips)`,
+    '| metric | ground truth | generated (k = 4) | generated (k = 0, raw text) |',
+    '| --- | --- | --- | --- |',
+    `| R-precision top-1/2/3 | ${top(s.rPrecision.gt)} (raw-text side: ${top(s.rPrecision.gtRawText)}) | ${top(s.rPrecision.k4)} | ${top(s.rPrecision.k0)} |`,
+    `| FID | – | ${fmt(s.fid.k4)} | ${fmt(s.fid.k0)} |`,
+    `| MM-Dist | ${fmt(s.mmDist.gt)} | ${fmt(s.mmDist.k4)} | ${fmt(s.mmDist.k0)} |`,
+    `| Diversity | ${fmt(s.diversity.gt)} | ${fmt(s.diversity.k4)} | – |`,
+    `| foot-skate ratio | ${fmt(s.footSkate.gt, 4)} | ${fmt(s.footSkate.k4, 4)} (without foot clean-up: ${fmt(s.footSkate.k4WithoutCleanup, 4)}) | – |`,
+    ...(s.rPrecision.note ? [`\n${s.rPrecision.note}`] : []),
+    '',
+  ];
+}
+
+export function reportMarkdown(r: EvalReport): string {
+  const pc = r.poseControl;
+  return [
+    `# charades eval — model ${r.model}`,
+    `Encoder ${r.encoder}, provider ${r.provider}, evaluator ${r.evaluator}, seed ${r.seed}, ${r.seconds.toFixed(0)} s.`,
+    '',
+    ...setTable('Test split', r.sets.test),
+    ...(r.sets.zeroshot ? setTable('Zero-shot (held-out action × style pairs)', r.sets.zeroshot) : []),
+    `### Pose controls (${pc.clips} test clips; mean per-joint error, m; root-xz aligned)`,
+    '| control | text only | with the control | reduction |',
+    '| --- | --- | --- | --- |',
+    `| initial pose (Recon) | ${fmt(pc.init.textOnly)} | ${fmt(pc.init.controlled)} | ${fmt(pc.init.reduction * 100, 1)} % |`,
+    `| last pose (Recon) | ${fmt(pc.last.textOnly)} | ${fmt(pc.last.controlled)} | ${fmt(pc.last.reduction * 100, 1)} % |`,
+    `| key poses (Dist) | ${fmt(pc.keys.textOnly)} | ${fmt(pc.keys.controlled)} | ${fmt(pc.keys.reduction * 100, 1)} % |`,
+    '',
+    `### Continuation (${r.continuation.clips} clips: first half observed, second half predicted)`,
+    `| | ADE (m) | FDE (m) |`,
+    '| --- | --- | --- |',
+    `| model | ${fmt(r.continuation.model.ade)} | ${fmt(r.continuation.model.fde)} |`,
+    `| constant velocity | ${fmt(r.continuation.constantVelocity.ade)} | ${fmt(r.continuation.constantVelocity.fde)} |`,
+    '',
+    '### The model version\'s own (Python) evaluation, from its manifest',
+    '```json',
+    JSON.stringify(r.python, null, 1),
+    '```',
+    '',
+  ].join('\n');
+}
+
+export function writeEvalReport(dir: string, r: EvalReport): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: [string, Buffer | string][] = [
+    ['report.json', `${JSON.stringify(r, null, 1)}\n`],
+    ['report.md', reportMarkdown(r)],
+    ['rprecision-per-action.png', barChart('top-3 R-precision per action (test)', ['ground truth', 'generated'], r.sets.test.perAction.map((a) => ({ label: a.action, values: [a.top3Gt, a.top3Gen] })), { max: 1 })],
+    ['foot-skate-histogram.png', histogram('foot-skate ratio per clip (test)', [{ name: 'ground truth', values: r.sets.test.footSkatePerClip.gt }, { name: 'generated', values: r.sets.test.footSkatePerClip.k4 }])],
+    ['pose-control.png', barChart('pose-control error (m)', ['text only', 'with control'], [
+      { label: 'init', values: [r.poseControl.init.textOnly, r.poseControl.init.controlled] },
+      { label: 'last', values: [r.poseControl.last.textOnly, r.poseControl.last.controlled] },
+      { label: 'keys', values: [r.poseControl.keys.textOnly, r.poseControl.keys.controlled] },
+    ])],
+  ];
+  for (const [name, content] of files) writeFileSync(join(dir, name), content);
+  return files.map(([name]) => join(dir, name));
+}
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a whole number ≥ 0, got "${value}"`);
+  return n;
+}
+
+export async function runEvalCommand(o: EvalCliOptions): Promise<{ report: EvalReport; files: string[] }> {
+  const report = await evaluateProductionPath({
+    engine: { modelDir: o.model, modelsDir: o.models, version: o.modelVersion },
+    evaluatorDir: o.evaluator,
+    dataDir: o.data,
+    limit: positiveInt(o.limit, '--limit'),
+    seed: positiveInt(o.seed, '--seed'),
+    onProgress: o.quiet ? undefined : (m) => process.stderr.write(`${m}\n`),
+  });
+  return { report, files: o.report ? writeEvalReport(resolve(o.report), report) : [] };
+}
+
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate the production path (engine + ONNX evaluator) on the test split and the zero-shot pairs')
+    .option('--json', 'print the metrics as JSON')
+    .option('--report <dir>', 'write report.json, report.md and PNG plots here')
+    .option('--limit <n>', 'at most N clips per set (0 = all)', '0')
+    .option('--seed <n>', 'sampling seed', '0')
+    .option('--model <dir>', 'a model version folder (default: the live version)')
+    .option('--model-version <v>', 'a version in the registry')
+    .option('--models <dir>', 'the model registry')
+    .option('--evaluator <dir>', 'folder with eval_motion.onnx and eval_text.onnx when the model has none')
+    .option('--data <dir>', 'motion data folder')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: EvalCliOptions) => {
+      const { report, files } = await runEvalCommand(o);
+      if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      else process.stdout.write(`${reportMarkdown(report)}${files.length ? `\nwrote ${files.join(', ')}\n` : ''}`);
+    });
+}

@@ -1,0 +1,340 @@
+/**
+ * The inference engine: a MotionRequest in, Motions out, on one model version. It plans every segment
+ * (text embedding, duration, pose controls, past), runs the GPT for all samples in one batch, decodes every
+ * segment's codes in one VQ-decoder call, and post-processes into finished Motions with provenance.
+ *
+ * Hot swap: an Engine is bound to one version. Create a new Engine for a new version and `close()` the old
+ * one; close waits for requests already running on it, so they finish on the old weights.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type RequestSegment } from '../contracts.js';
+import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
+import { defaultModelsDir } from '../paths.js';
+import { liveVersion } from '../registry.js';
+import { NUM_JOINTS } from '../skeleton.js';
+import { aggregateEmbedding } from '../text/aggregate.js';
+import type { SentenceEncoder } from '../text/encoder.js';
+import { sharedSentenceEncoder } from '../text/config.js';
+import { resampleMotion } from '../transforms.js';
+import { decodeCodes, decodeTokens, encodeFeatures, staticPoseFeatures, type Control, type TokenCodes } from './decode.js';
+import { loadModel, type LoadedModel, type TaskName } from './model.js';
+import { finishMotion } from './postprocess.js';
+import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
+import { EXECUTION_PROVIDERS_ENV, parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
+import { sampleRng, validateSamplingOptions, type Rng } from './sampling.js';
+
+/** 20 fps / 4 frames per token. */
+export const TOKENS_PER_SECOND = 5;
+const FRAMES_PER_TOKEN = 4;
+
+export interface EngineOptions {
+  /** Model registry (default CHARADES_MODELS or models/). */
+  modelsDir?: string;
+  /** Version folder name inside modelsDir (default: the registry's LIVE version). */
+  version?: string;
+  /** A model folder outside any registry (tests, `--model DIR`); wins over modelsDir/version. */
+  modelDir?: string;
+  /** Text encoder (default: the configured one, shared per process). */
+  encoder?: SentenceEncoder;
+  providers?: readonly ExecutionProvider[];
+  /** onnxruntime intra-op threads (default CHARADES_ORT_THREADS or 1: small graphs on a shared 2-core host). */
+  threads?: number;
+  log?: ProviderLog;
+  /** Where named poses come from (null = joint angles only; default: the shared data when present). */
+  dataDir?: string | null;
+  /** Finds motions that `continueFrom` and `frame` poses refer to (default: file paths only). */
+  resolveMotion?: MotionResolver;
+  /** Sampling overrides (default: the manifest's). */
+  topK?: number;
+  topP?: number;
+}
+
+export interface GenerateProgress {
+  stage: 'prepare' | 'decode' | 'finish';
+  /** Motion tokens decoded so far, over all segments. */
+  tokens: number;
+  totalTokens: number;
+  /** 0…1 over the whole request. */
+  fraction: number;
+}
+
+export interface GenerateOptions {
+  onProgress?: (p: GenerateProgress) => void;
+  /** Lock planted feet (default true); off only to measure what the clean-up does. */
+  footCleanup?: boolean;
+}
+
+export interface GenerateResult {
+  motions: Motion[];
+}
+
+export interface Engine {
+  readonly version: string;
+  /** The model version folder the engine loaded. */
+  readonly modelDir: string;
+  readonly manifest: ModelManifest;
+  /** Execution provider of the GPT graph (the one that matters for latency). */
+  readonly provider: ExecutionProvider;
+  readonly encoderId: string;
+  generate(request: MotionRequestInput | MotionRequest, opts?: GenerateOptions): Promise<GenerateResult>;
+  /** Resolves after every request in flight has finished; later calls to generate are refused. */
+  close(): Promise<void>;
+}
+
+const silentLog: ProviderLog = { info: () => undefined, warn: () => undefined };
+
+function resolveModelDir(opts: EngineOptions): string {
+  if (opts.modelDir) return resolve(opts.modelDir);
+  const registry = resolve(opts.modelsDir ?? defaultModelsDir());
+  const version = opts.version ?? liveVersion(registry);
+  if (!version) throw new Error(`no live model in ${registry} (models/LIVE is missing); publish a version or pass a version / --model DIR`);
+  const dir = join(registry, version);
+  if (!existsSync(dir)) throw new Error(`model version "${version}" is not in ${registry}`);
+  return dir;
+}
+
+function defaultThreads(): number {
+  const env = process.env.CHARADES_ORT_THREADS;
+  if (env === undefined) return 1;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`CHARADES_ORT_THREADS must be a whole number ≥ 0, got "${env}"`);
+  return n;
+}
+
+// ---------------------------------------------------------------- planning
+
+interface PlannedControl {
+  pose: Pose;
+  /** Token index inside the segment's new tokens (0 = first new token). */
+  at: number;
+}
+
+interface SegmentPlan {
+  segment: RequestSegment;
+  newTokens: number;
+  controls: PlannedControl[];
+}
+
+function tokensFor(seconds: number, maxTokens: number): number {
+  return Math.min(maxTokens, Math.max(1, Math.round(seconds * TOKENS_PER_SECOND)));
+}
+
+/** Which training task matches the controls (trainer/ONNX.md: any mix of poses is `key_poses`). */
+function taskFor(plan: SegmentPlan, pastTokens: number): TaskName {
+  if (pastTokens > 0) return 'continue';
+  const kinds = new Set(plan.controls.map((c) => (c.at === 0 ? 'init' : c.at === plan.newTokens - 1 ? 'last' : 'key')));
+  if (plan.controls.length === 0) return 'text';
+  if (plan.controls.length === 1 && kinds.has('init')) return 'init_pose';
+  if (plan.controls.length === 1 && kinds.has('last')) return 'last_pose';
+  return 'key_poses';
+}
+
+// ---------------------------------------------------------------- the engine
+
+class OnnxEngine implements Engine {
+  readonly version: string;
+  readonly modelDir: string;
+  readonly manifest: ModelManifest;
+  readonly provider: ExecutionProvider;
+  readonly encoderId: string;
+  private inFlight = 0;
+  private closing: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+
+  constructor(
+    private readonly model: LoadedModel,
+    private readonly encoder: SentenceEncoder,
+    private readonly opts: EngineOptions,
+  ) {
+    this.manifest = model.manifest;
+    this.version = model.manifest.version;
+    this.modelDir = model.dir;
+    this.provider = model.providers.gpt;
+    this.encoderId = encoder.id;
+  }
+
+  async generate(input: MotionRequestInput | MotionRequest, gen: GenerateOptions = {}): Promise<GenerateResult> {
+    if (this.closing) throw new Error(`the engine for model ${this.version} is closed; create a new engine`);
+    this.inFlight++;
+    try {
+      return await this.run(parseMotionRequest(input), gen);
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (this.inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drained = r))).then(() => this.model.close());
+    }
+    return this.closing;
+  }
+
+  private resolver(): MotionResolver {
+    return this.opts.resolveMotion ?? fileMotionResolver;
+  }
+
+  private async planSegment(segment: RequestSegment, index: number): Promise<SegmentPlan> {
+    const g = this.model.gpt;
+    const newTokens = tokensFor(segment.seconds, g.maxTokens);
+    const c = segment.control ?? {};
+    const where = `segments[${index}]`;
+    if (c.continueFrom && index > 0) throw new Error(`${where}.control.continueFrom: only the first segment can continue an earlier motion (later segments continue the previous one)`);
+    const poseOpts = { dataDir: this.opts.dataDir };
+    const controls: PlannedControl[] = [];
+    if (c.init) controls.push({ pose: await resolvePoseRef(c.init, this.resolver(), poseOpts), at: 0 });
+    for (const [k, key] of (c.keys ?? []).entries()) {
+      if (key.at > segment.seconds) throw new Error(`${where}.control.keys[${k}]: a key pose at ${key.at} s is after the end of the ${segment.seconds} s segment`);
+      controls.push({ pose: await resolvePoseRef(key.pose, this.resolver(), poseOpts), at: Math.min(newTokens - 1, Math.floor(key.at * TOKENS_PER_SECOND)) });
+    }
+    if (c.last) controls.push({ pose: await resolvePoseRef(c.last, this.resolver(), poseOpts), at: newTokens - 1 });
+    if (controls.length > g.maxControls) throw new Error(`${where}: ${controls.length} pose controls; the model takes at most ${g.maxControls}`);
+    return { segment, newTokens, controls };
+  }
+
+  /** VQ codes of every control pose, in one encoder call. */
+  private async encodePoses(plans: SegmentPlan[]): Promise<Map<PlannedControl, TokenCodes>> {
+    const all = plans.flatMap((p) => p.controls);
+    const out = new Map<PlannedControl, TokenCodes>();
+    if (all.length === 0) return out;
+    const features = new Float32Array(all.length * 4 * FEATURE_DIM);
+    all.forEach((c, i) => features.set(staticPoseFeatures(c.pose.joints), i * 4 * FEATURE_DIM));
+    const codes = await encodeFeatures(this.model, features, all.length);
+    all.forEach((c, i) => out.set(c, codes[i][0]));
+    return out;
+  }
+
+  /** The motion to continue, at 20 fps, and the codes of its last tokens (at most maxPastTokens). */
+  private async encodePast(ref: MotionRef): Promise<{ motion: Motion; codes: TokenCodes[]; startFrame: number }> {
+    const what = 'path' in ref ? ref.path : `motion ${ref.id}`;
+    let motion = await this.resolver()(ref);
+    if (motion.fps !== 20) motion = resampleMotion(motion, 20);
+    const tokens = Math.min(this.model.gpt.maxPastTokens, Math.floor((motion.numFrames - 1) / FRAMES_PER_TOKEN));
+    if (tokens < 1) throw new Error(`continueFrom ${what}: the motion has ${motion.numFrames} frames; at least ${FRAMES_PER_TOKEN + 1} are needed to continue it`);
+    const frames = tokens * FRAMES_PER_TOKEN + 1;
+    const startFrame = motion.numFrames - frames;
+    const window = motion.joints.slice(startFrame * NUM_JOINTS * 3);
+    const [codes] = await encodeFeatures(this.model, featurize(window, frames), 1);
+    return { motion, codes, startFrame };
+  }
+
+  private async embed(segment: RequestSegment): Promise<Float32Array> {
+    return aggregateEmbedding(segment.text, segment.descriptions, this.encoder);
+  }
+
+  private async run(req: MotionRequest, gen: GenerateOptions): Promise<GenerateResult> {
+    if (req.modelVersion && req.modelVersion !== this.version) {
+      throw new Error(`the request asks for model version "${req.modelVersion}", but this engine runs "${this.version}"`);
+    }
+    const g = this.model.gpt;
+    const sampling = { temperature: req.temperature, topK: this.opts.topK ?? g.sampling.topK, topP: this.opts.topP ?? g.sampling.topP };
+    validateSamplingOptions(sampling);
+    const guidance = req.guidance ?? g.sampling.guidance;
+    const plans = await Promise.all(req.segments.map((s, i) => this.planSegment(s, i)));
+    const totalTokens = plans.reduce((s, p) => s + p.newTokens, 0);
+    let done = 0;
+    const progress = (stage: GenerateProgress['stage']): void =>
+      gen.onProgress?.({ stage, tokens: done, totalTokens, fraction: stage === 'finish' ? 1 : stage === 'prepare' ? 0 : 0.05 + (0.9 * done) / totalTokens });
+    progress('prepare');
+
+    const [embeddings, poseCodes, given] = await Promise.all([
+      Promise.all(req.segments.map((s) => this.embed(s))),
+      this.encodePoses(plans),
+      req.segments[0].control?.continueFrom ? this.encodePast(req.segments[0].control.continueFrom) : Promise.resolve(null),
+    ]);
+
+    const samples = req.samples;
+    const rngs: Rng[] = Array.from({ length: samples }, (_, s) => sampleRng(req.seed, s));
+    const prefix = given?.codes ?? [];
+    const codes: TokenCodes[][] = Array.from({ length: samples }, () => [...prefix]);
+    const tasks: TaskName[] = [];
+    for (const [i, plan] of plans.entries()) {
+      const available = codes[0].length;
+      const P = Math.min(g.maxPastTokens, available, g.maxTokens - plan.newTokens);
+      const task = taskFor(plan, P);
+      tasks.push(task);
+      const controls: Control[] = plan.controls.map((c) => ({ codes: poseCodes.get(c) as TokenCodes, p: P + c.at }));
+      const fresh = await decodeTokens(this.model, {
+        task,
+        textEmb: embeddings[i],
+        duration: P + plan.newTokens,
+        controls,
+        past: codes.map((c) => c.slice(c.length - P)),
+        sampling,
+        guidance,
+        rngs,
+        onToken: () => {
+          done++;
+          progress('decode');
+        },
+      });
+      fresh.forEach((f, s) => codes[s].push(...f));
+    }
+
+    const features = await decodeCodes(this.model, codes);
+    const motions = features.map((f, s) => this.finish(f, req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false));
+    progress('finish');
+    return { motions };
+  }
+
+  private finish(
+    features: Float32Array,
+    req: MotionRequest,
+    plans: SegmentPlan[],
+    tasks: TaskName[],
+    sample: number,
+    given: { motion: Motion; startFrame: number } | null,
+    pastTokens: number,
+    footCleanup: boolean,
+  ): Motion {
+    const frames = features.length / FEATURE_DIM;
+    const dropFrames = pastTokens * FRAMES_PER_TOKEN;
+    let recover: { heading0: number; root0: [number, number] } = { heading0: 0, root0: [0, 0] };
+    if (given) {
+      // The decoded past starts where the encoded window of the earlier motion started: place it there.
+      const f = given.startFrame;
+      const j = given.motion.joints.subarray(f * NUM_JOINTS * 3, (f + 1) * NUM_JOINTS * 3);
+      recover = { heading0: headingAngles(j, 1)[0], root0: [j[0], j[2]] };
+    } else {
+      const init = plans[0].controls.find((c) => c.at === 0);
+      if (init) recover = { heading0: headingAngles(init.pose.joints, 1)[0], root0: [init.pose.joints[0], init.pose.joints[2]] };
+    }
+    const segments = [];
+    let start = 0;
+    for (const plan of plans) {
+      const end = start + plan.newTokens * FRAMES_PER_TOKEN;
+      segments.push({ text: plan.segment.text, start, end });
+      start = end;
+    }
+    return finishMotion(features, frames, {
+      recover,
+      dropFrames,
+      footCleanup,
+      floorAlign: !given,
+      speed: req.speed,
+      segments,
+      provenance: {
+        source: `model:${this.version}`,
+        modelVersion: this.version,
+        seed: req.seed,
+        request: { ...req, sample, tasks, encoder: this.encoderId, provider: this.provider },
+        createdAt: new Date().toISOString(),
+      },
+    });
+  }
+}
+
+/** Loads a model version (verified) and the text encoder it needs; see EngineOptions for the defaults. */
+export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  const dir = resolveModelDir(opts);
+  const encoder = opts.encoder ?? (await sharedSentenceEncoder());
+  const model = await loadModel(dir, {
+    encoder: { id: encoder.id, dim: encoder.dim },
+    providers: opts.providers ?? parseExecutionProviders(process.env[EXECUTION_PROVIDERS_ENV]),
+    threads: opts.threads ?? defaultThreads(),
+    log: opts.log ?? silentLog,
+  });
+  return new OnnxEngine(model, encoder, opts);
+}

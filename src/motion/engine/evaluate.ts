@@ -1,0 +1,368 @@
+/**
+ * `charades eval`: the production path evaluated end to end — this engine generates, the model version's ONNX
+ * evaluator embeds, the shared metrics score. Sets: the test split (minus held-out pairs) and the compositional
+ * zero-shot pairs. Reported: R-precision top-1/2/3 (GT and generated, k = 4 descriptions and k = 0 raw text),
+ * FID, MM-Dist, Diversity, foot-skate ratio, pose-control errors with and without the control, and continuation
+ * ADE/FDE against a constant-velocity baseline.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { z } from 'zod';
+import type { Motion, MotionRef, ModelManifest, PoseRef } from '../contracts.js';
+import { makeMotion } from '../contracts.js';
+import { openDataset, type ClipRecord, type Dataset } from '../dataset.js';
+import { FEATURE_DIM, featurize } from '../features.js';
+import {
+  diversity,
+  displacementError,
+  footSkateRatio,
+  frechetDistance,
+  initialPoseError,
+  keyPoseDistance,
+  lastPoseError,
+  mmDist,
+  mulberry32,
+  permutation,
+  rPrecision,
+} from '../metrics/index.js';
+import { REPO_ROOT, defaultDataDir } from '../paths.js';
+import { NUM_JOINTS } from '../skeleton.js';
+import { createEngine, type Engine, type EngineOptions } from './engine.js';
+import { createSession } from './providers.js';
+import { aggregateEmbedding } from '../text/aggregate.js';
+import { sharedSentenceEncoder } from '../text/config.js';
+
+const POS = NUM_JOINTS * 3;
+const MAX_TOKENS = 60;
+/** Rows per R-precision batch (T2M). */
+const R_BATCH = 32;
+
+export interface EvalOptions {
+  engine?: EngineOptions;
+  /** Folder with eval_motion.onnx + eval_text.onnx when the model version does not carry them. */
+  evaluatorDir?: string;
+  dataDir?: string;
+  zeroShotFile?: string;
+  /** At most this many clips per set (0 = all). */
+  limit?: number;
+  seed?: number;
+  onProgress?: (msg: string) => void;
+}
+
+interface Evaluator {
+  motion: ort.InferenceSession;
+  text: ort.InferenceSession;
+}
+
+export interface SetMetrics {
+  clips: number;
+  /** gt: ground truth against the k = 4 text side; gtRawText: against the raw sentence (k = 0). */
+  rPrecision: { gt: number[] | null; gtRawText: number[] | null; k4: number[] | null; k0: number[] | null; note?: string };
+  fid: { k4: number; k0: number };
+  mmDist: { gt: number; k4: number; k0: number };
+  diversity: { gt: number | null; k4: number | null };
+  footSkate: { gt: number; k4: number; k4WithoutCleanup: number };
+  perAction: { action: string; clips: number; top3Gt: number; top3Gen: number }[];
+  footSkatePerClip: { gt: number[]; k4: number[] };
+}
+
+export interface PoseControlMetrics {
+  clips: number;
+  init: { textOnly: number; controlled: number; reduction: number };
+  last: { textOnly: number; controlled: number; reduction: number };
+  keys: { textOnly: number; controlled: number; reduction: number };
+}
+
+export interface EvalReport {
+  model: string;
+  encoder: string;
+  provider: string;
+  evaluator: string;
+  seed: number;
+  sets: { test: SetMetrics; zeroshot: SetMetrics | null };
+  poseControl: PoseControlMetrics;
+  continuation: { clips: number; model: { ade: number; fde: number }; constantVelocity: { ade: number; fde: number } };
+  /** What the trainer's Python evaluation recorded in the manifest, for side-by-side comparison. */
+  python: Record<string, unknown>;
+  seconds: number;
+}
+
+// ---------------------------------------------------------------- inputs
+
+const PairsSchema = z.object({ pairs: z.array(z.object({ action: z.string(), style: z.string() })).min(1) });
+
+function readPairs(path: string): Set<string> {
+  if (!existsSync(path)) throw new Error(`zero-shot pairs file ${path} does not exist`);
+  const r = PairsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!r.success) throw new Error(`${path}: expected {"pairs": [{"action", "style"}, …]}`);
+  return new Set(r.data.pairs.map((p) => `${p.action}|${p.style}`));
+}
+
+function readDescriptions(dataDir: string): Map<string, string[]> {
+  const path = join(dataDir, 'annotations', 'action-gpt-k4.jsonl');
+  const out = new Map<string, string[]>();
+  if (!existsSync(path)) return out;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const rec = JSON.parse(line) as { texts?: string[]; descriptions?: string[] };
+    for (const t of rec.texts ?? []) out.set(t, rec.descriptions ?? []);
+  }
+  return out;
+}
+
+async function loadEvaluator(manifest: ModelManifest, modelDir: string, evaluatorDir?: string): Promise<{ ev: Evaluator; where: string }> {
+  const fromManifest = manifest.onnx.eval_motion && manifest.onnx.eval_text;
+  const dir = evaluatorDir ? resolve(evaluatorDir) : modelDir;
+  const motionFile = join(dir, evaluatorDir || !fromManifest ? 'eval_motion.onnx' : manifest.onnx.eval_motion.file);
+  const textFile = join(dir, evaluatorDir || !fromManifest ? 'eval_text.onnx' : manifest.onnx.eval_text.file);
+  for (const f of [motionFile, textFile]) {
+    if (!existsSync(f)) throw new Error(`no evaluator: ${f} is missing (model ${manifest.version} carries none; pass --evaluator DIR with eval_motion.onnx and eval_text.onnx)`);
+  }
+  const [motion, text] = await Promise.all([
+    createSession(readFileSync(motionFile), motionFile, { providers: ['cpu'], threads: 1 }),
+    createSession(readFileSync(textFile), textFile, { providers: ['cpu'], threads: 1 }),
+  ]);
+  const textDim = text.session.inputMetadata.find((m) => m.name === 'text_embedding');
+  const declared = textDim && textDim.isTensor ? textDim.shape[1] : undefined;
+  if (typeof declared === 'number' && declared !== manifest.textEncoder.dim) {
+    await Promise.all([motion.session.release(), text.session.release()]);
+    throw new Error(`${textFile}: the evaluator reads ${declared}-d text embeddings, but model ${manifest.version} uses ${manifest.textEncoder.id} (${manifest.textEncoder.dim}-d)`);
+  }
+  return { ev: { motion: motion.session, text: text.session }, where: dir };
+}
+
+// ---------------------------------------------------------------- embeddings
+
+/** Evaluator motion embeddings of raw feature sequences (normalised here with the model's statistics). */
+async function embedMotions(ev: Evaluator, feats: Float32Array[], manifest: ModelManifest): Promise<Float32Array[]> {
+  const { mean, std } = manifest.features;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < feats.length; i += 32) {
+    const chunk = feats.slice(i, i + 32);
+    const frames = Math.max(...chunk.map((f) => f.length / FEATURE_DIM));
+    const data = new Float32Array(chunk.length * frames * FEATURE_DIM);
+    chunk.forEach((f, b) => {
+      for (let k = 0; k < f.length; k++) data[b * frames * FEATURE_DIM + k] = (f[k] - mean[k % FEATURE_DIM]) / std[k % FEATURE_DIM];
+    });
+    const lengths = new ort.Tensor('int64', BigInt64Array.from(chunk, (f) => BigInt(f.length / FEATURE_DIM)), [chunk.length]);
+    const r = await ev.motion.run({ features: new ort.Tensor('float32', data, [chunk.length, frames, FEATURE_DIM]), lengths });
+    const e = r.embedding;
+    const dim = (e.dims as number[])[1];
+    for (let b = 0; b < chunk.length; b++) out.push((e.data as Float32Array).slice(b * dim, (b + 1) * dim));
+  }
+  return out;
+}
+
+async function embedTexts(ev: Evaluator, vecs: Float32Array[]): Promise<Float32Array[]> {
+  const dim = vecs[0].length;
+  const data = new Float32Array(vecs.length * dim);
+  vecs.forEach((v, i) => data.set(v, i * dim));
+  const r = await ev.text.run({ text_embedding: new ort.Tensor('float32', data, [vecs.length, dim]) });
+  const e = r.embedding;
+  const out = (e.dims as number[])[1];
+  return vecs.map((_, i) => (e.data as Float32Array).slice(i * out, (i + 1) * out));
+}
+
+// ---------------------------------------------------------------- per clip
+
+interface ClipCase {
+  record: ClipRecord;
+  text: string;
+  descriptions: string[];
+  tokens: number;
+  /** GT positions of the evaluated window, 4·tokens + 1 frames. */
+  gt: Float32Array;
+}
+
+function clipCase(ds: Dataset, record: ClipRecord, descriptions: Map<string, string[]>): ClipCase | null {
+  const tokens = Math.min(MAX_TOKENS, Math.floor((record.num_frames - 1) / 4));
+  if (tokens < 1) return null;
+  const text = record.texts[0];
+  if (!text) return null;
+  const gt = ds.positions(record).slice(0, (4 * tokens + 1) * POS);
+  return { record, text, descriptions: descriptions.get(text) ?? [], tokens, gt };
+}
+
+/** Generated motions have 4·tokens frames; features need one more, so the last frame is held. */
+function featuresOfMotion(m: Motion): Float32Array {
+  const joints = new Float32Array((m.numFrames + 1) * POS);
+  joints.set(m.joints);
+  joints.set(m.joints.subarray((m.numFrames - 1) * POS), m.numFrames * POS);
+  return featurize(joints, m.numFrames + 1);
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+}
+
+function reduction(textOnly: number, controlled: number): number {
+  return textOnly > 0 ? 1 - controlled / textOnly : 0;
+}
+
+/** Top-3 hit of every row inside the R-precision batches (same shuffle as rPrecision), for per-action bars. */
+function rowTop3(text: Float32Array[], motion: Float32Array[], seed: number): boolean[] {
+  const hits = new Array<boolean>(text.length).fill(false);
+  const order = permutation(text.length, mulberry32(seed));
+  const dist = (a: Float32Array, b: Float32Array): number => Math.hypot(...a.map((x, i) => x - b[i]));
+  for (let b = 0; b + R_BATCH <= text.length; b += R_BATCH) {
+    const idx = order.slice(b, b + R_BATCH);
+    for (const r of idx) {
+      const own = dist(text[r], motion[r]);
+      hits[r] = idx.filter((c) => dist(text[r], motion[c]) < own).length < 3;
+    }
+  }
+  return hits;
+}
+
+// ---------------------------------------------------------------- the run
+
+export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<EvalReport> {
+  const started = performance.now();
+  const say = opts.onProgress ?? (() => undefined);
+  const dataDir = resolve(opts.dataDir ?? defaultDataDir());
+  const ds = openDataset(dataDir);
+  const pairs = readPairs(opts.zeroShotFile ?? join(REPO_ROOT, 'trainer', 'zeroshot_pairs.json'));
+  const descriptions = readDescriptions(dataDir);
+  const held = (r: ClipRecord): boolean => pairs.has(`${r.action_labels[0]}|${r.style}`);
+  const limit = opts.limit ?? 0;
+  const take = (rs: ClipRecord[]): ClipRecord[] => (limit > 0 ? rs.slice(0, limit) : rs);
+  const cases = (rs: ClipRecord[]): ClipCase[] => rs.map((r) => clipCase(ds, r, descriptions)).filter((c): c is ClipCase => c !== null);
+  const testCases = cases(take(ds.records.filter((r) => r.split === 'test' && !held(r))));
+  const zeroCases = cases(take(ds.records.filter(held)));
+
+  // Continuations refer to their observed past by id; these ids resolve to in-memory GT windows.
+  const pasts = new Map<string, Motion>();
+  const resolveMotion = (ref: MotionRef): Motion => {
+    const m = 'id' in ref ? pasts.get(ref.id) : undefined;
+    if (!m) throw new Error(`eval: unknown motion reference ${JSON.stringify(ref)}`);
+    return m;
+  };
+  const engine: Engine = await createEngine({ ...opts.engine, resolveMotion });
+  try {
+    const manifest = engine.manifest;
+    const { ev, where } = await loadEvaluator(manifest, engine.modelDir, opts.evaluatorDir);
+    const seed = opts.seed ?? 0;
+    const gen = async (c: ClipCase, i: number, extra: Record<string, unknown> = {}, k4 = true, footCleanup = true): Promise<Motion> => {
+      const segment = { text: c.text, seconds: c.tokens / 5, ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}), ...extra };
+      return (await engine.generate({ segments: [segment], seed: seed + i }, { footCleanup })).motions[0];
+    };
+
+    const evalSet = async (name: string, set: ClipCase[]): Promise<SetMetrics> => {
+      say(`${name}: generating ${set.length} clips (k = 4 and k = 0)`);
+      const k4: Motion[] = [];
+      const k0: Motion[] = [];
+      const k4Raw: Motion[] = [];
+      for (const [i, c] of set.entries()) {
+        k4.push(await gen(c, i));
+        k0.push(await gen(c, i, {}, false));
+        // Same seed, same codes: only the foot clean-up differs, which measures it.
+        k4Raw.push(await gen(c, i, {}, true, false));
+      }
+      const gtFeats = set.map((c) => featurize(c.gt, 4 * c.tokens + 1));
+      const [eGt, eK4, eK0] = await Promise.all([embedMotions(ev, gtFeats, manifest), embedMotions(ev, k4.map(featuresOfMotion), manifest), embedMotions(ev, k0.map(featuresOfMotion), manifest)]);
+      // The evaluator's text side is the same conditioning the generator got (k = 4 mean of descriptions or the
+      // raw sentence), and R-precision is averaged over five batch shuffles, as trainer/evaluate.py does.
+      const encoder = opts.engine?.encoder ?? (await sharedSentenceEncoder());
+      const conditioning = async (k4: boolean): Promise<Float32Array[]> =>
+        Promise.all(set.map((c) => aggregateEmbedding(c.text, k4 ? c.descriptions : [], encoder)));
+      const [eTextK4, eTextK0] = await Promise.all([conditioning(true).then((v) => embedTexts(ev, v)), conditioning(false).then((v) => embedTexts(ev, v))]);
+      const enough = set.length >= R_BATCH;
+      const rp = (text: Float32Array[], m: Float32Array[]): number[] | null => {
+        if (!enough) return null;
+        const runs = [0, 1, 2, 3, 4].map((s) => rPrecision(text, m, { batchSize: R_BATCH, seed: seed + s }).topK);
+        return runs[0].map((_, k) => mean(runs.map((r) => r[k])));
+      };
+      const div = (m: Float32Array[]): number | null => (m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null);
+      const gtTop3 = enough ? rowTop3(eTextK4, eGt, seed) : [];
+      const genTop3 = enough ? rowTop3(eTextK4, eK4, seed) : [];
+      const actions = [...new Set(set.map((c) => c.record.action_labels[0] ?? '?'))].sort();
+      const inBatches = new Set(enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : []);
+      const skateGt = set.map((c) => footSkateRatio(c.gt, 4 * c.tokens + 1, 20));
+      const skateK4 = k4.map((m) => footSkateRatio(m.joints, m.numFrames, 20));
+      return {
+        clips: set.length,
+        rPrecision: {
+          gt: rp(eTextK4, eGt),
+          gtRawText: rp(eTextK0, eGt),
+          k4: rp(eTextK4, eK4),
+          k0: rp(eTextK0, eK0),
+          ...(enough ? {} : { note: `fewer than ${R_BATCH} clips: no full R-precision batch` }),
+        },
+        fid: { k4: frechetDistance(eK4, eGt), k0: frechetDistance(eK0, eGt) },
+        mmDist: { gt: mmDist(eTextK4, eGt), k4: mmDist(eTextK4, eK4), k0: mmDist(eTextK0, eK0) },
+        diversity: { gt: div(eGt), k4: div(eK4) },
+        footSkate: { gt: mean(skateGt), k4: mean(skateK4), k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))) },
+        perAction: actions.map((action) => {
+          const rows = set.map((c, i) => i).filter((i) => (set[i].record.action_labels[0] ?? '?') === action && inBatches.has(i));
+          return { action, clips: rows.length, top3Gt: mean(rows.map((i) => (gtTop3[i] ? 1 : 0))), top3Gen: mean(rows.map((i) => (genTop3[i] ? 1 : 0))) };
+        }),
+        footSkatePerClip: { gt: skateGt, k4: skateK4 },
+      };
+    };
+
+    const test = await evalSet('test', testCases);
+    const zeroshot = zeroCases.length ? await evalSet('zero-shot pairs', zeroCases) : null;
+
+    say(`pose controls: ${testCases.length} clips × 3 controls`);
+    const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
+    const errs = { init: [[], []] as number[][], last: [[], []] as number[][], keys: [[], []] as number[][] };
+    for (const [i, c] of testCases.entries()) {
+      const T = 4 * c.tokens;
+      const baseline = await gen(c, i);
+      const first = c.gt.subarray(0, POS);
+      const lastFrame = c.gt.subarray((T - 1) * POS, T * POS);
+      const keyFrames = [Math.floor(T / 3), Math.floor((2 * T) / 3)];
+      const keys = new Float32Array(keyFrames.length * POS);
+      keyFrames.forEach((f, k) => keys.set(c.gt.subarray(f * POS, (f + 1) * POS), k * POS));
+      const initM = await gen(c, i, { control: { init: pose(c.gt, 0) } });
+      const lastM = await gen(c, i, { control: { last: pose(c.gt, T - 1) } });
+      const keyM = await gen(c, i, { control: { keys: keyFrames.map((f, k) => ({ at: f / 20, pose: pose(keys, k) })) } });
+      errs.init[0].push(initialPoseError(baseline.joints, baseline.numFrames, first, 1, 20).recon);
+      errs.init[1].push(initialPoseError(initM.joints, initM.numFrames, first, 1, 20).recon);
+      errs.last[0].push(lastPoseError(baseline.joints, baseline.numFrames, lastFrame, 1, 20).recon);
+      errs.last[1].push(lastPoseError(lastM.joints, lastM.numFrames, lastFrame, 1, 20).recon);
+      errs.keys[0].push(keyPoseDistance(baseline.joints, baseline.numFrames, keys, keyFrames.length));
+      errs.keys[1].push(keyPoseDistance(keyM.joints, keyM.numFrames, keys, keyFrames.length));
+    }
+    const pc = (e: number[][]): { textOnly: number; controlled: number; reduction: number } => ({ textOnly: mean(e[0]), controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) });
+
+    say('continuation: observe the first half, predict the second');
+    const cont = { model: [] as { ade: number; fde: number }[], cv: [] as { ade: number; fde: number }[] };
+    for (const [i, c] of testCases.entries()) {
+      if (c.tokens < 4) continue;
+      const observed = Math.floor(c.tokens / 2);
+      const obsFrames = 4 * observed + 1;
+      const id = `eval-past-${i}`;
+      pasts.set(id, makeMotion({ fps: 20, numFrames: obsFrames, joints: c.gt.slice(0, obsFrames * POS) }));
+      const m = (await engine.generate({ segments: [{ text: c.text, seconds: (c.tokens - observed) / 5, control: { continueFrom: { id } } }], seed: seed + i })).motions[0];
+      // The continuation's frame 0 re-shows the last observed frame; the horizon is what follows it.
+      const horizon = Math.min(m.numFrames - 1, 4 * c.tokens + 1 - obsFrames);
+      if (horizon < 1) continue;
+      const ref = c.gt.slice(obsFrames * POS, (obsFrames + horizon) * POS);
+      cont.model.push(displacementError(m.joints.slice(POS, (1 + horizon) * POS), ref, horizon));
+      const cv = new Float32Array(horizon * POS);
+      const last = c.gt.subarray((obsFrames - 1) * POS, obsFrames * POS);
+      const prev = c.gt.subarray((obsFrames - 2) * POS, (obsFrames - 1) * POS);
+      for (let t = 0; t < horizon; t++) for (let k = 0; k < POS; k++) cv[t * POS + k] = last[k] + (t + 1) * (last[k] - prev[k]);
+      cont.cv.push(displacementError(cv, ref, horizon));
+    }
+    const avg = (xs: { ade: number; fde: number }[]): { ade: number; fde: number } => ({ ade: mean(xs.map((x) => x.ade)), fde: mean(xs.map((x) => x.fde)) });
+
+    await Promise.all([ev.motion.release(), ev.text.release()]);
+    return {
+      model: engine.version,
+      encoder: engine.encoderId,
+      provider: engine.provider,
+      evaluator: where,
+      seed,
+      sets: { test, zeroshot },
+      poseControl: { clips: testCases.length, init: pc(errs.init), last: pc(errs.last), keys: pc(errs.keys) },
+      continuation: { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) },
+      python: manifest.metrics,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await engine.close();
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Poses for pose controls (init / last / key poses): the named poses of the request contract, frames of
+ * earlier motions and uploaded BVH / JSON / NPY poses — all validated and put on the model's body.
+ *
+ * The model is trained on the Bandai-Namco body (REST_OFFSETS_BANDAI: legs 0.80 m), so every pose is
+ * re-posed onto it: rotations are solved from (or read with) the source's own joints and replayed by FK on
+ * the model's rest offsets. Named poses face +Z with the pelvis over the origin and the lowest joint at the
+ * joint-centre height of a planted foot.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Motion, NamedPose, PoseRef } from '../contracts.js';
+import { NAMED_POSES } from '../contracts.js';
+import { openDataset, type Dataset } from '../dataset.js';
+import { headingAngles } from '../features.js';
+import { loadMotionFile } from '../formats.js';
+import { forwardKinematics, quatAboutAxis, quatMultiply, rotationsFromJoints, type Quat } from '../kinematics.js';
+import { defaultDataDir } from '../paths.js';
+import { JOINT, JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLengthsFromOffsets } from '../skeleton.js';
+import { FOOT_JOINT_CLEARANCE } from '../transforms.js';
+
+export const POSE_VALUES = NUM_JOINTS * 3;
+
+/** The body every pose is put on (the training data's skeleton). */
+export const MODEL_REST_OFFSETS = REST_OFFSETS_BANDAI;
+
+export interface Pose {
+  /** 22×3 global joint positions, metres, Y up. */
+  joints: Float32Array<ArrayBuffer>;
+  /** What the pose is, for provenance and messages (e.g. "named:sitting (data: accad_male1_a7_crouch#65)"). */
+  label: string;
+}
+
+// ---------------------------------------------------------------- validation
+
+const REST_BONES = boneLengthsFromOffsets(MODEL_REST_OFFSETS);
+
+/**
+ * Bones may differ from the model's body (other skeletons, children, SMPL's wider collars) but not absurdly:
+ * the allowance is half the rest length or 8 cm, whichever is larger. Beyond that the input is not a
+ * 22-joint human pose in metres (wrong units, wrong joint order).
+ */
+function boneAllowance(j: number): number {
+  return Math.max(0.5 * REST_BONES[j], 0.08);
+}
+
+/**
+ * How strictly bone lengths are checked: `bones` holds every bone to the allowance above (uploads);
+ * `scale` only requires the body's overall size to be human in metres, for frames of motions, whose bones a
+ * generator may stretch a little and which are re-posed on the model's body anyway.
+ */
+export type PoseCheck = 'bones' | 'scale';
+
+function boneLength(joints: ArrayLike<number>, j: number): number {
+  const p = PARENTS[j];
+  return Math.hypot(joints[j * 3] - joints[p * 3], joints[j * 3 + 1] - joints[p * 3 + 1], joints[j * 3 + 2] - joints[p * 3 + 2]);
+}
+
+/** Checks a 22×3 pose (count, finite, plausible bone lengths) and returns it as a Float32Array. */
+export function validatePose(joints: ArrayLike<number>, what = 'pose', check: PoseCheck = 'bones'): Float32Array<ArrayBuffer> {
+  if (joints.length !== POSE_VALUES) {
+    throw new Error(`${what}: expected ${NUM_JOINTS} joints × 3 = ${POSE_VALUES} numbers, got ${joints.length}`);
+  }
+  for (let i = 0; i < POSE_VALUES; i++) {
+    if (!Number.isFinite(joints[i])) {
+      throw new Error(`${what}: ${JOINT_NAMES[Math.floor(i / 3)]}.${'xyz'[i % 3]} is ${joints[i]}, not a finite number`);
+    }
+  }
+  if (check === 'scale') {
+    let total = 0;
+    let rest = 0;
+    for (let j = 1; j < NUM_JOINTS; j++) {
+      total += boneLength(joints, j);
+      rest += REST_BONES[j];
+    }
+    if (!(total > 0.5 * rest && total < 2 * rest)) {
+      throw new Error(`${what}: the skeleton's bones add up to ${total.toFixed(3)} m, a human body is about ${rest.toFixed(2)} m (are the values metres?)`);
+    }
+    return Float32Array.from(joints);
+  }
+  for (let j = 1; j < NUM_JOINTS; j++) {
+    const len = boneLength(joints, j);
+    if (Math.abs(len - REST_BONES[j]) > boneAllowance(j)) {
+      throw new Error(
+        `${what}: bone ${JOINT_NAMES[PARENTS[j]]} → ${JOINT_NAMES[j]} is ${len.toFixed(3)} m long, expected about ${REST_BONES[j].toFixed(3)} m ` +
+          '(are the values metres, in SMPL/HumanML3D joint order?)',
+      );
+    }
+  }
+  return Float32Array.from(joints);
+}
+
+// ---------------------------------------------------------------- placement
+
+function lowestJointY(joints: Float32Array): number {
+  let y = Infinity;
+  for (let j = 0; j < NUM_JOINTS; j++) y = Math.min(y, joints[j * 3 + 1]);
+  return y;
+}
+
+/** Pelvis over the origin, lowest joint at planted-foot height (lying poses rest on the pelvis / head). */
+function placeOnFloor(joints: Float32Array<ArrayBuffer>): Float32Array<ArrayBuffer> {
+  const dx = -joints[0];
+  const dz = -joints[2];
+  const dy = FOOT_JOINT_CLEARANCE - lowestJointY(joints);
+  for (let j = 0; j < NUM_JOINTS; j++) {
+    joints[j * 3] += dx;
+    joints[j * 3 + 1] += dy;
+    joints[j * 3 + 2] += dz;
+  }
+  return joints;
+}
+
+/** FK of one frame of local rotations on the model's body, turned to face +Z and placed on the floor. */
+function poseFromRotations(rotations: Float32Array, what: string): Float32Array<ArrayBuffer> {
+  const root = new Float32Array(3);
+  const first = forwardKinematics(rotations, root, MODEL_REST_OFFSETS, PARENTS);
+  const heading = headingAngles(first, 1)[0];
+  const turned = Float32Array.from(rotations);
+  turned.set(quatMultiply(quatAboutAxis(1, (-heading * 180) / Math.PI), [rotations[0], rotations[1], rotations[2], rotations[3]]), 0);
+  const joints = Float32Array.from(forwardKinematics(turned, root, MODEL_REST_OFFSETS, PARENTS));
+  return validatePose(placeOnFloor(joints), what);
+}
+
+/**
+ * A pose from another body (an uploaded file, an earlier motion of any skeleton) on the model's body: the
+ * bone directions are kept, the lengths become the model's, and the pelvis keeps its place and the lowest
+ * joint its height (so a pose on the floor stays on the floor).
+ */
+export function conformPoseToModelBody(joints: Float32Array, what = 'pose', check: PoseCheck = 'bones'): Float32Array<ArrayBuffer> {
+  validatePose(joints, what, check);
+  const rotations = rotationsFromJoints(joints, 1, MODEL_REST_OFFSETS);
+  const root = Float32Array.from(joints.subarray(0, 3));
+  const out = Float32Array.from(forwardKinematics(rotations, root, MODEL_REST_OFFSETS, PARENTS));
+  const dy = lowestJointY(joints) - lowestJointY(out);
+  for (let j = 0; j < NUM_JOINTS; j++) out[j * 3 + 1] += dy;
+  return out;
+}
+
+// ---------------------------------------------------------------- named poses by joint angles
+
+type AngleSpec = Partial<Record<keyof typeof JOINT, [axis: 0 | 1 | 2, deg: number][]>>;
+
+const ARMS_DOWN: AngleSpec = { left_shoulder: [[2, -80]], right_shoulder: [[2, 80]] };
+
+/**
+ * Joint angles (degrees, about the parent-frame axes of the T-pose rest skeleton: knee flexion about X,
+ * shoulder abduction about Z). Signs: X −90 on a hip swings the thigh forward; X +90 on a knee folds the
+ * shin back; Z −80 / +80 lowers the left / right arm to the side.
+ */
+const ANGLE_POSES: Record<NamedPose, AngleSpec> = {
+  't-pose': {},
+  'a-pose': { left_shoulder: [[2, -45]], right_shoulder: [[2, 45]] },
+  standing: { ...ARMS_DOWN },
+  'hands-up': { left_shoulder: [[2, 80]], right_shoulder: [[2, -80]] },
+  crouching: {
+    ...ARMS_DOWN,
+    spine1: [[0, 30]],
+    left_hip: [[0, -110]], right_hip: [[0, -110]],
+    left_knee: [[0, 125]], right_knee: [[0, 125]],
+    left_ankle: [[0, -15]], right_ankle: [[0, -15]],
+  },
+  sitting: {
+    ...ARMS_DOWN,
+    left_hip: [[0, -90]], right_hip: [[0, -90]],
+    left_knee: [[0, 90]], right_knee: [[0, 90]],
+  },
+  kneeling: {
+    ...ARMS_DOWN,
+    left_knee: [[0, 90]], right_knee: [[0, 90]],
+    left_ankle: [[0, 68]], right_ankle: [[0, 68]],
+  },
+  lying: { ...ARMS_DOWN, pelvis: [[0, -90]] },
+};
+
+/** Local rotations of one frame from an angle spec (identity elsewhere). */
+function rotationsFromAngles(spec: AngleSpec): Float32Array {
+  const rot = new Float32Array(NUM_JOINTS * 4);
+  for (let j = 0; j < NUM_JOINTS; j++) rot[j * 4] = 1;
+  for (const [name, steps] of Object.entries(spec) as [keyof typeof JOINT, [0 | 1 | 2, number][]][]) {
+    let q: Quat = [1, 0, 0, 0];
+    for (const [axis, deg] of steps) q = quatMultiply(q, quatAboutAxis(axis, deg));
+    rot.set(q, JOINT[name] * 4);
+  }
+  return rot;
+}
+
+export function namedPoseFromAngles(name: NamedPose): Pose {
+  return { joints: poseFromRotations(rotationsFromAngles(ANGLE_POSES[name]), `named pose "${name}"`), label: `named:${name} (joint angles)` };
+}
+
+// ---------------------------------------------------------------- named poses from the data
+
+interface DataPoseSource {
+  clip: (ds: Dataset) => string | undefined;
+  /** Which frame of the clip shows the pose. */
+  frame: (positions: Float32Array, numFrames: number) => number;
+}
+
+function frameWhere(positions: Float32Array, numFrames: number, score: (t: number) => number): number {
+  let best = 0;
+  for (let t = 1; t < numFrames; t++) if (score(t) > score(best)) best = t;
+  return best;
+}
+
+/** Named poses the mocap shows directly (the others — sitting, kneeling, T, A — exist only as angles). */
+const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
+  standing: { clip: () => 'accad_male1_a1_stand', frame: () => 0 },
+  'hands-up': {
+    clip: (ds) => ds.records.find((r) => r.split === 'train' && r.action_labels[0] === 'raise-up-both-hands' && r.style === 'normal')?.id,
+    frame: (p, n) => frameWhere(p, n, (t) => p[(t * NUM_JOINTS + JOINT.left_wrist) * 3 + 1] + p[(t * NUM_JOINTS + JOINT.right_wrist) * 3 + 1]),
+  },
+  crouching: { clip: () => 'accad_male1_a7_crouch', frame: (p, n) => frameWhere(p, n, (t) => -p[t * NUM_JOINTS * 3 + 1]) },
+  lying: { clip: () => 'accad_male1_a9_lie-down', frame: (p, n) => frameWhere(p, n, (t) => -p[t * NUM_JOINTS * 3 + 1]) },
+};
+
+function namedPoseFromData(name: NamedPose, ds: Dataset): Pose | undefined {
+  const src = DATA_POSES[name];
+  const id = src?.clip(ds);
+  if (!src || !id || !ds.records.some((r) => r.id === id)) return undefined;
+  const record = ds.byId(id);
+  const frame = src.frame(ds.positions(record), record.num_frames);
+  const rotations = ds.rotations(record).subarray(frame * NUM_JOINTS * 4, (frame + 1) * NUM_JOINTS * 4);
+  return { joints: poseFromRotations(rotations, `named pose "${name}"`), label: `named:${name} (data: ${id}#${frame})` };
+}
+
+const namedPoseCache = new Map<string, Pose>();
+
+export interface NamedPoseOptions {
+  /** Motion data folder to take poses from; null = joint angles only. Default: the shared data when present. */
+  dataDir?: string | null;
+}
+
+/**
+ * All data-derived poses of a data folder at once: the dataset is opened once and then let go (its ~90 MB
+ * should not stay resident in a bot for the sake of four poses).
+ */
+function cacheDataPoses(dir: string | null): void {
+  if (dir === null || !existsSync(join(dir, 'index.jsonl'))) return;
+  const ds = openDataset(dir);
+  for (const name of Object.keys(DATA_POSES) as NamedPose[]) {
+    const pose = namedPoseFromData(name, ds);
+    if (pose) namedPoseCache.set(`${dir}|${name}`, pose);
+  }
+}
+
+/** A named pose: from the mocap where it has one, else by joint angles on the rest skeleton. */
+export function namedPose(name: string, opts: NamedPoseOptions = {}): Pose {
+  if (!(NAMED_POSES as readonly string[]).includes(name)) {
+    throw new Error(`unknown pose name "${name}"; named poses are: ${NAMED_POSES.join(', ')}`);
+  }
+  const pose = name as NamedPose;
+  const dir = opts.dataDir === undefined ? defaultDataDir() : opts.dataDir;
+  const key = `${dir ?? '-'}|${pose}`;
+  if (!namedPoseCache.has(key) && DATA_POSES[pose]) cacheDataPoses(dir);
+  let out = namedPoseCache.get(key);
+  if (!out) {
+    out = namedPoseFromAngles(pose);
+    namedPoseCache.set(key, out);
+  }
+  return { joints: Float32Array.from(out.joints), label: out.label };
+}
+
+// ---------------------------------------------------------------- poses from motions and files
+
+/** Frame `frame` of a motion (negative counts from the end: −1 = last), conformed to the model's body. */
+export function poseFromMotionFrame(motion: Motion, frame: number, what = 'motion'): Pose {
+  if (!Number.isInteger(frame)) throw new Error(`${what}: frame must be a whole number, got ${frame}`);
+  const t = frame < 0 ? motion.numFrames + frame : frame;
+  if (t < 0 || t >= motion.numFrames) {
+    throw new Error(`${what}: frame ${frame} is outside the motion (it has ${motion.numFrames} frames; use 0…${motion.numFrames - 1} or −1 for the last)`);
+  }
+  const joints = motion.joints.subarray(t * POSE_VALUES, (t + 1) * POSE_VALUES);
+  return { joints: conformPoseToModelBody(joints, `${what} frame ${frame}`, 'scale'), label: `frame:${frame} of ${what}` };
+}
+
+/** A pose from an uploaded BVH / JSON / NPY file (its first frame unless told otherwise). */
+export function poseFromFile(path: string, frame = 0): Pose {
+  const motion = loadMotionFile(path);
+  return { ...poseFromMotionFrame(motion, frame, path), label: `file:${path}#${frame}` };
+}
+
+/** Finds the motion a `frame` pose reference points to (the bot resolves ids from its store; the CLI reads paths). */
+export type MotionResolver = (ref: { id: string } | { path: string }) => Motion | Promise<Motion>;
+
+export const fileMotionResolver: MotionResolver = (ref) => {
+  if ('path' in ref) return loadMotionFile(ref.path);
+  throw new Error(`motion "${ref.id}" cannot be found: only file paths can be resolved here (no motion store)`);
+};
+
+export async function resolvePoseRef(ref: PoseRef, resolver: MotionResolver = fileMotionResolver, opts: NamedPoseOptions = {}): Promise<Pose> {
+  switch (ref.kind) {
+    case 'named':
+      return namedPose(ref.name, opts);
+    case 'frame': {
+      const what = 'path' in ref.motion ? ref.motion.path : `motion ${ref.motion.id}`;
+      return poseFromMotionFrame(await resolver(ref.motion), ref.frame, what);
+    }
+    case 'joints':
+      return { joints: conformPoseToModelBody(Float32Array.from(ref.joints), ref.label ?? 'uploaded pose'), label: ref.label ?? 'uploaded pose' };
+  }
+}

