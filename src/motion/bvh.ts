@@ -390,15 +390,16 @@ export function writeBvh(motion: Motion, opts: WriteBvhOptions = {}): string {
   const { restOffsets, rotations } = bvhExportPose(motion, opts.restOffsets);
   const rotChannels = order.split('').map((a) => `${a}rotation`).join(' ');
   const children = PARENTS.map((_, j) => PARENTS.flatMap((p, c) => (p === j ? [c] : [])));
-  // The root's OFFSET puts the rest pose's ankles on the floor, so the T-pose stands in DCC tools.
-  const rootHeight = -(restOffsets[1][1] + restOffsets[4][1] + restOffsets[7][1]);
+  // The root's OFFSET is zero and its position channels are absolute: readers disagree on whether the root
+  // OFFSET adds to those channels (three's BVHLoader adds it, Blender's importer does not), and zero is read
+  // the same way by both.
   const out: string[] = ['HIERARCHY'];
   // Motion lines list channels in the order joints appear in the hierarchy (depth first), not in joint index order.
   const fileOrder: number[] = [];
   const writeJoint = (j: number, depth: number): void => {
     fileOrder.push(j);
     const pad = '  '.repeat(depth);
-    const offset = j === 0 ? [0, rootHeight, 0] : restOffsets[j];
+    const offset = j === 0 ? [0, 0, 0] : restOffsets[j];
     out.push(`${pad}${j === 0 ? 'ROOT' : 'JOINT'} ${JOINT_NAMES[j]}`, `${pad}{`);
     out.push(`${pad}  OFFSET ${offset.map((v) => fmt(v * unit)).join(' ')}`);
     out.push(`${pad}  CHANNELS ${j === 0 ? `6 Xposition Yposition Zposition ${rotChannels}` : `3 ${rotChannels}`}`);
