@@ -129,3 +129,17 @@ test('frames of motions only need a human-sized body in metres; their bones are 
   const inCm = makeMotion({ fps: 20, numFrames: 1, joints: pose.map((v) => v * 100) });
   assert.throws(() => poseFromMotionFrame(inCm, 0, 'm'), /m frame 0: the skeleton's bones add up to \d+\.\d+ m, a human body is about \d\.\d+ m \(are the values metres\?\)/);
 });
+
+test('an uploaded pose on another skeleton (ACCAD cuts the spine elsewhere) is accepted; a swapped joint order is not', async () => {
+  const { openDataset } = await import('../../src/motion/dataset.js');
+  const ds = openDataset();
+  const accad = ds.records.find((r) => r.dataset === 'accad-male1' && r.action_labels.includes('walk'));
+  assert.ok(accad, 'the data has ACCAD walks');
+  const pose = ds.positions(accad).slice(0, NUM_JOINTS * 3);
+  const spine3ToNeck = Math.hypot(...[0, 1, 2].map((k) => pose[JOINT.neck * 3 + k] - pose[JOINT.spine3 * 3 + k]));
+  assert.ok(spine3ToNeck > 0.2, `ACCAD's spine3 → neck is long (${spine3ToNeck.toFixed(3)} m)`);
+  validatePose(pose, 'ACCAD frame');
+  const swapped = Float32Array.from(pose);
+  for (let k = 0; k < 3; k++) [swapped[JOINT.left_knee * 3 + k], swapped[JOINT.left_wrist * 3 + k]] = [swapped[JOINT.left_wrist * 3 + k], swapped[JOINT.left_knee * 3 + k]];
+  assert.throws(() => validatePose(swapped, 'swapped'), /swapped: bone .* is .* m long, expected about/);
+});

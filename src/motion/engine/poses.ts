@@ -36,12 +36,20 @@ export interface Pose {
 const REST_BONES = boneLengthsFromOffsets(MODEL_REST_OFFSETS);
 
 /**
+ * Torso bones: spine1, spine2, spine3, neck, collars, shoulders, head. Skeletons cut the spine and the shoulder
+ * girdle at different places (ACCAD's spine3 sits 27 cm below its neck, Bandai-Namco's 3 cm), so these bones
+ * are only held to a loose bound; the limbs, whose joints every skeleton places alike, are what catches wrong
+ * units or a wrong joint order.
+ */
+const TORSO_BONES = new Set([3, 6, 9, 12, 13, 14, 15, 16, 17]);
+
+/**
  * Bones may differ from the model's body (other skeletons, children, SMPL's wider collars) but not absurdly:
- * the allowance is half the rest length or 8 cm, whichever is larger. Beyond that the input is not a
- * 22-joint human pose in metres (wrong units, wrong joint order).
+ * a limb bone may be off by half its rest length or 8 cm, whichever is larger, a torso bone by 30 cm. Beyond
+ * that the input is not a 22-joint human pose in metres (wrong units, wrong joint order).
  */
 function boneAllowance(j: number): number {
-  return Math.max(0.5 * REST_BONES[j], 0.08);
+  return Math.max(0.5 * REST_BONES[j], TORSO_BONES.has(j) ? 0.3 : 0.08);
 }
 
 /**
