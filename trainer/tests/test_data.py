@@ -1,0 +1,155 @@
+"""The features cache / embedding table readers: what they return, and a clear error for every malformed input."""
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from trainer.data import (DataError, Clip, WindowSampler, check_zeroshot_pairs, conditioning_pool, load_cache,
+                          load_embeddings, load_zeroshot_pairs, make_splits, mirror_allowed, mirror_features,
+                          mirror_label, mirror_text, sample_text_embedding, text_embedding)
+
+
+def _copy(src, tmp_path, name="copy"):
+    dst = str(tmp_path / name)
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _edit_json(folder, file, fn):
+    path = os.path.join(folder, file)
+    with open(path) as f:
+        meta = json.load(f)
+    fn(meta)
+    with open(path, "w") as f:
+        json.dump(meta, f)
+
+
+def test_cache_round_trip(synthetic):
+    cache = load_cache(synthetic["cache"])
+    assert cache.features.dtype == np.float32 and cache.features.shape == (cache.meta["frames"], 71)
+    clip = cache.clips[0]
+    x = cache.clip_features(clip)
+    assert x.shape == (clip.length, 71)
+    np.testing.assert_allclose(cache.denormalise(x), cache.features[clip.offset:clip.offset + clip.length], atol=1e-5)
+    assert cache.data_hash.count("+") == 1 and len(cache.index_sha256) == 64
+
+
+def test_mirror_is_an_involution_and_window_sampler_mirrors_raw_before_normalising(synthetic):
+    cache = load_cache(synthetic["cache"])
+    x = cache.features[:50]
+    np.testing.assert_allclose(mirror_features(mirror_features(x, cache.mirror_perm, cache.mirror_sign),
+                                               cache.mirror_perm, cache.mirror_sign), x)
+    sampler = WindowSampler(cache, cache.clips, 8, mirror_prob=1.0)
+    expected = cache.normalise(mirror_features(cache.features, cache.mirror_perm, cache.mirror_sign))
+    np.testing.assert_allclose(sampler.norm_mirrored, expected)
+
+
+@pytest.mark.parametrize("breaker,message", [
+    (lambda d: os.remove(os.path.join(d, "features.json")), "features.json is missing"),
+    (lambda d: os.remove(os.path.join(d, "features.f16")), "features.f16 is missing"),
+    (lambda d: open(os.path.join(d, "features.f16"), "ab").write(b"xx"), "expected frames × dim × 2"),
+    (lambda d: open(os.path.join(d, "features.json"), "w").write("{oops"), "not valid JSON"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m.pop("dim")), "field 'dim' is missing"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m.update(mean=[0.0] * 3)), "'mean' has 3 values"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m.update(std=[0.0] * 71)), "'std' must be positive"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m["mean"].__setitem__(5, float("nan"))), "'mean' contains non-finite"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m.pop("mirror")), "field 'mirror' is missing"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m["mirror"].update(perm=[0] * 71)), "'mirror.perm' must be a permutation"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m["clips"][0].pop("offset")), "clips[0]: field 'offset' is missing"),
+    (lambda d: _edit_json(d, "features.json", lambda m: m["clips"][1].update(length=10 ** 7)), "outside 0.."),
+    (lambda d: _edit_json(d, "features.json", lambda m: m.update(clips=[])), "'clips' is empty"),
+])
+def test_bad_cache_gives_a_clear_error(synthetic, tmp_path, breaker, message):
+    d = _copy(synthetic["cache"], tmp_path)
+    breaker(d)
+    with pytest.raises(DataError) as e:
+        load_cache(d)
+    assert message in str(e.value)
+
+
+@pytest.mark.parametrize("breaker,message", [
+    (lambda d: os.remove(os.path.join(d, "embeddings.json")), "embeddings.json is missing"),
+    (lambda d: os.remove(os.path.join(d, "embeddings.f32")), "embeddings.f32 is missing"),
+    (lambda d: open(os.path.join(d, "embeddings.f32"), "ab").write(b"1234"), "expected rows × dim × 4"),
+    (lambda d: _edit_json(d, "embeddings.json", lambda m: m.pop("encoder")), "field 'encoder' is missing"),
+    (lambda d: _edit_json(d, "embeddings.json", lambda m: m.update(kinds=["text"])), "'kinds' has 1 entries"),
+])
+def test_bad_embedding_table_gives_a_clear_error(synthetic, tmp_path, breaker, message):
+    d = _copy(synthetic["embeddings"], tmp_path)
+    breaker(d)
+    with pytest.raises(DataError) as e:
+        load_embeddings(d)
+    assert message in str(e.value)
+
+
+def test_unknown_text_names_the_table(synthetic):
+    table = load_embeddings(synthetic["embeddings"])
+    with pytest.raises(DataError, match="no embedding for text 'never seen'"):
+        table.row("never seen")
+
+
+def test_text_conditioning_is_a_mean_of_a_nonempty_subset_of_text_and_descriptions(synthetic):
+    cache, table = load_cache(synthetic["cache"]), load_embeddings(synthetic["embeddings"])
+    clip = cache.clips[0]
+    rng = np.random.default_rng(0)
+    pool = [conditioning_pool(t, table) for t in clip.texts]
+    assert all(len(p) == 5 for p in pool)  # the sentence + k = 4 descriptions
+    candidates = set()
+    for p in pool:
+        for mask in range(1, 32):
+            rows = [r for i, r in enumerate(p) if mask >> i & 1]
+            candidates.add(table.mean(rows).round(5).tobytes())
+    seen = {sample_text_embedding(clip, table, rng).round(5).tobytes() for _ in range(200)}
+    assert seen <= candidates and len(seen) > 10
+    k4 = text_embedding(clip.texts[0], table, use_descriptions=True)
+    np.testing.assert_allclose(k4, table.mean(pool[0][1:]), atol=1e-6)
+    np.testing.assert_allclose(text_embedding(clip.texts[0], table, use_descriptions=False), table.vectors[pool[0][0]])
+
+
+def test_mirroring_words_and_labels():
+    assert mirror_text("a person waves the left hand, then turns right.") == "a person waves the right hand, then turns left."
+    assert mirror_text("a person bows.") == "a person bows."
+    assert mirror_label("wave-left-hand") == "wave-right-hand" and mirror_label("walk-turn-right") == "walk-turn-left"
+    clip = Clip("c", "train", "d", 0, 10, ["wave-right-hand"], "elderly", ["x"])
+    assert not mirror_allowed(clip, [("wave-left-hand", "elderly")])
+    assert mirror_allowed(clip, [("wave-left-hand", "angry")])
+
+
+def test_zeroshot_pairs_are_held_out_of_every_split(synthetic):
+    cache = load_cache(synthetic["cache"])
+    pairs = load_zeroshot_pairs(synthetic["pairs"])
+    check_zeroshot_pairs(cache, pairs)
+    s = make_splits(cache, pairs)
+    assert s.zeroshot and all(c.pair in pairs for c in s.zeroshot)
+    assert not any(c.pair in pairs for c in s.train + s.val + s.test)
+    assert len(s.train) + len(s.val) + len(s.test) + len(s.zeroshot) == len(cache.clips)
+
+
+def test_committed_zeroshot_pairs_are_compositional():
+    pairs = load_zeroshot_pairs()
+    assert len(pairs) >= 8
+    from trainer.data import DEFAULT_CACHE
+    if os.path.exists(os.path.join(DEFAULT_CACHE, "features.json")):
+        cache = load_cache(DEFAULT_CACHE)
+        check_zeroshot_pairs(cache, pairs)
+        held = make_splits(cache, pairs).zeroshot
+        assert {c.pair for c in held} == set(pairs)  # every listed pair exists in the data
+
+
+def test_zeroshot_pair_that_hides_an_action_is_rejected(synthetic, tmp_path):
+    cache = load_cache(synthetic["cache"])
+    everything_bow = [("bow", s) for s in ("normal", "elderly", "angry", "happy")]
+    with pytest.raises(DataError, match="leaves action bow unseen"):
+        check_zeroshot_pairs(cache, everything_bow)
+    bad = tmp_path / "pairs.json"
+    bad.write_text(json.dumps({"pairs": [{"action": "run"}]}))
+    with pytest.raises(DataError, match=r"pairs\[0\] must be an object with 'action' and 'style'"):
+        load_zeroshot_pairs(str(bad))
+
+
+def test_window_sampler_rejects_a_window_longer_than_every_clip(synthetic):
+    cache = load_cache(synthetic["cache"])
+    with pytest.raises(DataError, match="no clip is at least 100000 feature frames"):
+        WindowSampler(cache, cache.clips, 100000)
