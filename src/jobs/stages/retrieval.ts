@@ -3,7 +3,7 @@
  * labels best match each segment's text, then fits it to the asked duration and speed. It is the
  * fallback when no model version is installed; the ONNX engine replaces it when one is.
  */
-import { FPS, NUM_JOINTS, makeMotion, openDataset } from '../../motion/index.js';
+import { FPS, NUM_JOINTS, makeMotion, mulberry32, openDataset } from '../../motion/index.js';
 import type { ClipRecord, Dataset, Motion, MotionRequest } from '../../motion/index.js';
 import type { GeneratorStage } from '../types.js';
 
@@ -21,18 +21,6 @@ export function tokens(text: string): string[] {
 interface IndexedClip {
   record: ClipRecord;
   words: Set<string>;
-}
-
-/** Deterministic small PRNG so the same seed picks the same clip. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class ClipIndex {
