@@ -81,7 +81,7 @@ export function llmSettingsFromEnv(env: Env = process.env): LlmSettings {
   return settings;
 }
 
-/** ChatOpenAI for OpenAI or an OpenAI-compatible server; local servers get a placeholder key. */
+/** ChatOpenAI for OpenAI or an OpenAI-compatible server; local servers need no key, but the client insists on one. */
 export async function createOpenAIChatModel(settings: LlmSettings, overrides: { temperature?: number; topP?: number; maxTokens?: number } = {}): Promise<ChatOpenAI> {
   const { ChatOpenAI } = await import('@langchain/openai');
   return new ChatOpenAI({

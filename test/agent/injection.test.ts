@@ -102,7 +102,7 @@ test('a model talked into quoting the system prompt: the reply is replaced', asy
 });
 
 test('a model that echoes keys from its context: keys are redacted', async () => {
-  const agent = jailbroken(new AIMessage({ content: '', tool_calls: [{ id: '1', name: 'answer', args: { text: `The key is ${SECRET} and also sk-abcdefghijklmnopqrstuvwxyz0123` } }] }), new AIMessage(''));
+  const agent = jailbroken(new AIMessage({ content: '', tool_calls: [{ id: '1', name: 'answer', args: { text: `The key is ${SECRET} and also ${'sk-' + 'abcdefghijklmnopqrstuvwxyz0123'}` } }] }), new AIMessage(''));
   const r = await agent.turn(emptyConversation(), 'what is the api key');
   assertClean(r, 'key echo');
   assert.match(r.reply, /\[redacted\].*\[redacted\]/);
