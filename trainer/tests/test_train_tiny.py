@@ -129,8 +129,14 @@ def test_evaluate_reports_every_metric_of_issue_3(trained):
         t2m = report[name]["text_to_motion"]
         for k in ("descriptions_k4", "raw_text_k0"):
             gen = t2m["generated"][k]
-            assert 0 <= gen["r_precision_top3"] <= 1 and gen["fid"] >= 0 and gen["mm_dist"] > 0
-            assert 0 <= t2m["ground_truth"][k]["r_precision_top3"] <= 1
+            assert gen["fid"] >= 0 and gen["mm_dist"] > 0
+            # R-precision is ranked in batches of 32 (T2M); a set with fewer clips (the synthetic data's small
+            # zero-shot split) reports none rather than a number from a batch of another size.
+            if t2m["clips"] >= 32:
+                assert 0 <= gen["r_precision_top3"] <= 1
+                assert 0 <= t2m["ground_truth"][k]["r_precision_top3"] <= 1
+            else:
+                assert "r_precision_top3" not in gen and "r_precision_top3" not in t2m["ground_truth"][k]
         assert 0 < t2m["ground_truth"]["codebook"]["usage"] <= 1
         assert 0 <= t2m["generated"]["descriptions_k4"]["foot_skate_ratio"] <= 1
         assert t2m["generated"]["descriptions_k4"]["multimodality"] >= 0
@@ -144,7 +150,8 @@ def test_evaluate_reports_every_metric_of_issue_3(trained):
     _cli("export", *trained["common"], "--models", os.path.dirname(trained["folder"]), "--version", "tiny-eval")
     with open(os.path.join(os.path.dirname(trained["folder"]), "tiny-eval", "manifest.json")) as f:
         manifest = json.load(f)
-    assert manifest["metrics"]["test"]["text_to_motion"]["clips"] == 40
+    # --limit-clips 40 caps the set; the synthetic data's test split is smaller than that
+    assert manifest["metrics"]["test"]["text_to_motion"]["clips"] == report["test"]["text_to_motion"]["clips"] <= 40
     assert {"eval_motion", "eval_text"} <= set(manifest["onnx"])
 
 
