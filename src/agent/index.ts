@@ -4,7 +4,7 @@ export { createAgent, cleanUserText, MAX_USER_TEXT } from './agent.js';
 export type { Agent, AgentConfig, DescriptionSource, LlmPlanner, TurnResult } from './agent.js';
 export type { PlanOutcome, PlannerKind, TurnContext } from './types.js';
 export {
-  ConversationStateSchema, InMemoryConversations, MEMORY, emptyConversation, lastMotionRef, parseConversationState, pickSample, recordMotion,
+  ConversationStateSchema, InMemoryConversations, MEMORY, adoptRequest, emptyConversation, lastMotionRef, parseConversationState, pickSample, recordMotion,
 } from './state.js';
 export type { ConversationState, ProducedMotion, Turn } from './state.js';
 export { ChatSession } from './session.js';

@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { MotionRequestSchema } from '../motion/contracts.js';
 import type { MotionRef, MotionRequest } from '../motion/contracts.js';
-import { PlanSchema } from './plan.js';
-import type { Plan } from './plan.js';
+import { PlanSchema, segmentText } from './plan.js';
+import type { Plan, PlanSegment } from './plan.js';
 
 /** How many turns / undo steps / produced motions a conversation remembers. */
 export const MEMORY = { turns: 40, undo: 20, motions: 20 } as const;
@@ -84,6 +84,22 @@ export function withTurns(state: ConversationState, ...turns: Turn[]): Conversat
 export function withRequest(state: ConversationState, plan: Plan, request: MotionRequest): ConversationState {
   const undo = state.plan && state.lastRequest ? [...state.undo, { plan: state.plan, request: state.lastRequest }].slice(-MEMORY.undo) : state.undo;
   return { ...state, plan, lastRequest: request, undo };
+}
+
+/**
+ * Makes a request produced outside the planner (a button: Reroll, Variations, Slower, Faster, Continue) the
+ * conversation's current one, so that the next typed follow-up ("faster", "undo") edits what the user last saw.
+ * Segments the plan already has keep their action and style; new or changed ones take the request's text.
+ */
+export function adoptRequest(state: ConversationState, request: MotionRequest): ConversationState {
+  const known = state.plan?.segments ?? [];
+  const segments: PlanSegment[] = request.segments.map((seg, i) => {
+    const control = { ...(seg.control?.init ? { init: seg.control.init } : {}), ...(seg.control?.last ? { last: seg.control.last } : {}), ...(seg.control?.keys ? { keys: seg.control.keys } : {}), ...(seg.control?.continueFrom ? { continueFrom: seg.control.continueFrom } : {}) };
+    const same = known[i] && segmentText(known[i]) === seg.text ? known[i] : undefined;
+    return same ? { ...same, seconds: seg.seconds, ...control } : { action: seg.text, seconds: seg.seconds, ...control };
+  });
+  const plan: Plan = { segments, samples: request.samples, seed: request.seed, temperature: request.temperature, speed: request.speed };
+  return withRequest(state, plan, request);
 }
 
 /** Restores the previous request; undefined when there is nothing to undo. */

@@ -50,7 +50,8 @@ async function planStep(input: JobInput, ctx: PipelineContext) {
     continueText: input.action === 'continue' ? input.text : undefined,
     continueFromId: input.lastMotionIds[0],
   });
-  return { request, reply: describeAction(input.action, request), notes: [], planner: 'button', state: input.state };
+  const state = ctx.stages.planner.adoptRequest ? ctx.stages.planner.adoptRequest(input.state, request) : input.state;
+  return { request, reply: describeAction(input.action, request), notes: [], planner: 'button', state };
 }
 
 function describeAction(action: JobInput['action'], r: MotionRequest): string {

@@ -74,6 +74,8 @@ export interface PlannerStage {
   plan(input: PlanInput): Promise<PlanOutput>;
   /** Lets a stateful planner remember the motions made for its request (so "continue" can refer to them). */
   recordMotions?(state: unknown, motionIds: string[]): unknown;
+  /** Makes a request a button produced the conversation's current one, so typed follow-ups edit it. */
+  adoptRequest?(state: unknown, request: MotionRequest): unknown;
   close?(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@
  * and replies say what actually produced a clip.
  */
 import type { Config } from '../../config/index.js';
-import type { Motion } from '../../motion/index.js';
+import type { Motion, MotionRequest } from '../../motion/index.js';
 import type { GeneratorStage, PlanInput, PlannerStage, RenderOptions, RendererStage, Stages } from '../types.js';
 import { createRetrievalGenerator } from './retrieval.js';
 import { createEngineGenerator, hasLiveModel } from './engine.js';
@@ -32,6 +32,7 @@ async function agentPlanner(): Promise<PlannerStage> {
       return { request: out.request, reply: out.reply, notes, planner: `agent:${out.planner}`, state: out.state };
     },
     recordMotions: (state: unknown, ids: string[]) => agentModule.recordMotion(stateOf(state), ids),
+    adoptRequest: (state: unknown, request: MotionRequest) => agentModule.adoptRequest(stateOf(state), request),
     close: () => configured.dispose(),
   };
 }
