@@ -49,13 +49,17 @@ async function main(): Promise<void> {
     continue: [{ text, seconds: 4, control: { continueFrom: { path: past } } }],
     'two segments (2 s + 2 s)': [{ text: 'a person waves', seconds: 2 }, { text: 'a person sits down', seconds: 2 }],
   };
+  // Poses are pinned by default; the same key-pose request without pinning shows what pinning costs.
+  const unpinned = 'key_poses, pinPoses: false';
+  tasks[unpinned] = tasks.key_poses;
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
   let seed = 100;
   for (const [task, segments] of Object.entries(tasks)) {
     for (const samples of [1, 4] as const) {
       // A new seed per run, as real rerolls; the text embeddings are cached after the warm-up, as in the bot.
-      const ms = await timeIt(() => engine.generate({ segments, samples, seed: seed++ }), { warmup: 2, runs });
+      const pinPoses = task === unpinned ? false : undefined;
+      const ms = await timeIt(() => engine.generate({ segments, samples, seed: seed++, pinPoses }), { warmup: 2, runs });
       const row = { task, samples, p50_ms: percentile(ms, 50), p95_ms: percentile(ms, 95), tokens_per_s: (20 * samples * 1000) / percentile(ms, 50) };
       rows.push(row);
       results[`${task}/${samples}`] = row;

@@ -126,6 +126,11 @@ export const MotionRequestSchema = z
     speed: z.number().min(0.25).max(4).default(1),
     guidance: z.number().min(0).max(10).optional(),
     modelVersion: z.string().optional(),
+    /**
+     * Make the motion hit its init / last / key poses exactly (the engine blends each controlled frame onto the
+     * pose with a smooth falloff); absent = true. False leaves only the model's own following of the controls.
+     */
+    pinPoses: z.boolean().optional(),
   })
   .superRefine((r, ctx) => {
     const total = r.segments.reduce((s, x) => s + x.seconds, 0) / r.speed;

@@ -21,6 +21,8 @@ test('command-line options become a contract request', () => {
   assert.equal(r.samples, 4);
   assert.equal(r.seed, 5);
   assert.equal(r.speed, 0.5);
+  assert.equal(r.pinPoses, undefined, 'poses are pinned unless --no-pin');
+  assert.equal(requestFromCli(['sit'], { last: 'sitting', pin: false }).pinPoses, false);
   const k = requestFromCli(['dance'], { key: ['1.5=hands-up', '3=t-pose'], describe: ['Arms swing overhead.'] });
   assert.deepEqual(k.segments[0].control?.keys, [{ at: 1.5, pose: { kind: 'named', name: 'hands-up' } }, { at: 3, pose: { kind: 'named', name: 't-pose' } }]);
   assert.deepEqual(k.segments[0].descriptions, ['Arms swing overhead.']);

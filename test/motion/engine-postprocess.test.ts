@@ -76,6 +76,29 @@ test('foot clean-up removes injected foot skate on a real walk and keeps the leg
   assert.ok(planted > 5);
 });
 
+test('a planted foot that drifts is held at its mean spot, so the lock moves it at most half the drift', () => {
+  // The model's failure mode: a foot flagged planted that creeps 1 cm per frame through its contact run.
+  const leftAnkle = 0;
+  let s = 0;
+  while (s < N && !contacts[s * 4 + leftAnkle]) s++;
+  let e = s;
+  while (e < N && contacts[e * 4 + leftAnkle]) e++;
+  assert.ok(e - s >= 6, `a contact run of the left ankle (${s}–${e})`);
+  const drifting = Float32Array.from(joints);
+  for (let t = s; t < N; t++) for (const j of [7, 10]) drifting[(t * NUM_JOINTS + j) * 3] += 0.01 * Math.min(t - s, e - 1 - s);
+  const clean = cleanFootContacts(drifting, N, contacts);
+  const drift = 0.01 * (e - 1 - s);
+  let worst = 0;
+  let still = 0;
+  for (let t = s; t < e; t++) {
+    worst = Math.max(worst, dist(jointAt(clean, t, 7), jointAt(drifting, t, 7)));
+    // As above, where the leg cannot reach (fully stretched) the ankle may creep.
+    if (t > s && dist(jointAt(clean, t, 7), jointAt(clean, t - 1, 7)) < 1e-5) still++;
+  }
+  assert.ok(still >= 0.6 * (e - 1 - s), `${still} of ${e - 1 - s} planted steps exactly still`);
+  assert.ok(worst <= drift / 2 + 0.01, `held ${worst.toFixed(3)} m away from a foot that drifted ${drift.toFixed(3)} m`);
+});
+
 test('foot clean-up refuses mismatched arrays', () => {
   assert.throws(() => cleanFootContacts(joints, N + 1, contacts), /joints has \d+ values, expected \d+×22×3/);
   assert.throws(() => cleanFootContacts(joints, N, contacts.subarray(4)), /contacts has \d+ values, expected \d+×4/);

@@ -30,6 +30,7 @@ function setTable(name: string, s: SetMetrics): string[] {
     '| metric | ground truth | generated (k = 4) | generated (k = 0, raw text) |',
     '| --- | --- | --- | --- |',
     `| R-precision top-1/2/3 | ${top(s.rPrecision.gt)} (raw-text side: ${top(s.rPrecision.gtRawText)}) | ${top(s.rPrecision.k4)} | ${top(s.rPrecision.k0)} |`,
+    `| R-precision top-1/2/3 of the decoded features (before post-processing; what the trainer scores) | | ${top(s.rPrecision.k4Features)} | ${top(s.rPrecision.k0Features)} |`,
     `| FID | – | ${fmt(s.fid.k4)} | ${fmt(s.fid.k0)} |`,
     `| MM-Dist | ${fmt(s.mmDist.gt)} | ${fmt(s.mmDist.k4)} | ${fmt(s.mmDist.k0)} |`,
     `| Diversity | ${fmt(s.diversity.gt)} | ${fmt(s.diversity.k4)} | – |`,
@@ -48,11 +49,16 @@ export function reportMarkdown(r: EvalReport): string {
     ...setTable('Test split', r.sets.test),
     ...(r.sets.zeroshot ? setTable('Zero-shot (held-out action × style pairs)', r.sets.zeroshot) : []),
     `### Pose controls (${pc.clips} test clips; mean per-joint error, m; root-xz aligned)`,
-    '| control | text only | with the control | reduction |',
-    '| --- | --- | --- | --- |',
-    `| initial pose (Recon) | ${fmt(pc.init.textOnly)} | ${fmt(pc.init.controlled)} | ${fmt(pc.init.reduction * 100, 1)} % |`,
-    `| last pose (Recon) | ${fmt(pc.last.textOnly)} | ${fmt(pc.last.controlled)} | ${fmt(pc.last.reduction * 100, 1)} % |`,
-    `| key poses (Dist) | ${fmt(pc.keys.textOnly)} | ${fmt(pc.keys.controlled)} | ${fmt(pc.keys.reduction * 100, 1)} % |`,
+    'Model only = control tokens alone (`pinPoses: false`); engine = poses pinned (the default). Vel: joint-velocity error (m/s) over the 5 frames at the controlled end.',
+    '',
+    '| control | text only | model only | reduction | engine (pinned) | reduction |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...([['initial pose (Recon)', pc.init], ['last pose (Recon)', pc.last], ['key poses (Dist)', pc.keys]] as const).map(
+      ([name, e]) => `| ${name} | ${fmt(e.textOnly)} | ${fmt(e.modelOnly.controlled)} | ${fmt(e.modelOnly.reduction * 100, 1)} % | ${fmt(e.controlled)} | ${fmt(e.reduction * 100, 1)} % |`,
+    ),
+    ...([['initial pose (Vel)', pc.init.vel], ['last pose (Vel)', pc.last.vel]] as const).map(
+      ([name, v]) => `| ${name} | ${fmt(v?.textOnly)} | ${fmt(v?.modelOnly)} | | ${fmt(v?.controlled)} | |`,
+    ),
     '',
     `### Continuation (${r.continuation.clips} clips: first half observed, second half predicted)`,
     `| | ADE (m) | FDE (m) |`,
@@ -75,10 +81,10 @@ export function writeEvalReport(dir: string, r: EvalReport): string[] {
     ['report.md', reportMarkdown(r)],
     ['rprecision-per-action.png', barChart('top-3 R-precision per action (test)', ['ground truth', 'generated'], r.sets.test.perAction.map((a) => ({ label: a.action, values: [a.top3Gt, a.top3Gen] })), { max: 1 })],
     ['foot-skate-histogram.png', histogram('foot-skate ratio per clip (test)', [{ name: 'ground truth', values: r.sets.test.footSkatePerClip.gt }, { name: 'generated', values: r.sets.test.footSkatePerClip.k4 }])],
-    ['pose-control.png', barChart('pose-control error (m)', ['text only', 'with control'], [
-      { label: 'init', values: [r.poseControl.init.textOnly, r.poseControl.init.controlled] },
-      { label: 'last', values: [r.poseControl.last.textOnly, r.poseControl.last.controlled] },
-      { label: 'keys', values: [r.poseControl.keys.textOnly, r.poseControl.keys.controlled] },
+    ['pose-control.png', barChart('pose-control error (m)', ['text only', 'model only', 'pinned'], [
+      { label: 'init', values: [r.poseControl.init.textOnly, r.poseControl.init.modelOnly.controlled, r.poseControl.init.controlled] },
+      { label: 'last', values: [r.poseControl.last.textOnly, r.poseControl.last.modelOnly.controlled, r.poseControl.last.controlled] },
+      { label: 'keys', values: [r.poseControl.keys.textOnly, r.poseControl.keys.modelOnly.controlled, r.poseControl.keys.controlled] },
     ])],
   ];
   for (const [name, content] of files) writeFileSync(join(dir, name), content);

@@ -22,6 +22,8 @@ export interface MotionCliOptions {
   temperature?: string;
   guidance?: string;
   speed?: string;
+  /** false with --no-pin: poses are only followed by the model, not pinned. */
+  pin?: boolean;
   describe?: string[];
   model?: string;
   modelVersion?: string;
@@ -84,6 +86,7 @@ export function requestFromCli(prompts: string[], o: MotionCliOptions): MotionRe
     ...(o.temperature !== undefined ? { temperature: number(o.temperature, '--temperature') } : {}),
     ...(o.guidance !== undefined ? { guidance: number(o.guidance, '--guidance') } : {}),
     ...(o.speed !== undefined ? { speed: number(o.speed, '--speed') } : {}),
+    ...(o.pin === false ? { pinPoses: false } : {}),
   });
 }
 
@@ -142,6 +145,7 @@ export function registerMotionCommand(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (0 = greedy)')
     .option('--guidance <s>', 'classifier-free guidance scale (1 = off; default: the model\'s)')
     .option('--speed <x>', 'playback speed (0.5 = half speed)')
+    .option('--no-pin', 'let the model follow --init/--last/--key poses without pinning them exactly')
     .option('--format <fmt>', `output format (${EXPORT_FORMATS.join(', ')}) when the extension does not say`)
     .option('--model <dir>', 'a model version folder (default: the live version of the registry)')
     .option('--model-version <v>', 'a version in the registry')

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type RequestSegment } from '../contracts.js';
+import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type PoseRef, type RequestSegment } from '../contracts.js';
 import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
 import { defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
@@ -19,6 +19,7 @@ import { sharedSentenceEncoder } from '../text/config.js';
 import { resampleMotion } from '../transforms.js';
 import { decodeCodes, decodeTokens, encodeFeatures, staticPoseFeatures, type Control, type TokenCodes } from './decode.js';
 import { loadModel, type LoadedModel, type TaskName } from './model.js';
+import type { Pin } from './pin.js';
 import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
 import { EXECUTION_PROVIDERS_ENV, parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
@@ -27,6 +28,7 @@ import { sampleRng, validateSamplingOptions, type Rng } from './sampling.js';
 /** 20 fps / 4 frames per token. */
 export const TOKENS_PER_SECOND = 5;
 const FRAMES_PER_TOKEN = 4;
+const FPS_OUT = TOKENS_PER_SECOND * FRAMES_PER_TOKEN;
 
 export interface EngineOptions {
   /** Model registry (default CHARADES_MODELS or models/). */
@@ -63,10 +65,17 @@ export interface GenerateOptions {
   onProgress?: (p: GenerateProgress) => void;
   /** Lock planted feet (default true); off only to measure what the clean-up does. */
   footCleanup?: boolean;
+  /** Also return each sample's decoded model features (the evaluation compares them with the trainer's). */
+  keepFeatures?: boolean;
 }
 
 export interface GenerateResult {
   motions: Motion[];
+  /**
+   * With `keepFeatures`: per sample, the de-normalised features the VQ decoder produced for the new frames
+   * (4 per token, 71 each), before any post-processing; what `python -m trainer evaluate` scores.
+   */
+  features?: Float32Array[];
 }
 
 export interface Engine {
@@ -108,6 +117,15 @@ interface PlannedControl {
   pose: Pose;
   /** Token index inside the segment's new tokens (0 = first new token). */
   at: number;
+  /** Frame inside the segment that must show the pose when pinning. */
+  frame: number;
+  /** Whether the pose's own facing was asked for (see Pin.facing). */
+  facing: 'motion' | 'pose';
+}
+
+/** A named pose faces +Z only by convention; a frame of a motion or an uploaded pose faces where it was. */
+function facingOf(ref: PoseRef): PlannedControl['facing'] {
+  return ref.kind === 'named' ? 'motion' : 'pose';
 }
 
 interface SegmentPlan {
@@ -184,12 +202,14 @@ class OnnxEngine implements Engine {
     if (c.continueFrom && index > 0) throw new Error(`${where}.control.continueFrom: only the first segment can continue an earlier motion (later segments continue the previous one)`);
     const poseOpts = { dataDir: this.opts.dataDir };
     const controls: PlannedControl[] = [];
-    if (c.init) controls.push({ pose: await resolvePoseRef(c.init, this.resolver(), poseOpts), at: 0 });
+    const lastFrame = newTokens * FRAMES_PER_TOKEN - 1;
+    if (c.init) controls.push({ pose: await resolvePoseRef(c.init, this.resolver(), poseOpts), at: 0, frame: 0, facing: facingOf(c.init) });
     for (const [k, key] of (c.keys ?? []).entries()) {
       if (key.at > segment.seconds) throw new Error(`${where}.control.keys[${k}]: a key pose at ${key.at} s is after the end of the ${segment.seconds} s segment`);
-      controls.push({ pose: await resolvePoseRef(key.pose, this.resolver(), poseOpts), at: Math.min(newTokens - 1, Math.floor(key.at * TOKENS_PER_SECOND)) });
+      const pose = await resolvePoseRef(key.pose, this.resolver(), poseOpts);
+      controls.push({ pose, at: Math.min(newTokens - 1, Math.floor(key.at * TOKENS_PER_SECOND)), frame: Math.min(lastFrame, Math.round(key.at * FPS_OUT)), facing: facingOf(key.pose) });
     }
-    if (c.last) controls.push({ pose: await resolvePoseRef(c.last, this.resolver(), poseOpts), at: newTokens - 1 });
+    if (c.last) controls.push({ pose: await resolvePoseRef(c.last, this.resolver(), poseOpts), at: newTokens - 1, frame: lastFrame, facing: facingOf(c.last) });
     if (controls.length > g.maxControls) throw new Error(`${where}: ${controls.length} pose controls; the model takes at most ${g.maxControls}`);
     return { segment, newTokens, controls };
   }
@@ -276,7 +296,9 @@ class OnnxEngine implements Engine {
     const features = await decodeCodes(this.model, codes);
     const motions = features.map((f, s) => this.finish(f, req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false));
     progress('finish');
-    return { motions };
+    if (!gen.keepFeatures) return { motions };
+    const dropValues = prefix.length * FRAMES_PER_TOKEN * FEATURE_DIM;
+    return { motions, features: features.map((f) => f.slice(dropValues)) };
   }
 
   private finish(
@@ -302,15 +324,18 @@ class OnnxEngine implements Engine {
       if (init) recover = { heading0: headingAngles(init.pose.joints, 1)[0], root0: [init.pose.joints[0], init.pose.joints[2]] };
     }
     const segments = [];
+    const pins: Pin[] = [];
     let start = 0;
     for (const plan of plans) {
       const end = start + plan.newTokens * FRAMES_PER_TOKEN;
       segments.push({ text: plan.segment.text, start, end });
+      for (const c of plan.controls) pins.push({ frame: dropFrames + start + c.frame, joints: c.pose.joints, facing: c.facing });
       start = end;
     }
     return finishMotion(features, frames, {
       recover,
       dropFrames,
+      pins: req.pinPoses === false ? [] : pins,
       footCleanup,
       floorAlign: !given,
       speed: req.speed,

@@ -1,8 +1,10 @@
 /**
  * `charades eval`: the production path evaluated end to end — this engine generates, the model version's ONNX
  * evaluator embeds, the shared metrics score. Sets: the test split (minus held-out pairs) and the compositional
- * zero-shot pairs. Reported: R-precision top-1/2/3 (GT and generated, k = 4 descriptions and k = 0 raw text),
- * FID, MM-Dist, Diversity, foot-skate ratio, pose-control errors with and without the control, and continuation
+ * zero-shot pairs. Reported: R-precision top-1/2/3 (GT and generated, k = 4 descriptions and k = 0 raw text;
+ * generated both as finished motions and as the decoded features `python -m trainer evaluate` scores — on those
+ * the two agree, see test/motion/engine-parity.test.ts), FID, MM-Dist, Diversity, foot-skate ratio, pose-control
+ * errors for text only, the model's own following (`pinPoses: false`) and the pinned result, and continuation
  * ADE/FDE against a constant-velocity baseline.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +29,8 @@ import {
   rPrecision,
 } from '../metrics/index.js';
 import { REPO_ROOT, defaultDataDir } from '../paths.js';
+import { readManifest } from '../registry.js';
+import type { SentenceEncoder } from '../text/encoder.js';
 import { NUM_JOINTS } from '../skeleton.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
 import { createSession } from './providers.js';
@@ -37,6 +41,8 @@ const POS = NUM_JOINTS * 3;
 const MAX_TOKENS = 60;
 /** Rows per R-precision batch (T2M). */
 const R_BATCH = 32;
+/** Frames at the controlled end over which pose-control Vel is measured (the controlled token's 4 frames ± 1, as the trainer does). */
+const VEL_WINDOW = 5;
 
 export interface EvalOptions {
   engine?: EngineOptions;
@@ -50,7 +56,7 @@ export interface EvalOptions {
   onProgress?: (msg: string) => void;
 }
 
-interface Evaluator {
+export interface Evaluator {
   motion: ort.InferenceSession;
   text: ort.InferenceSession;
 }
@@ -58,7 +64,12 @@ interface Evaluator {
 export interface SetMetrics {
   clips: number;
   /** gt: ground truth against the k = 4 text side; gtRawText: against the raw sentence (k = 0). */
-  rPrecision: { gt: number[] | null; gtRawText: number[] | null; k4: number[] | null; k0: number[] | null; note?: string };
+  /**
+   * k4 / k0: the finished motions (pose pinning, foot clean-up, floor) re-featurised, as users get them;
+   * k4Features / k0Features: the same samples' decoded features before post-processing, which is what
+   * `python -m trainer evaluate` scores (same weights, same evaluator: the like-for-like comparison).
+   */
+  rPrecision: { gt: number[] | null; gtRawText: number[] | null; k4: number[] | null; k0: number[] | null; k4Features: number[] | null; k0Features: number[] | null; note?: string };
   fid: { k4: number; k0: number };
   mmDist: { gt: number; k4: number; k0: number };
   diversity: { gt: number | null; k4: number | null };
@@ -67,11 +78,25 @@ export interface SetMetrics {
   footSkatePerClip: { gt: number[]; k4: number[] };
 }
 
+/**
+ * One pose control, global joint positions (root-xz aligned), metres. `controlled` is what the engine delivers
+ * (poses pinned, the default); `modelOnly` the same request with `pinPoses: false`, i.e. how well the GPT itself
+ * follows its control tokens. `vel` (init / last only): joint-velocity error, m/s, over the 5 frames at the
+ * controlled end against the ground truth, which shows whether pinning adds a jerk.
+ */
+export interface PoseControlEntry {
+  textOnly: number;
+  controlled: number;
+  reduction: number;
+  modelOnly: { controlled: number; reduction: number };
+  vel?: { textOnly: number; modelOnly: number; controlled: number };
+}
+
 export interface PoseControlMetrics {
   clips: number;
-  init: { textOnly: number; controlled: number; reduction: number };
-  last: { textOnly: number; controlled: number; reduction: number };
-  keys: { textOnly: number; controlled: number; reduction: number };
+  init: PoseControlEntry;
+  last: PoseControlEntry;
+  keys: PoseControlEntry;
 }
 
 export interface EvalReport {
@@ -111,7 +136,7 @@ function readDescriptions(dataDir: string): Map<string, string[]> {
   return out;
 }
 
-async function loadEvaluator(manifest: ModelManifest, modelDir: string, evaluatorDir?: string): Promise<{ ev: Evaluator; where: string }> {
+export async function loadEvaluator(manifest: ModelManifest, modelDir: string, evaluatorDir?: string): Promise<{ ev: Evaluator; where: string }> {
   const fromManifest = manifest.onnx.eval_motion && manifest.onnx.eval_text;
   const dir = evaluatorDir ? resolve(evaluatorDir) : modelDir;
   const motionFile = join(dir, evaluatorDir || !fromManifest ? 'eval_motion.onnx' : manifest.onnx.eval_motion.file);
@@ -135,7 +160,7 @@ async function loadEvaluator(manifest: ModelManifest, modelDir: string, evaluato
 // ---------------------------------------------------------------- embeddings
 
 /** Evaluator motion embeddings of raw feature sequences (normalised here with the model's statistics). */
-async function embedMotions(ev: Evaluator, feats: Float32Array[], manifest: ModelManifest): Promise<Float32Array[]> {
+export async function embedMotions(ev: Evaluator, feats: Float32Array[], manifest: ModelManifest): Promise<Float32Array[]> {
   const { mean, std } = manifest.features;
   const out: Float32Array[] = [];
   for (let i = 0; i < feats.length; i += 32) {
@@ -154,7 +179,7 @@ async function embedMotions(ev: Evaluator, feats: Float32Array[], manifest: Mode
   return out;
 }
 
-async function embedTexts(ev: Evaluator, vecs: Float32Array[]): Promise<Float32Array[]> {
+export async function embedTexts(ev: Evaluator, vecs: Float32Array[]): Promise<Float32Array[]> {
   const dim = vecs[0].length;
   const data = new Float32Array(vecs.length * dim);
   vecs.forEach((v, i) => data.set(v, i * dim));
@@ -243,24 +268,44 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
     const manifest = engine.manifest;
     const { ev, where } = await loadEvaluator(manifest, engine.modelDir, opts.evaluatorDir);
     const seed = opts.seed ?? 0;
-    const gen = async (c: ClipCase, i: number, extra: Record<string, unknown> = {}, k4 = true, footCleanup = true): Promise<Motion> => {
+    interface GenFlags {
+      k4?: boolean;
+      footCleanup?: boolean;
+      pinPoses?: boolean;
+    }
+    const generateOne = async (c: ClipCase, i: number, extra: Record<string, unknown>, flags: GenFlags): Promise<{ motion: Motion; features: Float32Array }> => {
+      const k4 = flags.k4 !== false;
       const segment = { text: c.text, seconds: c.tokens / 5, ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}), ...extra };
-      return (await engine.generate({ segments: [segment], seed: seed + i }, { footCleanup })).motions[0];
+      const r = await engine.generate({ segments: [segment], seed: seed + i, pinPoses: flags.pinPoses }, { footCleanup: flags.footCleanup, keepFeatures: true });
+      return { motion: r.motions[0], features: (r.features as Float32Array[])[0] };
     };
+    const gen = async (c: ClipCase, i: number, extra: Record<string, unknown> = {}, flags: GenFlags = {}): Promise<Motion> => (await generateOne(c, i, extra, flags)).motion;
 
     const evalSet = async (name: string, set: ClipCase[]): Promise<SetMetrics> => {
       say(`${name}: generating ${set.length} clips (k = 4 and k = 0)`);
       const k4: Motion[] = [];
       const k0: Motion[] = [];
       const k4Raw: Motion[] = [];
+      const k4F: Float32Array[] = [];
+      const k0F: Float32Array[] = [];
       for (const [i, c] of set.entries()) {
-        k4.push(await gen(c, i));
-        k0.push(await gen(c, i, {}, false));
+        const a = await generateOne(c, i, {}, {});
+        const b = await generateOne(c, i, {}, { k4: false });
+        k4.push(a.motion);
+        k4F.push(a.features);
+        k0.push(b.motion);
+        k0F.push(b.features);
         // Same seed, same codes: only the foot clean-up differs, which measures it.
-        k4Raw.push(await gen(c, i, {}, true, false));
+        k4Raw.push(await gen(c, i, {}, { footCleanup: false }));
       }
       const gtFeats = set.map((c) => featurize(c.gt, 4 * c.tokens + 1));
-      const [eGt, eK4, eK0] = await Promise.all([embedMotions(ev, gtFeats, manifest), embedMotions(ev, k4.map(featuresOfMotion), manifest), embedMotions(ev, k0.map(featuresOfMotion), manifest)]);
+      const [eGt, eK4, eK0, eK4F, eK0F] = await Promise.all([
+        embedMotions(ev, gtFeats, manifest),
+        embedMotions(ev, k4.map(featuresOfMotion), manifest),
+        embedMotions(ev, k0.map(featuresOfMotion), manifest),
+        embedMotions(ev, k4F, manifest),
+        embedMotions(ev, k0F, manifest),
+      ]);
       // The evaluator's text side is the same conditioning the generator got (k = 4 mean of descriptions or the
       // raw sentence), and R-precision is averaged over five batch shuffles, as trainer/evaluate.py does.
       const encoder = opts.engine?.encoder ?? (await sharedSentenceEncoder());
@@ -287,6 +332,8 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
           gtRawText: rp(eTextK0, eGt),
           k4: rp(eTextK4, eK4),
           k0: rp(eTextK0, eK0),
+          k4Features: rp(eTextK4, eK4F),
+          k0Features: rp(eTextK0, eK0F),
           ...(enough ? {} : { note: `fewer than ${R_BATCH} clips: no full R-precision batch` }),
         },
         fid: { k4: frechetDistance(eK4, eGt), k0: frechetDistance(eK0, eGt) },
@@ -306,26 +353,48 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
 
     say(`pose controls: ${testCases.length} clips × 3 controls`);
     const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
-    const errs = { init: [[], []] as number[][], last: [[], []] as number[][], keys: [[], []] as number[][] };
+    // Per control: [text only, model only (pinPoses false), delivered (pinned)] errors per clip.
+    const errs = { init: [[], [], []] as number[][], last: [[], [], []] as number[][], keys: [[], [], []] as number[][] };
+    const vels = { init: [[], [], []] as number[][], last: [[], [], []] as number[][] };
     for (const [i, c] of testCases.entries()) {
       const T = 4 * c.tokens;
       const baseline = await gen(c, i);
-      const first = c.gt.subarray(0, POS);
-      const lastFrame = c.gt.subarray((T - 1) * POS, T * POS);
+      const W = Math.min(VEL_WINDOW, T);
       const keyFrames = [Math.floor(T / 3), Math.floor((2 * T) / 3)];
       const keys = new Float32Array(keyFrames.length * POS);
       keyFrames.forEach((f, k) => keys.set(c.gt.subarray(f * POS, (f + 1) * POS), k * POS));
-      const initM = await gen(c, i, { control: { init: pose(c.gt, 0) } });
-      const lastM = await gen(c, i, { control: { last: pose(c.gt, T - 1) } });
-      const keyM = await gen(c, i, { control: { keys: keyFrames.map((f, k) => ({ at: f / 20, pose: pose(keys, k) })) } });
-      errs.init[0].push(initialPoseError(baseline.joints, baseline.numFrames, first, 1, 20).recon);
-      errs.init[1].push(initialPoseError(initM.joints, initM.numFrames, first, 1, 20).recon);
-      errs.last[0].push(lastPoseError(baseline.joints, baseline.numFrames, lastFrame, 1, 20).recon);
-      errs.last[1].push(lastPoseError(lastM.joints, lastM.numFrames, lastFrame, 1, 20).recon);
-      errs.keys[0].push(keyPoseDistance(baseline.joints, baseline.numFrames, keys, keyFrames.length));
-      errs.keys[1].push(keyPoseDistance(keyM.joints, keyM.numFrames, keys, keyFrames.length));
+      const controls = {
+        init: { init: pose(c.gt, 0) },
+        last: { last: pose(c.gt, T - 1) },
+        keys: { keys: keyFrames.map((f, k) => ({ at: f / 20, pose: pose(keys, k) })) },
+      };
+      const scoreInit = (m: Motion, row: number): void => {
+        errs.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, POS), 1, 20).recon);
+        if (W > 1) vels.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, W * POS), W, 20).vel);
+      };
+      const scoreLast = (m: Motion, row: number): void => {
+        errs.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - 1) * POS, T * POS), 1, 20).recon);
+        if (W > 1) vels.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - W) * POS, T * POS), W, 20).vel);
+      };
+      const scoreKeys = (m: Motion, row: number): void => {
+        errs.keys[row].push(keyPoseDistance(m.joints, m.numFrames, keys, keyFrames.length));
+      };
+      scoreInit(baseline, 0);
+      scoreLast(baseline, 0);
+      scoreKeys(baseline, 0);
+      for (const [row, pinPoses] of [[1, false], [2, true]] as const) {
+        scoreInit(await gen(c, i, { control: controls.init }, { pinPoses }), row);
+        scoreLast(await gen(c, i, { control: controls.last }, { pinPoses }), row);
+        scoreKeys(await gen(c, i, { control: controls.keys }, { pinPoses }), row);
+      }
     }
-    const pc = (e: number[][]): { textOnly: number; controlled: number; reduction: number } => ({ textOnly: mean(e[0]), controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) });
+    const pc = (e: number[][], v?: number[][]): PoseControlEntry => ({
+      textOnly: mean(e[0]),
+      controlled: mean(e[2]),
+      reduction: reduction(mean(e[0]), mean(e[2])),
+      modelOnly: { controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) },
+      ...(v ? { vel: { textOnly: mean(v[0]), modelOnly: mean(v[1]), controlled: mean(v[2]) } } : {}),
+    });
 
     say('continuation: observe the first half, predict the second');
     const cont = { model: [] as { ade: number; fde: number }[], cv: [] as { ade: number; fde: number }[] };
@@ -357,7 +426,7 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       evaluator: where,
       seed,
       sets: { test, zeroshot },
-      poseControl: { clips: testCases.length, init: pc(errs.init), last: pc(errs.last), keys: pc(errs.keys) },
+      poseControl: { clips: testCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) },
       continuation: { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) },
       python: manifest.metrics,
       seconds: (performance.now() - started) / 1000,
@@ -365,4 +434,44 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
   } finally {
     await engine.close();
   }
+}
+
+// ---------------------------------------------------------------- single clips (community reports)
+
+/** Text–motion similarity of single generated clips under a model version's ONNX evaluator. */
+export interface MotionTextScorer {
+  readonly version: string;
+  /** Cosine between the evaluator's motion embedding and its text embedding (k = 4 mean when descriptions are given). */
+  similarity(motion: Motion, text: string, descriptions?: readonly string[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createMotionTextScorer(modelDir: string, opts: { evaluatorDir?: string; encoder?: SentenceEncoder } = {}): Promise<MotionTextScorer> {
+  const manifest = readManifest(modelDir);
+  const { ev } = await loadEvaluator(manifest, modelDir, opts.evaluatorDir);
+  const encoder = opts.encoder ?? (await sharedSentenceEncoder());
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    version: manifest.version,
+    similarity(motion, text, descriptions = []) {
+      // onnxruntime sessions are not re-entrant; calls take turns.
+      const run = queue.then(async () => {
+        if (motion.numFrames < 2) throw new Error('the evaluator needs a motion of at least 2 frames');
+        const [m] = await embedMotions(ev, [featuresOfMotion(motion)], manifest);
+        const [t] = await embedTexts(ev, [await aggregateEmbedding(text, [...descriptions], encoder)]);
+        let dot = 0;
+        let nm = 0;
+        let nt = 0;
+        for (let i = 0; i < m.length; i++) {
+          dot += m[i] * t[i];
+          nm += m[i] * m[i];
+          nt += t[i] * t[i];
+        }
+        return nm > 0 && nt > 0 ? dot / Math.sqrt(nm * nt) : 0;
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    close: () => Promise.all([ev.motion.release(), ev.text.release()]).then(() => undefined),
+  };
 }

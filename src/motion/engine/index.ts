@@ -44,5 +44,6 @@ export {
   type FinishOptions,
   type FootCleanupOptions,
 } from './postprocess.js';
+export { DEFAULT_PIN_FALLOFF_FRAMES, pinPoses, raisedCosine, type Pin, type PinOptions } from './pin.js';
 export { EXPORT_FORMATS, EXPORT_MIME, exportFormatFromPath, exportMotion, parseExportFormat, writeMotionExport, type ExportFormat } from './exports.js';
 export { motionRig, motionToGlb } from './glb.js';
