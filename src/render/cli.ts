@@ -1,6 +1,6 @@
 /**
  * `charades render INPUT… -o out.mp4`: draws a motion file (BVH, NPY, Charades JSON) or a dataset clip
- * to MP4, optionally as a 2×2 grid, with a preview and a thumbnail beside it.
+ * to MP4, optionally side by side (2) or as a 2×2 grid (4), with a preview and a thumbnail beside it.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -17,6 +17,7 @@ interface RenderCliOptions {
   size: string;
   fps: string;
   grid?: boolean;
+  labels?: string;
   clip?: string;
   title?: string;
   preview?: string;
@@ -70,16 +71,17 @@ export function registerRenderCommands(program: Command): void {
   program
     .command('render')
     .description('render a motion (BVH, NPY, Charades JSON or a dataset clip id) to an MP4 of a 3D mannequin')
-    .argument('[inputs...]', 'motion files or dataset clip ids (four with --grid, or one clip id whose label fills the grid)')
+    .argument('[inputs...]', 'motion files or dataset clip ids (2 or 4 with --grid, or one clip id whose label fills a 2×2 grid)')
     .requiredOption('-o, --out <file>', 'output MP4 path')
     .option('--clip <id>', 'a dataset clip id (same as giving it as INPUT)')
     .option('--size <px>', `square video size: ${SIZES.join(', ')}`, '512')
     .option('--fps <n>', `output frame rate: ${FPS_CHOICES.join(', ')}`, '20')
-    .option('--grid', 'a 2×2 variations video of four motions, labelled 1–4')
+    .option('--grid', 'several motions in one video: 2 side by side, or 4 in a 2×2 grid, labelled 1–n')
+    .option('--labels <a,b,…>', 'comma-separated cell labels for --grid (≤ 12 characters each)')
     .option('--title <text>', 'a line shown above the caption')
     .option('--preview <kind>', 'also write an animated preview next to the MP4: webp or gif')
     .option('--thumbnail', 'also write a PNG thumbnail next to the MP4')
-    .option('--quality <q>', 'fast (no MSAA) or high (4× MSAA, larger shadow map, slower)', 'fast')
+    .option('--quality <q>', 'fast (no MSAA, contact shadow) or high (4× MSAA, real shadow map, about 3× slower)', 'fast')
     .option('--transport <t>', `how frames leave the browser: ${TRANSPORTS.join(', ')} (default webcodecs)`)
     .option('--timeout <s>', 'seconds one render attempt may take', '120')
     .option('--data <dir>', 'dataset folder for clip ids (default: CHARADES_DATA or ../shared/data/motion)')
@@ -90,12 +92,14 @@ export function registerRenderCommands(program: Command): void {
       let ds: Dataset | null = null;
       const dataset = () => (ds ??= openDataset(raw.data));
       if (raw.grid && all.length === 1 && !existsSync(all[0])) all.push(...siblings(dataset(), all[0]));
-      if (raw.grid && all.length !== 4) throw new Error(`--grid needs four motions, got ${all.length}`);
-      if (!raw.grid && all.length !== 1) throw new Error(`one motion per video (got ${all.length}); add --grid for four`);
+      if (raw.grid && all.length !== 2 && all.length !== 4) throw new Error(`--grid needs 2 motions (side by side) or 4 (2×2), got ${all.length}`);
+      if (!raw.grid && all.length !== 1) throw new Error(`one motion per video (got ${all.length}); add --grid for 2 side by side or 4 in a 2×2 grid`);
+      if (raw.labels !== undefined && !raw.grid) throw new Error('--labels names grid cells; add --grid');
+      const labels = raw.labels?.split(',').map((l) => l.trim());
       const motions = all.map((x) => loadInput(x, dataset));
       const renderer = createRenderer();
       try {
-        const result = await renderer.render(motions[0], raw.grid ? { ...options, grid: motions } : options);
+        const result = await renderer.render(motions[0], raw.grid ? { ...options, grid: motions, labels } : options);
         const base = raw.out.replace(/\.mp4$/i, '');
         const extra: string[] = [];
         if (result.preview) {

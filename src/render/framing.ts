@@ -19,6 +19,8 @@ export interface CameraRig {
   distance: number;
   /** Look-at point per output frame, N×3. */
   track: Float32Array;
+  /** Width / height of the picture the rig was planned for (½ for a side-by-side cell). */
+  aspect: number;
 }
 
 /** Screen-space room the body may use (NDC), leaving the top for the caption and the bottom for the time bar. */
@@ -110,12 +112,17 @@ export function topHeight(joints: Float32Array): number {
  * The smallest distance at which every joint (and the floor under the feet) of every frame projects
  * inside SAFE_AREA, for a camera looking at `track[i]` from the given angles.
  */
-export function requiredDistance(joints: Float32Array, frames: number, track: Float32Array, azimuthRad: number, elevationDeg = CAMERA_ELEVATION_DEG, fovDeg = CAMERA_FOV_DEG): number {
+export function requiredDistance(
+  joints: Float32Array, frames: number, track: Float32Array, azimuthRad: number,
+  elevationDeg = CAMERA_ELEVATION_DEG, fovDeg = CAMERA_FOV_DEG, aspect = 1,
+): number {
   const el = (elevationDeg * Math.PI) / 180;
   const back = [Math.sin(azimuthRad) * Math.cos(el), Math.sin(el), Math.cos(azimuthRad) * Math.cos(el)];
   const right = [Math.cos(azimuthRad), 0, -Math.sin(azimuthRad)];
   const up = [back[1] * right[2] - back[2] * right[1], back[2] * right[0] - back[0] * right[2], back[0] * right[1] - back[1] * right[0]];
   const t = Math.tan((fovDeg * Math.PI) / 360);
+  // the field of view is vertical: a narrower picture sees proportionally less sideways
+  const tx = t * aspect;
   let d = MIN_DISTANCE;
   const fit = (px: number, py: number, pz: number, i: number) => {
     const rx = px - track[i * 3];
@@ -127,7 +134,7 @@ export function requiredDistance(joints: Float32Array, frames: number, track: Fl
     // x / ((d - b)·t) must lie within the safe area, so d ≥ b + x / (t·edge)
     const ex = x >= 0 ? SAFE_AREA.right : -SAFE_AREA.left;
     const ey = y >= 0 ? SAFE_AREA.top : -SAFE_AREA.bottom;
-    d = Math.max(d, b + Math.abs(x) / (t * ex), b + Math.abs(y) / (t * ey));
+    d = Math.max(d, b + Math.abs(x) / (tx * ex), b + Math.abs(y) / (t * ey));
   };
   for (let i = 0; i < frames; i++) {
     for (let j = 0; j < NUM_JOINTS; j++) {
@@ -141,15 +148,18 @@ export function requiredDistance(joints: Float32Array, frames: number, track: Fl
   return d;
 }
 
-/** Camera for one or several clips (resampled joints at the output rate) that share one scale. */
-export function planCameras(cells: readonly { joints: Float32Array; frames: number }[], fps: number): CameraRig[] {
+/**
+ * Camera for one or several clips (resampled joints at the output rate) that share one scale; `aspect`
+ * is each cell's width / height (1 for a single clip or a 2×2 grid, ½ side by side).
+ */
+export function planCameras(cells: readonly { joints: Float32Array; frames: number }[], fps: number, aspect = 1): CameraRig[] {
   const rigs = cells.map((c) => {
     const top = topHeight(c.joints);
     const targetY = top * 0.48;
     const track = followTrack(c.joints, c.frames, fps, targetY);
     const azimuthRad = initialHeading(c.joints, c.frames, fps) + CAMERA_YAW_OFFSET_RAD;
-    const distance = requiredDistance(c.joints, c.frames, track, azimuthRad);
-    return { fovDeg: CAMERA_FOV_DEG, elevationDeg: CAMERA_ELEVATION_DEG, azimuthRad, distance, track };
+    const distance = requiredDistance(c.joints, c.frames, track, azimuthRad, CAMERA_ELEVATION_DEG, CAMERA_FOV_DEG, aspect);
+    return { fovDeg: CAMERA_FOV_DEG, elevationDeg: CAMERA_ELEVATION_DEG, azimuthRad, distance, track, aspect };
   });
   const shared = Math.max(...rigs.map((r) => r.distance));
   for (const r of rigs) r.distance = shared;
@@ -167,5 +177,5 @@ export function projectToNdc(rig: CameraRig, i: number, p: readonly [number, num
   const y = r[0] * up[0] + r[1] * up[1] + r[2] * up[2];
   const depth = rig.distance - (r[0] * back[0] + r[1] * back[1] + r[2] * back[2]);
   const t = Math.tan((rig.fovDeg * Math.PI) / 360);
-  return [x / (depth * t), y / (depth * t)];
+  return [x / (depth * t * rig.aspect), y / (depth * t)];
 }

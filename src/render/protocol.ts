@@ -15,11 +15,11 @@ export interface CellJob {
   azimuthRad: number;
   /** Caption index per output frame into `captions` (-1: none). */
   captionAt: number[];
-  /** Cell label drawn in the corner (grid "1"–"4"); empty for a single clip. */
+  /** Cell label drawn in the corner (grid "1"–"4" or a given name); empty for a single clip. */
   label: string;
 }
 
-/** fast: no MSAA, 512² shadow map; high: 4× MSAA, 1024² shadow map. */
+/** fast: no MSAA, contact shadow in the floor shader, coarser meshes; high: 4× MSAA, 1024² shadow map. */
 export type Quality = 'fast' | 'high';
 
 export interface SceneJob {
@@ -33,6 +33,7 @@ export interface SceneJob {
   captions: string[];
   /** A line above everything (grid title); empty for none. */
   title: string;
+  /** 1 cell fills the picture, 2 sit side by side (each half the width), 4 form a 2×2 grid. */
   cells: CellJob[];
   transport: Transport;
   /** Target H.264 bitrate (webcodecs) in bits per second. */

@@ -16,14 +16,27 @@ import { TRANSPORTS } from './protocol.js';
 import { ffmpegHasEncoder, findFfmpeg } from './tools.js';
 import { RENDER_LIMITS, RenderInputError, validateMotion } from './validate.js';
 
+/** Longer names would not fit a cell's corner at 512². */
+const MAX_LABEL_CHARS = 12;
+
 export const RenderOptionsSchema = z.object({
   /** Square output size in pixels (even). 512 default; 768 and 1024 are the other offered sizes. */
   size: z.number().int().min(128).max(1920).refine((n) => n % 2 === 0, 'must be even (H.264 yuv420p)').default(512),
   fps: z.union([z.literal(20), z.literal(30)]).default(20),
-  /** fast (default): no MSAA, 512² shadow map; high: 4× MSAA and 1024² shadows, about 1.6× slower. */
+  /** fast (default): no MSAA, a contact shadow under the body; high: 4× MSAA and a real 1024² shadow map, about 3× slower. */
   quality: z.enum(['fast', 'high']).default('fast'),
-  /** The four samples of a variations video (2×2, labelled 1–4); `motion` then only supplies the captions. */
-  grid: z.array(z.custom<Motion>()).length(4).optional(),
+  /**
+   * Several motions in one synchronised video at one camera scale: 2 side by side (a duel) or 4 in a
+   * 2×2 grid (variations); `motion` then only supplies the captions.
+   */
+  grid: z
+    .array(z.custom<Motion>())
+    .superRefine((g, ctx) => {
+      if (g.length !== 2 && g.length !== 4) ctx.addIssue({ code: 'custom', message: `${g.length} motion${g.length === 1 ? '' : 's'} — give 2 (side by side) or 4 (2×2)` });
+    })
+    .optional(),
+  /** One short name per grid cell, drawn in its corner; default '1'…'n'. */
+  labels: z.array(z.string().trim().min(1, 'a label may not be empty').max(MAX_LABEL_CHARS, `at most ${MAX_LABEL_CHARS} characters each`)).optional(),
   title: z.string().max(200).optional(),
   preview: z.union([z.enum(['webp', 'gif']), z.literal(false)]).default(false),
   thumbnail: z.boolean().default(false),
@@ -37,6 +50,12 @@ export const RenderOptionsSchema = z.object({
   /** Output frames to return as PNG (for inspection and tests). */
   pngFrames: z.array(z.number().int().nonnegative()).max(64).default([]),
   maxSeconds: z.number().positive().default(RENDER_LIMITS.maxSeconds),
+}).superRefine((o, ctx) => {
+  if (o.labels === undefined) return;
+  if (!o.grid) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'labels name grid cells; give them together with grid' });
+  else if (o.labels.length !== o.grid.length) {
+    ctx.addIssue({ code: 'custom', path: ['labels'], message: `${o.labels.length} labels for ${o.grid.length} grid motions — give one per motion` });
+  }
 });
 export type RenderOptions = z.input<typeof RenderOptionsSchema>;
 type ParsedOptions = z.output<typeof RenderOptionsSchema>;
@@ -138,7 +157,8 @@ export function buildSceneJob(motion: Motion, o: ParsedOptions, transport: Trans
   sources.forEach((m, i) => validateMotion(m, o.grid ? `grid[${i}]` : 'motion', o.maxSeconds));
   const frames = Math.max(...sources.map((m) => outputFrameCount(m.numFrames, m.fps, o.fps)));
   const resampled = sources.map((m) => ({ joints: resampleJoints(m.joints, m.numFrames, m.fps, o.fps, frames), frames }));
-  const rigs = planCameras(resampled, o.fps);
+  // side by side, each cell is half as wide as it is tall
+  const rigs = planCameras(resampled, o.fps, sources.length === 2 ? 0.5 : 1);
   const { captions, at } = captionsFor(motion, frames, o.fps);
   const thumbnailFrame = o.thumbnail ? Math.min(frames - 1, Math.round(frames * 0.45)) : -1;
   for (const f of o.pngFrames) {
@@ -159,7 +179,7 @@ export function buildSceneJob(motion: Motion, o: ParsedOptions, transport: Trans
       track: toBase64(rigs[i].track),
       azimuthRad: rigs[i].azimuthRad,
       captionAt: at,
-      label: o.grid ? String(i + 1) : '',
+      label: o.grid ? (o.labels?.[i] ?? String(i + 1)) : '',
     })),
     transport,
     bitrate: bitrateFor(o.size),

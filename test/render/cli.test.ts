@@ -42,8 +42,10 @@ test('charades render explains unusable input in one line, without a stack trace
     [['render', '-o', join(work, 'a.mp4')], /nothing to render: give a motion file or a dataset clip id/],
     [['render', 'no-such-clip-id', '-o', join(work, 'b.mp4')], /no-such-clip-id/],
     [['render', join(work, 'missing.bvh'), '-o', join(work, 'c.mp4')], /missing\.bvh: no such file/],
-    [['render', 'bnr2_walk_normal_001', 'bnr1_bow_active_001', '-o', join(work, 'd.mp4')], /one motion per video \(got 2\); add --grid for four/],
-    [['render', 'bnr2_walk_normal_001', 'bnr1_bow_active_001', '--grid', '-o', join(work, 'e.mp4')], /--grid needs four motions, got 2/],
+    [['render', 'bnr2_walk_normal_001', 'bnr1_bow_active_001', '-o', join(work, 'd.mp4')], /one motion per video \(got 2\); add --grid for 2 side by side or 4 in a 2×2 grid/],
+    [['render', 'bnr2_walk_normal_001', 'bnr1_bow_active_001', 'bnr1_bow_active_001', '--grid', '-o', join(work, 'e.mp4')], /--grid needs 2 motions \(side by side\) or 4 \(2×2\), got 3/],
+    [['render', 'bnr2_walk_normal_001', '--labels', 'a', '-o', join(work, 'f.mp4')], /--labels names grid cells; add --grid/],
+    [['render', 'bnr2_walk_normal_001', 'bnr1_bow_active_001', '--grid', '--labels', 'a,b,c', '-o', join(work, 'g.mp4')], /labels: 3 labels for 2 grid motions — give one per motion/],
   ] as const) {
     await assert.rejects(charades([...args]), (e: { code: number; stderr: string }) => {
       assert.equal(e.code, 1);

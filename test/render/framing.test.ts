@@ -99,6 +99,38 @@ test('a grid shares one camera distance across the four cells', () => {
   assert.ok(job.distance >= single.distance, 'the run in the grid needs at least the bow\'s distance');
 });
 
+test('a duel puts two motions side by side at one scale, each framed inside its half-width cell', () => {
+  const walk = trim(clip('bnr2_walk_normal_001'), 6);
+  const bow = trim(clip(clipWithLabel('bow')), 4);
+  const job = buildSceneJob(walk, opts({ grid: [walk, bow], labels: ['walker', 'bower'] }), 'webcodecs');
+  assert.equal(job.cells.length, 2);
+  assert.deepEqual(job.cells.map((c) => c.label), ['walker', 'bower']);
+  assert.equal(job.frames, 120, 'the longer motion sets the length; the shorter holds its last pose');
+  assert.deepEqual(buildSceneJob(walk, opts({ grid: [walk, bow] }), 'webcodecs').cells.map((c) => c.label), ['1', '2']);
+  const resampled = [walk, bow].map((m) => {
+    const frames = outputFrameCount(m.numFrames, m.fps, 20);
+    return { joints: resampleJoints(m.joints, m.numFrames, m.fps, 20, frames), frames };
+  });
+  const rigs = planCameras(resampled, 20, 0.5);
+  assert.equal(rigs[0].distance, rigs[1].distance, 'one camera scale');
+  assert.ok(rigs[0].distance >= planCameras(resampled, 20, 1)[0].distance);
+  // a standing person is taller than wide, so only something lying down shows the narrower cell's cost
+  const lying = still(20);
+  for (let k = 0; k < lying.joints.length; k += 3) [lying.joints[k], lying.joints[k + 1]] = [lying.joints[k + 1], 0.15 + 0.1 * lying.joints[k]];
+  const flat = [{ joints: lying.joints, frames: 20 }];
+  assert.ok(planCameras(flat, 20, 0.5)[0].distance > planCameras(flat, 20, 1)[0].distance * 1.3, 'a half-width cell needs the camera further back for a wide pose');
+  rigs.forEach((rig, c) => {
+    const { joints, frames } = resampled[c];
+    for (let i = 0; i < frames; i++) {
+      for (let j = 0; j < NUM_JOINTS; j++) {
+        const o = (i * NUM_JOINTS + j) * 3;
+        const [x, y] = projectToNdc(rig, i, [joints[o], joints[o + 1], joints[o + 2]]);
+        assert.ok(x >= SAFE_AREA.left - 1e-6 && x <= SAFE_AREA.right + 1e-6 && y >= SAFE_AREA.bottom - 1e-6 && y <= SAFE_AREA.top + 1e-6, `cell ${c} frame ${i} joint ${j} at (${x.toFixed(2)}, ${y.toFixed(2)})`);
+      }
+    }
+  });
+});
+
 test('captions follow the segments frame by frame', () => {
   const m = { ...still(40), segments: [{ text: 'wave', start: 0, end: 20 }, { text: 'bow', start: 20, end: 40 }] };
   const job = buildSceneJob(m, opts({ fps: 30 }), 'webcodecs');
@@ -137,7 +169,12 @@ test('bad render options fail with messages that name the option', () => {
   for (const [o, re] of [
     [{ size: 513 }, /size: must be even/],
     [{ fps: 25 }, /fps/],
-    [{ grid: [m, m] }, /grid/],
+    [{ grid: [m, m, m] }, /^grid: 3 motions — give 2 \(side by side\) or 4 \(2×2\)$/],
+    [{ grid: [m] }, /^grid: 1 motion — give 2 \(side by side\) or 4 \(2×2\)$/],
+    [{ grid: [m, m], labels: ['a'] }, /^labels: 1 labels for 2 grid motions — give one per motion$/],
+    [{ grid: [m, m], labels: ['a', 'thirteen-char'] }, /^labels\.1: at most 12 characters each$/],
+    [{ grid: [m, m], labels: ['a', ' '] }, /^labels\.1: a label may not be empty$/],
+    [{ labels: ['a'] }, /^labels: labels name grid cells; give them together with grid$/],
     [{ timeoutMs: -1 }, /timeoutMs/],
     [{ preview: 'mp4' }, /preview/],
   ] as const) {

@@ -24,17 +24,17 @@ async function pixels(png: Buffer): Promise<{ w: number; h: number; rgb: Buffer 
 }
 
 /** Counts and mean x (NDC) of the mannequin's left-side (blue) and right-side (orange) pixels, caption and time bar excluded. */
-async function sideColours(png: Buffer, region?: { x0: number; y0: number; size: number }) {
+async function sideColours(png: Buffer, region?: { x0: number; y0: number; w: number; h: number }) {
   const { w, rgb } = await pixels(png);
-  const r0 = region ?? { x0: 0, y0: 0, size: w };
+  const r0 = region ?? { x0: 0, y0: 0, w, h: w };
   const stat = { blue: 0, orange: 0, blueX: 0, orangeX: 0 };
-  const top = Math.round(r0.size * 0.1);
-  const bottom = Math.round(r0.size * 0.05);
-  for (let y = r0.y0 + top; y < r0.y0 + r0.size - bottom; y++) {
-    for (let x = r0.x0; x < r0.x0 + r0.size; x++) {
+  const top = Math.round(r0.h * 0.1);
+  const bottom = Math.round(r0.h * 0.05);
+  for (let y = r0.y0 + top; y < r0.y0 + r0.h - bottom; y++) {
+    for (let x = r0.x0; x < r0.x0 + r0.w; x++) {
       const o = (y * w + x) * 3;
       const [r, g, b] = [rgb[o], rgb[o + 1], rgb[o + 2]];
-      const nx = ((x - r0.x0) / r0.size) * 2 - 1;
+      const nx = ((x - r0.x0) / r0.w) * 2 - 1;
       if (b > r + 45 && b > g + 15) {
         stat.blue++;
         stat.blueX += nx;
@@ -89,6 +89,41 @@ test('limbs are coloured by side: blue pixels lie where the left joints project'
   assert.equal(Math.sign(c.blueX - c.orangeX), Math.sign(bestGap), `frame ${best}: left joints project ${bestGap > 0 ? 'right' : 'left'} of the right ones, blue at ${c.blueX.toFixed(2)}, orange at ${c.orangeX.toFixed(2)}`);
 });
 
+test('the person stands in a contact shadow: the floor under them is darker than the floor beside them', async () => {
+  const m = trim(clip(clipWithLabel('bow')), 3);
+  const frames = outputFrameCount(m.numFrames, m.fps, 20);
+  const joints = resampleJoints(m.joints, m.numFrames, m.fps, 20, frames);
+  const [rig] = planCameras([{ joints, frames }], 20);
+  const f = 10;
+  const r = await renderer.render(m, { pngFrames: [f] });
+  const { w, rgb } = await pixels(r.pngFrames[f]);
+  const o = f * NUM_JOINTS * 3;
+  // the floor point between the feet, in pixels
+  const mid = (k: number) => (joints[o + JOINT.left_ankle * 3 + k] + joints[o + JOINT.right_ankle * 3 + k]) / 2;
+  const [nx, ny] = projectToNdc(rig, f, [mid(0), 0, mid(2)]);
+  const px = Math.round(((nx + 1) / 2) * w);
+  const py = Math.round(((1 - ny) / 2) * w);
+  /** Mean luma of the grey (floor) pixels in a square around (cx, cy); limbs and labels are coloured. */
+  const floorLuma = (cx: number, cy: number, half: number) => {
+    let sum = 0;
+    let n = 0;
+    for (let y = cy - half; y <= cy + half; y++) {
+      for (let x = cx - half; x <= cx + half; x++) {
+        const i = (y * w + x) * 3;
+        const [R, G, B] = [rgb[i], rgb[i + 1], rgb[i + 2]];
+        if (Math.max(R, G, B) - Math.min(R, G, B) > 40) continue;
+        sum += 0.3 * R + 0.59 * G + 0.11 * B;
+        n++;
+      }
+    }
+    return n > 20 ? sum / n : Number.NaN;
+  };
+  const under = floorLuma(px, py + 4, 10);
+  const beside = (floorLuma(px - 150, py, 30) + floorLuma(px + 150, py, 30)) / 2;
+  assert.ok(Number.isFinite(under) && Number.isFinite(beside), `floor not visible around (${px}, ${py})`);
+  assert.ok(under < beside - 25, `floor between the feet (luma ${under.toFixed(0)}) should be clearly darker than beside them (${beside.toFixed(0)})`);
+});
+
 test('30 fps output keeps the duration (interpolated frames)', async () => {
   const m = trim(clip(clipWithLabel('bow')), 2);
   const out = join(work, 'bow30.mp4');
@@ -112,8 +147,56 @@ test('a 2×2 grid with a WebP preview and a PNG thumbnail, every cell showing a 
   assert.equal(r.thumbnail.subarray(1, 4).toString(), 'PNG');
   writeFileSync(join(outDir(), 'test-grid-thumb.png'), r.thumbnail);
   for (let i = 0; i < 4; i++) {
-    const c = await sideColours(r.thumbnail, { x0: (i % 2) * 256, y0: i < 2 ? 0 : 256, size: 256 });
+    const c = await sideColours(r.thumbnail, { x0: (i % 2) * 256, y0: i < 2 ? 0 : 256, w: 256, h: 256 });
     assert.ok(c.blue > 40 && c.orange > 40, `cell ${i + 1}: ${c.blue} blue, ${c.orange} orange pixels`);
+  }
+});
+
+/** Widest run of label-pill pixels (dark, opaque) in one row band, and the white text pixels inside the band. */
+function labelIn(rgb: Buffer, w: number, x0: number, x1: number, y0: number, y1: number): { pillWidth: number; white: number } {
+  let pillWidth = 0;
+  let white = 0;
+  for (let y = y0; y < y1; y++) {
+    let first = -1;
+    let last = -1;
+    for (let x = x0; x < x1; x++) {
+      const o = (y * w + x) * 3;
+      const luma = 0.3 * rgb[o] + 0.59 * rgb[o + 1] + 0.11 * rgb[o + 2];
+      if (luma < 100) {
+        if (first < 0) first = x;
+        last = x;
+      }
+      if (Math.min(rgb[o], rgb[o + 1], rgb[o + 2]) > 245) white++;
+    }
+    if (first >= 0) pillWidth = Math.max(pillWidth, last - first + 1);
+  }
+  return { pillWidth, white };
+}
+
+test('a duel: two motions side by side in one square video, each half its own mannequin and name', async () => {
+  const walk = trim(clip('bnr2_walk_normal_001'), 2);
+  const bow = trim(clip(clipWithLabel('bow')), 2);
+  const out = join(outDir(), 'test-duel.mp4');
+  const r = await renderer.render(walk, { grid: [walk, bow], labels: ['walker', 'bower'], title: 'duel', pngFrames: [30], out });
+  const p = await probeVideo(ffprobe, out);
+  assert.deepEqual([p.width, p.height, p.frames, p.fps], [512, 512, 40, 20]);
+  writeFileSync(join(outDir(), 'test-duel-f30.png'), r.pngFrames[30]);
+  const { w, rgb } = await pixels(r.pngFrames[30]);
+  let differing = 0;
+  for (let y = 0; y < w; y++) {
+    for (let x = 0; x < w / 2; x++) {
+      const a = (y * w + x) * 3;
+      const b = a + (w / 2) * 3;
+      if (Math.abs(rgb[a] - rgb[b]) + Math.abs(rgb[a + 1] - rgb[b + 1]) + Math.abs(rgb[a + 2] - rgb[b + 2]) > 60) differing++;
+    }
+  }
+  assert.ok(differing > 2000, `the two halves should show different motions; only ${differing} pixels differ`);
+  for (const [i, name] of ['walker', 'bower'].entries()) {
+    const c = await sideColours(r.pngFrames[30], { x0: i * 256, y0: 0, w: 256, h: 512 });
+    assert.ok(c.blue > 150 && c.orange > 150, `${name}'s half: ${c.blue} blue, ${c.orange} orange pixels`);
+    // under the caption band, in the cell's top-left corner: a pill wider than a one-digit circle (26 px)
+    const label = labelIn(rgb, w, i * 256 + 4, i * 256 + 200, 40, 80);
+    assert.ok(label.pillWidth > 45 && label.white > 20, `${name}'s label: pill ${label.pillWidth} px wide, ${label.white} white text pixels`);
   }
 });
 

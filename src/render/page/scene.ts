@@ -1,8 +1,9 @@
 /**
  * The page side of the renderer: a mannequin on a checkered floor, drawn frame by frame with three.js
  * and handed back as H.264 (WebCodecs) or as images. It runs in Chromium on SwiftShader (a CPU
- * rasteriser), so the scene is kept cheap: three instanced draw calls for the body, one shadow-casting
- * light, a modest shadow map. Node plans camera and timing; this file only draws what it is told.
+ * rasteriser), so the scene is kept cheap: three instanced draw calls for the body and, in the default
+ * fast mode, a contact shadow computed in the floor's shader instead of a shadow-map pass. Node plans
+ * camera and timing; this file only draws what it is told.
  */
 import * as THREE from 'three';
 import type { BatchResult, CellJob, SceneJob, SceneResult } from '../protocol.js';
@@ -69,14 +70,23 @@ const FOG_FAR = 24;
  * with fwidth so distant tiles fade to grey instead of shimmering, and faded into the background
  * colour with distance. On SwiftShader this costs a fraction of a mip-mapped, anisotropic texture.
  */
-function floorMaterial(): THREE.ShaderMaterial {
+/** A colour's sRGB components as a shader uniform (for shaders that write sRGB directly). */
+function srgbVector(color: THREE.ColorRepresentation): THREE.Vector3 {
+  const c = new THREE.Color(color).getRGB({ r: 0, g: 0, b: 0 }, THREE.SRGBColorSpace);
+  return new THREE.Vector3(c.r, c.g, c.b);
+}
+
+function floorMaterial(contactShadow: boolean): THREE.ShaderMaterial {
   return new THREE.ShaderMaterial({
+    defines: contactShadow ? { CONTACT_SHADOW: 1, NBLOB: SHADOW_BLOBS.length } : {},
     uniforms: {
-      tileA: { value: new THREE.Color('#c9d1da') },
-      tileB: { value: new THREE.Color('#b3bdca') },
-      fogColor: { value: COLORS.background },
+      tileA: { value: srgbVector('#c9d1da') },
+      tileB: { value: srgbVector('#b3bdca') },
+      fogColor: { value: srgbVector(COLORS.background) },
       fogNear: { value: FOG_NEAR },
       fogFar: { value: FOG_FAR },
+      blobs: { value: SHADOW_BLOBS.map(() => new THREE.Vector4()) },
+      blobBound: { value: new THREE.Vector3() },
     },
     vertexShader: `
       varying vec3 vWorld;
@@ -87,6 +97,11 @@ function floorMaterial(): THREE.ShaderMaterial {
       }`,
     fragmentShader: `
       uniform vec3 tileA; uniform vec3 tileB; uniform vec3 fogColor; uniform float fogNear; uniform float fogFar;
+      #ifdef CONTACT_SHADOW
+      // xy: centre on the floor, z: 1 / radius², w: darkness; blobBound: xy centre, z radius² of them all
+      uniform vec4 blobs[NBLOB];
+      uniform vec3 blobBound;
+      #endif
       varying vec3 vWorld;
       void main() {
         vec2 p = vWorld.xz * 2.0;
@@ -95,12 +110,47 @@ function floorMaterial(): THREE.ShaderMaterial {
         vec2 i = 2.0 * (abs(fract((p - 0.5 * w) * 0.5) - 0.5) - abs(fract((p + 0.5 * w) * 0.5) - 0.5)) / w;
         float checker = 0.5 - 0.5 * i.x * i.y;
         vec3 c = mix(tileA, tileB, checker);
+        #ifdef CONTACT_SHADOW
+        vec2 q = vWorld.xz - blobBound.xy;
+        if (dot(q, q) < blobBound.z) {
+          float lit = 1.0;
+          for (int k = 0; k < NBLOB; k++) {
+            vec2 d = vWorld.xz - blobs[k].xy;
+            float f = max(0.0, 1.0 - dot(d, d) * blobs[k].z);
+            lit *= 1.0 - blobs[k].w * f * f;
+          }
+          // the occlusion is meant in linear light; sqrt is a cheap stand-in for the sRGB curve
+          c *= sqrt(lit);
+        }
+        #endif
         float fog = smoothstep(fogNear, fogFar, distance(cameraPosition, vWorld));
+        // colours are already sRGB: no per-pixel transfer curve (three pow() per pixel on SwiftShader)
         gl_FragColor = vec4(mix(c, fogColor, fog), 1.0);
-        #include <colorspace_fragment>
       }`,
   });
 }
+
+/**
+ * The fast mode's shadow: soft dark discs on the floor under the body parts that come near it, darker
+ * and tighter the closer they are (a contact shadow), computed inside the floor's own shader. It costs
+ * a few multiply-adds on the floor pixels near the person instead of a whole extra shadow-map pass.
+ * radius: metres at floor contact, growing with height; darkness at contact; fade: height where it is gone.
+ */
+const SHADOW_BLOBS: readonly { joint: string; radius: number; darkness: number; fade: number }[] = [
+  { joint: 'pelvis', radius: 0.3, darkness: 0.7, fade: 3.0 },
+  { joint: 'spine3', radius: 0.2, darkness: 0.5, fade: 1.8 },
+  { joint: 'head', radius: 0.14, darkness: 0.55, fade: 1.2 },
+  { joint: 'left_ankle', radius: 0.09, darkness: 0.85, fade: 0.55 },
+  { joint: 'right_ankle', radius: 0.09, darkness: 0.85, fade: 0.55 },
+  { joint: 'left_foot', radius: 0.08, darkness: 0.85, fade: 0.5 },
+  { joint: 'right_foot', radius: 0.08, darkness: 0.85, fade: 0.5 },
+  { joint: 'left_knee', radius: 0.08, darkness: 0.7, fade: 0.6 },
+  { joint: 'right_knee', radius: 0.08, darkness: 0.7, fade: 0.6 },
+  { joint: 'left_wrist', radius: 0.07, darkness: 0.65, fade: 0.6 },
+  { joint: 'right_wrist', radius: 0.07, darkness: 0.65, fade: 0.6 },
+];
+/** How much a blob widens per metre of height: higher parts cast softer, wider shadows. */
+const BLOB_SPREAD = 0.25;
 
 interface Cell {
   joints: Float32Array;
@@ -132,13 +182,16 @@ class Stage {
   private readonly s = new THREE.Vector3();
   private readonly yAxis = new THREE.Vector3(0, 1, 0);
 
-  /** high: 4× MSAA and a 1024² shadow map (about 1.6× the raster time on SwiftShader). */
+  /**
+   * fast: no MSAA and a contact shadow in the floor shader; high: 4× MSAA and a real 1024² shadow map
+   * from the key light (a second render pass, several times the raster time on SwiftShader).
+   */
   constructor(readonly high: boolean) {
     // never attached to the document: a displayed canvas makes the compositor redraw the page on
     // SwiftShader after every frame, work nobody sees
     this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: high, powerPreference: 'high-performance' });
     this.renderer.setPixelRatio(1);
-    this.renderer.shadowMap.enabled = true;
+    this.renderer.shadowMap.enabled = high;
     this.renderer.shadowMap.type = THREE.PCFShadowMap;
     this.renderer.outputColorSpace = THREE.SRGBColorSpace;
     this.renderer.autoClear = false;
@@ -146,9 +199,9 @@ class Stage {
     this.scene.fog = new THREE.Fog(COLORS.background, FOG_NEAR, FOG_FAR);
 
     this.scene.add(new THREE.HemisphereLight('#f4f7ff', '#9a8f80', 1.35));
-    this.light.castShadow = true;
-    this.light.shadow.mapSize.setScalar(high ? 1024 : 512);
-    this.light.shadow.radius = high ? 3 : 2;
+    this.light.castShadow = high;
+    this.light.shadow.mapSize.setScalar(1024);
+    this.light.shadow.radius = 3;
     this.light.shadow.bias = -0.0008;
     this.light.shadow.normalBias = 0.02;
     const sc = this.light.shadow.camera;
@@ -159,7 +212,7 @@ class Stage {
     this.scene.add(this.light, this.light.target);
 
     // the floor moves with the camera (its pattern is in world space), so it never ends on screen
-    const floor = new THREE.Mesh(new THREE.PlaneGeometry(FOG_FAR * 2.2, FOG_FAR * 2.2), floorMaterial());
+    const floor = new THREE.Mesh(new THREE.PlaneGeometry(FOG_FAR * 2.2, FOG_FAR * 2.2), floorMaterial(!high));
     floor.rotation.x = -Math.PI / 2;
     this.floor = floor;
     this.scene.add(floor);
@@ -168,15 +221,19 @@ class Stage {
     this.shadowCatcher.position.y = 0.001;
     this.shadowCatcher.scale.set(4, 4, 1);
     this.shadowCatcher.receiveShadow = true;
+    this.shadowCatcher.visible = high;
     this.scene.add(this.shadowCatcher);
 
     // Lambert: the PBR material cost SwiftShader a third more per frame for no visible gain on matte limbs
     const body = new THREE.MeshLambertMaterial();
-    this.bones = new THREE.InstancedMesh(new THREE.CylinderGeometry(1, 1, 1, 14, 1, true), body, BONES.length);
-    this.joints = new THREE.InstancedMesh(new THREE.SphereGeometry(1, 16, 12), body, NJ);
-    this.heads = new THREE.InstancedMesh(new THREE.SphereGeometry(1, 20, 14), body, 2);
+    // SwiftShader pays per triangle: fast mode's coarser tessellation saved ~13% of a frame's raster
+    // time, and the smooth shading hides the facets at 512²
+    const d = high ? { bone: 14, joint: [16, 12], head: [20, 14] } : { bone: 10, joint: [12, 8], head: [16, 10] };
+    this.bones = new THREE.InstancedMesh(new THREE.CylinderGeometry(1, 1, 1, d.bone, 1, true), body, BONES.length);
+    this.joints = new THREE.InstancedMesh(new THREE.SphereGeometry(1, d.joint[0], d.joint[1]), body, NJ);
+    this.heads = new THREE.InstancedMesh(new THREE.SphereGeometry(1, d.head[0], d.head[1]), body, 2);
     for (const mesh of [this.bones, this.joints, this.heads]) {
-      mesh.castShadow = true;
+      mesh.castShadow = high;
       mesh.frustumCulled = false;
       this.scene.add(mesh);
     }
@@ -267,6 +324,25 @@ class Stage {
     this.heads.instanceMatrix.needsUpdate = true;
   }
 
+  /** Places the fast mode's shadow discs under the joints of this frame (see SHADOW_BLOBS). */
+  contactShadow(joints: Float32Array, frame: number): void {
+    if (this.high) return;
+    const u = (this.floor.material as THREE.ShaderMaterial).uniforms;
+    const blobs = u.blobs.value as THREE.Vector4[];
+    const o = frame * NJ * 3;
+    const cx = joints[o];
+    const cz = joints[o + 2];
+    let reach = 0;
+    SHADOW_BLOBS.forEach((b, k) => {
+      const j = o + J[b.joint] * 3;
+      const h = Math.max(0, joints[j + 1]);
+      const r = b.radius + BLOB_SPREAD * h;
+      blobs[k].set(joints[j], joints[j + 2], 1 / (r * r), b.darkness * Math.max(0, 1 - h / b.fade));
+      reach = Math.max(reach, Math.hypot(joints[j] - cx, joints[j + 2] - cz) + r);
+    });
+    (u.blobBound.value as THREE.Vector3).set(cx, cz, reach * reach);
+  }
+
   aim(cell: Cell, frame: number, job: SceneJob, aspect: number): void {
     const tx = cell.track[frame * 3];
     const ty = cell.track[frame * 3 + 1];
@@ -294,22 +370,16 @@ class Stage {
   draw(job: SceneJob, cells: Cell[], frame: number): void {
     const size = job.size;
     const grid = cells.length > 1;
-    const half = size / 2;
     this.renderer.setScissorTest(grid);
     cells.forEach((cell, i) => {
-      if (grid) {
-        // cell 0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right (viewport y is bottom-up)
-        const x = (i % 2) * half;
-        const y = i < 2 ? half : 0;
-        this.renderer.setViewport(x, y, half, half);
-        this.renderer.setScissor(x, y, half, half);
-      } else {
-        this.renderer.setViewport(0, 0, size, size);
-      }
+      const r = cellRect(i, cells.length, size);
+      this.renderer.setViewport(r.x, r.y, r.w, r.h);
+      if (grid) this.renderer.setScissor(r.x, r.y, r.w, r.h);
       for (const c of cells) c.trail.visible = c === cell;
       cell.trail.geometry.setDrawRange(0, Math.max(0, frame) * 6);
       this.pose(cell.joints, frame);
-      this.aim(cell, frame, job, 1);
+      this.contactShadow(cell.joints, frame);
+      this.aim(cell, frame, job, r.w / r.h);
       this.renderer.clear();
       this.renderer.render(this.scene, this.camera);
     });
@@ -319,6 +389,17 @@ class Stage {
     this.renderer.clearDepth();
     this.renderer.render(this.overlay.scene, this.overlay.camera);
   }
+}
+
+/**
+ * Where cell i of n sits, in GL viewport pixels (y up): one cell fills the picture, two split it into
+ * left and right halves, four into quarters (0 top-left, 1 top-right, 2 bottom-left, 3 bottom-right).
+ */
+function cellRect(i: number, n: number, size: number): { x: number; y: number; w: number; h: number } {
+  const half = size / 2;
+  if (n === 1) return { x: 0, y: 0, w: size, h: size };
+  if (n === 2) return { x: i * half, y: 0, w: half, h: size };
+  return { x: (i % 2) * half, y: i < 2 ? half : 0, w: half, h: half };
 }
 
 /** Caption, time bar, labels and watermark, drawn in pixel units over the 3D picture. */
@@ -376,31 +457,44 @@ class Overlay {
     mark.position.set(size - Math.round(92 * u), Math.round(14 * u), 0);
     if (cells.length > 1) {
       const line = Math.max(2, Math.round(2 * u));
-      for (const [w, h, x, y] of [[line, size, size / 2 - line / 2, 0], [size, line, 0, size / 2 - line / 2]]) {
+      const separators = [[line, size, size / 2 - line / 2, 0]];
+      if (cells.length === 4) separators.push([size, line, 0, size / 2 - line / 2]);
+      for (const [w, h, x, y] of separators) {
         const sep = new THREE.Mesh(this.plane, new THREE.MeshBasicMaterial({ color: '#ffffff', depthTest: false }));
         sep.scale.set(w, h, 1);
         sep.position.set(x, y, 0);
         this.add(sep);
       }
+      const captioned = Boolean(job.title || job.captions.length);
       cells.forEach((cell, i) => {
-        const d = Math.round(26 * u);
-        const label = this.textQuad(d, d, (g, w, h) => {
-          g.fillStyle = 'rgba(25,35,50,0.8)';
-          g.beginPath();
-          g.arc(w / 2, h / 2, w / 2, 0, Math.PI * 2);
-          g.fill();
-          g.fillStyle = '#ffffff';
-          g.font = `700 ${Math.round(16 * u)}px "DejaVu Sans", sans-serif`;
-          g.textAlign = 'center';
-          g.textBaseline = 'middle';
-          g.fillText(cell.label, w / 2, h / 2 + u);
-        });
-        const top = i < 2 ? size : size / 2;
-        const below = i < 2 && (job.title || job.captions.length) ? 46 * u : 10 * u;
-        label.position.set((i % 2) * (size / 2) + 10 * u, top - below - d, 0);
+        const r = cellRect(i, cells.length, size);
+        const label = this.labelQuad(cell.label, u);
+        const touchesTop = r.y + r.h >= size;
+        const below = touchesTop && captioned ? 46 * u : 10 * u;
+        label.position.set(r.x + 10 * u, r.y + r.h - below - label.scale.y, 0);
       });
     }
     this.caption = -2;
+  }
+
+  /** A dark pill with the cell's name: a circle for one character, wider for a name. */
+  private labelQuad(text: string, u: number): THREE.Mesh {
+    const d = Math.round(26 * u);
+    const font = `700 ${Math.round(16 * u)}px "DejaVu Sans", sans-serif`;
+    const probe = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+    probe.font = font;
+    const w = Math.max(d, Math.ceil(probe.measureText(text).width + 16 * u));
+    return this.textQuad(w, d, (g, cw, ch) => {
+      g.fillStyle = 'rgba(25,35,50,0.8)';
+      g.beginPath();
+      g.roundRect(0, 0, cw, ch, ch / 2);
+      g.fill();
+      g.fillStyle = '#ffffff';
+      g.font = font;
+      g.textAlign = 'center';
+      g.textBaseline = 'middle';
+      g.fillText(text, cw / 2, ch / 2 + u);
+    });
   }
 
   private add(mesh: THREE.Mesh): void {
@@ -537,6 +631,33 @@ async function drawFrame(a: Active, i: number): Promise<void> {
   a.result.timings.captureMs += performance.now() - t1;
 }
 
+/** Reused between frames: a 512² frame is 1 MiB, and allocating it per frame only feeds the GC. */
+const pixels = { gl: new Uint8Array(0), upright: new Uint8Array(0) };
+
+/**
+ * The frame as a CPU-memory VideoFrame. Wrapping the canvas itself made Chromium copy the drawing
+ * buffer and read it back through SwiftShader for the software encoder, about 13 ms of CPU per frame;
+ * one readPixels into a reused buffer costs well under 1 ms. readPixels returns rows bottom-up, the
+ * encoder wants them top-down, hence the row flip. Without a colour space the encoder treats RGB as
+ * full range and writes yuvj420p; limited-range BT.709 gives the plain yuv420p players expect.
+ * (Double-buffered async readback through pixel-pack buffers was measured too: no gain in wall time.)
+ */
+function pixelFrame(s: Stage, size: number, timestamp: number, duration: number): VideoFrame {
+  const gl = s.renderer.getContext();
+  const n = size * size * 4;
+  if (pixels.gl.length !== n) {
+    pixels.gl = new Uint8Array(n);
+    pixels.upright = new Uint8Array(n);
+  }
+  gl.readPixels(0, 0, size, size, gl.RGBA, gl.UNSIGNED_BYTE, pixels.gl);
+  const row = size * 4;
+  for (let y = 0; y < size; y++) pixels.upright.set(pixels.gl.subarray((size - 1 - y) * row, (size - y) * row), y * row);
+  return new VideoFrame(pixels.upright, {
+    format: 'RGBX', codedWidth: size, codedHeight: size, timestamp, duration,
+    colorSpace: { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', fullRange: false },
+  });
+}
+
 async function encodeAll(a: Active): Promise<void> {
   const s = stage as Stage;
   const encoder = a.encoder as VideoEncoder;
@@ -544,7 +665,7 @@ async function encodeAll(a: Active): Promise<void> {
   for (let i = 0; i < a.job.frames; i++) {
     await drawFrame(a, i);
     const t = performance.now();
-    const frame = new VideoFrame(s.canvas, { timestamp: Math.round(i * usPerFrame), duration: Math.round(usPerFrame) });
+    const frame = pixelFrame(s, a.job.size, Math.round(i * usPerFrame), Math.round(usPerFrame));
     encoder.encode(frame, { keyFrame: i % (a.job.fps * 2) === 0 });
     frame.close();
     while (encoder.encodeQueueSize > 3) await new Promise((r) => encoder.addEventListener('dequeue', r, { once: true }));
