@@ -31,6 +31,10 @@ class TrainConfig:
     ckpt_every: int = 200
     eval_batches: int = 8
     max_train_clips: int = 0  # > 0: train on the first N train clips only (CI)
+    gpt_init: str = ""  # a gpt.pt to start the GPT from (fine-tuning: its weights only, a fresh optimizer and schedule)
+    pin_controls: bool = False  # tasks.ControlTraining: the pinned target is the control code itself
+    control_loss_weight: float = 1.0  # cross-entropy weight of the pinned positions
+    control_task_scale: float = 1.0  # sampling weight multiplier of the init / last / key-pose tasks
 
 
 @dataclass
@@ -45,20 +49,24 @@ class Config:
 
 
 def _presets() -> dict:
+    # Pose controls (trainer/README.md, "Pose controls"): controls share the motion codes' embeddings, the pinned
+    # target is the control code, weighted ×4, and the control tasks are sampled 1.6× as often.
+    controls = dict(pin_controls=True, control_loss_weight=4.0, control_task_scale=1.6)
     tiny = Config("tiny", VQConfig(width=32, depth=1, code_dim=32, codebook_size=64),
-                  GPTConfig(codebook_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0),
+                  GPTConfig(codebook_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0, tied_controls=True),
                   TrainConfig(vq_steps=120, vq_batch=16, vq_window=32, vq_lr=2e-3, gpt_steps=120, gpt_batch=16,
                               gpt_lr=2e-3, warmup=10, log_every=20, ckpt_every=60, eval_batches=2,
-                              max_train_clips=120))
+                              max_train_clips=120, **controls))
     small = Config("small", VQConfig(width=128, depth=2, code_dim=128, codebook_size=512),
-                   GPTConfig(n_layer=4, n_head=4, n_embd=128),
-                   TrainConfig(vq_steps=1500, vq_batch=32, gpt_steps=1500, gpt_batch=32, vq_lr=1e-3, gpt_lr=6e-4))
+                   GPTConfig(n_layer=4, n_head=4, n_embd=128, tied_controls=True),
+                   TrainConfig(vq_steps=1500, vq_batch=32, gpt_steps=1500, gpt_batch=32, vq_lr=1e-3, gpt_lr=6e-4,
+                               **controls))
     # Sized for ~65 min on one shared core of this machine (measured 0.18 s/VQ step, ~1 s/GPT step under load);
     # the time budgets stop a slower run in time and the learning rate anneals by time as well.
     full = Config("full", VQConfig(width=192, depth=2, code_dim=192, codebook_size=512),
-                  GPTConfig(n_layer=4, n_head=4, n_embd=256),
+                  GPTConfig(n_layer=4, n_head=4, n_embd=256, tied_controls=True),
                   TrainConfig(vq_steps=6000, vq_batch=32, gpt_steps=5000, gpt_batch=32, vq_lr=6e-4, gpt_lr=5e-4,
-                              vq_time_budget_s=1200, gpt_time_budget_s=2400))
+                              vq_time_budget_s=1200, gpt_time_budget_s=2400, **controls))
     return {"tiny": tiny, "small": small, "full": full}
 
 

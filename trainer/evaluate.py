@@ -15,6 +15,9 @@ are therefore *root-relative* errors in metres, not global-position errors.
 - Pose controls (MotionGPT Table 1) vs the same GPT with the text only, same clips and seed: initial / last pose
   Recon (mean joint error of the controlled frame) and Vel (mean joint-velocity error over the controlled token's 4
   frames, vs the ground-truth clip), key poses Dist (mean over keys of the nearest generated frame's joint error).
+  Diagnostics next to them: how often the generated code at a pinned time is the control code, and the tokenizer's
+  limits at the controlled frames — the ground-truth codes decoded, and the same with the control code put in at
+  the pinned times (what a model that copies every control exactly can reach).
 - Continuation: 2 s observed (10 tokens), 2 s predicted; ADE / FDE of ric joints vs the ground-truth future, against
   a constant-velocity extrapolation of the features.
 """
@@ -233,11 +236,36 @@ def _pose_errors(gen: np.ndarray, gt: np.ndarray, frames: list, cache, which: st
     return float(joint_error(np.diff(g[span], axis=0), np.diff(t[span], axis=0)).mean())
 
 
+def follows_controls(codes: list, reqs: list) -> float:
+    """Share of pinned times p whose generated code m_p is the control code (all K codebooks)."""
+    hits = [np.array_equal(c[p], np.asarray(ctrl)) for c, r in zip(codes, reqs) for ctrl, p in r["controls"]]
+    return round(float(np.mean(hits)), 4) if hits else None
+
+
+def tokenizer_limits(run: Run, gt_raw: list, reqs: list) -> dict:
+    """Joint error at the controlled frames of the ground-truth codes decoded, and of the same codes with each
+    control code put in at its pinned time."""
+    gt_codes = [run.encode(r) for r in gt_raw]
+    copied = []
+    for codes, r in zip(gt_codes, reqs):
+        codes = codes.copy()
+        for ctrl, p in r["controls"]:
+            codes[p] = ctrl
+        copied.append(codes)
+    out = {}
+    for name, codes in (("gt_codes", gt_codes), ("gt_codes_with_controls", copied)):
+        err = [joint_error(ric(d[f], run.cache), ric(t[f], run.cache))
+               for d, t, r in zip(run.decode_many(codes), gt_raw, reqs) for f, _ in r["frames"]]
+        out[name] = round(float(np.mean(err)), 4)
+    return out
+
+
 def pose_controls(run: Run, clips: list, guidance: float, temperature: float) -> dict:
     rng = np.random.default_rng(EVAL_SEED)
     gt_raw = [run.gt(c) for c in clips]
     reqs = _control_requests(run, clips, gt_raw, rng)
-    gen = {task: run.decode_many(run.generate(r, EVAL_SEED, guidance, temperature)) for task, r in reqs.items()}
+    codes = {task: run.generate(r, EVAL_SEED, guidance, temperature) for task, r in reqs.items()}
+    gen = {task: run.decode_many(c) for task, c in codes.items()}
     report = {"clips": len(clips), "unit": "metres, root-relative joints (ric features)"}
     for task, metric_names in (("init_pose", ("recon", "vel")), ("last_pose", ("recon", "vel")), ("key_poses", ("key",))):
         entry = {}
@@ -248,6 +276,9 @@ def pose_controls(run: Run, clips: list, guidance: float, temperature: float) ->
             base = np.mean([_pose_errors(g, t, r["frames"], run.cache, name) for g, t, r in zip(gen["text"], gt_raw, reqs[task])])
             entry[label] = {"controlled": round(float(ctrl), 4), "text_only": round(float(base), 4),
                             "reduction": round(float(1 - ctrl / base), 4) if base > 0 else None}
+        entry["follows_control"] = {"controlled": follows_controls(codes[task], reqs[task]),
+                                    "text_only": follows_controls(codes["text"], reqs[task])}
+        entry["tokenizer_limit_at_controlled_frames"] = tokenizer_limits(run, gt_raw, reqs[task])
         report[task] = entry
     return report
 

@@ -5,7 +5,9 @@ One sequence = an instruction (MotionGPT) followed by the motion:
     [control_1 … control_C] [BOS] [m_0 … m_{N-2}]      → predicts m_0 … m_{N-1}
 
 Token ids per codebook: 0..V-1 motion codes, V..2V-1 the same codes used as *controls* (VQ codes of given poses),
-2V = BOS, 2V+1 = PAD. Every position also carries a time index `pos` in motion-token units: BOS is 0, the input m_i
+2V = BOS, 2V+1 = PAD. With `tied_controls` a control V+c is embedded as motion code c plus a learned "control" vector
+(its own rows V..2V-1 are then unused): a separate row per control code was trained only by the few control samples
+that happen to use that code, so the model barely knew what most control codes meant. Every position also carries a time index `pos` in motion-token units: BOS is 0, the input m_i
 is i+1 (the input at time p predicts m_p), a control is placed at the time p of the motion token it pins. The
 condition — aggregated text embedding (or a learned null vector, for classifier-free guidance), the task and the
 target duration N — is added at every step (PoseGPT found that better than a single prefix), and so is the number
@@ -36,6 +38,7 @@ class GPTConfig:
     max_tokens: int = 60  # 12 s at 5 tokens/s (LIMITS.maxSegmentSeconds)
     dropout: float = 0.1
     cond_drop: float = 0.1  # probability of the null text condition in training (classifier-free guidance)
+    tied_controls: bool = False  # False = the first committed model's separate control rows (old checkpoints)
 
     @property
     def bos(self) -> int:
@@ -103,6 +106,8 @@ class MotionGPT(nn.Module):
         self.task = nn.Embedding(len(TASKS), cfg.n_embd)
         self.text = nn.Linear(cfg.text_dim, cfg.n_embd)
         self.null_text = nn.Parameter(torch.zeros(cfg.n_embd))
+        if cfg.tied_controls:
+            self.control = nn.Parameter(torch.zeros(cfg.n_embd))
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.ln_f = nn.LayerNorm(cfg.n_embd)
@@ -124,7 +129,13 @@ class MotionGPT(nn.Module):
 
     def embed(self, tokens, pos, cond, duration):
         pos = pos.clamp(0, self.cfg.max_tokens)
-        x = sum(emb(tokens[..., k]) for k, emb in enumerate(self.tok))
+        x = 0
+        if self.cfg.tied_controls:
+            v = self.cfg.codebook_size
+            is_control = (tokens >= v) & (tokens < 2 * v)  # all K entries of a step are of one kind
+            tokens = torch.where(is_control, tokens - v, tokens)
+            x = is_control[..., :1].float() * self.control
+        x = x + sum(emb(tokens[..., k]) for k, emb in enumerate(self.tok))
         remaining = (duration[:, None] - pos).clamp(0, self.cfg.max_tokens)
         return x + self.pos(pos) + self.remaining(remaining) + cond[:, None]
 

@@ -7,6 +7,8 @@ import math
 import os
 import time
 
+from dataclasses import asdict
+
 import numpy as np
 import torch
 
@@ -14,7 +16,7 @@ from .config import Config, config_from_dict
 from .data import (DataError, EmbeddingTable, FeatureCache, WindowSampler, make_splits,
                    mirror_features)
 from .gpt import MotionGPT
-from .tasks import build_batch, make_sources
+from .tasks import ControlTraining, build_batch, make_sources
 from .vqvae import VQVAE, codebook_stats
 
 
@@ -206,11 +208,22 @@ def static_encoder(vq: VQVAE):
     return encode
 
 
-def gpt_loss(model: MotionGPT, batch: dict) -> torch.Tensor:
+def control_training(cfg: Config) -> ControlTraining:
+    t = cfg.train
+    return ControlTraining(t.pin_controls, t.control_loss_weight, t.control_task_scale)
+
+
+def gpt_loss(model: MotionGPT, batch: dict, weighted: bool = True) -> torch.Tensor:
+    """Cross-entropy per target, averaged with the batch's position weights (unweighted: a plain mean)."""
     logits, _ = model(batch["tokens"], batch["pos"], batch["text_emb"], batch["text_mask"], batch["task"],
                       batch["duration"], allowed=batch["allowed"])
-    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["targets"].reshape(-1),
-                                             ignore_index=-100)
+    targets = batch["targets"]
+    ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                           ignore_index=-100, reduction="none").view(targets.shape)
+    w = (targets != -100).float()
+    if weighted and "weights" in batch:
+        w = w * batch["weights"][..., None]
+    return (ce * w).sum() / w.sum().clamp(min=1e-8)
 
 
 @torch.no_grad()
@@ -220,7 +233,8 @@ def gpt_eval_loss(model: MotionGPT, sources, cfg: Config, cache, table, encode, 
         return float("nan")
     model.eval()
     rng = np.random.default_rng(1234)
-    losses = [float(gpt_loss(model, build_batch(sources, cfg.train.gpt_batch, cfg.gpt, cache, table, encode, rng)))
+    losses = [float(gpt_loss(model, build_batch(sources, cfg.train.gpt_batch, cfg.gpt, cache, table, encode, rng,
+                                                control=control_training(cfg)), weighted=False))
               for _ in range(batches)]
     model.train()
     return sum(losses) / len(losses)
@@ -247,13 +261,15 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
         if stage.done:
             log({"stage": "gpt", "event": "skipped", "reason": "checkpoint is complete", "step": stage.step})
             return model.eval()
+    elif t.gpt_init:
+        init_from(model, t.gpt_init)
     encode = static_encoder(vq)
     model.train()
     while not stage.should_stop():
         t0 = time.time()
         for g in opt.param_groups:
             g["lr"] = lr_at(stage.step, t.gpt_steps, t.gpt_lr, t.warmup, stage.elapsed, t.gpt_time_budget_s)
-        batch = build_batch(sources, t.gpt_batch, cfg.gpt, cache, table, encode, rng)
+        batch = build_batch(sources, t.gpt_batch, cfg.gpt, cache, table, encode, rng, control=control_training(cfg))
         loss = gpt_loss(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -276,6 +292,22 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
     log({"stage": "gpt", "event": "done", "step": stage.step, "time_s": round(stage.elapsed, 1), "val_loss": round(val, 5),
          "stopped_early": stage.stopped_early})
     return model.eval()
+
+
+def init_from(model: MotionGPT, path: str) -> None:
+    """Fine-tuning start: the weights of another run's GPT of the same size. Only the control vector of
+    `tied_controls` may be missing (it starts at zero, i.e. a control first reads as its motion code)."""
+    if not os.path.exists(path):
+        raise DataError(f"train.gpt_init: {path} not found")
+    ck = _load_checkpoint(path, "GPT")
+    mine, theirs = asdict(model.cfg), config_from_dict(ck["config"]).gpt
+    other = {k: v for k, v in asdict(theirs).items() if k not in ("tied_controls", "dropout", "cond_drop")}
+    if any(mine[k] != v for k, v in other.items()):
+        raise DataError(f"train.gpt_init: {path} is a GPT of another shape ({other} vs {mine})")
+    missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+    if unexpected or set(missing) - {"control"}:
+        raise DataError(f"train.gpt_init: {path} does not fit (missing {missing}, unexpected {unexpected})")
+    log({"stage": "gpt", "event": "init", "from": path, "step": ck["step"]})
 
 
 def load_gpt(out: str) -> tuple:

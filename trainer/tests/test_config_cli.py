@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from trainer.config import load_config
+from trainer.config import config_from_dict, load_config
 from trainer.data import DataError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -16,6 +16,10 @@ def test_presets_and_json_override(tmp_path):
     assert load_config("tiny").vq.codebook_size == 64
     full = load_config("full")
     assert full.vq.codebook_size == 512 and full.vq.downsample == 4
+    # every preset trains pose controls the way trainer/README.md describes; old checkpoints keep separate rows
+    assert full.gpt.tied_controls and full.train.pin_controls and full.train.control_loss_weight > 1
+    assert config_from_dict({**full.to_dict(), "gpt": {k: v for k, v in full.to_dict()["gpt"].items()
+                                                      if k != "tied_controls"}}).gpt.tied_controls is False
     path = tmp_path / "mine.json"
     path.write_text(json.dumps({"base": "small", "gpt": {"n_layer": 2}, "train": {"gpt_steps": 10}}))
     cfg = load_config(str(path))

@@ -48,3 +48,11 @@ def test_evaluate_without_a_trained_run_names_what_is_missing(synthetic, tmp_pat
     cache, table = load_cache(synthetic["cache"]), load_embeddings(synthetic["embeddings"])
     with pytest.raises(DataError, match="train the VQ-VAE first"):
         evaluate_run(str(tmp_path), cache, table, load_zeroshot_pairs(synthetic["pairs"]))
+
+
+def test_follows_controls_counts_exact_codes_at_the_pinned_times():
+    from trainer.evaluate import follows_controls
+    codes = [np.array([[1], [2], [3]]), np.array([[4], [5], [6]])]
+    reqs = [{"controls": [([1], 0), ([9], 2)]}, {"controls": [([6], 2)]}]
+    assert follows_controls(codes, reqs) == pytest.approx(2 / 3, abs=1e-4)
+    assert follows_controls(codes, [{"controls": []}, {"controls": []}]) is None

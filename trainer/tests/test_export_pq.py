@@ -1,5 +1,6 @@
 """Product quantization (K = 2 codebooks) survives the export: onnxruntime-node reproduces PyTorch on every graph."""
 import numpy as np
+import pytest
 import torch
 
 from trainer.export import GPTGraph, VQDecoderGraph, VQEncoderGraph, example_gpt_inputs, export_onnx
@@ -9,13 +10,16 @@ from trainer.vqvae import VQVAE, VQConfig
 
 
 @torch.no_grad()
-def test_two_codebooks_export_and_run(tmp_path):
+@pytest.mark.parametrize("tied", [False, True])
+def test_two_codebooks_export_and_run(tmp_path, tied):
     torch.manual_seed(0)
     vq = VQVAE(VQConfig(width=16, depth=1, code_dim=8, codebook_size=16, num_codebooks=2)).eval()
     for book in vq.quantizer.books:
         book.embed.normal_()
     gpt = MotionGPT(GPTConfig(codebook_size=16, num_codebooks=2, text_dim=8, n_layer=1, n_head=2, n_embd=16,
-                              dropout=0.0)).eval()
+                              dropout=0.0, tied_controls=tied)).eval()
+    if tied:
+        gpt.control.normal_()
     mean, std = np.zeros(71, np.float32), np.ones(71, np.float32)
     section = export_onnx(vq, gpt, mean, std, str(tmp_path))
     assert set(section) == {"vq_encoder", "vq_decoder", "gpt"}
@@ -32,3 +36,9 @@ def test_two_codebooks_export_and_run(tmp_path):
     out = run_onnx(str(tmp_path / "gpt.onnx"), {n: a.numpy() for n, a in zip(names, args)})
     assert out["logits"].shape == (1, 3, 2, 16)
     assert np.array_equal(out["logits"].argmax(-1), logits.numpy().argmax(-1))
+    # controls (V + c) and BOS in one prefill: the tied embedding's remapping is inside the graph
+    tokens = torch.tensor([[[16 + 3, 16 + 9], [32, 32], [5, 1]]])
+    args = [tokens, torch.tensor([[2, 0, 1]]), *args[2:]]
+    logits, _ = GPTGraph(gpt)(*args)
+    out = run_onnx(str(tmp_path / "gpt.onnx"), {n: a.numpy() for n, a in zip(names, args)})
+    assert np.abs(out["logits"] - logits.numpy()).max() < 1e-4

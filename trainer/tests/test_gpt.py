@@ -9,10 +9,10 @@ from trainer.gpt import TASKS, GPTConfig, MotionGPT, causal_mask, empty_past, ge
 from trainer.tasks import build_batch, make_sources, static_pose_window
 
 
-def _gpt(k=1):
+def _gpt(k=1, tied=False):
     torch.manual_seed(0)
     return MotionGPT(GPTConfig(codebook_size=16, num_codebooks=k, text_dim=8, n_layer=2, n_head=2, n_embd=32,
-                               max_tokens=20, dropout=0.0)).eval()
+                               max_tokens=20, dropout=0.0, tied_controls=tied)).eval()
 
 
 def _inputs(model, b=2, t=7, seed=0):
@@ -24,9 +24,9 @@ def _inputs(model, b=2, t=7, seed=0):
             torch.tensor([12, 9][:b]))
 
 
-@pytest.mark.parametrize("k", [1, 2])
-def test_incremental_decoding_matches_the_full_forward(k):
-    model = _gpt(k)
+@pytest.mark.parametrize("k,tied", [(1, False), (2, False), (1, True), (2, True)])
+def test_incremental_decoding_matches_the_full_forward(k, tied):
+    model = _gpt(k, tied)
     tokens, pos, *cond = _inputs(model)
     with torch.no_grad():
         full, present = model(tokens, pos, *cond)
@@ -166,3 +166,88 @@ def test_multi_segment_requests_continue_from_the_previous_codes():
     assert torch.equal(codes[6:], second)
     assert continuation_past(30, 5, model.cfg) == 10 and continuation_past(3, 5, model.cfg) == 3
     assert continuation_past(30, 20, model.cfg) == 0  # a 20-token segment leaves no room in max_tokens = 20
+
+
+@torch.no_grad()
+def test_tied_control_is_its_motion_code_plus_the_control_vector():
+    model = _gpt(2, tied=True)
+    model.control.normal_()
+    v = model.cfg.codebook_size
+    codes = torch.tensor([[[3, 7], [0, 15]]])
+    pos = torch.tensor([[2, 5]])
+    cond = torch.zeros(1, model.cfg.n_embd)
+    duration = torch.tensor([9])
+    as_motion = model.embed(codes, pos, cond, duration)
+    as_control = model.embed(codes + v, pos, cond, duration)
+    assert torch.allclose(as_control - as_motion, model.control.expand(1, 2, -1), atol=1e-6)
+    # BOS and PAD keep their own rows
+    special = torch.tensor([[[model.cfg.bos] * 2]])
+    expected = model.tok[0].weight[model.cfg.bos] + model.tok[1].weight[model.cfg.bos] + model.pos.weight[0] \
+        + model.remaining.weight[9]
+    assert torch.allclose(model.embed(special, torch.tensor([[0]]), cond, duration)[0, 0], expected, atol=1e-6)
+    # the untied model reads control rows of its own
+    untied = _gpt(2)
+    assert not torch.allclose(untied.embed(codes + v, pos, cond, duration) - untied.embed(codes, pos, cond, duration),
+                              torch.zeros(1, 2, untied.cfg.n_embd))
+
+
+def test_pinned_controls_are_the_targets_and_weigh_more(synthetic):
+    from trainer.tasks import ControlTraining
+    cache, table = load_cache(synthetic["cache"]), load_embeddings(synthetic["embeddings"])
+    pairs = load_zeroshot_pairs(synthetic["pairs"])
+    rng = np.random.default_rng(0)
+    tokens = {c.id: {"codes": rng.integers(0, 16, (c.length // 4, 1)), "mirrored": None} for c in cache.clips}
+    sources = make_sources(make_splits(cache, pairs).train, tokens, table, pairs)
+    cfg = GPTConfig(codebook_size=16, text_dim=table.dim, max_tokens=20, cond_drop=0.0)
+    for task in ("init_pose", "last_pose", "key_poses"):
+        plain = build_batch(sources, 6, cfg, cache, table, _encode_static(1), np.random.default_rng(1), forced_task=task)
+        pinned = build_batch(sources, 6, cfg, cache, table, _encode_static(1), np.random.default_rng(1), forced_task=task,
+                             control=ControlTraining(pin=True, loss_weight=3.0))
+        assert torch.equal(plain["weights"], torch.ones_like(plain["weights"]))
+        for i in range(6):
+            toks, pos, tgt, w = pinned["tokens"][i, :, 0], pinned["pos"][i], pinned["targets"][i, :, 0], pinned["weights"][i]
+            bos = int((toks == cfg.bos).nonzero()[0])
+            n = int(pinned["duration"][i])
+            for c, p in zip(toks[:bos].tolist(), pos[:bos].tolist()):
+                assert tgt[bos + p] == c - cfg.control_offset  # the input at time p predicts m_p
+                assert w[bos + p] == 3.0
+                if p + 1 < n:
+                    assert toks[bos + p + 1] == c - cfg.control_offset  # and m_p is fed back as the control code
+            assert int((w == 3.0).sum()) == bos
+            # everything not pinned is the plain batch's
+            keep = w == 1.0
+            assert torch.equal(tgt[keep], plain["targets"][i, :, 0][keep])
+
+
+def test_weighted_loss_counts_pinned_positions_more():
+    from trainer.train import gpt_loss
+    model = _gpt()
+    tokens, pos, *cond = _inputs(model, b=1, t=5)
+    targets = torch.tensor([[[1], [2], [-100], [4], [5]]])
+    batch = {"tokens": tokens, "pos": pos, "text_emb": cond[0][:1], "text_mask": cond[1][:1], "task": cond[2][:1],
+             "duration": cond[3][:1], "allowed": causal_mask(5, 0), "targets": targets}
+    with torch.no_grad():
+        logits, _ = model(tokens, pos, *[c[:1] for c in cond])
+        ce = torch.nn.functional.cross_entropy(logits[0, :, 0], targets[0, :, 0], ignore_index=-100, reduction="none")
+        assert torch.allclose(gpt_loss(model, batch), ce[[0, 1, 3, 4]].mean(), atol=1e-6)
+        batch["weights"] = torch.tensor([[1.0, 1.0, 1.0, 4.0, 1.0]])
+        expected = (ce[0] + ce[1] + 4 * ce[3] + ce[4]) / 7
+        assert torch.allclose(gpt_loss(model, batch), expected, atol=1e-6)
+        assert torch.allclose(gpt_loss(model, batch, weighted=False), ce[[0, 1, 3, 4]].mean(), atol=1e-6)
+
+
+def test_fine_tuning_starts_from_another_runs_weights(tmp_path):
+    from trainer.config import Config
+    from trainer.data import DataError
+    from trainer.train import init_from
+    old = _gpt()
+    cfg = Config("old", gpt=old.cfg)
+    path = str(tmp_path / "gpt.pt")
+    torch.save({"model": old.state_dict(), "config": cfg.to_dict(), "step": 7}, path)
+    new = MotionGPT(GPTConfig(**{**cfg.to_dict()["gpt"], "tied_controls": True}))
+    init_from(new, path)
+    assert torch.equal(new.blocks[0].attn.qkv.weight, old.blocks[0].attn.qkv.weight)
+    assert torch.equal(new.control, torch.zeros_like(new.control))
+    bigger = MotionGPT(GPTConfig(**{**cfg.to_dict()["gpt"], "n_embd": 64}))
+    with pytest.raises(DataError, match="another shape"):
+        init_from(bigger, path)
