@@ -27,13 +27,30 @@ export interface Runtime {
 }
 
 /**
- * Requests a previous process left queued or running can no longer be answered (their listeners and
- * interaction tokens died with it); marking them failed keeps them from counting against per-user limits.
+ * In-process jobs die with the process that ran them: requests a previous in-process run left queued or
+ * running will never finish. Marking them failed keeps them from counting against per-user limits, and
+ * adapters that can still reach the requester (Discord) tell them so.
  */
 export function failInterruptedRequests(store: Store): number {
   const stale = store.unfinishedRequests();
   for (const r of stale) store.setRequestStatus(r.id, 'failed', 'interrupted: the bot restarted before this request finished');
   return stale.length;
+}
+
+/**
+ * BullMQ jobs outlive the bot that enqueued them. Requests without a reply target (CLI, scripts) are
+ * followed here so their results are persisted when their jobs finish — or marked failed only when the
+ * job really failed or is gone; requests with one are resumed by the adapter that can answer them.
+ */
+function followOrphanedRequests(service: ChatService, logger: Logger): number {
+  const orphans = service.store.unfinishedRequests().filter((r) => r.replyTo === undefined);
+  for (const r of orphans) {
+    service.resume(r.id, () => undefined).done.then(
+      () => logger.info({ jobId: r.id }, 'an earlier run\'s job finished; its result is stored'),
+      (err: Error) => logger.info({ jobId: r.id, err: err.message }, 'an earlier run\'s job did not finish here'),
+    );
+  }
+  return orphans.length;
 }
 
 export function createLogger(config: Config, name: string): Logger {
@@ -55,7 +72,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let stageNotes: string[] = [];
   let queue: JobQueue;
   if (config.redisUrl) {
-    queue = new BullJobQueue({ redisUrl: config.redisUrl, queueName: config.queueName, attempts: config.attempts, metrics });
+    queue = new BullJobQueue({ redisUrl: config.redisUrl, queueName: config.queueName, attempts: config.attempts, dataDir: config.dataDir, metrics });
     stageNotes = [`jobs: BullMQ queue "${config.queueName}" on ${config.redisUrl} (run \`charades worker\` to process them)`];
   } else {
     if (options.stages) stages = options.stages;
@@ -63,9 +80,14 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
     queue = new InProcessQueue({ stages, dataDir: config.dataDir, render: config.render }, { concurrency: config.concurrency, attempts: config.attempts, metrics });
   }
   for (const note of stageNotes) logger.info(note);
-  const interrupted = failInterruptedRequests(store);
-  if (interrupted > 0) logger.warn({ interrupted }, 'requests left unfinished by the previous run were marked failed');
   const service = new ChatService(store, queue);
+  if (queue.kind === 'in-process') {
+    const interrupted = failInterruptedRequests(store);
+    if (interrupted > 0) logger.warn({ interrupted }, 'requests left unfinished by the previous run were marked failed');
+  } else {
+    const followed = followOrphanedRequests(service, logger);
+    if (followed > 0) logger.info({ followed }, 'following jobs an earlier run left queued or running');
+  }
   let closed = false;
   return {
     config, logger, store, queue, metrics, service, stages, stageNotes,

@@ -2,11 +2,14 @@
  * The adapter-independent core of a chat turn: find the conversation, enforce per-user limits, record
  * the turn, enqueue the job with the previous request and agent state, and persist what comes back.
  * Discord and the CLI both go through here, so follow-ups behave the same on every surface.
+ * A request recorded by an earlier process is picked up again with `resume`, from its job's completion
+ * record (or from the store when it already finished), so its reply is not lost to a restart.
  */
 import { randomUUID } from 'node:crypto';
-import { MAX_JOB_TEXT } from '../jobs/index.js';
+import { JobDetachedError, MAX_JOB_TEXT } from '../jobs/index.js';
 import type { JobAction, JobInput, JobQueue, JobResult, Progress } from '../jobs/index.js';
-import type { Store } from './store.js';
+import { parseMotionRequest } from '../motion/index.js';
+import type { RequestRow, Store } from './store.js';
 
 export interface TurnRequest {
   platform: string;
@@ -23,12 +26,25 @@ export interface TurnRequest {
   baseRequestId?: string;
   /** Limits in force for this user here (guild settings may tighten the defaults). */
   limits: { userQueue: number; userPerMinute: number };
+  /** Where the reply goes, stored with the request so a restarted bot can still deliver it (JSON). */
+  replyTo?: unknown;
 }
 
 export interface TurnOutcome {
   jobId: string;
   conversationId: string;
   result: JobResult;
+}
+
+export interface StartedTurn {
+  jobId: string;
+  conversationId: string;
+  done: Promise<TurnOutcome>;
+}
+
+/** A request that ended without a result (its job failed, was dropped, or is gone); the message is for the user. */
+export class TurnFailedError extends Error {
+  override readonly name = 'TurnFailedError';
 }
 
 /** A request refused by a per-user limit or a size limit; its message is meant for the user as is. */
@@ -53,7 +69,7 @@ export class ChatService {
   }
 
   /** Everything up to the enqueue; returns the job id at once and the outcome when the job finishes. */
-  start(turn: TurnRequest, onProgress: (p: Progress) => void): { jobId: string; conversationId: string; done: Promise<TurnOutcome> } {
+  start(turn: TurnRequest, onProgress: (p: Progress) => void): StartedTurn {
     if (turn.text.length > MAX_JOB_TEXT) throw new LimitError(`Your message is ${turn.text.length} characters long; I read at most ${MAX_JOB_TEXT}. Please say it shorter.`);
     this.checkLimits(turn.userId, turn.limits);
     const known = turn.conversationId ? this.store.conversationById(turn.conversationId) : undefined;
@@ -63,7 +79,7 @@ export class ChatService {
     const baseId = turn.baseRequestId ?? conversation.lastRequestId;
     const last = baseId ? this.store.request(baseId) : undefined;
     const jobId = randomUUID();
-    this.store.addRequest({ id: jobId, conversationId: conversation.id, turnId, userId: turn.userId });
+    this.store.addRequest({ id: jobId, conversationId: conversation.id, turnId, userId: turn.userId, replyTo: turn.replyTo });
     const input: JobInput = {
       id: jobId,
       conversationId: conversation.id,
@@ -76,23 +92,65 @@ export class ChatService {
       options: turn.options ?? {},
       title: turn.title,
     };
-    const done = this.queue
-      .submit(input, (p) => {
-        if (p.stage === 'planning') this.store.setRequestStatus(jobId, 'running');
-        onProgress(p);
-      })
-      .then(
-        (result) => {
-          this.persist(conversation.id, turnId, result);
-          return { jobId, conversationId: conversation.id, result };
-        },
-        (err: Error) => {
-          this.store.setRequestStatus(jobId, 'failed', err.message);
-          this.store.finishTurn(turnId, `failed: ${err.message}`, [], 'none');
-          throw err;
-        },
-      );
+    const done = this.settle(conversation.id, turnId, jobId, this.queue.submit(input, this.tracking(jobId, onProgress)));
     return { jobId, conversationId: conversation.id, done };
+  }
+
+  /**
+   * Picks up a request an earlier process recorded: a finished one is answered from the store, an
+   * unfinished one is followed through its job (re-attached by id) and persisted when it completes.
+   */
+  resume(requestId: string, onProgress: (p: Progress) => void): StartedTurn {
+    const row = this.store.request(requestId);
+    if (!row) throw new Error(`request ${requestId} is not in the store`);
+    const base = { jobId: row.id, conversationId: row.conversationId };
+    if (row.status === 'failed') return { ...base, done: Promise.reject(new TurnFailedError(row.error ?? 'the request failed')) };
+    if (row.status === 'done' || row.status === 'replied') return { ...base, done: Promise.resolve({ ...base, result: this.storedResult(row) }) };
+    if (row.turnId === null) throw new Error(`request ${requestId} has no turn to answer`);
+    return { ...base, done: this.settle(row.conversationId, row.turnId, row.id, this.queue.attach(row.id, this.tracking(row.id, onProgress))) };
+  }
+
+  private tracking(jobId: string, onProgress: (p: Progress) => void): (p: Progress) => void {
+    return (p) => {
+      if (p.stage === 'planning') this.store.setRequestStatus(jobId, 'running');
+      onProgress(p);
+    };
+  }
+
+  /**
+   * Persists a job's outcome. A job this process merely stopped following is not a failure: it lives on
+   * and the next process to resume it records (and delivers) its result.
+   */
+  private settle(conversationId: string, turnId: number, jobId: string, job: Promise<JobResult>): Promise<TurnOutcome> {
+    return job.then(
+      (result) => {
+        this.persist(conversationId, turnId, result);
+        return { jobId, conversationId, result };
+      },
+      (err: Error) => {
+        if (err instanceof JobDetachedError) throw err;
+        this.store.setRequestStatus(jobId, 'failed', err.message);
+        this.store.finishTurn(turnId, `failed: ${err.message}`, [], 'none');
+        throw err;
+      },
+    );
+  }
+
+  /** A finished request's result as the job reported it, rebuilt from the store (turn, request, motions). */
+  private storedResult(row: RequestRow): JobResult {
+    const turn = row.turnId === null ? undefined : this.store.turn(row.turnId);
+    const motions = this.store.motionsOf(row.id);
+    const result: JobResult = {
+      jobId: row.id,
+      reply: turn?.reply ?? '',
+      notes: turn?.notes ?? [],
+      planner: turn?.planner ?? 'unknown',
+      state: undefined,
+      motionIds: motions.map((m) => m.id),
+      timingsMs: {},
+    };
+    if (row.status !== 'done' || row.request === undefined || !row.videoPath) return result;
+    return { ...result, request: parseMotionRequest(row.request), videoPath: row.videoPath, seconds: row.seconds ?? undefined, numFrames: motions[0]?.numFrames, generator: motions[0]?.source };
   }
 
   private persist(conversationId: string, turnId: number, result: JobResult): void {

@@ -72,6 +72,8 @@ const MIGRATIONS: readonly string[] = [
      settings_json TEXT NOT NULL,
      updated_at TEXT NOT NULL
    );`,
+  // Where a request's reply goes (a platform surface, as JSON), so a bot that restarts can still deliver it.
+  `ALTER TABLE requests ADD COLUMN reply_json TEXT;`,
 ];
 
 export type RequestStatus = 'queued' | 'running' | 'done' | 'failed' | 'replied';
@@ -94,6 +96,9 @@ export interface RequestRow {
   videoPath: string | null;
   seconds: number | null;
   error: string | null;
+  turnId: number | null;
+  /** Where the reply goes (platform-specific JSON); absent for surfaces that cannot be reached again (CLI). */
+  replyTo: unknown;
 }
 
 export interface MotionRow {
@@ -223,10 +228,10 @@ export class Store {
       .all(conversationId) as { id: number; userId: string; text: string; action: string; reply: string | null; planner: string | null }[];
   }
 
-  addRequest(r: { id: string; conversationId: string; turnId: number; userId: string }): void {
+  addRequest(r: { id: string; conversationId: string; turnId: number; userId: string; replyTo?: unknown }): void {
     this.db
-      .prepare("INSERT INTO requests (id, conversation_id, turn_id, user_id, status, created_at) VALUES (?, ?, ?, ?, 'queued', ?)")
-      .run(r.id, r.conversationId, r.turnId, r.userId, now());
+      .prepare("INSERT INTO requests (id, conversation_id, turn_id, user_id, status, created_at, reply_json) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
+      .run(r.id, r.conversationId, r.turnId, r.userId, now(), r.replyTo === undefined ? null : JSON.stringify(r.replyTo));
   }
 
   setRequestStatus(id: string, status: RequestStatus, error?: string): void {
@@ -252,6 +257,8 @@ export class Store {
       videoPath: row.video_path as string | null,
       seconds: row.seconds as number | null,
       error: row.error as string | null,
+      turnId: row.turn_id as number | null,
+      replyTo: parseJson(row.reply_json as string | null, `request ${id} reply target`),
     };
   }
 
@@ -269,6 +276,28 @@ export class Store {
   unfinishedRequests(): RequestRow[] {
     const ids = this.db.prepare("SELECT id FROM requests WHERE status IN ('queued', 'running') ORDER BY created_at").all() as { id: string }[];
     return ids.map((r) => this.request(r.id) as RequestRow);
+  }
+
+  /**
+   * Requests of a platform whose reply still has to go out: they have a reply target and no claimed
+   * delivery, whatever their status (queued, running, done by a worker while no bot ran, or failed).
+   */
+  undeliveredRequests(platform: string): RequestRow[] {
+    const ids = this.db
+      .prepare(
+        `SELECT r.id FROM requests r JOIN conversations c ON c.id = r.conversation_id
+         WHERE c.platform = ? AND r.reply_json IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = r.id)
+         ORDER BY r.created_at`,
+      )
+      .all(platform) as { id: string }[];
+    return ids.map((r) => this.request(r.id) as RequestRow);
+  }
+
+  turn(id: number): { id: number; conversationId: string; reply: string | null; notes: string[]; planner: string | null } | undefined {
+    const row = this.db.prepare('SELECT id, conversation_id, reply, notes_json, planner FROM turns WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    if (!row) return undefined;
+    const notes = parseJson(row.notes_json as string | null, `turn ${id} notes`);
+    return { id, conversationId: row.conversation_id as string, reply: row.reply as string | null, notes: Array.isArray(notes) ? notes.map(String) : [], planner: row.planner as string | null };
   }
 
   addMotion(m: MotionRow): void {
@@ -294,6 +323,11 @@ export class Store {
     this.db
       .prepare('INSERT INTO ratings (request_id, user_id, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET value = excluded.value, created_at = excluded.created_at')
       .run(requestId, userId, value, now());
+  }
+
+  /** Withdraws a user's vote — only if it is still `value`: removing 👍 after switching to 👎 keeps the 👎. */
+  unrate(requestId: string, userId: string, value: 1 | -1): boolean {
+    return this.db.prepare('DELETE FROM ratings WHERE request_id = ? AND user_id = ? AND value = ?').run(requestId, userId, value).changes === 1;
   }
 
   ratings(requestId: string): { up: number; down: number } {

@@ -12,3 +12,4 @@ export type { CreateEngine, EngineGeneratorOptions } from './stages/engine.js';
 export type { StageChoice } from './stages/load.js';
 export { BullJobQueue, startBullWorker } from './bull.js';
 export type { BullQueueOptions, BullWorkerOptions, BullWorkerHandle } from './bull.js';
+export { loadJobResult, saveJobResult } from './results.js';

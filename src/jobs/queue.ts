@@ -14,6 +14,11 @@ export interface JobQueue {
   readonly kind: 'in-process' | 'bullmq';
   /** Enqueues a job; resolves with its result (after retries) or rejects with the last error. */
   submit(input: JobInput, onProgress: (p: Progress) => void): Promise<JobResult>;
+  /**
+   * Follows a job an earlier process submitted (a bot that restarted): resolves with its result when it
+   * completes (at once when it already has), rejects when it failed or no longer exists (JobLostError).
+   */
+  attach(jobId: string, onProgress: (p: Progress) => void): Promise<JobResult>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   close(): Promise<void>;
@@ -34,8 +39,22 @@ interface Pending {
   enqueuedAt: number;
 }
 
+/** The job was dropped unstarted because this queue is closing: it will never run. */
 export class QueueClosedError extends Error {
   override readonly name = 'QueueClosedError';
+}
+
+/**
+ * This process stopped following the job, but the job lives on (in Redis, for the workers): whoever
+ * attaches to it next delivers its result, so nobody may report it as failed.
+ */
+export class JobDetachedError extends Error {
+  override readonly name = 'JobDetachedError';
+}
+
+/** The job is gone (its process died, or Redis no longer knows it) and left no result: it will never finish. */
+export class JobLostError extends Error {
+  override readonly name = 'JobLostError';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +76,11 @@ export class InProcessQueue implements JobQueue {
       onProgress({ stage: 'queued', position: this.waiting.length });
       this.pump();
     });
+  }
+
+  /** In-process jobs die with the process that ran them, so one from an earlier run is always lost. */
+  attach(jobId: string): Promise<JobResult> {
+    return Promise.reject(new JobLostError(`job ${jobId} ran inside a bot process that has stopped; please ask again`));
   }
 
   async depth(): Promise<number> {

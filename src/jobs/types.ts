@@ -95,6 +95,8 @@ export interface RendererStage {
   readonly name: string;
   /** One motion → one clip; several motions → a grid video of all of them. */
   render(motions: Motion[], options: RenderOptions): Promise<Buffer>;
+  /** Process ids of the browsers it runs (benchmarks and health checks count their memory too). */
+  processIds?(): number[];
   close(): Promise<void>;
 }
 

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { GatewayIntentBits } from 'discord.js';
-import { startDiscordBot } from '../../src/bot/discord/index.js';
+import { COMMANDS, INTENTS, startDiscordBot } from '../../src/bot/discord/index.js';
 import type { DiscordBot } from '../../src/bot/discord/index.js';
 import { DiscordDouble } from '../discord-double/server.js';
 import type { DiscordMessage, InteractionRecord } from '../discord-double/server.js';
+import { Store } from '../../src/bot/index.js';
 import { ffprobe, tempDir, testConfig } from './helpers.js';
 
 const alice = { id: '100000000000000001', username: 'alice' };
@@ -26,9 +28,13 @@ test('Discord end to end: /act → defer ≤ 300 ms → progress edits → MP4 +
   const { dir, cleanup } = tempDir();
   const bot = await startBot(double, dir);
   try {
-    assert.deepEqual(double.registeredCommands.map((c) => c.name).sort(), ['act', 'continue', 'help', 'queue', 'settings']);
+    const registered = double.registeredCommands.map((c) => String(c.name)).sort();
+    assert.deepEqual(registered, COMMANDS.map((c) => c.data.name).sort(), 'every command is registered');
+    for (const core of ['act', 'continue', 'help', 'queue', 'settings']) assert.ok(registered.includes(core), `/${core} is registered`);
     const intents = Number(double.identify?.intents);
-    assert.equal(intents, GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent);
+    assert.equal(intents, INTENTS.reduce((all, bit) => all | bit, 0), 'the client identifies with exactly the declared intents');
+    const core = GatewayIntentBits.Guilds | GatewayIntentBits.GuildMessages | GatewayIntentBits.MessageContent;
+    assert.equal(intents & core, core);
 
     const act = double.slashCommand(alice, 'act', { prompt: 'make a person act like a dog' });
     await double.waitFor(() => act.callbacks.length > 0, 5_000, 'the defer');
@@ -201,6 +207,26 @@ test('Discord: a graceful shutdown finishes the running job and tells the waitin
     await bot.close();
     assert.ok(videoOf(running.original), `the running job was finished and delivered: ${running.original?.content}`);
     assert.match(waiting.original?.content ?? '', /shutting down; your request was not started, please ask again/);
+
+    // A request a crashed run left behind (its in-process job died with it) whose token Discord refuses.
+    const store = new Store(join(dir, 'charades.sqlite'));
+    const conv = store.conversation('discord', 'crashed-key', alice.id);
+    const turnId = store.addTurn({ conversationId: conv.id, userId: alice.id, text: 'spin', action: 'prompt' });
+    const surface = { kind: 'interaction', applicationId: double.appId, token: 'no-such-token', channelId: double.channelId, userId: alice.id, deferredAt: Date.now(), uploadLimit: 10_000_000 };
+    store.addRequest({ id: 'crashed-1', conversationId: conv.id, turnId, userId: alice.id, replyTo: { surface, prompt: 'spin', openThread: true } });
+    store.close();
+
+    // The answers of the first run were claimed, so a bot that starts on the same data directory sends
+    // them nothing again; the crashed request's requester is told, in the channel, once.
+    const messagesBefore = double.messages.size;
+    const editsBefore = [running, waiting].map((i) => i.original?.history.length);
+    const again = await startBot(double, dir);
+    const notice = await double.waitFor(() => double.channelMessages(double.channelId).find((m) => /could not act that out: interrupted: the bot restarted/.test(m.content)), 10_000, 'the crashed-request notice');
+    assert.match(notice.content, /^<@100000000000000001> /);
+    await new Promise((r) => setTimeout(r, 1000));
+    await again.close();
+    assert.equal(double.messages.size, messagesBefore + 1, 'only the notice was posted');
+    assert.deepEqual([running, waiting].map((i) => i.original?.history.length), editsBefore, 'no answer was edited again');
   } finally {
     await bot.close();
     await double.close();

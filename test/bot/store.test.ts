@@ -11,7 +11,7 @@ test('the store migrates, keeps conversations, requests, motions and ratings acr
   const path = join(dir, 'db', 'charades.sqlite');
   try {
     let store = new Store(path);
-    assert.equal(store.schemaVersion, 1);
+    assert.equal(store.schemaVersion, 2);
     const conv = store.conversation('discord', 'thread-1', 'alice');
     assert.equal(store.conversation('discord', 'thread-1', 'bob').id, conv.id, 'same key, same conversation');
     const turn = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
@@ -48,6 +48,59 @@ test('a delivery can be claimed once per job', () => {
   store.close();
 });
 
+test('requests with a reply target stay undelivered until their delivery is claimed, whatever their status', () => {
+  const store = new Store(':memory:');
+  try {
+    const conv = store.conversation('discord', 'k', 'alice');
+    const cli = store.conversation('cli', 'session', 'cli');
+    const add = (id: string, conversationId: string, replyTo?: unknown) => {
+      const turn = store.addTurn({ conversationId, userId: 'alice', text: 'wave', action: 'prompt' });
+      store.addRequest({ id, conversationId, turnId: turn, userId: 'alice', replyTo });
+      return turn;
+    };
+    const target = { surface: { kind: 'message', channelId: '1', messageId: '2', uploadLimit: 1 }, prompt: 'wave', openThread: true };
+    const turn = add('queued-1', conv.id, target);
+    add('done-1', conv.id, target);
+    add('failed-1', conv.id, target);
+    add('no-target', conv.id);
+    add('cli-1', cli.id, target);
+    store.completeRequest('done-1', { request: { segments: [] }, videoPath: '/v.mp4', seconds: 2 });
+    store.setRequestStatus('failed-1', 'failed', 'boom');
+    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1', 'done-1', 'failed-1']);
+    assert.deepEqual(store.request('queued-1')?.replyTo, target);
+    assert.equal(store.request('queued-1')?.turnId, turn);
+    assert.equal(store.request('no-target')?.replyTo, undefined);
+    store.claimDelivery('done-1', 'discord:pending');
+    store.claimDelivery('failed-1', 'discord:failed');
+    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1']);
+    store.finishTurn(turn, 'Acting: wave', ['a note'], 'agent:offline');
+    assert.deepEqual(store.turn(turn), { id: turn, conversationId: conv.id, reply: 'Acting: wave', notes: ['a note'], planner: 'agent:offline' });
+  } finally {
+    store.close();
+  }
+});
+
+test('a store from an earlier schema upgrades in place and keeps its rows', () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const path = join(dir, 'old.sqlite');
+    const store = new Store(path);
+    const conv = store.conversation('discord', 'k', 'alice');
+    const turn = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
+    store.addRequest({ id: 'old-1', conversationId: conv.id, turnId: turn, userId: 'alice' });
+    store.db.exec('ALTER TABLE requests DROP COLUMN reply_json');
+    store.db.pragma('user_version = 1');
+    store.close();
+    const upgraded = new Store(path);
+    assert.equal(upgraded.schemaVersion, 2);
+    assert.equal(upgraded.request('old-1')?.replyTo, undefined);
+    assert.deepEqual(upgraded.undeliveredRequests('discord'), [], 'requests from before reply targets are never re-sent');
+    upgraded.close();
+  } finally {
+    cleanup();
+  }
+});
+
 test('a store from a newer Charades and a file that is not SQLite are refused with a clear message', () => {
   const { dir, cleanup } = tempDir();
   try {
@@ -55,7 +108,7 @@ test('a store from a newer Charades and a file that is not SQLite are refused wi
     const db = new Database(newer);
     db.pragma('user_version = 99');
     db.close();
-    assert.throws(() => new Store(newer), /schema version 99, newer than this Charades \(1\)/);
+    assert.throws(() => new Store(newer), /schema version 99, newer than this Charades \(2\)/);
     const junk = join(dir, 'junk.sqlite');
     writeFileSync(junk, 'this is not a database at all, just some text that is long enough to fill a header page');
     assert.throws(() => new Store(junk), /cannot open the store at .*junk\.sqlite: file is not a database/);

@@ -89,3 +89,14 @@ test('closing the queue lets the running job finish and refuses the waiting ones
     cleanup();
   }
 });
+
+test('the in-process queue cannot follow a job of an earlier process: attach reports it lost', async () => {
+  const { dir, cleanup } = tempDir();
+  const queue = new InProcessQueue({ stages: stages(), dataDir: dir, render: { size: 128, fps: 20 } }, { concurrency: 1, attempts: 1 });
+  try {
+    await assert.rejects(queue.attach('earlier-job'), (err: Error) => err.name === 'JobLostError' && /earlier-job ran inside a bot process that has stopped/.test(err.message));
+  } finally {
+    await queue.close();
+    cleanup();
+  }
+});

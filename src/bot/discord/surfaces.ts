@@ -27,8 +27,10 @@ export function interactionSurface(ctx: BotContext, interaction: RepliableIntera
     fallback = await (await sendableChannel(ctx, interaction.channelId as string)).send(addressed);
     return fallback;
   };
+  const limit = uploadLimit(ctx, interaction.guild, interaction.attachmentSizeLimit);
   return {
-    uploadLimit: uploadLimit(ctx, interaction.guild, interaction.attachmentSizeLimit),
+    uploadLimit: limit,
+    record: { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, channelId: interaction.channelId as string, userId: interaction.user.id, deferredAt, uploadLimit: limit },
     progress: (text) => (expired() ? viaChannel({ content: text }) : interaction.editReply({ content: text })),
     finish: (payload) => (expired() ? viaChannel(payload) : interaction.editReply(payload)),
   };
@@ -36,8 +38,10 @@ export function interactionSurface(ctx: BotContext, interaction: RepliableIntera
 
 export async function messageSurface(ctx: BotContext, message: Message): Promise<Surface> {
   const ack = await message.reply({ content: '⏳ On it…', allowedMentions: { repliedUser: false } });
+  const limit = uploadLimit(ctx, message.guild);
   return {
-    uploadLimit: uploadLimit(ctx, message.guild),
+    uploadLimit: limit,
+    record: { kind: 'message', channelId: ack.channelId, messageId: ack.id, uploadLimit: limit },
     progress: (text) => ack.edit({ content: text }),
     finish: (payload) => ack.edit(payload),
   };

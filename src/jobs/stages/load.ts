@@ -78,6 +78,7 @@ async function chooseRenderer(notes: string[]): Promise<RendererStage> {
       const out = await renderer.render(motions[0], { size: o.size, fps: o.fps === 30 ? 30 : 20, title: o.title, ...(motions.length === 4 ? { grid: motions } : {}) });
       return out.mp4;
     },
+    processIds: () => renderer.health().pids,
     close: () => renderer.close(),
   };
 }
