@@ -101,9 +101,15 @@ export function registerBotCommands(program: Command): void {
 
   program
     .command('worker')
-    .description('process queued jobs from REDIS_URL (run as many as you like)')
+    .description('process queued jobs from REDIS_URL (run as many as you like); --train: the training worker instead')
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
-    .action(async (opts: { config?: string }) => {
+    .option('--train', 'run training jobs (charades train, Discord /train) one at a time: train → evaluate → gate → publish')
+    .action(async (opts: { config?: string; train?: boolean }) => {
+      if (opts.train) {
+        const { startTrainingWorker } = await import('../worker/train/index.js');
+        const worker = await startTrainingWorker(configFrom(opts));
+        return worker.done;
+      }
       const { runWorker } = await import('../worker/index.js');
       await runWorker(configFrom(opts), { installSignalHandlers: true });
       await new Promise(() => undefined);

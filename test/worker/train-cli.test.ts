@@ -2,7 +2,7 @@
 // and the commands in-process for the rest.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +26,8 @@ function envFor(dir: string): NodeJS.ProcessEnv {
     CHARADES_MODELS: join(dir, 'models'),
     CHARADES_CACHE: cache,
     CHARADES_TRAINER: `${PYTHON} ${FAKE_TRAINER}`,
+    // The fixture's toy graphs carry no ONNX evaluator to run the production evaluation with (see train-production.test.ts).
+    CHARADES_TRAIN_EVAL: 'trainer',
     FAKE_STEPS: '3',
     FAKE_STEP_S: '0.01',
   };
@@ -78,12 +80,12 @@ test('charades train --wait runs the job here: progress on stderr, the new versi
 test('bad input is one line on stderr and exit code 1, never a stack trace', async () => {
   const dir = mkdtempSync(join(root, 'bad-'));
   const env = envFor(dir);
-  const bvh = join(dir, 'bvh');
-  mkdirSync(bvh);
-  writeFileSync(join(bvh, 'walk.bvh'), 'HIERARCHY\n');
-  const r = await cli(['train', '--data', bvh], env);
+  const notes = join(dir, 'notes');
+  mkdirSync(notes);
+  writeFileSync(join(notes, 'walk.txt'), 'a person walks\n');
+  const r = await cli(['train', '--data', notes], env);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^charades: --data .*bvh: a BVH folder: training needs it packed first/);
+  assert.match(r.stderr, /^charades: --data .*notes: not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)\n$/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   const v = await cli(['models', 'verify'], env);
   assert.equal(v.code, 1);
@@ -101,7 +103,7 @@ test('train --list, --status and --cancel; bad options say what is wrong', async
   await assert.rejects(inProcess(['train', '--config', 'huge'], env), /--config must be a preset \(tiny, small, full\) or a \.json file, got 'huge'/);
   await assert.rejects(inProcess(['train', '--config', 'missing.json'], env), /--config missing\.json: file not found/);
   await assert.rejects(inProcess(['train', '--gate', 'test.fid:smaller'], env), /--gate: 'test\.fid:smaller' should be METRIC:higher or METRIC:lower/);
-  await assert.rejects(inProcess(['train', '--data', root, '--data', root], env), /one --data folder per training job \(got 2\)/);
+  await assert.rejects(inProcess(['train', '--data', root, '--data', root], env), /--data .*: given twice/);
   await assert.rejects(inProcess(['train', '--data', join(root, 'nope')], env), /--data .*nope: no such folder/);
   await assert.rejects(inProcess(['train', '--data', mkdtempSync(join(root, 'empty-'))], env), /not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)/);
   const store = new TrainingJobStore(trainingDbPath(env.CHARADES_DATA_DIR!));
@@ -125,4 +127,49 @@ test('models use, rollback and verify', async () => {
   process.exitCode = saved;
   await assert.rejects(inProcess(['models', 'use', 'm1'], env), /refusing to make m1 live/);
   assert.equal(liveVersion(registry), 'm2');
+});
+
+test('charades worker --train: runs queued jobs; stopped with SIGTERM mid-job, the next start resumes it from its checkpoint', async () => {
+  const env: NodeJS.ProcessEnv = { ...envFor(mkdtempSync(join(root, 'worker-'))), FAKE_STEPS: '12', FAKE_STEP_S: '0.1' };
+  assert.match((await cli(['train', '--config', 'tiny'], env)).stdout, /queued training job 1/);
+  const startWorker = () => {
+    const child = spawn(process.execPath, [BIN, 'worker', '--train'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { text: '' };
+    child.stderr.on('data', (d: Buffer) => (out.text += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out.text += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, out, exited };
+  };
+  const waitFor = async (what: string, check: () => boolean, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const store = new TrainingJobStore(trainingDbPath(env.CHARADES_DATA_DIR!));
+  const first = startWorker();
+  try {
+    await waitFor('vq step 3', () => {
+      const p = store.require(1).progress;
+      return p?.stage === 'vq' && (p.step ?? 0) >= 3;
+    });
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0, first.out.text);
+    assert.match(first.out.text, /SIGTERM: stopping; a running job will resume from its checkpoint on the next start/);
+  } finally {
+    first.child.kill('SIGKILL');
+  }
+  assert.equal(store.require(1).state, 'running', 'the stopped worker left the job to be resumed');
+  const second = startWorker();
+  try {
+    await waitFor('the job to be published', () => store.require(1).state === 'published');
+    assert.match(second.out.text, /train: job 1 resuming: /);
+    assert.equal(liveVersion(env.CHARADES_MODELS!), store.require(1).result?.version);
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  } finally {
+    second.child.kill('SIGKILL');
+    store.close();
+  }
 });

@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
 import {
-  DEFAULT_TRAINER, decideGate, describeProgress, detectDataFormat, formatEta, metricAt, parseGateRules, parseProgressLine,
-  trainerFromEnv,
+  DEFAULT_TRAINER, PRODUCTION_GATE, decideGate, describeProgress, describeTrainingJob, detectDataFormat, evaluationFromEnv, formatEta, metricAt,
+  parseGateRules, parseProgressLine, trainerFromEnv,
 } from '../../src/worker/train/index.js';
+import type { TrainingJob } from '../../src/worker/train/index.js';
 
 test('progress lines: JSON records with a stage become progress; anything else is left to the log', () => {
   const starts = new Map<string, number>();
@@ -73,4 +75,27 @@ test('CHARADES_TRAINER replaces the trainer command line', () => {
   assert.equal(trainerFromEnv({ CHARADES_TRAINER: '  ' }), DEFAULT_TRAINER);
   const custom = trainerFromEnv({ CHARADES_TRAINER: 'python3.11  -m trainer' });
   assert.deepEqual([custom.command, custom.args], ['python3.11', ['-m', 'trainer']]);
+});
+
+test('CHARADES_TRAIN_EVAL and CHARADES_TRAIN_EVAL_LIMIT: production by default, bad values named', () => {
+  const config = loadConfig({ env: {} });
+  const production = evaluationFromEnv(config, {});
+  assert.equal(typeof production.evaluate, 'function');
+  assert.equal(typeof production.evaluateLive, 'function');
+  assert.deepEqual(production.gate, PRODUCTION_GATE);
+  assert.deepEqual(evaluationFromEnv(config, { CHARADES_TRAIN_EVAL: 'trainer' }), {});
+  assert.throws(() => evaluationFromEnv(config, { CHARADES_TRAIN_EVAL: 'python' }), /CHARADES_TRAIN_EVAL must be production or trainer, got 'python'/);
+  assert.throws(() => evaluationFromEnv(config, { CHARADES_TRAIN_EVAL_LIMIT: '-3' }), /CHARADES_TRAIN_EVAL_LIMIT must be a whole number of test clips \(0 = all\), got '-3'/);
+});
+
+test('chat messages about a training job say where it stands and, at the end, why', () => {
+  const base: TrainingJob = {
+    id: 4, state: 'queued', spec: { config: 'tiny', data: [] }, createdAt: '', startedAt: null, finishedAt: null, owner: null, childPid: null,
+    heartbeat: null, attempts: 0, version: null, progress: null, result: null, error: null,
+  };
+  assert.match(describeTrainingJob(base), /^🏋️ Training job 4 \(config tiny\) is queued/);
+  assert.equal(describeTrainingJob({ ...base, state: 'running', progress: { stage: 'gpt', step: 3, total: 10, loss: 2, etaS: 70, fraction: 0.3, at: '' } }), '🏋️ Training job 4 (config tiny): gpt step 3/10 · loss 2.0000 · ETA 1m10s (30%)');
+  assert.equal(describeTrainingJob({ ...base, state: 'failed', error: 'boom' }), '⚠️ Training job 4 (config tiny) failed: boom');
+  assert.match(describeTrainingJob({ ...base, state: 'rejected', error: 'gate failed: x', result: { artefacts: '/a' } }), /was not published: gate failed: x\. The model is kept in \/a\.$/);
+  assert.ok(describeTrainingJob({ ...base, state: 'failed', error: 'x'.repeat(5000) }).length <= 1900, 'fits a Discord message');
 });

@@ -10,6 +10,7 @@ import { liveVersion, publishVersion, readManifest, subscribeSwap, watchLive } f
 import type { SwapMessage } from '../../src/motion/registry.js';
 import { openDataset, writePackedSubset } from '../../src/motion/dataset.js';
 import { defaultDataDir } from '../../src/motion/paths.js';
+import { readFeatureCache } from '../../src/motion/featureCache.js';
 import { TrainingRunner, jobLogPath, processAlive, runTrainingWorker } from '../../src/worker/train/index.js';
 import type { TrainingEvent, TrainingJob, TrainingProgress, TrainingRunnerOptions } from '../../src/worker/train/index.js';
 import { FAKE_TRAINER, FIXTURE_DIR, PYTHON, evalMetrics, makeModel } from '../fixtures/train-worker/models.js';
@@ -30,6 +31,9 @@ function harness(env: Record<string, string> = {}, extra: Partial<TrainingRunner
   const cacheDir = join(dir, 'cache');
   mkdirSync(cacheDir);
   writeFileSync(join(cacheDir, 'features.json'), JSON.stringify({ layout: 'charades-ric71/1', clips: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] }));
+  // An existing (empty) shared embedding table: the fake trainer never reads it, and the runner must not embed one.
+  mkdirSync(join(dir, 'embeddings'));
+  writeFileSync(join(dir, 'embeddings', 'embeddings.json'), JSON.stringify({ texts: [] }));
   const h: Harness = { events: [], progress: [], opts: {} as TrainingRunnerOptions };
   h.opts = {
     dataDir: join(dir, 'state'),
@@ -248,12 +252,14 @@ describe('errors', () => {
     assert.equal(liveVersion(h.opts.modelsDir), null);
   });
 
-  test('no features cache and no --data: the job fails saying how to build one', async () => {
+  test('no features cache and no --data (a fresh checkout): the default data\'s cache is built first', { skip: !existsSync(join(defaultDataDir(), 'index.jsonl')) && 'no shared motion data' }, async () => {
     const h = harness();
-    h.opts.cacheDir = join(root, 'nothing-here');
+    h.opts.cacheDir = join(root, 'fresh-cache');
     const job = await runOne(h);
-    assert.equal(job.state, 'failed');
-    assert.match(job.error ?? '', /no features cache at .*nothing-here; build it with `charades data features` or pass --data DIR/);
+    assert.equal(job.state, 'published', job.error ?? '');
+    const cache = readFeatureCache(h.opts.cacheDir);
+    assert.equal(cache.meta.clips.length, openDataset(defaultDataDir()).records.length);
+    assert.match(h.events.find((e) => e.event === 'data')?.detail ?? '', /built features cache .*fresh-cache for .*: \d+ clips, \d+ frames/);
   });
 });
 

@@ -2,15 +2,19 @@
  * `charades models list | use VERSION | rollback | verify [VERSION]` and `charades train …`.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
+import type { Config } from '../../config/index.js';
 import { listVersions, liveVersion, rollback, useVersion, verifyVersion } from '../../motion/registry.js';
 import { checkTrainingData } from './data.js';
+import { PRODUCTION_GATE, productionEvaluation } from './evaluate.js';
 import { DEFAULT_GATE, metricAt, parseGateRules } from './gate.js';
 import { TrainingRunner, jobLogPath, trainerFromEnv } from './runner.js';
+import type { TrainingRunnerOptions } from './runner.js';
 import type { TrainingJob } from './store.js';
 import { describeJob, runTrainingWorker } from './worker.js';
+import type { TrainingWorkerHandle, TrainingWorkerOptions } from './worker.js';
 
 const PRESETS = ['tiny', 'small', 'full'];
 
@@ -24,7 +28,7 @@ function modelsDirOf(opts: { models?: string }): string {
 
 /** The gated metrics, by their last name: what a person compares versions on. */
 function formatMetrics(metrics: Record<string, unknown> | undefined): string {
-  return DEFAULT_GATE.map((r) => [r.metric.split('.').pop(), metricAt(metrics, r.metric)] as const)
+  return [...DEFAULT_GATE, ...PRODUCTION_GATE].map((r) => [`${r.metric.startsWith('production.') ? 'engine ' : ''}${r.metric.split('.').pop()}`, metricAt(metrics, r.metric)] as const)
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${v!.toPrecision(4)}`)
     .join(' ');
@@ -102,10 +106,37 @@ function reportFinal(job: TrainingJob, dataDir: string): void {
   if (job.state !== 'published') process.exitCode = 1;
 }
 
+/**
+ * How the gate measures models: `production` (default) runs the candidate and the live model through this
+ * engine and the ONNX evaluator (CHARADES_TRAIN_EVAL_LIMIT test clips, 0 = all); `trainer` trusts the metrics
+ * the Python trainer wrote into the manifest.
+ */
+export function evaluationFromEnv(config: Config, env: NodeJS.ProcessEnv = process.env): Pick<TrainingRunnerOptions, 'evaluate' | 'evaluateLive' | 'gate'> {
+  const mode = env.CHARADES_TRAIN_EVAL ?? 'production';
+  if (mode === 'trainer') return {};
+  if (mode !== 'production') throw new Error(`CHARADES_TRAIN_EVAL must be production or trainer, got '${mode}'`);
+  const limitText = env.CHARADES_TRAIN_EVAL_LIMIT ?? '0';
+  const limit = Number(limitText);
+  if (!Number.isInteger(limit) || limit < 0) throw new Error(`CHARADES_TRAIN_EVAL_LIMIT must be a whole number of test clips (0 = all), got '${limitText}'`);
+  const evaluation = productionEvaluation({
+    cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'), limit, defaultData: config.motionDataDir,
+    onProgress: (line) => process.stderr.write(`train: evaluate: ${line}\n`),
+  });
+  return { ...evaluation, gate: PRODUCTION_GATE };
+}
+
+function runnerOptionsFrom(config: Config, models?: string): TrainingRunnerOptions {
+  return { dataDir: config.dataDir, modelsDir: resolve(models ?? config.modelsDir), trainer: trainerFromEnv() };
+}
+
+/** `charades worker --train`: the training worker until SIGINT/SIGTERM (a running job then resumes on the next start). */
+export async function startTrainingWorker(config: Config, extra: Partial<TrainingWorkerOptions> = {}): Promise<TrainingWorkerHandle> {
+  return runTrainingWorker({ ...runnerOptionsFrom(config), ...evaluationFromEnv(config), redisUrl: config.redisUrl, installSignalHandlers: true, ...extra });
+}
+
 async function trainAction(opts: TrainOptions): Promise<void> {
   const config = loadConfig();
-  const modelsDir = resolve(opts.models ?? config.modelsDir);
-  const runnerOpts = { dataDir: config.dataDir, modelsDir, trainer: trainerFromEnv() };
+  const runnerOpts = runnerOptionsFrom(config, opts.models);
   if (opts.list || opts.cancel || opts.status) {
     const runner = new TrainingRunner(runnerOpts);
     try {
@@ -135,7 +166,7 @@ async function trainAction(opts: TrainOptions): Promise<void> {
     print('a training worker runs it: charades worker --train (or run charades train --wait to run it here)');
     return;
   }
-  const worker = await runTrainingWorker({ ...runnerOpts, untilJob: job.id, pollMs: 1000, redisUrl: config.redisUrl, installSignalHandlers: true });
+  const worker = await startTrainingWorker(config, { ...runnerOpts, untilJob: job.id, pollMs: 1000 });
   await worker.done;
   const final = worker.runner.store.require(job.id);
   await worker.close();
@@ -150,7 +181,7 @@ export function registerTrainCommands(program: Command): void {
   registerModelsCommands(program);
   program.command('train')
     .description('queue a training job (train → evaluate → gate → publish); --wait runs it here with a progress bar')
-    .option('--data <dir>', 'packed motion data folder to train on (default: the current features cache)', collect, [])
+    .option('--data <dir>', 'motion data to train on: packed, a BVH folder or a HumanML3D folder; repeat to merge (default: the current features cache)', collect, [])
     .option('--config <name|file>', `trainer preset (${PRESETS.join(', ')}) or JSON config file`, 'full')
     .option('--gate <rules>', 'publish only if these beat the live model, e.g. test.r_precision_top3:higher,test.fid:lower')
     .option('--wait', 'run the queue in this process until the job finishes')

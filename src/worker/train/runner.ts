@@ -18,7 +18,10 @@ import {
 import type { TextEncoderSpec } from '../../motion/registry.js';
 import { DEFAULT_GATE, decideGate, metricAt } from './gate.js';
 import type { GateDecision } from './gate.js';
-import { prepareFeatureCache } from './data.js';
+import { prepareEmbeddings, prepareFeatureCache } from './data.js';
+import type { EmbedTextsFn } from './data.js';
+import { manifestMetrics } from './evaluate.js';
+import type { Candidate, EvaluateFn, EvaluateLiveFn, LiveModel } from './evaluate.js';
 import { parseProgressLine } from './progress.js';
 import { FINAL_STATES, TRAINING_DB_FILE, TrainingJobStore, ownerId } from './store.js';
 import type { GateRule, TrainingJob, TrainingProgress } from './store.js';
@@ -39,17 +42,6 @@ export function trainerFromEnv(env: NodeJS.ProcessEnv = process.env): TrainerCom
   return words.length === 0 ? DEFAULT_TRAINER : { command: words[0], args: words.slice(1), cwd: REPO_ROOT };
 }
 
-export interface Candidate {
-  dir: string;
-  manifest: ModelManifest;
-  job: TrainingJob;
-}
-
-/** Measures a trained model; the default trusts the metrics the trainer wrote into its manifest. */
-export type EvaluateFn = (candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
-
-export const manifestMetrics: EvaluateFn = (c) => c.manifest.metrics;
-
 export type TrainingEvent = 'started' | 'data' | 'trainer-exit' | 'resuming' | 'evaluated' | 'published' | 'rejected' | 'failed' | 'cancelled';
 
 export interface TrainingRunnerOptions {
@@ -67,6 +59,10 @@ export interface TrainingRunnerOptions {
   /** Rules for jobs that bring none (default R-precision top-3 higher, FID lower). */
   gate?: readonly GateRule[];
   evaluate?: EvaluateFn;
+  /** Measures the live model like `evaluate` measured the candidate (default: its manifest's metrics alone). */
+  evaluateLive?: EvaluateLiveFn;
+  /** Writes the embedding table for texts the shared table lacks (default: the configured sentence encoder). */
+  embedTexts?: EmbedTextsFn;
   onProgress?: (job: TrainingJob, progress: TrainingProgress) => void;
   onEvent?: (job: TrainingJob, event: TrainingEvent, detail: string) => void;
   /** Called after a version went live (e.g. announce it on Redis); its failure is logged, not fatal. */
@@ -101,6 +97,10 @@ function versionName(job: TrainingJob, now = new Date()): string {
   return `charades-${label}-job${job.id}-${stamp}`;
 }
 
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
+
 function lastLines(text: string, n = 6): string {
   return text.trim().split('\n').slice(-n).join(' | ');
 }
@@ -108,6 +108,11 @@ function lastLines(text: string, n = 6): string {
 class JobCancelled extends Error {}
 /** The worker is stopping: the job stays `running` and is resumed by the next claim. */
 class WorkerStopping extends Error {}
+
+interface TrainerInputs {
+  cacheDir: string;
+  embeddings: string;
+}
 
 interface TrainerExit {
   code: number | null;
@@ -188,16 +193,18 @@ export class TrainingRunner {
     this.emit(job, 'started', `job ${job.id} (claim ${job.attempts}) config ${job.spec.config}, data ${job.spec.data.join(', ') || 'default cache'}`, log);
     const version = job.version ?? versionName(job);
     if (!job.version) this.store.setVersion(job.id, version);
-    const data = prepareFeatureCache(job.spec.data, join(dir, 'features'), this.opts.cacheDir ?? defaultFeatureCacheDir());
-    this.emit(job, 'data', data.note, log);
+    const data = prepareFeatureCache(job.spec.data, dir, this.opts.cacheDir ?? defaultFeatureCacheDir());
+    const sharedTable = this.opts.embeddingsDir ?? join(defaultCacheDir(), 'embeddings', (this.opts.textEncoder ?? DEFAULT_TEXT_ENCODER).id);
+    const table = await prepareEmbeddings(data, dir, sharedTable, this.opts.embedTexts);
+    this.emit(job, 'data', `${data.note}; ${table.note}`, log);
     const exportDir = join(dir, 'export');
-    await this.train(job, dir, exportDir, data.cacheDir, version, log);
+    await this.train(job, dir, exportDir, { cacheDir: data.cacheDir, embeddings: table.dir }, version, log);
     const candidateDir = join(exportDir, version);
-    return this.gateAndPublish(job, candidateDir, log);
+    return this.gateAndPublish(job, candidateDir, data.dataDir, log);
   }
 
-  private trainerArgs(job: TrainingJob, dir: string, exportDir: string, cacheDir: string, version: string, resume: boolean): string[] {
-    const embeddings = this.opts.embeddingsDir ?? join(defaultCacheDir(), 'embeddings', (this.opts.textEncoder ?? DEFAULT_TEXT_ENCODER).id);
+  private trainerArgs(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, resume: boolean): string[] {
+    const { cacheDir, embeddings } = inputs;
     return [
       ...(this.opts.trainer ?? trainerFromEnv()).args,
       'all', '--config', job.spec.config, '--cache', cacheDir, '--embeddings', embeddings,
@@ -206,12 +213,12 @@ export class TrainingRunner {
     ];
   }
 
-  private async train(job: TrainingJob, dir: string, exportDir: string, cacheDir: string, version: string, log: WriteStream): Promise<void> {
+  private async train(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, log: WriteStream): Promise<void> {
     const runDir = join(dir, 'run');
     for (let run = 1; run <= this.opts.maxTrainerRuns; run++) {
       const resume = existsSync(runDir) && readdirSync(runDir).length > 0;
       if (resume) this.emit(job, 'resuming', `trainer run ${run}/${this.opts.maxTrainerRuns} continues from the checkpoints in ${runDir}`, log);
-      const exit = await this.runTrainer(job, this.trainerArgs(job, dir, exportDir, cacheDir, version, resume), log);
+      const exit = await this.runTrainer(job, this.trainerArgs(job, dir, exportDir, inputs, version, resume), log);
       if (exit.cancelled && this.stopping) throw new WorkerStopping('the worker stopped; the next claim resumes from the checkpoint');
       if (exit.cancelled) throw new JobCancelled('cancelled while training');
       const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
@@ -290,15 +297,22 @@ export class TrainingRunner {
     });
   }
 
-  private liveMetrics(log: WriteStream, job: TrainingJob): Record<string, unknown> | null {
-    const live = liveVersionDir(this.opts.modelsDir);
-    if (!live) return null;
+  private liveModel(log: WriteStream, job: TrainingJob): LiveModel | null {
+    const dir = liveVersionDir(this.opts.modelsDir);
+    if (!dir) return null;
     try {
-      return readManifest(live).metrics;
+      return { version: basename(dir), dir, manifest: readManifest(dir) };
     } catch (err) {
       this.emit(job, 'evaluated', `the live model's manifest is unreadable (${(err as Error).message}); comparing against nothing`, log);
       return null;
     }
+  }
+
+  /** The live model's metrics as the gate sees them: its manifest's, overlaid with the same evaluation as the candidate's. */
+  private async liveMetrics(candidate: Candidate): Promise<Record<string, unknown> | null> {
+    if (!candidate.live) return null;
+    const measured = this.opts.evaluateLive ? await this.opts.evaluateLive(candidate.live, candidate) : {};
+    return { ...candidate.live.manifest.metrics, ...measured };
   }
 
   /** Stores evaluated metrics in the candidate's manifest, so the published version carries what the gate saw. */
@@ -311,23 +325,35 @@ export class TrainingRunner {
     renameSync(`${file}.tmp`, file);
   }
 
-  private async gateAndPublish(job: TrainingJob, candidateDir: string, log: WriteStream): Promise<TrainingJob> {
+  private async gateAndPublish(job: TrainingJob, candidateDir: string, dataDir: string | null, log: WriteStream): Promise<TrainingJob> {
     const check = await verifyVersion(candidateDir, { textEncoder: this.opts.textEncoder, loadOnnx: true });
     if (!check.ok) throw new Error(`the trained model at ${candidateDir} is invalid: ${check.errors.join('; ')}`);
-    const metrics = await (this.opts.evaluate ?? manifestMetrics)({ dir: candidateDir, manifest: check.manifest!, job });
+    const candidate: Candidate = { dir: candidateDir, manifest: check.manifest!, job, dataDir, live: this.liveModel(log, job) };
+    let metrics: Record<string, unknown>;
+    let liveMetrics: Record<string, unknown> | null;
+    // Evaluating through the engine takes minutes: chat and the terminal show it as a stage of its own.
+    const evaluating: TrainingProgress = { stage: 'evaluate', at: new Date().toISOString() };
+    this.store.setProgress(job.id, evaluating);
+    this.opts.onProgress?.(job, evaluating);
+    try {
+      metrics = await (this.opts.evaluate ?? manifestMetrics)(candidate);
+      liveMetrics = await this.liveMetrics(candidate);
+    } catch (err) {
+      throw new Error(`evaluating ${candidate.manifest.version} failed: ${firstLine((err as Error).message)}; the model is kept in ${candidateDir}`, { cause: err });
+    }
     this.recordMetrics(candidateDir, check.manifest!, metrics);
     const rules = job.spec.gate ?? this.opts.gate ?? DEFAULT_GATE;
     this.emit(job, 'evaluated', rules.map((r) => `${r.metric} = ${metricAt(metrics, r.metric) ?? 'missing'}`).join(', ') || 'no gated metrics', log);
-    log.write(`[runner] metrics: ${JSON.stringify(metrics)}\n`);
-    const decision: GateDecision = decideGate(metrics, this.liveMetrics(log, job), rules);
+    log.write(`[runner] metrics: ${JSON.stringify(metrics)}\n[runner] live metrics: ${JSON.stringify(liveMetrics)}\n`);
+    const decision: GateDecision = decideGate(metrics, liveMetrics, rules);
     if (this.store.get(job.id)?.state !== 'running') throw new JobCancelled('cancelled before publishing');
     if (!decision.pass) {
       this.emit(job, 'rejected', `${decision.summary}; artefacts kept in ${candidateDir}`, log);
-      return this.store.finish(job.id, 'rejected', { error: decision.summary, result: { gate: decision, artefacts: candidateDir, metrics } });
+      return this.store.finish(job.id, 'rejected', { error: decision.summary, result: { gate: decision, artefacts: candidateDir, metrics, liveMetrics } });
     }
     const published = await publishVersion(candidateDir, { registry: this.opts.modelsDir, textEncoder: this.opts.textEncoder });
     this.emit(job, 'published', `${published.version} is live (was ${published.previous ?? 'none'}); ${decision.summary}`, log);
-    const done = this.store.finish(job.id, 'published', { result: { gate: decision, version: published.version, previous: published.previous, dir: published.dir, metrics } });
+    const done = this.store.finish(job.id, 'published', { result: { gate: decision, version: published.version, previous: published.previous, dir: published.dir, metrics, liveMetrics } });
     try {
       await this.opts.onPublished?.(published.version, done);
     } catch (err) {

@@ -9,6 +9,7 @@ import { describeProgress, createTerminalProgress } from './progress.js';
 import type { TerminalProgress } from './progress.js';
 import { TrainingRunner, isFinal } from './runner.js';
 import type { TrainingRunnerOptions } from './runner.js';
+import { TrainingJobStore } from './store.js';
 import type { TrainingJob } from './store.js';
 
 export interface TrainingWorkerOptions extends TrainingRunnerOptions {
@@ -115,4 +116,71 @@ export function describeJob(job: TrainingJob): string {
   if (job.state === 'published') return `${head}: ${String(job.result?.version ?? job.version)} is live`;
   if (job.error) return `${head}: ${job.error}`;
   return head;
+}
+
+const CHAT_LIMIT = 1900;
+
+/** A chat message about a job (Discord /train): where it stands, and at the end what came of it and why. */
+export function describeTrainingJob(job: TrainingJob): string {
+  const what = `Training job ${job.id} (config ${job.spec.config}${job.spec.data.length ? `, data ${job.spec.data.join(', ')}` : ''})`;
+  const gate = (job.result?.gate as { summary?: string } | undefined)?.summary;
+  let text: string;
+  switch (job.state) {
+    case 'queued':
+      text = `🏋️ ${what} is queued; a training worker (\`charades worker --train\`) runs it.`;
+      break;
+    case 'running':
+      text = `🏋️ ${what}: ${job.progress ? describeProgress(job.progress) : 'starting'}`;
+      break;
+    case 'cancelling':
+      text = `🛑 ${what} is stopping.`;
+      break;
+    case 'published':
+      text = `✅ ${what} published **${String(job.result?.version ?? job.version)}**; it is live now. ${gate ?? ''}`;
+      break;
+    case 'rejected':
+      text = `❌ ${what} was not published: ${job.error ?? gate ?? 'the gate refused it'}. The model is kept in ${String(job.result?.artefacts ?? 'its job folder')}.`;
+      break;
+    case 'cancelled':
+      text = `🛑 ${what} was cancelled.`;
+      break;
+    default:
+      text = `⚠️ ${what} failed: ${job.error ?? 'no reason recorded'}`;
+  }
+  return text.length > CHAT_LIMIT ? `${text.slice(0, CHAT_LIMIT - 1)}…` : text.trim();
+}
+
+export interface JobWatch {
+  close(): void;
+}
+
+/**
+ * Calls `onChange` with the job whenever its row changes (progress, state), reading the job table every
+ * `pollMs` from any process; stops by itself once the job is final. The timer never keeps a process alive.
+ */
+export function watchTrainingJob(dbFile: string, id: number, onChange: (job: TrainingJob) => void, opts: { pollMs?: number } = {}): JobWatch {
+  const store = new TrainingJobStore(dbFile);
+  let last = '';
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(timer);
+    store.close();
+  };
+  const poll = () => {
+    if (closed) return;
+    const job = store.get(id);
+    if (!job) return close();
+    const text = JSON.stringify(job);
+    if (text !== last) {
+      last = text;
+      onChange(job);
+    }
+    if (isFinal(job)) close();
+  };
+  const timer = setInterval(poll, opts.pollMs ?? 1500);
+  timer.unref();
+  setImmediate(poll);
+  return { close };
 }

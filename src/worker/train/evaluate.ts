@@ -1,0 +1,138 @@
+/**
+ * Evaluation for the gate through the production path (src/motion's evaluateProductionPath: this engine with its
+ * sampling and foot clean-up, the ONNX evaluator), for the candidate and for the live model on the same clips
+ * with the same evaluator, so the gate compares like with like. The trainer's Python numbers stay in the
+ * manifest's metrics beside them. The live model's scores are cached per (live version, evaluator, data, limit):
+ * a queue of jobs measures it once.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ModelManifest } from '../../motion/contracts.js';
+import { INDEX_FILE, defaultDataDir, evaluateProductionPath } from '../../motion/index.js';
+import type { EvalReport } from '../../motion/index.js';
+import type { GateRule } from './store.js';
+
+export interface LiveModel {
+  version: string;
+  dir: string;
+  manifest: ModelManifest;
+}
+
+export interface Candidate {
+  dir: string;
+  manifest: ModelManifest;
+  job: { id: number };
+  /** The packed dataset the job trained on (null: the default data). */
+  dataDir: string | null;
+  live: LiveModel | null;
+}
+
+/** Measures a trained model; the default trusts the metrics the trainer wrote into its manifest. */
+export type EvaluateFn = (candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
+/** Measures the live model the same way as the candidate (its result is merged over its manifest's metrics). */
+export type EvaluateLiveFn = (live: LiveModel, candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+export const manifestMetrics: EvaluateFn = (c) => c.manifest.metrics;
+
+/** R-precision top-3 higher and FID lower on the test split, as this engine generates (k = 4 descriptions). */
+export const PRODUCTION_GATE: readonly GateRule[] = [
+  { metric: 'production.test.r_precision_top3', better: 'higher' },
+  { metric: 'production.test.fid', better: 'lower' },
+];
+
+export interface ProductionScores {
+  evaluator: string;
+  data: string;
+  clips: number;
+  r_precision_top3: number | null;
+  fid: number;
+  mm_dist: number;
+  diversity: number | null;
+  foot_skate: number;
+  r_precision_top3_raw_text: number | null;
+  seconds: number;
+}
+
+/** The gate's view of an EvalReport: `{ production: { test: … } }`, where PRODUCTION_GATE looks. */
+export function productionScores(report: EvalReport, evaluator: string, data: string): { production: { test: ProductionScores; note?: string } } {
+  const t = report.sets.test;
+  const top3 = (v: number[] | null) => (v && v.length >= 3 ? v[2] : null);
+  return {
+    production: {
+      test: {
+        evaluator, data, clips: t.clips, r_precision_top3: top3(t.rPrecision.k4), fid: t.fid.k4, mm_dist: t.mmDist.k4, diversity: t.diversity.k4,
+        foot_skate: t.footSkate.k4, r_precision_top3_raw_text: top3(t.rPrecision.k0), seconds: report.seconds,
+      },
+      ...(t.rPrecision.note ? { note: t.rPrecision.note } : {}),
+    },
+  };
+}
+
+function hasEvaluator(dir: string): boolean {
+  return existsSync(join(dir, 'eval_motion.onnx')) && existsSync(join(dir, 'eval_text.onnx'));
+}
+
+function sameFeatureStats(a: ModelManifest, b: ModelManifest): boolean {
+  return JSON.stringify([a.features.mean, a.features.std]) === JSON.stringify([b.features.mean, b.features.std]);
+}
+
+/**
+ * One evaluator for both sides: the live model's when it has one and reads features normalised like the
+ * candidate's (the evaluation normalises with the generating model's statistics), else the candidate's own.
+ */
+export function sharedEvaluatorDir(c: Candidate): string {
+  if (c.live && hasEvaluator(c.live.dir) && sameFeatureStats(c.live.manifest, c.manifest)) return c.live.dir;
+  if (hasEvaluator(c.dir)) return c.dir;
+  throw new Error(`no evaluator for the production evaluation: neither the candidate (${c.dir}) nor the live model carries eval_motion.onnx + eval_text.onnx`);
+}
+
+export interface ProductionEvaluationOptions {
+  /** Where the live model's scores are cached. */
+  cacheDir: string;
+  /** At most this many test clips (0 = all; R-precision needs at least 32). */
+  limit?: number;
+  seed?: number;
+  /** Data for jobs that bring none (default CHARADES_DATA or ../shared/data/motion). */
+  defaultData?: string;
+  /** Held-out (action, style) pairs (default trainer/zeroshot_pairs.json); scored for the record, not gated. */
+  zeroShotFile?: string;
+  onProgress?: (line: string) => void;
+}
+
+function fileSha(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+}
+
+export function productionEvaluation(opts: ProductionEvaluationOptions): { evaluate: EvaluateFn; evaluateLive: EvaluateLiveFn } {
+  const dataOf = (c: Candidate) => resolve(c.dataDir ?? opts.defaultData ?? defaultDataDir());
+  const run = async (modelDir: string, c: Candidate) => {
+    const evaluator = sharedEvaluatorDir(c);
+    const data = dataOf(c);
+    const report = await evaluateProductionPath({
+      engine: { modelDir }, evaluatorDir: evaluator, dataDir: data, limit: opts.limit ?? 0, seed: opts.seed ?? 0, zeroShotFile: opts.zeroShotFile, onProgress: opts.onProgress,
+    });
+    return productionScores(report, evaluator, data);
+  };
+  return {
+    evaluate: async (c) => ({ ...c.manifest.metrics, ...(await run(c.dir, c)) }),
+    evaluateLive: async (live, c) => {
+      const data = dataOf(c);
+      const evaluator = sharedEvaluatorDir(c);
+      const key = [live.version, fileSha(join(evaluator, 'eval_motion.onnx')), fileSha(join(data, INDEX_FILE)), opts.limit ?? 0, opts.seed ?? 0].join('|');
+      const file = join(opts.cacheDir, `live-${createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`);
+      if (existsSync(file)) {
+        try {
+          return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        } catch {
+          // a damaged cache entry is measured again
+        }
+      }
+      const scores = await run(live.dir, c);
+      mkdirSync(opts.cacheDir, { recursive: true });
+      writeFileSync(`${file}.tmp`, JSON.stringify(scores));
+      renameSync(`${file}.tmp`, file);
+      return scores;
+    },
+  };
+}
