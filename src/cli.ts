@@ -15,6 +15,7 @@ const ROOMS: Record<string, () => Promise<Register>> = {
   bot: async () => (await import('./bot/index.js')).registerBotCommands,
   agent: async () => (await import('./agent/index.js')).registerAgentCommands,
   train: async () => (await import('./worker/train/index.js')).registerTrainCommands,
+  community: async () => (await import('./bot/community/index.js')).registerCommunityCommands,
 };
 
 /** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
@@ -24,6 +25,7 @@ const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
   chat: 'bot', serve: 'bot', worker: 'bot',
   plan: 'agent', 'eval-agent': 'agent', annotate: 'agent',
   models: 'train', train: 'train',
+  report: 'community', 'export-feedback': 'community', community: 'community',
 };
 
 function roomsFor(argv: string[]): (keyof typeof ROOMS)[] {

@@ -1,12 +1,14 @@
 /**
  * The result buttons. Generating ones (Reroll, Variations, Continue, Slower, Faster) start a new turn
  * that edits the clicked clip's request and only its requester may press them; BVH / GLB send the
- * motion as a file (the first sample); 👍 / 👎 record a rating from anyone.
+ * motion as a file (the first sample); 👍 / 👎 record a rating from anyone (one per user, changeable; the
+ * community tables keep the model version that made the clip with it).
  */
 import { AttachmentBuilder, MessageFlags } from 'discord.js';
 import type { ButtonInteraction } from 'discord.js';
 import { MotionFiles } from '../../jobs/index.js';
 import type { JobAction } from '../../jobs/index.js';
+import { communityOf } from './community.js';
 import type { BotContext } from './context.js';
 import { GENERATING_ACTIONS, parseButtonId } from './deliver.js';
 import type { ButtonAction } from './deliver.js';
@@ -35,6 +37,7 @@ export async function handleButton(ctx: BotContext, interaction: ButtonInteracti
   const { action, jobId } = parsed;
   if (action === 'up' || action === 'down') {
     store.rate(jobId, interaction.user.id, action === 'up' ? 1 : -1);
+    communityOf(ctx).noteRating(jobId);
     const r = store.ratings(jobId);
     return void (await interaction.reply({ content: `Thanks for rating! 👍 ${r.up} · 👎 ${r.down}`, flags: MessageFlags.Ephemeral }));
   }

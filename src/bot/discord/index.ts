@@ -1,8 +1,9 @@
 /**
  * `charades serve`: the Discord bot. Intents are only what it needs: Guilds (interactions, threads),
- * GuildMessages (mentions and thread follow-ups) and MessageContent (to read follow-ups in threads).
+ * GuildMessages (mentions and thread follow-ups), MessageContent (to read follow-ups in threads) and
+ * GuildMessageReactions (👍/👎 reactions rate results).
  */
-import { Client, Events, GatewayIntentBits, MessageFlags, REST, Routes } from 'discord.js';
+import { Client, Events, GatewayIntentBits, MessageFlags, Partials, REST, Routes } from 'discord.js';
 import type { ChatInputCommandInteraction, Interaction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { Config } from '../../config/index.js';
 import { requireDiscord } from '../../config/index.js';
@@ -13,21 +14,27 @@ import { createRuntime } from '../runtime.js';
 import type { Runtime } from '../runtime.js';
 import { handleButton } from './buttons.js';
 import * as act from './commands/act.js';
+import * as charades from './commands/charades.js';
 import * as continueCommand from './commands/continue.js';
 import * as help from './commands/help.js';
 import * as queue from './commands/queue.js';
 import * as settings from './commands/settings.js';
+import * as train from './commands/train.js';
+import * as zeroshot from './commands/zeroshot.js';
+import { attachCommunity, communityOf } from './community.js';
+import type { CommunityOptions } from './community.js';
 import type { BotContext } from './context.js';
 import { handleMessage } from './messages.js';
+import { resumeDiscordDeliveries } from './deliver.js';
 
 export interface SlashCommand {
   data: { name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
 }
 
-export const COMMANDS: readonly SlashCommand[] = [act, continueCommand, help, queue, settings];
+export const COMMANDS: readonly SlashCommand[] = [act, continueCommand, help, queue, settings, train, zeroshot, charades];
 
-export const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent] as const;
+export const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.GuildMessageReactions] as const;
 
 export interface DiscordBot {
   client: Client;
@@ -41,6 +48,8 @@ export interface DiscordBotOptions {
   stages?: Stages;
   /** Interaction token lifetime to plan for (Discord: 15 min); tests shorten it. */
   tokenLifetimeMs?: number;
+  /** Duel voting time, round length, hints, limits of the community features; tests shorten them. */
+  community?: CommunityOptions;
 }
 
 export async function registerSlashCommands(config: Config): Promise<void> {
@@ -60,7 +69,8 @@ async function dispatchInteraction(ctx: BotContext, interaction: Interaction): P
     }
     await command.execute(interaction, ctx);
   } else if (interaction.isButton()) {
-    await handleButton(ctx, interaction);
+    if (interaction.customId.startsWith('cz:')) await communityOf(ctx).handleButton(interaction);
+    else await handleButton(ctx, interaction);
   }
 }
 
@@ -71,8 +81,11 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     intents: [...INTENTS],
     rest: config.discord.api ? { api: config.discord.api } : {},
     allowedMentions: { parse: ['users'], repliedUser: false },
+    // Reactions on results sent before this process started arrive for messages it never cached.
+    partials: [Partials.Message, Partials.Reaction, Partials.User],
   });
   const ctx: BotContext = { runtime, client, tokenLifetimeMs: options.tokenLifetimeMs ?? 14 * 60_000 };
+  const community = attachCommunity(ctx, options.community);
   const log = runtime.logger;
   // Handlers still running at shutdown (their final edits or "shutting down" notes) are awaited before the
   // client goes away, so nobody is left looking at a frozen "Rendering…".
@@ -90,8 +103,12 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     }));
   });
   client.on(Events.MessageCreate, (message) => {
-    track(handleMessage(ctx, message).catch((err: Error) => log.error({ err: err.message, stack: err.stack }, 'message handling failed')));
+    const handled = community.ownsMessage(message) ? community.handleGuess(message) : handleMessage(ctx, message);
+    track(handled.catch((err: Error) => log.error({ err: err.message, stack: err.stack }, 'message handling failed')));
   });
+  const onReaction = (p: Promise<void>) => track(p.catch((err: Error) => log.error({ err: err.message }, 'reaction handling failed')));
+  client.on(Events.MessageReactionAdd, (reaction, user) => onReaction(community.handleReaction(reaction, user, true)));
+  client.on(Events.MessageReactionRemove, (reaction, user) => onReaction(community.handleReaction(reaction, user, false)));
   client.on(Events.Error, (err) => log.error({ err: err.message }, 'discord client error'));
   if (options.registerCommands !== false) await registerSlashCommands(config);
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
@@ -102,6 +119,8 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     throw new Error(`cannot log in to Discord${config.discord.api ? ` at ${config.discord.api}` : ''}: ${(err as Error).message}`, { cause: err });
   }
   await ready;
+  // Replies an earlier run could not send (restart, crash, jobs finished while no bot ran) go out now.
+  for (const delivery of resumeDiscordDeliveries(ctx)) track(delivery);
   const ops = config.metricsPort === undefined ? undefined : await startOpsServer(config.metricsPort, runtime.metrics.registry, async () => ({
     ok: client.isReady(), discord: client.isReady() ? 'ready' : 'not ready', queue: runtime.queue.kind, depth: await runtime.queue.depth(), rssMb: Math.round(process.memoryUsage().rss / 1048576),
   }));
@@ -113,6 +132,7 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     async close() {
       await runtime.queue.close();
       await Promise.allSettled([...inFlight]);
+      await community.close();
       await client.destroy();
       await ops?.close();
       await runtime.close();

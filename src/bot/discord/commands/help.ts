@@ -13,6 +13,8 @@ export function helpText(botId: string | undefined): string {
     '• Every result opens a thread: write follow-ups there — "slower", "faster", "again", "continue with a jump".',
     '• Buttons: Reroll · Variations (2×2) · Continue · Slower · Faster · BVH · GLB · 👍 · 👎',
     '• `/continue prompt` extends your last clip; `/queue` shows the queue; admins use `/settings`.',
+    '• Zero-shot testing: `/zeroshot submit phrase` adds to the community pool, `/zeroshot duel` is a blind A/B vote, `/zeroshot report` shows the results; react 👍/👎 on any result.',
+    '• `/charades start`: I act a hidden phrase from the pool and you guess in the thread; `/charades leaderboard`.',
     '-# Motion data: Bandai Namco Research Motiondataset (CC BY-NC 4.0) and ACCAD (CC BY 3.0); non-commercial use.',
   ].join('\n');
 }
