@@ -89,11 +89,13 @@ export interface RenderOptions {
   size: number;
   fps: number;
   title?: string;
+  /** One name per motion when several are rendered side by side; default 1…n. */
+  labels?: string[];
 }
 
 export interface RendererStage {
   readonly name: string;
-  /** One motion → one clip; several motions → a grid video of all of them. */
+  /** One motion → one clip; two or four motions → a grid video of all of them, captioned from the first. */
   render(motions: Motion[], options: RenderOptions): Promise<Buffer>;
   /** Process ids of the browsers it runs (benchmarks and health checks count their memory too). */
   processIds?(): number[];

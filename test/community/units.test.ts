@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Store } from '../../src/bot/store.js';
 import {
   COMMUNITY_SCHEMA_VERSION, CommunityStore, GuessMatcher, buildReport, checkPhrase, chooseThreshold, expandedSide, feedbackLines, hintFor, hintsDue,
-  normalisePhrase, planDuel, revealText, summaryLines, wilson, writeFeedback, writeReport,
+  normalisePhrase, duelUnavailable, planDuel, revealText, summaryLines, wilson, writeFeedback, writeReport,
 } from '../../src/bot/community/index.js';
 import { sharedSentenceEncoder } from '../../src/motion/text/index.js';
 import { tempDir } from '../bot/helpers.js';
@@ -70,6 +70,8 @@ test('duel planning: k=0 vs k=4 when descriptions exist, guidance otherwise (and
   const failing = await planDuel('juggle', { lookup: async () => { throw new Error('503 from the LLM'); } }, () => 0);
   assert.match(failing.about, /the LLM failed \(503 from the LLM\)/);
   assert.equal(expandedSide(none.a, none.b), undefined);
+  assert.equal(duelUnavailable('engine'), null);
+  assert.match(duelUnavailable('retrieval') ?? '', /no trained model .* both sides would be the same clip/);
   assert.match(revealText(left.a, left.b, { A: 1, B: 3, N: 0 }), /A = k=0 \(raw phrase\), B = k=4 \(Action-GPT, llm\) · votes A 1 · B 3 · neither 0 → \*\*B\*\* \(k=4/);
 });
 

@@ -5,10 +5,9 @@
  * the model's ONNX evaluator (text–motion cosine) and the foot-skate ratio.
  */
 import type { Config } from '../../config/index.js';
-import type { GeneratorStage, Stages } from '../../jobs/index.js';
+import type { GeneratorStage, RendererStage, Stages } from '../../jobs/index.js';
 import { createMotionTextScorer, footSkateRatio, liveVersionDir, makeMotion, parseMotionRequest } from '../../motion/index.js';
 import type { Motion, MotionRequest, MotionTextScorer } from '../../motion/index.js';
-import type { Renderer } from '../../render/index.js';
 
 export interface ClipSpec {
   text: string;
@@ -27,8 +26,8 @@ export interface ClipMetrics {
 export interface ActorOptions {
   /** The chat pipeline's generator when it runs in this process (shared, not closed here). */
   generator?: GeneratorStage;
-  /** A renderer to use instead of launching one (shared, not closed here). */
-  renderer?: Renderer;
+  /** The chat pipeline's renderer when it runs in this process (shared, not closed here): one Chromium, not two. */
+  renderer?: RendererStage;
   render: { size: number; fps: number };
   log?: (msg: string) => void;
 }
@@ -48,11 +47,8 @@ export function uncaptioned(motion: Motion): Motion {
 }
 
 export class Actor {
-  private generator?: Promise<GeneratorStage>;
-  private ownStages?: Stages;
-  private renderer?: Promise<Renderer>;
+  private ownStages?: Promise<Stages>;
   private scorer?: Promise<MotionTextScorer | null>;
-  private ownsRenderer = false;
 
   constructor(private readonly config: Config, private readonly options: ActorOptions) {}
 
@@ -64,19 +60,26 @@ export class Actor {
     return motions[0];
   }
 
+  /** Which generator makes the clips ('engine', 'retrieval', …). */
+  async generatorName(): Promise<string> {
+    return (await this.generatorStage()).name;
+  }
+
   async renderSecret(motion: Motion): Promise<Buffer> {
-    const renderer = await this.rendererInstance();
-    const { size, fps } = this.options.render;
-    return (await renderer.render(uncaptioned(motion), { size, fps: fps === 30 ? 30 : 20 })).mp4;
+    const renderer = await this.rendererStage();
+    return renderer.render([uncaptioned(motion)], this.renderOptions());
   }
 
   /** Two motions left and right, labelled A and B; the caption is the (public) phrase of the duel. */
   async renderDuel(phrase: string, left: Motion, right: Motion): Promise<Buffer> {
-    const renderer = await this.rendererInstance();
-    const { size, fps } = this.options.render;
+    const renderer = await this.rendererStage();
     const caption = makeMotion({ ...left, segments: [{ text: phrase, start: 0, end: left.numFrames }] });
-    const out = await renderer.render(caption, { size, fps: fps === 30 ? 30 : 20, grid: [uncaptioned(left), uncaptioned(right)], labels: ['A', 'B'] });
-    return out.mp4;
+    return renderer.render([caption, uncaptioned(right)], { ...this.renderOptions(), labels: ['A', 'B'] });
+  }
+
+  private renderOptions(): { size: number; fps: number } {
+    const { size, fps } = this.options.render;
+    return { size, fps: fps === 30 ? 30 : 20 };
   }
 
   /**
@@ -102,37 +105,31 @@ export class Actor {
   }
 
   async close(): Promise<void> {
-    const renderer = this.renderer;
     const scorer = this.scorer;
-    this.renderer = undefined;
+    const own = this.ownStages;
     this.scorer = undefined;
-    if (renderer && this.ownsRenderer) await (await renderer.catch(() => undefined))?.close();
+    this.ownStages = undefined;
     await (await scorer?.catch(() => null))?.close();
-    if (this.ownStages) {
-      await this.ownStages.renderer.close();
-      await this.ownStages.generator.close?.();
-      await this.ownStages.planner.close?.();
+    const stages = await own?.catch(() => undefined);
+    if (stages) {
+      await stages.renderer.close();
+      await stages.generator.close?.();
+      await stages.planner.close?.();
     }
   }
 
-  private generatorStage(): Promise<GeneratorStage> {
-    if (this.options.generator) return Promise.resolve(this.options.generator);
-    // Jobs run in BullMQ workers: this process needs a generator of its own for community clips.
-    this.generator ??= import('../../jobs/index.js').then(async ({ createStages }) => {
-      const { stages } = await createStages(this.config);
-      this.ownStages = stages;
-      return stages.generator;
-    });
-    return this.generator;
+  /** Jobs run in BullMQ workers: this process then needs stages of its own for community clips (made on first use). */
+  private stagesOfOwn(): Promise<Stages> {
+    this.ownStages ??= import('../../jobs/index.js').then(async ({ createStages }) => (await createStages(this.config)).stages);
+    return this.ownStages;
   }
 
-  private rendererInstance(): Promise<Renderer> {
-    if (this.options.renderer) return Promise.resolve(this.options.renderer);
-    this.renderer ??= import('../../render/index.js').then(({ createRenderer }) => {
-      this.ownsRenderer = true;
-      return createRenderer();
-    });
-    return this.renderer;
+  private async generatorStage(): Promise<GeneratorStage> {
+    return this.options.generator ?? (await this.stagesOfOwn()).generator;
+  }
+
+  private async rendererStage(): Promise<RendererStage> {
+    return this.options.renderer ?? (await this.stagesOfOwn()).renderer;
   }
 
   /** The LIVE model's evaluator; null (reported once) when there is no LIVE model or it carries no evaluator. */

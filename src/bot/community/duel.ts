@@ -55,6 +55,15 @@ export async function planDuel(phrase: string, lookup: DescriptionLookup | undef
   return { variable, a, b, about };
 }
 
+/**
+ * Why no duel can run with this generator, or null. Dataset retrieval (a bot with no trained model) looks the
+ * phrase up and ignores both descriptions and guidance, so both sides would show the same clip.
+ */
+export function duelUnavailable(generatorName: string): string | null {
+  if (generatorName !== 'retrieval') return null;
+  return 'Duels compare two generations of the motion model, but this bot has no trained model (it shows the closest dataset clip), so both sides would be the same clip. Ratings and `/charades` still work.';
+}
+
 /** Which side (A/B) holds the expanded phrase; undefined for duels of another variable. */
 export function expandedSide(a: DuelVariant, b: DuelVariant): 'A' | 'B' | undefined {
   if (a.k > 0 && b.k === 0) return 'A';

@@ -8,7 +8,7 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, Messag
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, MessageReaction, PartialMessageReaction, PartialUser, SendableChannels, User } from 'discord.js';
 import { MotionFiles } from '../../jobs/index.js';
 import { sharedSentenceEncoder } from '../../motion/text/index.js';
-import { Actor, CommunityStore, GUESS_THRESHOLD, GuessMatcher, buildReport, checkPhrase, hintFor, hintsDue, phraseLines, planDuel, reportCharts, revealText, summaryLines } from '../community/index.js';
+import { Actor, CommunityStore, GUESS_THRESHOLD, GuessMatcher, buildReport, checkPhrase, duelUnavailable, hintFor, hintsDue, phraseLines, planDuel, reportCharts, revealText, summaryLines } from '../community/index.js';
 import type { DescriptionLookup, Duel, DuelChoice, Game, Phrase } from '../community/index.js';
 import type { BotContext } from './context.js';
 import { baseChannelId, isChannelAllowed, notAllowedMessage } from './context.js';
@@ -89,7 +89,7 @@ export class CommunityBot {
       sweepMs: options.sweepMs ?? 5_000,
       limits: { ...DEFAULT_LIMITS, ...options.limits },
     };
-    this.actor = new Actor(runtime.config, { generator: runtime.stages?.generator, render: runtime.config.render, log: (m) => runtime.logger.warn(m) });
+    this.actor = new Actor(runtime.config, { generator: runtime.stages?.generator, renderer: runtime.stages?.renderer, render: runtime.config.render, log: (m) => runtime.logger.warn(m) });
     this.matcher = new GuessMatcher(() => sharedSentenceEncoder(), options.guessThreshold ?? GUESS_THRESHOLD);
     this.sweepTimer = setInterval(() => void this.sweep(), this.o.sweepMs);
     this.sweepTimer.unref();
@@ -211,6 +211,8 @@ export class CommunityBot {
     }
     const limited = this.overLimit(interaction.user.id, 'duel');
     if (limited) return void (await reply(limited));
+    const unavailable = duelUnavailable(await this.actor.generatorName());
+    if (unavailable) return void (await reply(unavailable));
     await interaction.deferReply();
     const plan = await planDuel(phrase.text, await this.descriptionLookup());
     const seed = randomInt(2 ** 31 - 1);

@@ -75,7 +75,8 @@ async function chooseRenderer(notes: string[]): Promise<RendererStage> {
   return {
     name: 'three',
     async render(motions: Motion[], o: RenderOptions) {
-      const out = await renderer.render(motions[0], { size: o.size, fps: o.fps === 30 ? 30 : 20, title: o.title, ...(motions.length === 4 ? { grid: motions } : {}) });
+      const grid = motions.length > 1 ? { grid: motions, ...(o.labels ? { labels: o.labels } : {}) } : {};
+      const out = await renderer.render(motions[0], { size: o.size, fps: o.fps === 30 ? 30 : 20, title: o.title, ...grid });
       return out.mp4;
     },
     processIds: () => renderer.health().pids,
