@@ -5,7 +5,7 @@
 // it and keeps serving the version it has.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime } from '../../src/bot/runtime.js';
@@ -15,7 +15,7 @@ import { defaultDataDir, defaultModelsDir } from '../../src/motion/paths.js';
 import { TrainingRunner } from '../../src/worker/train/index.js';
 import type { TrainingJob } from '../../src/worker/train/index.js';
 import { testConfig } from '../bot/helpers.js';
-import { FAKE_TRAINER, PYTHON, editManifest, evalMetrics, registryWithCopy } from '../fixtures/train-worker/models.js';
+import { FAKE_TRAINER, PYTHON, editManifest, evalMetrics, registryWithCopy, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
 
 const committed = liveVersionDir(defaultModelsDir());
 const skip = (committed === null || !existsSync(join(defaultDataDir(), 'index.jsonl'))) && 'no committed model or shared data';
@@ -77,9 +77,7 @@ test('a running bot serves requests while a training job publishes: none fails, 
     },
   });
   try {
-    // The fixture trainer reads only the cache's features.json.
-    mkdirSync(join(root, 'cache'), { recursive: true });
-    writeFileSync(join(root, 'cache', 'features.json'), JSON.stringify({ clips: [{ id: 'a' }] }));
+    writeFakeTrainerInputs(join(root, 'cache'), join(root, 'embeddings'));
     await until('two requests served on the old version', () => served.filter((s) => s.version === 'base').length >= 2);
     runner.store.enqueue({ config: 'tiny' });
     const job: TrainingJob | null = await runner.runNext();

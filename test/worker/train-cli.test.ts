@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
-import { liveVersion, publishVersion } from '../../src/motion/registry.js';
+import { DEFAULT_TEXT_ENCODER, liveVersion, publishVersion } from '../../src/motion/registry.js';
 import { registerTrainCommands, TrainingJobStore, trainingDbPath } from '../../src/worker/train/index.js';
-import { FAKE_TRAINER, PYTHON, makeModel } from '../fixtures/train-worker/models.js';
+import { FAKE_TRAINER, PYTHON, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'charades-train-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -18,8 +18,7 @@ const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'charades.js');
 
 function envFor(dir: string): NodeJS.ProcessEnv {
   const cache = join(dir, 'cache');
-  mkdirSync(join(cache, 'features', 'charades-ric71-1'), { recursive: true });
-  writeFileSync(join(cache, 'features', 'charades-ric71-1', 'features.json'), JSON.stringify({ clips: [{ id: 'a' }] }));
+  writeFakeTrainerInputs(join(cache, 'features', 'charades-ric71-1'), join(cache, 'embeddings', DEFAULT_TEXT_ENCODER.id));
   return {
     ...process.env,
     CHARADES_DATA_DIR: join(dir, 'state'),

@@ -2,7 +2,7 @@
 // trainer) consuming the job table the command writes: admin only, job id in the reply, progress edits, final result.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDiscordBot } from '../../src/bot/discord/index.js';
@@ -11,7 +11,7 @@ import { runTrainingWorker } from '../../src/worker/train/index.js';
 import { DiscordDouble } from '../discord-double/server.js';
 import type { InteractionRecord } from '../discord-double/server.js';
 import { testConfig } from '../bot/helpers.js';
-import { FAKE_TRAINER, PYTHON, evalMetrics, makeModel } from '../fixtures/train-worker/models.js';
+import { FAKE_TRAINER, PYTHON, evalMetrics, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'charades-train-discord-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -24,8 +24,7 @@ test('/train: admins only; the reply names the job and is edited with progress a
   const dataDir = join(root, 'state');
   const modelsDir = join(root, 'models');
   const cacheDir = join(root, 'cache');
-  mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(join(cacheDir, 'features.json'), JSON.stringify({ clips: [{ id: 'a' }] }));
+  writeFakeTrainerInputs(cacheDir, join(root, 'embeddings'));
   await makeModel(join(root, 'old'), 'old', { metrics: evalMetrics(0.5, 1.0) });
   await publishVersion(join(root, 'old'), { registry: modelsDir });
   const config = testConfig(dataDir, { modelsDir, generator: 'retrieval', discord: { token: 'double-token', appId: double.appId, api: double.apiBase, allowedChannels: [] } });

@@ -13,7 +13,7 @@ import { defaultDataDir } from '../../src/motion/paths.js';
 import { readFeatureCache } from '../../src/motion/featureCache.js';
 import { TrainingRunner, jobLogPath, processAlive, runTrainingWorker } from '../../src/worker/train/index.js';
 import type { TrainingEvent, TrainingJob, TrainingProgress, TrainingRunnerOptions } from '../../src/worker/train/index.js';
-import { FAKE_TRAINER, FIXTURE_DIR, PYTHON, evalMetrics, makeModel } from '../fixtures/train-worker/models.js';
+import { FAKE_TRAINER, FIXTURE_DIR, PYTHON, evalMetrics, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
 import { startRedis } from '../jobs/redis.js';
 
 const root = mkdtempSync(join(tmpdir(), 'charades-train-'));
@@ -29,11 +29,7 @@ interface Harness {
 function harness(env: Record<string, string> = {}, extra: Partial<TrainingRunnerOptions> = {}): Harness {
   const dir = mkdtempSync(join(root, 'h-'));
   const cacheDir = join(dir, 'cache');
-  mkdirSync(cacheDir);
-  writeFileSync(join(cacheDir, 'features.json'), JSON.stringify({ layout: 'charades-ric71/1', clips: [{ id: 'a' }, { id: 'b' }, { id: 'c' }] }));
-  // An existing (empty) shared embedding table: the fake trainer never reads it, and the runner must not embed one.
-  mkdirSync(join(dir, 'embeddings'));
-  writeFileSync(join(dir, 'embeddings', 'embeddings.json'), JSON.stringify({ texts: [] }));
+  writeFakeTrainerInputs(cacheDir, join(dir, 'embeddings'));
   const h: Harness = { events: [], progress: [], opts: {} as TrainingRunnerOptions };
   h.opts = {
     dataDir: join(dir, 'state'),

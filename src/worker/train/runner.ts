@@ -126,6 +126,8 @@ export class TrainingRunner {
   readonly owner: string;
   private readonly opts: Required<Pick<TrainingRunnerOptions, 'maxTrainerRuns' | 'heartbeatMs' | 'staleMs' | 'killGraceMs' | 'threads'>> & TrainingRunnerOptions;
   private current: { job: TrainingJob; kill: (why: string) => void } | null = null;
+  /** The job being run, preparation and evaluation included (no trainer process to kill then). */
+  private running: Promise<TrainingJob> | null = null;
   private stopping = false;
 
   constructor(options: TrainingRunnerOptions) {
@@ -139,7 +141,12 @@ export class TrainingRunner {
     if (this.stopping) return null;
     const job = this.store.claim(this.owner, { staleMs: this.opts.staleMs });
     if (!job) return null;
-    return this.run(job);
+    this.running = this.run(job);
+    try {
+      return await this.running;
+    } finally {
+      this.running = null;
+    }
   }
 
   /** Cancels a job: queued ones at once; a running one here is killed now, elsewhere at its worker's next heartbeat. */
@@ -156,7 +163,8 @@ export class TrainingRunner {
   async close(): Promise<void> {
     this.stopping = true;
     this.current?.kill('worker shutting down');
-    while (this.current) await new Promise((r) => setTimeout(r, 20));
+    // A job still preparing its data or being evaluated ends (or stops at its next step) before the store closes.
+    await this.running?.catch(() => undefined);
     this.store.close();
   }
 
@@ -216,6 +224,7 @@ export class TrainingRunner {
   private async train(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, log: WriteStream): Promise<void> {
     const runDir = join(dir, 'run');
     for (let run = 1; run <= this.opts.maxTrainerRuns; run++) {
+      if (this.stopping) throw new WorkerStopping('the worker stopped before the trainer started; the next claim resumes the job');
       const resume = existsSync(runDir) && readdirSync(runDir).length > 0;
       if (resume) this.emit(job, 'resuming', `trainer run ${run}/${this.opts.maxTrainerRuns} continues from the checkpoints in ${runDir}`, log);
       const exit = await this.runTrainer(job, this.trainerArgs(job, dir, exportDir, inputs, version, resume), log);
