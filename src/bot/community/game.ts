@@ -9,7 +9,7 @@
  * accepted, 19.6 % of same-action/other-style sentences accepted. (Caps of 0.5 / 2 / 5 % gave 0.795 / 0.72 / 0.66.)
  */
 import type { SentenceEncoder } from '../../motion/text/index.js';
-import { cosine } from './stats.js';
+import { cosine } from '../../motion/index.js';
 import { normalisePhrase } from './text.js';
 
 export const GUESS_THRESHOLD = 0.76;

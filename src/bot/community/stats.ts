@@ -1,4 +1,4 @@
-/** Small statistics the community report needs: the Wilson score interval and cosine similarity. */
+/** Small statistics the community report needs: the Wilson score interval. */
 
 export interface Proportion {
   successes: number;
@@ -25,19 +25,6 @@ export function wilson(successes: number, trials: number, z = Z95): Proportion {
   const centre = (p + z2 / (2 * trials)) / (1 + z2 / trials);
   const half = (z / (1 + z2 / trials)) * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials));
   return { successes, trials, rate: p, ci95: [Math.max(0, centre - half), Math.min(1, centre + half)] };
-}
-
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`cosine: vectors of length ${a.length} and ${b.length}`);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
 }
 
 export function meanOf(xs: readonly number[]): number | null {

@@ -34,7 +34,7 @@ import type { SentenceEncoder } from '../text/encoder.js';
 import { NUM_JOINTS } from '../skeleton.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
 import { createSession } from './providers.js';
-import { aggregateEmbedding } from '../text/aggregate.js';
+import { aggregateEmbedding, cosine } from '../text/aggregate.js';
 import { sharedSentenceEncoder } from '../text/config.js';
 
 const POS = NUM_JOINTS * 3;
@@ -459,15 +459,7 @@ export async function createMotionTextScorer(modelDir: string, opts: { evaluator
         if (motion.numFrames < 2) throw new Error('the evaluator needs a motion of at least 2 frames');
         const [m] = await embedMotions(ev, [featuresOfMotion(motion)], manifest);
         const [t] = await embedTexts(ev, [await aggregateEmbedding(text, [...descriptions], encoder)]);
-        let dot = 0;
-        let nm = 0;
-        let nt = 0;
-        for (let i = 0; i < m.length; i++) {
-          dot += m[i] * t[i];
-          nm += m[i] * m[i];
-          nt += t[i] * t[i];
-        }
-        return nm > 0 && nt > 0 ? dot / Math.sqrt(nm * nt) : 0;
+        return cosine(m, t);
       });
       queue = run.catch(() => undefined);
       return run;

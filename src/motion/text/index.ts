@@ -3,7 +3,7 @@ export { type SentenceEncoder, type CacheStats, CachedSentenceEncoder, LruCache,
 export { USE_ENCODER_ID, USE_DIM, loadUseEncoder, packagedUseModelDir } from './use.js';
 export { loadOnnxSentenceEncoder } from './onnx-encoder.js';
 export { WordPieceTokenizer, loadWordPieceTokenizer, basicTokenize } from './wordpiece.js';
-export { aggregateEmbedding, meanVector } from './aggregate.js';
+export { aggregateEmbedding, cosine, meanVector } from './aggregate.js';
 export { TEXT_ENCODER_ENV, type EncoderSpec, parseEncoderSpec, loadSentenceEncoder, sharedSentenceEncoder } from './config.js';
 export {
   type EmbeddingTable,
