@@ -342,7 +342,11 @@ export class Store {
    * completes twice (at-least-once queues) is still answered once.
    */
   claimDelivery(jobId: string, target: string): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?)').run(jobId, target, now()).changes === 1;
+    const claimed = this.db.prepare('INSERT OR IGNORE INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?)').run(jobId, target, now()).changes === 1;
+    // The reply target holds an interaction token, a credential: once claimed, the surface already in memory
+    // answers and the stored copy is never read again, so it is not kept at rest.
+    if (claimed) this.db.prepare('UPDATE requests SET reply_json = NULL WHERE id = ?').run(jobId);
+    return claimed;
   }
 
   setDeliveryTarget(jobId: string, target: string): void {

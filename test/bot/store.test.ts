@@ -73,6 +73,8 @@ test('requests with a reply target stay undelivered until their delivery is clai
     store.claimDelivery('done-1', 'discord:pending');
     store.claimDelivery('failed-1', 'discord:failed');
     assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1']);
+    assert.equal(store.request('done-1')?.replyTo, undefined, 'a claimed delivery keeps no interaction token at rest');
+    assert.deepEqual(store.request('queued-1')?.replyTo, target);
     store.finishTurn(turn, 'Acting: wave', ['a note'], 'agent:offline');
     assert.deepEqual(store.turn(turn), { id: turn, conversationId: conv.id, reply: 'Acting: wave', notes: ['a note'], planner: 'agent:offline' });
   } finally {
