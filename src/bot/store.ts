@@ -119,6 +119,13 @@ export interface GuildSettings {
 
 const now = (): string => new Date().toISOString();
 
+const PENDING_SUFFIX = ':pending';
+
+/** The delivery target of a reply being posted on `platform` (replaced by the message's id once posted). */
+export function pendingDelivery(platform: string): string {
+  return `${platform}${PENDING_SUFFIX}`;
+}
+
 function parseJson(text: string | null, what: string): unknown {
   if (text === null) return undefined;
   try {
@@ -279,18 +286,25 @@ export class Store {
   }
 
   /**
-   * Requests of a platform whose reply still has to go out: they have a reply target and no claimed
-   * delivery, whatever their status (queued, running, done by a worker while no bot ran, or failed).
+   * Requests of a platform whose reply still has to go out: they have a reply target and no delivery, or only
+   * the pending claim of a run that died while posting, whatever their status (queued, running, done by a
+   * worker while no bot ran, or failed). Call at start-up only: in a running bot a pending claim is live.
    */
   undeliveredRequests(platform: string): RequestRow[] {
     const ids = this.db
       .prepare(
         `SELECT r.id FROM requests r JOIN conversations c ON c.id = r.conversation_id
-         WHERE c.platform = ? AND r.reply_json IS NOT NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = r.id)
+         WHERE c.platform = ? AND r.reply_json IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = r.id AND d.target <> ?)
          ORDER BY r.created_at`,
       )
-      .all(platform) as { id: string }[];
+      .all(platform, pendingDelivery(platform)) as { id: string }[];
     return ids.map((r) => this.request(r.id) as RequestRow);
+  }
+
+  /** Gives up the pending claim a dead run left on a request, so its delivery can be claimed again. */
+  releasePendingDelivery(jobId: string, platform: string): void {
+    this.db.prepare('DELETE FROM deliveries WHERE job_id = ? AND target = ?').run(jobId, pendingDelivery(platform));
   }
 
   turn(id: number): { id: number; conversationId: string; reply: string | null; notes: string[]; planner: string | null } | undefined {
@@ -339,18 +353,23 @@ export class Store {
 
   /**
    * Claims the right to deliver a job's reply. Only the first caller for a job id gets true: a job that
-   * completes twice (at-least-once queues) is still answered once.
+   * completes twice (at-least-once queues) is still answered once. Claim with `pendingDelivery(platform)`
+   * while posting and `setDeliveryTarget` once posted; any other target is final at once.
    */
   claimDelivery(jobId: string, target: string): boolean {
     const claimed = this.db.prepare('INSERT OR IGNORE INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?)').run(jobId, target, now()).changes === 1;
-    // The reply target holds an interaction token, a credential: once claimed, the surface already in memory
-    // answers and the stored copy is never read again, so it is not kept at rest.
-    if (claimed) this.db.prepare('UPDATE requests SET reply_json = NULL WHERE id = ?').run(jobId);
+    if (claimed && !target.endsWith(PENDING_SUFFIX)) this.forgetReplyTarget(jobId);
     return claimed;
   }
 
   setDeliveryTarget(jobId: string, target: string): void {
     this.db.prepare('UPDATE deliveries SET target = ? WHERE job_id = ?').run(target, jobId);
+    this.forgetReplyTarget(jobId);
+  }
+
+  /** The reply target holds an interaction token, a credential: once the reply is out it is not kept at rest. */
+  private forgetReplyTarget(jobId: string): void {
+    this.db.prepare('UPDATE requests SET reply_json = NULL WHERE id = ?').run(jobId);
   }
 
   guildSettings(guildId: string): GuildSettings {

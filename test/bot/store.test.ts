@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Store, createRuntime } from '../../src/bot/index.js';
+import { Store, createRuntime, pendingDelivery } from '../../src/bot/index.js';
 import { tempDir, testConfig } from './helpers.js';
 
 test('the store migrates, keeps conversations, requests, motions and ratings across a reopen', () => {
@@ -70,10 +70,17 @@ test('requests with a reply target stay undelivered until their delivery is clai
     assert.deepEqual(store.request('queued-1')?.replyTo, target);
     assert.equal(store.request('queued-1')?.turnId, turn);
     assert.equal(store.request('no-target')?.replyTo, undefined);
-    store.claimDelivery('done-1', 'discord:pending');
+    assert.equal(store.claimDelivery('done-1', pendingDelivery('discord')), true);
     store.claimDelivery('failed-1', 'discord:failed');
+    assert.equal(store.request('failed-1')?.replyTo, undefined, 'a final claim keeps no interaction token at rest');
+    // A run that dies while posting leaves its claim pending: the next start sees the reply as not out yet.
+    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1', 'done-1']);
+    assert.equal(store.claimDelivery('done-1', pendingDelivery('discord')), false);
+    store.releasePendingDelivery('done-1', 'discord');
+    assert.equal(store.claimDelivery('done-1', pendingDelivery('discord')), true, 'released, the delivery can be claimed again');
+    store.setDeliveryTarget('done-1', 'discord:1:2');
+    assert.equal(store.request('done-1')?.replyTo, undefined, 'posted: the interaction token is not kept at rest');
     assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1']);
-    assert.equal(store.request('done-1')?.replyTo, undefined, 'a claimed delivery keeps no interaction token at rest');
     assert.deepEqual(store.request('queued-1')?.replyTo, target);
     store.finishTurn(turn, 'Acting: wave', ['a note'], 'agent:offline');
     assert.deepEqual(store.turn(turn), { id: turn, conversationId: conv.id, reply: 'Acting: wave', notes: ['a note'], planner: 'agent:offline' });

@@ -15,6 +15,7 @@ import { JobDetachedError } from '../../jobs/index.js';
 import type { JobResult, Progress } from '../../jobs/index.js';
 import { LimitError } from '../service.js';
 import type { StartedTurn, TurnRequest } from '../service.js';
+import { pendingDelivery } from '../store.js';
 import type { BotContext } from './context.js';
 
 export const BUTTON_ACTIONS = ['reroll', 'variations', 'continue', 'slower', 'faster', 'bvh', 'glb', 'up', 'down'] as const;
@@ -170,7 +171,7 @@ async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRe
     logger.warn({ jobId: started.jobId, err: (err as Error).message }, 'job failed');
     return present.answer(() => surface.finish({ content: `😵 I could not act that out: ${clip((err as Error).message, 1500)}`, components: [] }));
   }
-  if (!service.claimDelivery(result.jobId, 'discord:pending')) {
+  if (!service.claimDelivery(result.jobId, pendingDelivery('discord'))) {
     logger.info({ jobId: result.jobId }, 'already delivered; skipping duplicate completion');
     return undefined;
   }
@@ -283,6 +284,8 @@ export function resumeDiscordDeliveries(ctx: BotContext): Promise<Message | unde
       service.claimDelivery(request.id, 'discord:unreachable');
       continue;
     }
+    // A run that died while posting this reply left its claim pending: the reply goes out again (at least once).
+    store.releasePendingDelivery(request.id, 'discord');
     const surface = restoreSurface(ctx, parsed.data.surface);
     const present = presenter(ctx, surface);
     try {
