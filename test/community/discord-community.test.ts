@@ -10,6 +10,7 @@ import type { DiscordBot } from '../../src/bot/discord/index.js';
 import type { CommunityOptions } from '../../src/bot/discord/community.js';
 import { CommunityStore, buildReport, expandedSide, wilson, writeReport } from '../../src/bot/community/index.js';
 import { Store } from '../../src/bot/store.js';
+import { defaultModelsDir, liveVersion } from '../../src/motion/index.js';
 import type { CommunityReport } from '../../src/bot/community/index.js';
 import { DiscordDouble } from '../discord-double/server.js';
 import type { DiscordMessage, InteractionRecord, User } from '../discord-double/server.js';
@@ -156,7 +157,7 @@ test('zero-shot: submit → blinded k=0 vs k=4 duel → votes (changeable) → r
     assert.equal((phrase.descriptions as string[]).length, 4);
     const ratings = lines.filter((l) => l.kind === 'rating');
     assert.equal(ratings.length, 2);
-    assert.ok(ratings.every((r) => r.model_version === 'charades-full-20261122' && r.seed !== null && r.planner !== null), JSON.stringify(ratings[0]));
+    assert.ok(ratings.every((r) => r.model_version === liveVersion(defaultModelsDir()) && r.seed !== null && r.planner !== null), JSON.stringify(ratings[0]));
   } finally {
     cleanup();
   }

@@ -12,7 +12,7 @@
  *
  *   {"schema":"charades-feedback/1","kind":"rating",
  *    "request_id":"…", "text":"act like a dog", "value":1, "seed":7, "k":0,
- *    "model_version":"charades-full-20261122", "planner":"agent:offline", "generator":"engine", "rated_at":"…"}
+ *    "model_version":"charades-full-20261206", "planner":"agent:offline", "generator":"engine", "rated_at":"…"}
  *
  * User ids are left out: the evaluation set is about phrases and clips, not about who voted.
  */
