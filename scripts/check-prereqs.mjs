@@ -18,7 +18,7 @@ const apt = 'sudo apt-get install -y chromium ffmpeg redis-server python3-torch 
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) problems.push(`Node ${process.versions.node} is too old: install Node 20 or newer.`);
-if (!existsSync(resolve(root, 'node_modules', 'onnxruntime-node'))) problems.push('node_modules is missing: run `npm ci`.');
+if (!existsSync(resolve(root, 'node_modules', 'onnxruntime-node'))) problems.push('node_modules is missing: run `bash scripts/setup.sh` (or `npm install`).');
 const py = '/usr/bin/python3';
 if (!existsSync(py)) problems.push(`${py} is missing: ${apt}`);
 else {
