@@ -58,12 +58,12 @@ function processTree(roots: readonly number[]): number[] {
     }
   }
   const tree: number[] = [];
-  const todo = [...roots];
-  while (todo.length > 0) {
-    const pid = todo.pop() as number;
+  const frontier = [...roots];
+  while (frontier.length > 0) {
+    const pid = frontier.pop() as number;
     if (tree.includes(pid)) continue;
     tree.push(pid);
-    todo.push(...(children.get(pid) ?? []));
+    frontier.push(...(children.get(pid) ?? []));
   }
   return tree;
 }

@@ -54,3 +54,10 @@ export function jointIndex(name: string): number {
 export function boneLengthsFromOffsets(offsets: readonly (readonly number[])[]): number[] {
   return offsets.map((o) => Math.hypot(o[0] ?? 0, o[1] ?? 0, o[2] ?? 0));
 }
+
+/** Length of the bone from joint j to its parent in a flat array of 22×3 positions (frame starting at `offset`). */
+export function boneLength(joints: ArrayLike<number>, j: number, offset = 0): number {
+  const a = offset + j * 3;
+  const b = offset + PARENTS[j] * 3;
+  return Math.hypot(joints[a] - joints[b], joints[a + 1] - joints[b + 1], joints[a + 2] - joints[b + 2]);
+}

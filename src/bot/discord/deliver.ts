@@ -9,13 +9,14 @@
  */
 import { statSync } from 'node:fs';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, InteractionWebhook } from 'discord.js';
-import type { Client, Message, SendableChannels } from 'discord.js';
+import type { Client, Message } from 'discord.js';
 import { z } from 'zod';
 import { JobDetachedError } from '../../jobs/index.js';
 import type { JobResult, Progress } from '../../jobs/index.js';
 import { LimitError } from '../service.js';
 import type { StartedTurn, TurnRequest } from '../service.js';
 import { pendingDelivery } from '../store.js';
+import { sendableChannel } from './surfaces.js';
 import type { BotContext } from './context.js';
 
 export const BUTTON_ACTIONS = ['reroll', 'variations', 'continue', 'slower', 'faster', 'bvh', 'glb', 'up', 'down'] as const;
@@ -202,12 +203,6 @@ async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRe
     }
   }
   return message;
-}
-
-async function sendableChannel(ctx: BotContext, channelId: string): Promise<SendableChannels> {
-  const channel = await ctx.client.channels.fetch(channelId);
-  if (!channel || !channel.isSendable()) throw new Error(`channel ${channelId} cannot receive messages`);
-  return channel;
 }
 
 /** Discord turned the request down for good (unknown or expired token, deleted message), not a hiccup. */

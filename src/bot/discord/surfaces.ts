@@ -11,7 +11,7 @@ import { baseChannelId, isChannelAllowed, limitsFor, notAllowedMessage, uploadLi
 import { runDiscordTurn } from './deliver.js';
 import type { MessagePayload, Surface } from './deliver.js';
 
-async function sendableChannel(ctx: BotContext, channelId: string): Promise<SendableChannels> {
+export async function sendableChannel(ctx: BotContext, channelId: string): Promise<SendableChannels> {
   const channel = await ctx.client.channels.fetch(channelId);
   if (!channel || !channel.isSendable()) throw new Error(`channel ${channelId} cannot receive messages`);
   return channel;

@@ -11,7 +11,7 @@
  * - bone lengths are restored afterwards, parent to child, to the lengths the generated frame had.
  */
 import { headingAngles, wrapAngle } from '../features.js';
-import { NUM_JOINTS, PARENTS } from '../skeleton.js';
+import { NUM_JOINTS, PARENTS, boneLength } from '../skeleton.js';
 
 const POS = NUM_JOINTS * 3;
 /** 0.4 s at 20 fps: within the 0.3–0.5 s that keeps the pin's added velocity below the motion's own. */
@@ -75,11 +75,6 @@ function checkPins(pins: readonly Pin[], T: number): void {
   }
 }
 
-function boneLength(joints: Float32Array, offset: number, j: number): number {
-  const p = PARENTS[j];
-  return Math.hypot(joints[offset + j * 3] - joints[offset + p * 3], joints[offset + j * 3 + 1] - joints[offset + p * 3 + 1], joints[offset + j * 3 + 2] - joints[offset + p * 3 + 2]);
-}
-
 /**
  * Bones of frame t in `joints` set, parent before child, to the generated frame's lengths blended toward the
  * pose's by the pin weight: the linear blend of positions shortens bones in between, and at the pinned frame
@@ -89,7 +84,7 @@ function restoreBoneLengths(joints: Float32Array, reference: Float32Array, t: nu
   const o = t * POS;
   for (let j = 1; j < NUM_JOINTS; j++) {
     const p = PARENTS[j];
-    const want = (1 - w) * boneLength(reference, o, j) + w * boneLength(pose, 0, j);
+    const want = (1 - w) * boneLength(reference, j, o) + w * boneLength(pose, j);
     const dx = joints[o + j * 3] - joints[o + p * 3];
     const dy = joints[o + j * 3 + 1] - joints[o + p * 3 + 1];
     const dz = joints[o + j * 3 + 2] - joints[o + p * 3 + 2];

@@ -16,7 +16,7 @@ import { headingAngles } from '../features.js';
 import { loadMotionFile } from '../formats.js';
 import { forwardKinematics, quatAboutAxis, quatMultiply, rotationsFromJoints, type Quat } from '../kinematics.js';
 import { defaultDataDir } from '../paths.js';
-import { JOINT, JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLengthsFromOffsets } from '../skeleton.js';
+import { JOINT, JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLength, boneLengthsFromOffsets } from '../skeleton.js';
 import { FOOT_JOINT_CLEARANCE } from '../transforms.js';
 
 export const POSE_VALUES = NUM_JOINTS * 3;
@@ -58,11 +58,6 @@ function boneAllowance(j: number): number {
  * generator may stretch a little and which are re-posed on the model's body anyway.
  */
 export type PoseCheck = 'bones' | 'scale';
-
-function boneLength(joints: ArrayLike<number>, j: number): number {
-  const p = PARENTS[j];
-  return Math.hypot(joints[j * 3] - joints[p * 3], joints[j * 3 + 1] - joints[p * 3 + 1], joints[j * 3 + 2] - joints[p * 3 + 2]);
-}
 
 /** Checks a 22×3 pose (count, finite, plausible bone lengths) and returns it as a Float32Array. */
 export function validatePose(joints: ArrayLike<number>, what = 'pose', check: PoseCheck = 'bones'): Float32Array<ArrayBuffer> {
