@@ -140,7 +140,7 @@ export class BullJobQueue implements JobQueue {
     if (this.closing) throw new QueueClosedError('the queue is shutting down; try again in a moment');
     await this.ready;
     const waiter: Waiter = { onProgress, resolve: () => undefined, reject: () => undefined, enqueuedAt: Date.now(), adding: true };
-    const done = new Promise<JobResult>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+    const done = settledLater(waiter);
     this.follow(input.id, waiter);
     try {
       await this.queue.add('act', input, {
@@ -167,7 +167,7 @@ export class BullJobQueue implements JobQueue {
     await this.ready;
     const job = await this.queue.getJob(jobId);
     const waiter: Waiter = { onProgress, resolve: () => undefined, reject: () => undefined, enqueuedAt: job?.timestamp ?? Date.now() };
-    const done = new Promise<JobResult>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+    const done = settledLater(waiter);
     // Following first, checking second: a completion between the two is caught by the event or the check.
     this.follow(jobId, waiter);
     try {
@@ -195,6 +195,17 @@ export class BullJobQueue implements JobQueue {
     await this.events.close();
     await this.queue.close();
   }
+}
+
+/**
+ * The promise a waiter settles. Callers receive it only after a few more awaits (adding, state checks); a job that
+ * fails or a queue that closes in between must not surface as an unhandled rejection, so it is marked handled here —
+ * whoever awaits it still gets the rejection.
+ */
+function settledLater(waiter: Waiter): Promise<JobResult> {
+  const done = new Promise<JobResult>((resolve, reject) => Object.assign(waiter, { resolve, reject }));
+  done.catch(() => undefined);
+  return done;
 }
 
 export interface BullWorkerOptions {
