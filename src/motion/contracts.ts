@@ -23,6 +23,19 @@ export const ProvenanceSchema = z.object({
   seed: z.number().int().optional(),
   request: z.unknown().optional(),
   createdAt: z.string().optional(),
+  /**
+   * How well the kept sample matches the request, from best-of-N re-ranking: the evaluator's text–motion
+   * cosine of the kept candidate (`score`), how many candidates were scored, and whether the score is below
+   * the model's confidence threshold, so replies can say when the result may not show what was asked.
+   */
+  fit: z
+    .object({
+      score: z.number(),
+      candidates: z.number().int().positive(),
+      threshold: z.number(),
+      unsure: z.boolean(),
+    })
+    .optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 
