@@ -93,7 +93,11 @@ export const LIMITS = {
   maxTextLength: 300,
 } as const;
 
-export const NAMED_POSES = ['t-pose', 'a-pose', 'standing', 'hands-up', 'crouching', 'sitting', 'kneeling', 'lying'] as const;
+export const NAMED_POSES = [
+  't-pose', 'a-pose', 'standing', 'hands-up', 'crouching', 'sitting', 'kneeling', 'lying',
+  // postures text alone cannot hold (issue 15): taken from frames of the motion data where it has them
+  'on-all-fours', 'kneeling-up', 'sitting-floor', 'sitting-chair', 'lying-back', 'lying-front', 'squatting', 'arms-raised',
+] as const;
 export type NamedPose = (typeof NAMED_POSES)[number];
 
 /** A finished motion a request can refer to: by id in the store, or by a file path (CLI). */

@@ -57,6 +57,38 @@ for (const dataDir of [undefined, null] as const) {
   });
 }
 
+test('the posture poses come from real frames of the motion and CMU packs (never HDM05) and show their posture', () => {
+  const p = (n: (typeof NAMED_POSES)[number]) => namedPose(n);
+  const labels = ['on-all-fours', 'kneeling-up', 'sitting-floor', 'sitting-chair', 'lying-back', 'lying-front', 'squatting', 'arms-raised'] as const;
+  for (const n of labels) assert.match(p(n).label, /\(data: (accad_|bnr|cmu_)[\w-]+#\d+/, n);
+  for (const n of labels) assert.doesNotMatch(p(n).label, /hdm05/, n);
+  const fours = p('on-all-fours').joints;
+  assert.ok(Math.max(y(fours, 'left_knee'), y(fours, 'right_knee')) < 0.15 && Math.max(y(fours, 'left_wrist'), y(fours, 'right_wrist')) < 0.2, 'hands and knees on the floor');
+  assert.ok(y(fours, 'pelvis') > 0.3 && y(fours, 'head') > 0.3 && y(fours, 'head') < 0.7, 'body held up, head low');
+  const kneel = p('kneeling-up').joints;
+  assert.ok(Math.max(y(kneel, 'left_knee'), y(kneel, 'right_knee')) < 0.15 && y(kneel, 'pelvis') > 0.4 && y(kneel, 'head') > 0.85, 'on the knees, upright');
+  assert.ok(y(kneel, 'left_wrist') < y(kneel, 'pelvis') + 0.1, 'arms down');
+  const floor = p('sitting-floor').joints;
+  assert.ok(y(floor, 'pelvis') < 0.25 && y(floor, 'head') > 0.5, 'pelvis on the floor, back up');
+  const chair = p('sitting-chair').joints;
+  assert.ok(y(chair, 'pelvis') > 0.4 && y(chair, 'pelvis') < 0.6, `seat height ${y(chair, 'pelvis')}`);
+  assert.ok(Math.abs(y(chair, 'left_knee') - y(chair, 'pelvis')) < 0.12 && at(chair, 'left_knee')[2] > 0.25 && y(chair, 'left_ankle') < 0.15, 'thighs level, feet down');
+  const back = p('lying-back').joints;
+  const front = p('lying-front').joints;
+  for (const l of [back, front]) assert.ok(y(l, 'pelvis') < 0.3 && y(l, 'head') < 0.3 && y(l, 'neck') < 0.35, 'lying');
+  // the chest faces up on the back and down on the front: the vertical part of (left − right shoulder) × (pelvis → neck)
+  const chestUpOf = (q: Float32Array) => {
+    const across = at(q, 'left_shoulder').map((v, i) => v - at(q, 'right_shoulder')[i]);
+    const up = at(q, 'neck').map((v, i) => v - at(q, 'pelvis')[i]);
+    return across[2] * up[0] - across[0] * up[2];
+  };
+  assert.ok(chestUpOf(back) > 0.03 && chestUpOf(front) < -0.03, `chest up ${chestUpOf(back)} / ${chestUpOf(front)}`);
+  const squat = p('squatting').joints;
+  assert.ok(y(squat, 'pelvis') < 0.4 && y(squat, 'head') > 0.6 && Math.max(y(squat, 'left_ankle'), y(squat, 'right_ankle')) < 0.2, 'deep squat, upright, feet down');
+  const arms = p('arms-raised').joints;
+  assert.ok(y(arms, 'left_wrist') > y(arms, 'head') + 0.1 && y(arms, 'right_wrist') > y(arms, 'head') + 0.1, 'both arms above the head');
+});
+
 test('data-derived poses name their clip and frame', () => {
   assert.match(namedPose('crouching').label, /data: accad_male1_a7_crouch#\d+/);
   assert.match(namedPose('sitting').label, /joint angles/);

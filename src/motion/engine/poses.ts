@@ -174,6 +174,34 @@ const ANGLE_POSES: Record<NamedPose, AngleSpec> = {
     left_ankle: [[0, 68]], right_ankle: [[0, 68]],
   },
   lying: { ...ARMS_DOWN, pelvis: [[0, -90]] },
+  'on-all-fours': {
+    pelvis: [[0, 90]],
+    left_hip: [[0, -90]], right_hip: [[0, -90]],
+    left_knee: [[0, 90]], right_knee: [[0, 90]],
+    left_shoulder: [[2, -80], [1, -90]], right_shoulder: [[2, 80], [1, 90]],
+  },
+  'kneeling-up': {
+    ...ARMS_DOWN,
+    left_knee: [[0, 90]], right_knee: [[0, 90]],
+  },
+  'sitting-floor': {
+    ...ARMS_DOWN,
+    left_hip: [[0, -90]], right_hip: [[0, -90]],
+  },
+  'sitting-chair': {
+    ...ARMS_DOWN,
+    left_hip: [[0, -90]], right_hip: [[0, -90]],
+    left_knee: [[0, 90]], right_knee: [[0, 90]],
+  },
+  'lying-back': { ...ARMS_DOWN, pelvis: [[0, -90]] },
+  'lying-front': { ...ARMS_DOWN, pelvis: [[0, 90]] },
+  squatting: {
+    ...ARMS_DOWN,
+    left_hip: [[0, -120]], right_hip: [[0, -120]],
+    left_knee: [[0, 140]], right_knee: [[0, 140]],
+    left_ankle: [[0, -20]], right_ankle: [[0, -20]],
+  },
+  'arms-raised': { left_shoulder: [[2, 80]], right_shoulder: [[2, -80]] },
 };
 
 /** Local rotations of one frame from an angle spec (identity elsewhere). */
@@ -194,37 +222,207 @@ export function namedPoseFromAngles(name: NamedPose): Pose {
 
 // ---------------------------------------------------------------- named poses from the data
 
+/** Which pack a pose comes from: the training pack (rotations) or CMU (positions only, free use). Never HDM05 (CC BY-SA). */
+type PosePack = 'motion' | 'cmu';
+
 interface DataPoseSource {
-  clip: (ds: Dataset) => string | undefined;
-  /** Which frame of the clip shows the pose. */
-  frame: (positions: Float32Array, numFrames: number) => number;
+  pack: PosePack;
+  /** Clips to search, in order of preference (ties keep the earlier clip). */
+  clips: (ds: Dataset) => string[];
+  /** How well frame t of a clip (T×22×3 positions) shows the pose; -Infinity where it does not at all. */
+  score: (p: Float32Array, t: number) => number;
+  /**
+   * The one posture no pack shows, lying on the back, is the data's relaxed standing frame tipped backwards
+   * by 90° about the hips' axis: a body flat on its back keeps a standing body's limb angles.
+   */
+  tipOntoBack?: boolean;
+  /**
+   * The playground's kneeling and floor-sitting frames all hold a bar overhead; these poses take the body of
+   * that frame and the arms (collars to wrists) of the data's relaxed standing frame.
+   */
+  armsDown?: boolean;
 }
 
-function frameWhere(positions: Float32Array, numFrames: number, score: (t: number) => number): number {
-  let best = 0;
-  for (let t = 1; t < numFrames; t++) if (score(t) > score(best)) best = t;
+const J3 = NUM_JOINTS * 3;
+const jy = (p: Float32Array, t: number, j: number): number => p[t * J3 + j * 3 + 1];
+
+/** Height of a joint above the frame's lowest joint (the floor the body rests on, a bar it sits on aside). */
+function heightAboveLowest(p: Float32Array, t: number, j: number): number {
+  let low = Infinity;
+  for (let k = 0; k < NUM_JOINTS; k++) low = Math.min(low, jy(p, t, k));
+  return jy(p, t, j) - low;
+}
+
+function unitBetween(p: Float32Array, t: number, from: number, to: number): [number, number, number] {
+  const a = t * J3 + from * 3;
+  const b = t * J3 + to * 3;
+  const v: [number, number, number] = [p[b] - p[a], p[b + 1] - p[a + 1], p[b + 2] - p[a + 2]];
+  const n = Math.hypot(...v) || 1;
+  return [v[0] / n, v[1] / n, v[2] / n];
+}
+
+/** Vertical part of the pelvis → neck direction: 1 upright, 0 horizontal. */
+const spineUp = (p: Float32Array, t: number): number => unitBetween(p, t, JOINT.pelvis, JOINT.neck)[1];
+
+/** Vertical part of the chest's facing direction: 1 lying on the back, −1 lying on the front. */
+function chestUp(p: Float32Array, t: number): number {
+  const across = unitBetween(p, t, JOINT.right_shoulder, JOINT.left_shoulder);
+  const up = unitBetween(p, t, JOINT.pelvis, JOINT.neck);
+  const fwd = [across[1] * up[2] - across[2] * up[1], across[2] * up[0] - across[0] * up[2], across[0] * up[1] - across[1] * up[0]];
+  return fwd[1] / (Math.hypot(fwd[0], fwd[1], fwd[2]) || 1);
+}
+
+/** Mean vertical part of both thighs (hip → knee) or shins (knee → ankle): 0 horizontal, −1 hanging straight down. */
+const limbDown = (p: Float32Array, t: number, top: 'hip' | 'knee'): number => {
+  const [a, b] = top === 'hip' ? (['left_hip', 'left_knee'] as const) : (['left_knee', 'left_ankle'] as const);
+  const [c, d] = top === 'hip' ? (['right_hip', 'right_knee'] as const) : (['right_knee', 'right_ankle'] as const);
+  return (unitBetween(p, t, JOINT[a], JOINT[b])[1] + unitBetween(p, t, JOINT[c], JOINT[d])[1]) / 2;
+};
+
+/** Both wrists below the neck: the playground frames often hold a bar overhead, which no chat request means. */
+const handsLow = (p: Float32Array, t: number): boolean => Math.max(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) < jy(p, t, JOINT.neck) - 0.1;
+
+const onlyFrame = (frame: number) => (_p: Float32Array, t: number) => (t === frame ? 0 : -Infinity);
+const when = (ok: boolean, score: number): number => (ok ? score : -Infinity);
+const h = heightAboveLowest;
+
+const ACCAD_FLOOR_CLIPS = ['accad_male1_a10_lie-to-crouch', 'accad_male1_a11_crawl-forward', 'accad_male1_a12_crawl-backward', 'accad_male1_a8_crouch-to-lie'];
+const ACCAD_CROUCH_CLIPS = ['accad_male1_a7_crouch', 'accad_male1_a8_crouch-to-lie', 'accad_male1_a10_lie-to-crouch', 'accad_male1_b24_walk-to-crouch', 'accad_male1_c26_run-to-crouch'];
+/** CMU subject 01's playground trials: climbing, sitting on a bar with the legs hanging, kneeling and sitting on the ground. */
+const cmuPlaygroundClips = (ds: Dataset) => ds.records.filter((r) => r.id.startsWith('cmu_01_')).map((r) => r.id);
+const raiseBothHandsClips = (ds: Dataset) =>
+  ds.records.filter((r) => r.split === 'train' && r.action_labels[0] === 'raise-up-both-hands' && r.style === 'normal').map((r) => r.id);
+
+/** Named poses the mocap shows (the others — sitting, kneeling, T, A — exist only as angles). */
+const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
+  standing: { pack: 'motion', clips: () => ['accad_male1_a1_stand'], score: onlyFrame(0) },
+  'hands-up': {
+    pack: 'motion',
+    clips: (ds) => raiseBothHandsClips(ds).slice(0, 1),
+    score: (p, t) => jy(p, t, JOINT.left_wrist) + jy(p, t, JOINT.right_wrist),
+  },
+  crouching: { pack: 'motion', clips: () => ['accad_male1_a7_crouch'], score: (p, t) => -jy(p, t, JOINT.pelvis) },
+  lying: { pack: 'motion', clips: () => ['accad_male1_a9_lie-down'], score: (p, t) => -jy(p, t, JOINT.pelvis) },
+  // hands and knees on the floor, back level, hips as high as the thighs allow (arms straight, not on the forearms)
+  'on-all-fours': {
+    pack: 'motion',
+    clips: () => ACCAD_FLOOR_CLIPS,
+    score: (p, t) =>
+      when(
+        Math.max(h(p, t, JOINT.left_knee), h(p, t, JOINT.right_knee)) < 0.08 &&
+          Math.max(h(p, t, JOINT.left_wrist), h(p, t, JOINT.right_wrist)) < 0.06 &&
+          Math.abs(spineUp(p, t)) < 0.35,
+        h(p, t, JOINT.pelvis) + h(p, t, JOINT.head),
+      ),
+  },
+  // knees on the ground, thighs and back upright
+  'kneeling-up': {
+    pack: 'cmu',
+    clips: cmuPlaygroundClips,
+    score: (p, t) =>
+      when(
+        Math.max(h(p, t, JOINT.left_knee), h(p, t, JOINT.right_knee)) < 0.1 && spineUp(p, t) > 0.9 && limbDown(p, t, 'hip') < -0.8,
+        h(p, t, JOINT.head),
+      ),
+    armsDown: true,
+  },
+  // pelvis on the ground, back upright
+  'sitting-floor': {
+    pack: 'cmu',
+    clips: cmuPlaygroundClips,
+    score: (p, t) => when(h(p, t, JOINT.pelvis) < 0.2 && spineUp(p, t) > 0.85, spineUp(p, t) - h(p, t, JOINT.pelvis)),
+    armsDown: true,
+  },
+  // sitting on a bar with the legs hanging: thighs level, shins vertical, pelvis at a chair's seat height above the feet
+  'sitting-chair': {
+    pack: 'cmu',
+    clips: cmuPlaygroundClips,
+    score: (p, t) => {
+      const seat = h(p, t, JOINT.pelvis);
+      const thigh = limbDown(p, t, 'hip');
+      const shin = limbDown(p, t, 'knee');
+      return when(seat > 0.35 && seat < 0.65 && Math.abs(thigh) < 0.3 && shin < -0.85 && spineUp(p, t) > 0.9 && handsLow(p, t), -Math.abs(thigh) - (1 + shin) - Math.abs(seat - 0.5));
+    },
+  },
+  'lying-back': { pack: 'motion', clips: () => ['accad_male1_a1_stand'], score: onlyFrame(0), tipOntoBack: true },
+  'lying-front': {
+    pack: 'motion',
+    clips: () => ['accad_male1_a9_lie-down'],
+    score: (p, t) => when(chestUp(p, t) < -0.8, -(h(p, t, JOINT.head) + jy(p, t, JOINT.pelvis))),
+  },
+  // a deep squat on flat feet with the back upright (the crouch pose leans forward)
+  squatting: {
+    pack: 'motion',
+    clips: () => ACCAD_CROUCH_CLIPS,
+    score: (p, t) =>
+      when(spineUp(p, t) > 0.8 && Math.max(h(p, t, JOINT.left_ankle), h(p, t, JOINT.right_ankle)) < 0.15, -h(p, t, JOINT.pelvis)),
+  },
+  // both wrists as far above the head as anyone in the data reached, body upright
+  'arms-raised': {
+    pack: 'motion',
+    clips: (ds) => raiseBothHandsClips(ds).slice(0, 12),
+    score: (p, t) => when(spineUp(p, t) > 0.95, Math.min(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) - jy(p, t, JOINT.head)),
+  },
+};
+
+/** The best-scoring frame of the source's clips, or undefined when no frame qualifies. */
+function bestFrame(src: DataPoseSource, ds: Dataset): { id: string; frame: number } | undefined {
+  let best: { id: string; frame: number; score: number } | undefined;
+  const known = new Set(ds.records.map((r) => r.id));
+  for (const id of src.clips(ds)) {
+    if (!known.has(id)) continue;
+    const record = ds.byId(id);
+    const p = ds.positions(record);
+    for (let t = 0; t < record.num_frames; t++) {
+      const score = src.score(p, t);
+      if (score > -Infinity && (!best || score > best.score)) best = { id, frame: t, score };
+    }
+  }
   return best;
 }
 
-/** Named poses the mocap shows directly (the others — sitting, kneeling, T, A — exist only as angles). */
-const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
-  standing: { clip: () => 'accad_male1_a1_stand', frame: () => 0 },
-  'hands-up': {
-    clip: (ds) => ds.records.find((r) => r.split === 'train' && r.action_labels[0] === 'raise-up-both-hands' && r.style === 'normal')?.id,
-    frame: (p, n) => frameWhere(p, n, (t) => p[(t * NUM_JOINTS + JOINT.left_wrist) * 3 + 1] + p[(t * NUM_JOINTS + JOINT.right_wrist) * 3 + 1]),
-  },
-  crouching: { clip: () => 'accad_male1_a7_crouch', frame: (p, n) => frameWhere(p, n, (t) => -p[t * NUM_JOINTS * 3 + 1]) },
-  lying: { clip: () => 'accad_male1_a9_lie-down', frame: (p, n) => frameWhere(p, n, (t) => -p[t * NUM_JOINTS * 3 + 1]) },
-};
+/** Local rotations of one data frame on the model's body: read where the pack has them, solved from positions where not. */
+function frameRotations(ds: Dataset, id: string, frame: number): Float32Array {
+  const record = ds.byId(id);
+  if (ds.hasRotations(record)) return ds.rotations(record).subarray(frame * NUM_JOINTS * 4, (frame + 1) * NUM_JOINTS * 4);
+  const joints = ds.positions(record).subarray(frame * J3, (frame + 1) * J3);
+  return rotationsFromJoints(joints, 1, MODEL_REST_OFFSETS);
+}
+
+function tipOntoBack(rotations: Float32Array): Float32Array {
+  const out = Float32Array.from(rotations);
+  out.set(quatMultiply(quatAboutAxis(0, -90), [rotations[0], rotations[1], rotations[2], rotations[3]]), 0);
+  return out;
+}
+
+const ARM_JOINTS = [JOINT.left_collar, JOINT.right_collar, JOINT.left_shoulder, JOINT.right_shoulder, JOINT.left_elbow, JOINT.right_elbow, JOINT.left_wrist, JOINT.right_wrist];
+
+function withArmsOf(rotations: Float32Array, arms: Float32Array): Float32Array {
+  const out = Float32Array.from(rotations);
+  for (const j of ARM_JOINTS) out.set(arms.subarray(j * 4, j * 4 + 4), j * 4);
+  return out;
+}
+
+/** The relaxed standing frame's local rotations, the arms donor of `armsDown` poses (undefined without the motion pack). */
+let standingRotations: Float32Array | undefined;
 
 function namedPoseFromData(name: NamedPose, ds: Dataset): Pose | undefined {
   const src = DATA_POSES[name];
-  const id = src?.clip(ds);
-  if (!src || !id || !ds.records.some((r) => r.id === id)) return undefined;
-  const record = ds.byId(id);
-  const frame = src.frame(ds.positions(record), record.num_frames);
-  const rotations = ds.rotations(record).subarray(frame * NUM_JOINTS * 4, (frame + 1) * NUM_JOINTS * 4);
-  return { joints: poseFromRotations(rotations, `named pose "${name}"`), label: `named:${name} (data: ${id}#${frame})` };
+  const found = src && bestFrame(src, ds);
+  if (!src || !found) return undefined;
+  let rotations = frameRotations(ds, found.id, found.frame);
+  if (name === 'standing') standingRotations = Float32Array.from(rotations);
+  const how: string[] = [];
+  if (src.armsDown && standingRotations) {
+    rotations = withArmsOf(rotations, standingRotations);
+    how.push('arms of accad_male1_a1_stand#0');
+  }
+  if (src.tipOntoBack) {
+    rotations = tipOntoBack(rotations);
+    how.push('tipped onto its back');
+  }
+  const joints = poseFromRotations(rotations, `named pose "${name}"`);
+  return { joints, label: `named:${name} (data: ${[`${found.id}#${found.frame}`, ...how].join(', ')})` };
 }
 
 const namedPoseCache = new Map<string, Pose>();
@@ -234,18 +432,29 @@ export interface NamedPoseOptions {
   dataDir?: string | null;
 }
 
+/** The CMU pack sits beside the motion pack in the shared data folder. */
+const packDir = (dataDir: string, pack: PosePack): string => (pack === 'motion' ? dataDir : join(dataDir, '..', 'cmu'));
+
 /**
- * All data-derived poses of a data folder at once: the dataset is opened once and then let go (its ~90 MB
- * should not stay resident in a bot for the sake of four poses).
+ * All data-derived poses of a data folder at once: each pack is opened once and then let go (its ~90 MB
+ * should not stay resident in a bot for the sake of a dozen poses).
  */
 function cacheDataPoses(dir: string | null): void {
-  if (dir === null || !existsSync(join(dir, 'index.jsonl'))) return;
-  const ds = openDataset(dir);
-  for (const name of Object.keys(DATA_POSES) as NamedPose[]) {
-    const pose = namedPoseFromData(name, ds);
-    if (pose) namedPoseCache.set(`${dir}|${name}`, pose);
+  if (dir === null) return;
+  for (const pack of ['motion', 'cmu'] as const) {
+    const from = packDir(dir, pack);
+    if (!existsSync(join(from, 'index.jsonl'))) continue;
+    const ds = openDataset(from);
+    for (const [name, src] of Object.entries(DATA_POSES) as [NamedPose, DataPoseSource][]) {
+      if (src.pack !== pack) continue;
+      const pose = namedPoseFromData(name, ds);
+      if (pose) namedPoseCache.set(`${dir}|${name}`, pose);
+    }
   }
+  dataPosesCached.add(dir);
 }
+
+const dataPosesCached = new Set<string>();
 
 /** A named pose: from the mocap where it has one, else by joint angles on the rest skeleton. */
 export function namedPose(name: string, opts: NamedPoseOptions = {}): Pose {
@@ -255,7 +464,7 @@ export function namedPose(name: string, opts: NamedPoseOptions = {}): Pose {
   const pose = name as NamedPose;
   const dir = opts.dataDir === undefined ? defaultDataDir() : opts.dataDir;
   const key = `${dir ?? '-'}|${pose}`;
-  if (!namedPoseCache.has(key) && DATA_POSES[pose]) cacheDataPoses(dir);
+  if (!namedPoseCache.has(key) && DATA_POSES[pose] && dir !== null && !dataPosesCached.has(dir)) cacheDataPoses(dir);
   let out = namedPoseCache.get(key);
   if (!out) {
     out = namedPoseFromAngles(pose);
