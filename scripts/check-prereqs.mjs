@@ -14,7 +14,7 @@ const run = (cmd, args) => {
     return null;
   }
 };
-const apt = 'sudo apt-get install -y chromium ffmpeg redis-server python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread (or: bash scripts/setup.sh)';
+const apt = 'sudo apt-get install -y chromium-headless-shell ffmpeg redis-server python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread (or: bash scripts/setup.sh)';
 
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 20) problems.push(`Node ${process.versions.node} is too old: install Node 20 or newer.`);
@@ -30,10 +30,12 @@ else {
     problems.push(`libopenblas0-pthread is missing (PyTorch runs ~15x slower without it): ${apt}`);
   }
 }
-const chromium = process.env.CHROMIUM_PATH ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-if (!chromium || !existsSync(chromium)) problems.push(`Chromium not found (CHROMIUM_PATH, /usr/bin/chromium): ${apt}`);
-if (!process.env.FFMPEG_PATH && run('ffmpeg', ['-version']) === null && !existsSync(resolve(root, 'node_modules', '@ffmpeg-installer', 'linux-x64', 'ffmpeg'))) {
-  problems.push(`ffmpeg not found (FFMPEG_PATH, PATH, @ffmpeg-installer): ${apt}`);
+const chromium = process.env.CHROMIUM_PATH ?? ['/usr/lib/chromium/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+if (!chromium || !existsSync(chromium)) problems.push(`Chromium not found (CHROMIUM_PATH, /usr/lib/chromium/chromium-headless-shell, /usr/bin/chromium): ${apt}`);
+if (!process.env.FFMPEG_PATH && run('ffmpeg', ['-version']) === null) problems.push(`ffmpeg not found (FFMPEG_PATH, PATH): ${apt}`);
+// The optional local-LLM backend is not a dependency, but its tests run real generation with a tiny GGUF.
+if (!existsSync(resolve(root, 'node_modules', 'node-llama-cpp'))) {
+  problems.push('node-llama-cpp (the optional local-LLM backend) is missing; the llama tests run it: `bash scripts/setup.sh --with-llama`.');
 }
 if (run('redis-server', ['--version']) === null) problems.push(`redis-server not found (the BullMQ tests start one): ${apt}`);
 const data = process.env.CHARADES_DATA ?? resolve(root, '..', 'shared', 'data', 'motion');

@@ -9,8 +9,16 @@ import { Command, CommanderError } from 'commander';
 
 type Register = (program: Command) => void;
 
+/**
+ * The motion commands are rooms of their own, not one room: `data` must not pay for `motion` and `eval`, which
+ * load onnxruntime and three.js (`test/cli/lazy-loading.test.ts` holds `charades data stats` to that).
+ */
 const ROOMS: Record<string, () => Promise<Register>> = {
-  motion: async () => (await import('./motion/cli/index.js')).registerMotionCommands,
+  data: async () => (await import('./motion/cli/data.js')).registerDataCommands,
+  convert: async () => (await import('./motion/cli/convert.js')).registerConvertCommand,
+  embed: async () => (await import('./motion/cli/embed.js')).registerEmbedCommand,
+  motion: async () => (await import('./motion/cli/motion.js')).registerMotionCommand,
+  eval: async () => (await import('./motion/cli/eval.js')).registerEvalCommand,
   render: async () => (await import('./render/index.js')).registerRenderCommands,
   bot: async () => (await import('./bot/index.js')).registerBotCommands,
   agent: async () => (await import('./agent/index.js')).registerAgentCommands,
@@ -20,7 +28,7 @@ const ROOMS: Record<string, () => Promise<Register>> = {
 
 /** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
 const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
-  data: 'motion', convert: 'motion', embed: 'motion', motion: 'motion', eval: 'motion',
+  data: 'data', convert: 'convert', embed: 'embed', motion: 'motion', eval: 'eval',
   render: 'render',
   chat: 'bot', serve: 'bot', worker: 'bot',
   plan: 'agent', 'eval-agent': 'agent', annotate: 'agent',

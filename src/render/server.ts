@@ -3,7 +3,7 @@
  * node_modules. Loopback http counts as a secure context, which WebCodecs needs; nothing leaves the
  * machine (no CDN).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,28 +14,44 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-interface EsbuildTransform {
-  transformSync(code: string, options: { loader: 'ts'; format: 'esm'; target: string; sourcefile: string }): { code: string };
+interface Esbuild {
+  buildSync(options: {
+    entryPoints: string[];
+    bundle: true;
+    external: string[];
+    format: 'esm';
+    platform: 'browser';
+    target: string;
+    write: false;
+  }): { outputFiles: { text: string }[] };
 }
 
 /**
- * esbuild comes with tsx, which the CLI already needs at run time; resolving it through tsx keeps the
- * page's TypeScript type-checked with the rest of the project without a build step.
+ * The page's scene module as browser JavaScript. A build (`npm run build`) leaves it bundled beside this module
+ * (dist/render/page/scene.js); running from the sources, esbuild bundles it once per process the same way, so the
+ * page imports src/motion/skeleton.ts like any other module and three.js stays external (served from node_modules).
  */
-function loadEsbuild(): EsbuildTransform {
-  const tsxRequire = createRequire(require.resolve('tsx/package.json'));
-  return tsxRequire('esbuild') as EsbuildTransform;
+function loadSceneModule(): string {
+  const built = join(HERE, 'page', 'scene.js');
+  if (existsSync(built)) return readFileSync(built, 'utf8');
+  const esbuild = require('esbuild') as Esbuild;
+  const out = esbuild.buildSync({
+    entryPoints: [join(HERE, 'page', 'scene.ts')],
+    bundle: true,
+    external: ['three'],
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+  });
+  return out.outputFiles[0].text;
 }
 
 let sceneCache: string | null = null;
 
-/** The page's scene module as browser JavaScript (transpiled once per process). */
+/** The page's scene module as browser JavaScript (read or bundled once per process). */
 export function sceneModuleSource(): string {
-  if (sceneCache === null) {
-    const file = join(HERE, 'page', 'scene.ts');
-    const ts = readFileSync(file, 'utf8');
-    sceneCache = loadEsbuild().transformSync(ts, { loader: 'ts', format: 'esm', target: 'chrome120', sourcefile: file }).code;
-  }
+  sceneCache ??= loadSceneModule();
   return sceneCache;
 }
 

@@ -194,5 +194,5 @@ test('tool discovery honours CHROMIUM_PATH / FFMPEG_PATH and explains a bad one'
   writeFileSync(fake, '#!/bin/sh\n');
   chmodSync(fake, 0o755);
   assert.equal(findFfmpeg({ FFMPEG_PATH: fake }), fake);
-  assert.equal(findChromium({}), '/usr/bin/chromium');
+  assert.match(findChromium({}), /chromium/);
 });

@@ -1,13 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOINT, NUM_JOINTS } from '../../src/motion/index.js';
 import { outputFrameCount, planCameras, projectToNdc, resampleJoints } from '../../src/render/framing.js';
 import { probeVideo, runTool } from '../../src/render/ffmpeg.js';
 import { createRenderer } from '../../src/render/index.js';
-import { findFfmpeg, findFfprobe } from '../../src/render/tools.js';
+import { CHROMIUM_CANDIDATES, findChromium, findFfmpeg, findFfprobe } from '../../src/render/tools.js';
 import { clip, clipWithLabel, outDir, trim } from './helpers.js';
 
 const renderer = createRenderer();
@@ -46,6 +46,21 @@ async function sideColours(png: Buffer, region?: { x0: number; y0: number; w: nu
   }
   return { ...stat, blueX: stat.blueX / Math.max(1, stat.blue), orangeX: stat.orangeX / Math.max(1, stat.orange) };
 }
+
+test('the headless shell is preferred over full Chromium when both are installed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'charades-chromium-pick-'));
+  const shell = join(dir, 'chromium-headless-shell');
+  const full = join(dir, 'chromium');
+  for (const f of [shell, full]) {
+    writeFileSync(f, '#!/bin/sh\n');
+    chmodSync(f, 0o755);
+  }
+  assert.equal(findChromium({}, [shell, full]), shell);
+  assert.equal(findChromium({}, [join(dir, 'missing-shell'), full]), full, 'falls back to full Chromium');
+  assert.equal(findChromium({ CHROMIUM_PATH: full }, [shell, full]), full, 'CHROMIUM_PATH wins');
+  assert.throws(() => findChromium({}, [join(dir, 'none')]), /no Chromium found: set CHROMIUM_PATH or install one \(apt-get install chromium-headless-shell/);
+  assert.ok(CHROMIUM_CANDIDATES.indexOf('/usr/lib/chromium/chromium-headless-shell') < CHROMIUM_CANDIDATES.indexOf('/usr/bin/chromium'));
+});
 
 test('a 4 s walk becomes an H.264 yuv420p MP4 with exact frames, duration and +faststart', async () => {
   const m = trim(clip('bnr2_walk_normal_001'), 4);

@@ -16,11 +16,34 @@ export interface StageChoice {
   notes: string[];
 }
 
+export const LOCAL_LLM_PACKAGE = 'node-llama-cpp';
+
+/**
+ * node-llama-cpp is an optional package (its CUDA and Vulkan builds alone are 600 MB), so a process that is
+ * configured for a local GGUF checks for it first and says how to add it, instead of failing on the first turn
+ * with a module-resolution error. `resolve` is Node's resolver; tests pass one that finds nothing.
+ */
+export function assertLocalLlmInstalled(
+  env: NodeJS.ProcessEnv,
+  resolve: (specifier: string) => string = (specifier) => import.meta.resolve(specifier),
+): void {
+  if (!env.LLAMA_MODEL_PATH) return;
+  try {
+    resolve(LOCAL_LLM_PACKAGE);
+  } catch {
+    throw new Error(
+      `LLAMA_MODEL_PATH is set, but the optional local-LLM backend is not installed: run \`npm install ${LOCAL_LLM_PACKAGE}\` ` +
+        '(or `bash scripts/setup.sh --with-llama`), or unset LLAMA_MODEL_PATH',
+    );
+  }
+}
+
 /**
  * The agent's planner (LLM when the environment configures one, else its offline parser). Imported
- * lazily: the agent pulls in LangChain and node-llama-cpp, which every other CLI command would pay for.
+ * lazily: the agent pulls in LangChain (and node-llama-cpp for a local GGUF), which every other CLI command would pay for.
  */
 async function agentPlanner(): Promise<PlannerStage> {
+  assertLocalLlmInstalled(process.env);
   const agentModule = await import('../../agent/index.js');
   const configured = agentModule.createAgentFromEnv(process.env);
   const stateOf = (stored: unknown) => (stored === undefined || stored === null ? agentModule.emptyConversation() : agentModule.parseConversationState(stored, 'the stored conversation state'));

@@ -62,6 +62,17 @@ class UseEncoder implements SentenceEncoder {
   }
 }
 
+/**
+ * TF.js keeps the weight file it loaded (`artifacts.weightData`, 27 MB for USE) only so that `model.save()` can
+ * write it back; the WASM backend has already copied every weight into its own heap. Nothing here saves the
+ * model, so the copy is dropped: a bot holding the encoder is 27 MB smaller, with bit-identical embeddings.
+ */
+function releaseWeightFile<T>(graphModel: T): T {
+  const artifacts = (graphModel as { artifacts?: { weightData?: unknown } }).artifacts;
+  if (artifacts) artifacts.weightData = undefined;
+  return graphModel;
+}
+
 /** Loads USE from `dir` (default: the npm package's own copy). */
 export async function loadUseEncoder(dir: string = packagedUseModelDir()): Promise<SentenceEncoder> {
   assertUseFolder(dir);
@@ -70,7 +81,7 @@ export async function loadUseEncoder(dir: string = packagedUseModelDir()): Promi
   const { loadGraphModel } = core as unknown as { loadGraphModel(url: string): Promise<EmbeddingsModelData['model']> };
   const id = await useEncoderIdFor(dir);
   const model = await initModel(async () => ({
-    model: await loadGraphModel(`file://${resolve(dir, 'model.json')}`),
+    model: releaseWeightFile(await loadGraphModel(`file://${resolve(dir, 'model.json')}`)),
     vocabulary: JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')),
   }));
   const probe = await model.embed(['a person stands still']);

@@ -6,17 +6,13 @@
  * camera and timing; this file only draws what it is told.
  */
 import * as THREE from 'three';
+import { JOINT, JOINT_NAMES, NUM_JOINTS, PARENTS } from '../../motion/skeleton.js';
 import type { BatchResult, CellJob, SceneJob, SceneResult } from '../protocol.js';
 
-// Mirrors src/motion/skeleton.ts (the page cannot import Node modules at run time).
-const PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19];
-const NAMES = [
-  'pelvis', 'left_hip', 'right_hip', 'spine1', 'left_knee', 'right_knee', 'spine2', 'left_ankle', 'right_ankle', 'spine3',
-  'left_foot', 'right_foot', 'neck', 'left_collar', 'right_collar', 'head', 'left_shoulder', 'right_shoulder',
-  'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
-];
-const NJ = 22;
-const J = Object.fromEntries(NAMES.map((n, i) => [n, i])) as Record<string, number>;
+// The skeleton is src/motion's own: the build (and the page server in development) bundles it into the page.
+const NAMES: readonly string[] = JOINT_NAMES;
+const NJ = NUM_JOINTS;
+const J: Record<string, number> = JOINT;
 
 /** Bone radius (metres) by child joint: a sturdy torso, tapering limbs. */
 const BONE_RADIUS: Record<string, number> = {

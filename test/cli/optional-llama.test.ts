@@ -1,0 +1,31 @@
+// node-llama-cpp is optional: a process configured for a local GGUF without it stops with the install command.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { assertLocalLlmInstalled, LOCAL_LLM_PACKAGE } from '../../src/jobs/stages/load.js';
+
+const notInstalled = (specifier: string): string => {
+  throw Object.assign(new Error(`Cannot find package '${specifier}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+};
+
+test('LLAMA_MODEL_PATH without node-llama-cpp names the command that installs it', () => {
+  assert.throws(
+    () => assertLocalLlmInstalled({ LLAMA_MODEL_PATH: '/models/tiny.gguf' }, notInstalled),
+    /LLAMA_MODEL_PATH is set, but the optional local-LLM backend is not installed: run `npm install node-llama-cpp`/,
+  );
+});
+
+test('without LLAMA_MODEL_PATH the package is never looked for', () => {
+  assert.doesNotThrow(() => assertLocalLlmInstalled({}, notInstalled));
+});
+
+test('with the package installed (as the llama tests need it) the check passes through Node\'s own resolver', () => {
+  assert.doesNotThrow(() => assertLocalLlmInstalled({ LLAMA_MODEL_PATH: '/models/tiny.gguf' }));
+});
+
+test('node-llama-cpp is an optional peer, not a dependency, so a plain install stays lean', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  assert.equal(pkg.dependencies[LOCAL_LLM_PACKAGE], undefined);
+  assert.ok(pkg.peerDependencies[LOCAL_LLM_PACKAGE]);
+  assert.equal(pkg.peerDependenciesMeta[LOCAL_LLM_PACKAGE].optional, true);
+});
