@@ -4,6 +4,7 @@
  * and validates the plan, attaches Action-GPT descriptions, and returns the next conversation state.
  */
 import type { MotionRequest } from '../motion/contracts.js';
+import { cleanInput } from './input.js';
 import { planOffline } from './offline.js';
 import { compilePlan } from './plan.js';
 import type { Plan } from './plan.js';
@@ -120,8 +121,9 @@ async function addDescriptions(request: MotionRequest, expander: DescriptionSour
   return { ...request, segments };
 }
 
+/** The message every planner reads: pings removed, decorated Unicode folded, emoji as words, at most MAX_USER_TEXT characters. */
 export function cleanUserText(text: string): string {
-  const t = String(text ?? '').replace(/[\p{Cc}\p{Cf}]+/gu, ' ').trim();
+  const t = cleanInput(String(text ?? ''));
   return t.length > MAX_USER_TEXT ? t.slice(0, MAX_USER_TEXT) : t;
 }
 

@@ -37,6 +37,8 @@ interface Clause {
   seconds?: number;
   repeat?: number;
   keys?: { at: number; pose: NamedPose }[];
+  /** What this clause's words could not be used for, in words for the reply. */
+  notes?: string[];
 }
 
 interface Globals {
@@ -65,7 +67,9 @@ export function planOffline(state: ConversationState, rawText: string, ctx: Turn
     return state.undo.length ? { kind: 'undo', notes: [] } : chat("There's nothing to undo yet.");
   }
   const g = extractGlobals(text, state, ctx);
-  const clauses = attachModifiers(promoteUnknownActions(splitClauses(g.rest).map(parseClause)));
+  const parsed = splitClauses(g.rest).map(parseClause);
+  g.notes.push(...parsed.flatMap((c) => c.notes ?? []));
+  const clauses = attachModifiers(promoteUnknownActions(parsed));
   const actions = clauses.filter((c) => c.action);
   if (actions.length) return freshOrContinued(state, text, g, actions);
   const modifiers = clauses[0];
@@ -253,8 +257,40 @@ const named = (name: NamedPose): PoseRef => ({ kind: 'named', name });
 const SEPARATORS = /\s*,?\s*\b(?:and then|then|after that|afterwards|afterward|followed by|and finally|finally|and after that|before finally|next|and (?:end|finish)(?:es|ing)? (?:with|by))\b\s*,?\s*|\s*[;,]\s*(?:and\s+)?/;
 
 export function splitClauses(text: string): string[] {
-  const pieces = text.split(SEPARATORS).map((p) => p.trim()).filter(Boolean);
-  return pieces.flatMap(splitOnAnd);
+  return joinDescriptiveCommas(text).flatMap(splitOnAnd);
+}
+
+/**
+ * Splits at every separator, except that a comma followed by words that start no action and modify nothing
+ * ("crawl forward low on the floor, on knees and forearms") continues the description before it.
+ */
+function joinDescriptiveCommas(text: string): string[] {
+  const separators = new RegExp(SEPARATORS.source, 'g');
+  const pieces: string[] = [];
+  let from = 0;
+  let commaBefore = false;
+  const push = (piece: string) => {
+    const p = piece.trim();
+    if (!p) return;
+    if (commaBefore && pieces.length && describesPrevious(p)) pieces[pieces.length - 1] += `, ${p}`;
+    else pieces.push(p);
+  };
+  for (const m of text.matchAll(separators)) {
+    if (m[0].length === 0) continue;
+    push(text.slice(from, m.index));
+    commaBefore = /^\s*[,;]\s*$/.test(m[0]) && m[0].includes(',');
+    from = m.index + m[0].length;
+  }
+  push(text.slice(from));
+  return pieces;
+}
+
+/** Words after a comma that add to the previous action: no verb of their own, no duration, style or count. */
+function describesPrevious(piece: string): boolean {
+  const first = piece.replace(/^(?:and|also|just) /, '').split(' ')[0];
+  if (VERB_FORMS.has(first) || resolveAction(piece)) return false;
+  const c = parseClause(piece);
+  return !hasClauseInfo(c) && !c.notes?.length && !!c.leftover && /^(?:on|with|in|at|into|onto|low|high|slowly|quickly|using|like|as if|keeping|holding|while|from|to|toward|towards|across|over|under|along|around|near|both|one|his|her|their|the|a|an)\b/.test(c.leftover);
 }
 
 /** "wave and sit down" is two actions; "walk and turn left" is one the data knows, and "jump up and down" is one verb. */
@@ -276,6 +312,54 @@ function splitOnAnd(piece: string): string[] {
   return parts;
 }
 
+/** A minus sign as people type it: "-5", "−5" (U+2212), "minus 5", "negative 5". */
+const SIGN = '[-\u2212\u2013](?=\\s*\\d)|\\bminus |\\bnegative ';
+/** Number formats beyond NUM that people (or scripts) send: exponents, NaN, infinity. */
+const ODD_NUMBER = '\\d+(?:\\.\\d+)?e[+-]?\\d+|nan|infinity|inf|\u221e';
+const UNIT_SECONDS: Array<[RegExp, number]> = [
+  [/^(?:ms|msecs?|millis(?:econds?)?|milliseconds?)$/, 0.001],
+  [/^(?:s|secs?|seconds?)$/, 1],
+  [/^(?:m|mins?|minutes?)$/, 60],
+  [/^(?:h|hrs?|hours?)$/, 3600],
+  [/^(?:d|days?)$/, 86400],
+];
+const UNIT_SOURCE = 'milliseconds?|millis|msecs?|ms|seconds?|secs?|minutes?|mins?|hours?|hrs?|days?';
+
+function unitSeconds(unit: string | undefined): number {
+  return UNIT_SECONDS.find(([re]) => re.test(unit ?? 's'))?.[1] ?? 1;
+}
+
+/**
+ * "for 5 seconds", "2.5s", "for half a minute", "for 2 hours", "500 ms", and what is no duration at all:
+ * "-5 seconds", "NaN seconds", "1e9 seconds". Valid numbers become `seconds` (LIMITS clamp them later, with a
+ * note); invalid ones are refused with a note and the request keeps its default length. Either way the words
+ * leave the phrase, so the model never sees "walk for -".
+ */
+function takeDuration(clause: Clause, take: (re: RegExp, fn: (m: RegExpExecArray) => void) => void): void {
+  const lead = '(?:for |lasting |over |taking )?(?:about |around |roughly |approximately |exactly |like )?(?:a (?=couple|few))?';
+  const refuse = (words: string, why: string) => (clause.notes = [...(clause.notes ?? []), `“${words.trim()}” ${why}, so I used the usual length.`]);
+  take(new RegExp(`\\b${lead}(${SIGN})\\s*(${NUM}|${ODD_NUMBER})(?: ?(${UNIT_SOURCE})\\b)?`), (m) => refuse(m[0], 'is not a duration (it is negative)'));
+  take(new RegExp(`\\b${lead}(${ODD_NUMBER}) ?(${UNIT_SOURCE})\\b|\\bfor (${ODD_NUMBER})\\s*$`), (m) => {
+    const n = Number(m[1] ?? m[3]);
+    if (!Number.isFinite(n)) return refuse(m[0], 'is not a number of seconds');
+    clause.seconds = n * unitSeconds(m[2]);
+  });
+  take(new RegExp(`\\b${lead}(${NUM}) (${UNIT_SOURCE})(?: long)?\\b|\\b(?:for )?(\\d+(?:\\.\\d+)?) ?(ms|s|sec|m|min|h|hr)\\b`), (m) => {
+    const n = parseNumber(m[1] ?? m[3]);
+    if (n !== undefined) clause.seconds = n * unitSeconds(m[2] ?? m[4]);
+  });
+  take(new RegExp(`\\bfor (${NUM})\\s*$`), (m) => (clause.seconds ??= parseNumber(m[1])));
+}
+
+/** Signs and a dangling "for" left behind by number words that named nothing ("walk for - now"). */
+function dropStrayNumbers(text: string, clause: Clause): string {
+  const cleaned = text.replace(/(^|\s)[-+\u2212\u2013]+(?=\s|$)/g, ' ').replace(/\bfor\s*$/, ' ');
+  const stray = /(?:^|\s)([-+\u2212]?\d+(?:[.,]\d+)*(?:e[+-]?\d+)?) ?(?:x|×)?(?=\s*$)/.exec(cleaned.trim());
+  if (!stray) return cleaned;
+  clause.notes = [...(clause.notes ?? []), `I did not know what “${stray[1]}” meant here, so I left it out.`];
+  return cleaned.trim().slice(0, stray.index);
+}
+
 function parseClause(raw: string): Clause {
   const clause: Clause = {};
   let t = ` ${raw} `;
@@ -290,15 +374,12 @@ function parseClause(raw: string): Clause {
     const pose = poseFromWords(m[1]);
     if (at !== undefined && pose) clause.keys = [{ at, pose }];
   });
-  take(new RegExp(`\\b(?:for |lasting |over |taking )?(?:about |around |roughly |approximately |exactly |like )?(?:a (?=couple|few))?(${NUM}) (seconds?|secs?|minutes?|mins?)(?: long)?\\b|\\b(?:for )?(\\d+(?:\\.\\d+)?) ?(s|sec|m|min)\\b`), (m) => {
-    const n = parseNumber(m[1] ?? m[3]);
-    if (n !== undefined) clause.seconds = /^m/.test(m[2] ?? m[4]) ? n * 60 : n;
-  });
-  take(new RegExp(`\\bfor (${NUM})\\s*$`), (m) => (clause.seconds ??= parseNumber(m[1])));
+  takeDuration(clause, take);
   take(/\bfor (?:a (?:long )?while|a long time|ages)\b/, () => (clause.seconds = 8));
   take(/\bfor a (?:bit|moment|little while)\b|\bbriefly\b/, () => (clause.seconds = 2));
-  take(new RegExp(`\\b(once|twice|thrice)\\b|\\b(${NUM}) times\\b|\\bx ?(\\d+)\\b`), (m) => {
-    clause.repeat = m[1] ? REPEAT_WORDS[m[1]] : parseNumber(m[2] ?? m[3]);
+  take(new RegExp(`(?:${SIGN})?\\b(once|twice|thrice)\\b|(${SIGN})?\\b(${NUM}) times\\b|\\bx ?(\\d+)\\b`), (m) => {
+    if (m[2]) return void (clause.notes = [...(clause.notes ?? []), `“${m[0].trim()}” is not a number of times I can do, so I did it once.`]);
+    clause.repeat = m[1] ? REPEAT_WORDS[m[1]] : parseNumber(m[3] ?? m[4]);
   });
   for (const { pattern, phrase } of STYLES) {
     const m = pattern.exec(t);
@@ -307,6 +388,7 @@ function parseClause(raw: string): Clause {
     t = t.replace(pattern, ' ');
   }
   t = t.replace(/\b(?:in an?|in the) (?:way|manner|style)\b|\bmore\b|\bvery\b|\breally\b/g, ' ');
+  t = dropStrayNumbers(t, clause);
   const rest = t.replace(/\s+/g, ' ').trim().replace(/^(?:but|and|so|yet|also|then|just|now|,)(?:\s+|$)/, '').trim();
   const action = resolveAction(rest);
   if (action) clause.action = action;
@@ -377,6 +459,8 @@ export function resolveAction(text: string): Clause['action'] {
     .replace(/^(?:to|and|then|also|just|now|of)\s+/, '')
     .replace(/\s+(?:too|also|now|please)$/, '')
     .replace(/\b(?:your|his|her|their|my)\b/g, 'the')
+    // "run, slowly": a comma right after the verb joins a description, it does not end the action
+    .replace(/^([a-z'-]+),\s+/, '$1 ')
     .trim();
   // "do it", "make it" name no action of their own: the message edits the last request
   if (!t || /^(?:do|make|play|perform|try|redo) (?:it|that|this|the same)(?: again| once more)?$/.test(t)) return undefined;

@@ -119,7 +119,7 @@ function clampOptions(plan: Plan, notes: string[]): void {
   if (!Number.isFinite(plan.speed)) plan.speed = 1;
   if (plan.speed < 0.25 || plan.speed > 4) {
     const speed = Math.min(4, Math.max(0.25, plan.speed));
-    notes.push(`Speed ${fmt(plan.speed)}× is out of range (0.25–4×); I used ${speed}×.`);
+    notes.push(`Speed ${Math.round(plan.speed * 1000) / 1000}× is out of range (0.25–4×); I used ${speed}×.`);
     plan.speed = speed;
   }
   plan.speed = Math.round(plan.speed * 1000) / 1000;

@@ -3,8 +3,11 @@
  * of secrets and of the system prompt whatever produced them (a model that was talked into quoting them).
  */
 import type { MotionRequest, PoseRef } from '../motion/contracts.js';
+import { stripMentions } from './input.js';
 
 const fmt = (x: number) => `${Math.round(x * 10) / 10}`;
+/** Speeds are shown as set (0.25×, 1.5×, 0.125×), not rounded to one decimal: "0.3×" for 0.25× misled users. */
+const fmtSpeed = (x: number) => `${Math.round(x * 1000) / 1000}`;
 
 function poseWords(p: PoseRef): string {
   if (p.kind === 'named') return p.name === 't-pose' || p.name === 'a-pose' ? `a ${p.name}` : p.name;
@@ -23,7 +26,7 @@ export function describeRequest(r: MotionRequest): string {
   if (last?.last) extras.push(`ending ${last.last.kind === 'named' ? poseWords(last.last) : `in ${poseWords(last.last)}`}`);
   const keyCount = r.segments.reduce((n, s) => n + (s.control?.keys?.length ?? 0), 0);
   if (keyCount) extras.push(`${keyCount} key pose${keyCount > 1 ? 's' : ''}`);
-  if (r.speed !== 1) extras.push(`at ${fmt(r.speed)}× speed`);
+  if (r.speed !== 1) extras.push(`at ${fmtSpeed(r.speed)}× speed`);
   if (r.samples > 1) extras.push(`${r.samples} variations`);
   const total = r.segments.reduce((s, x) => s + x.seconds, 0) / r.speed;
   return `${parts.join(', then ')}${extras.length ? ` — ${extras.join(', ')}` : ''}. ${fmt(total)} s in all.`;
@@ -51,7 +54,7 @@ const KEY_SHAPES = /\b(sk-[A-Za-z0-9_-]{12,}|xox[abp]-[A-Za-z0-9-]{10,}|gh[pousr
  * system prompt is replaced whole: paraphrase-proofing is impossible, verbatim leaks are the common case.
  */
 export function redactReply(reply: string, systemPrompt: string, secrets: string[]): string {
-  let out = reply;
+  let out = stripMentions(reply);
   for (const s of secrets) out = out.split(s).join('[redacted]');
   out = out.replace(KEY_SHAPES, '[redacted]');
   if (quotesPrompt(out, systemPrompt)) return "I can't share how I'm set up, but I'm happy to act something out — try “wave, then sit down”.";

@@ -50,7 +50,9 @@ export const ACTIONS: Array<{ pattern: RegExp; entry: ActionEntry }> = [
   { pattern: /^(stand(s|ing)? still|stand(s|ing)? idle|idle|stand(s|ing)? there|wait(s|ing)?)\b/, entry: { phrase: 'stand still', seconds: 3 } },
   { pattern: /^(look(s|ing)? around)\b/, entry: { phrase: 'stand and look around', seconds: 4 } },
   { pattern: /^(pick(s|ing|ed)? up|lift(s|ing|ed)?) (a |the )?box\b/, entry: { phrase: 'bend down and pick up a box', seconds: 4 } },
-  { pattern: /^(sit(s|ting)?|sat) down\b|^(sit(s|ting)?|sat)( on (a|the) (chair|floor|ground))?$/, entry: { phrase: 'sit down', seconds: 3 } },
+  { pattern: /^(sit(s|ting)?|sat)( down)? (on|in) (a|the) (chair|seat|bench|stool|sofa|couch)$/, entry: { phrase: 'sit down on a chair', seconds: 3 } },
+  { pattern: /^(sit(s|ting)?|sat)( down)? on the (floor|ground)$/, entry: { phrase: 'sit down on the floor', seconds: 3 } },
+  { pattern: /^(sit(s|ting)?|sat) down\b|^(sit(s|ting)?|sat)$/, entry: { phrase: 'sit down', seconds: 3 } },
   { pattern: /^(jump(s|ing|ed)?)( up)?$/, entry: { phrase: 'jump', seconds: 2, perRep: 1.5 } },
   { pattern: /^(hop(s|ping|ped)?)$/, entry: { phrase: 'hop', seconds: 2, perRep: 1 } },
   { pattern: /^(leap(s|ing|ed)?)( forward)?$/, entry: { phrase: 'leap forward', seconds: 2, perRep: 1.5 } },
@@ -132,7 +134,7 @@ export const STYLES: Array<{ pattern: RegExp; phrase: string }> = [
 const SMALL_NUMBERS: Record<string, number> = {
   a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
   eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, twenty: 20, thirty: 30, forty: 40, fifty: 50,
-  sixty: 60, hundred: 100, thousand: 1000, half: 0.5, couple: 2, few: 3, several: 4,
+  sixty: 60, hundred: 100, thousand: 1000, million: 1e6, billion: 1e9, half: 0.5, couple: 2, few: 3, several: 4,
 };
 
 /** A number written as digits ("5", "2.5") or words ("five", "a couple of", "twenty five"); undefined if neither. */
@@ -157,7 +159,7 @@ export function parseNumber(text: string): number | undefined {
 
 /** The regex source matching a number the way people write one ("5", "2.5", "five", "twenty five", "a couple of"). */
 export const NUMBER_SOURCE =
-  '(?:\\d+(?:\\.\\d+)?|(?:a |one )?half(?: an?)?|(?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|couple|few|several)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand))*)(?: and a half)?)(?: of)?';
+  '(?:\\d+(?:\\.\\d+)?|(?:a |one )?half(?: an?)?|(?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|couple|few|several)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine|hundred|thousand|million|billion))*)(?: and a half)?)(?: of)?';
 
 /** Repetition words: "twice", "3 times", "three times", "x3". */
 export const REPEAT_WORDS: Record<string, number> = { once: 1, twice: 2, thrice: 3 };
