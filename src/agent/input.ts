@@ -50,7 +50,7 @@ const EMOJI_WORDS: ReadonlyArray<[emoji: string[], kind: 'animal' | 'action', wo
   [['🐇'], 'action', 'hop'],
 ];
 
-const EMOJI_MODIFIERS = /[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F\u200D\u2640\u2642]/gu;
+const EMOJI_MODIFIERS = /[\u{1F3FB}-\u{1F3FF}]|\uFE0E|\uFE0F|\u200D|\u2640|\u2642/gu;
 const EMOJI_TO_WORDS = new Map(EMOJI_WORDS.flatMap(([emoji, kind, word]) => emoji.map((e) => [e, { kind, word }] as const)));
 const ANY_EMOJI = /\p{Extended_Pictographic}/gu;
 
