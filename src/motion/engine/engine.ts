@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type PoseRef, type RequestSegment } from '../contracts.js';
 import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
-import { defaultModelsDir } from '../paths.js';
+import { defaultDataDir, defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
 import { NUM_JOINTS } from '../skeleton.js';
 import { aggregateEmbedding } from '../text/aggregate.js';
@@ -23,7 +23,8 @@ import type { Pin } from './pin.js';
 import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
 import { EXECUTION_PROVIDERS_ENV, parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
-import { sampleRng, validateSamplingOptions, type Rng } from './sampling.js';
+import { bestOfFromEnv, candidateRng, candidateRow, createFitJudge, hasEvaluator, parseBestOf, type CandidateScore, type Choice, type Fit, type FitJudge } from './rerank.js';
+import { validateSamplingOptions, type Rng } from './sampling.js';
 
 /** 20 fps / 4 frames per token. */
 export const TOKENS_PER_SECOND = 5;
@@ -50,6 +51,12 @@ export interface EngineOptions {
   /** Sampling overrides (default: the manifest's). */
   topK?: number;
   topP?: number;
+  /**
+   * Best of N: candidates sampled per requested sample (in the same batch) and re-ranked by the version's
+   * evaluator and physical sanity (rerank.ts). Default CHARADES_BEST_OF, else the measured default; 1 = off.
+   * Versions without an evaluator always use 1.
+   */
+  bestOf?: number;
 }
 
 export interface GenerateProgress {
@@ -67,6 +74,10 @@ export interface GenerateOptions {
   footCleanup?: boolean;
   /** Also return each sample's decoded model features (the evaluation compares them with the trainer's). */
   keepFeatures?: boolean;
+  /** Candidates per sample for this call (default: the engine's `bestOf`). */
+  bestOf?: number;
+  /** Also return every candidate's scores (benchmarks and tests look at the spread). */
+  keepScores?: boolean;
 }
 
 export interface GenerateResult {
@@ -76,6 +87,8 @@ export interface GenerateResult {
    * (4 per token, 71 each), before any post-processing; what `python -m trainer evaluate` scores.
    */
   features?: Float32Array[];
+  /** With `keepScores`: per sample, the scores of its N candidates (candidate 0 first). */
+  candidateScores?: CandidateScore[][];
 }
 
 export interface Engine {
@@ -86,6 +99,10 @@ export interface Engine {
   /** Execution provider of the GPT graph (the one that matters for latency). */
   readonly provider: ExecutionProvider;
   readonly encoderId: string;
+  /** Candidates per sample by default (1 when the version has no evaluator). */
+  readonly bestOf: number;
+  /** The version's confidence threshold on the evaluator cosine; null without an evaluator or calibration data. */
+  readonly fitThreshold: number | null;
   generate(request: MotionRequestInput | MotionRequest, opts?: GenerateOptions): Promise<GenerateResult>;
   /** Resolves after every request in flight has finished; later calls to generate are refused. */
   close(): Promise<void>;
@@ -156,6 +173,8 @@ class OnnxEngine implements Engine {
   readonly manifest: ModelManifest;
   readonly provider: ExecutionProvider;
   readonly encoderId: string;
+  readonly bestOf: number;
+  readonly fitThreshold: number | null;
   private inFlight = 0;
   private closing: Promise<void> | null = null;
   private drained: (() => void) | null = null;
@@ -164,7 +183,10 @@ class OnnxEngine implements Engine {
     private readonly model: LoadedModel,
     private readonly encoder: SentenceEncoder,
     private readonly opts: EngineOptions,
+    private readonly judge: FitJudge | null,
   ) {
+    this.bestOf = judge ? (opts.bestOf ?? bestOfFromEnv()) : 1;
+    this.fitThreshold = judge?.threshold ?? null;
     this.manifest = model.manifest;
     this.version = model.manifest.version;
     this.modelDir = model.dir;
@@ -185,7 +207,7 @@ class OnnxEngine implements Engine {
 
   close(): Promise<void> {
     if (!this.closing) {
-      this.closing = (this.inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drained = r))).then(() => this.model.close());
+      this.closing = (this.inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drained = r))).then(() => Promise.all([this.model.close(), this.judge?.close()]).then(() => undefined));
     }
     return this.closing;
   }
@@ -266,9 +288,12 @@ class OnnxEngine implements Engine {
     ]);
 
     const samples = req.samples;
-    const rngs: Rng[] = Array.from({ length: samples }, (_, s) => sampleRng(req.seed, s));
+    const bestOf = this.candidatesPerSample(gen);
+    const rows = samples * bestOf;
+    // Candidate-major rows (rerank.ts): rows 0 … samples−1 are exactly the batch without re-ranking.
+    const rngs: Rng[] = Array.from({ length: rows }, (_, r) => candidateRng(req.seed, r % samples, Math.floor(r / samples)));
     const prefix = given?.codes ?? [];
-    const codes: TokenCodes[][] = Array.from({ length: samples }, () => [...prefix]);
+    const codes: TokenCodes[][] = Array.from({ length: rows }, () => [...prefix]);
     const tasks: TaskName[] = [];
     for (const [i, plan] of plans.entries()) {
       const available = codes[0].length;
@@ -294,11 +319,34 @@ class OnnxEngine implements Engine {
     }
 
     const features = await decodeCodes(this.model, codes);
-    const motions = features.map((f, s) => this.finish(f, req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false));
-    progress('finish');
-    if (!gen.keepFeatures) return { motions };
     const dropValues = prefix.length * FRAMES_PER_TOKEN * FEATURE_DIM;
-    return { motions, features: features.map((f) => f.slice(dropValues)) };
+    const choices = await this.choose(features.map((f) => f.subarray(dropValues)), plans, embeddings, samples, bestOf);
+    const motions = choices.map((c, s) => this.finish(features[c.row], req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false, c.fit));
+    progress('finish');
+    return {
+      motions,
+      ...(gen.keepFeatures ? { features: choices.map((c) => features[c.row].slice(dropValues)) } : {}),
+      ...(gen.keepScores ? { candidateScores: choices.map((c) => c.scores) } : {}),
+    };
+  }
+
+  private candidatesPerSample(gen: GenerateOptions): number {
+    if (gen.bestOf === undefined) return this.bestOf;
+    const n = parseBestOf(gen.bestOf, 'bestOf');
+    if (n > 1 && !this.judge) throw new Error(`bestOf ${n}: model ${this.version} carries no evaluator (eval_motion.onnx, eval_text.onnx) to rank candidates with`);
+    return n;
+  }
+
+  /** Per sample, the candidate row to keep and its fit; without an evaluator, sample s keeps row s. */
+  private async choose(features: Float32Array[], plans: SegmentPlan[], embeddings: Float32Array[], samples: number, bestOf: number): Promise<Choice[]> {
+    if (!this.judge) return Array.from({ length: samples }, (_, s) => ({ row: candidateRow(s, 0, samples), scores: [] }));
+    let start = 0;
+    const windows = plans.map((p) => {
+      const w = { start, end: start + p.newTokens * FRAMES_PER_TOKEN };
+      start = w.end;
+      return w;
+    });
+    return this.judge.choose(features, windows, embeddings, samples, bestOf);
   }
 
   private finish(
@@ -310,6 +358,7 @@ class OnnxEngine implements Engine {
     given: { motion: Motion; startFrame: number } | null,
     pastTokens: number,
     footCleanup: boolean,
+    fit?: Fit,
   ): Motion {
     const frames = features.length / FEATURE_DIM;
     const dropFrames = pastTokens * FRAMES_PER_TOKEN;
@@ -346,6 +395,7 @@ class OnnxEngine implements Engine {
         seed: req.seed,
         request: { ...req, sample, tasks, encoder: this.encoderId, provider: this.provider },
         createdAt: new Date().toISOString(),
+        ...(fit ? { fit } : {}),
       },
     });
   }
@@ -361,5 +411,12 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
     threads: opts.threads ?? defaultThreads(),
     log: opts.log ?? silentLog,
   });
-  return new OnnxEngine(model, encoder, opts);
+  if (opts.bestOf !== undefined) parseBestOf(opts.bestOf, 'bestOf');
+  const judge = hasEvaluator(model.manifest, dir)
+    ? await createFitJudge(model.manifest, dir, { encoder, dataDir: opts.dataDir === undefined ? defaultDataDir() : opts.dataDir }).catch(async (err: unknown) => {
+        await model.close();
+        throw err;
+      })
+    : null;
+  return new OnnxEngine(model, encoder, opts, judge);
 }

@@ -1,0 +1,332 @@
+/**
+ * Best-of-N re-ranking. The engine samples N candidates per requested sample in the same GPT batch; this
+ * module scores them — the model version's evaluator text–motion cosine (the judge `charades eval` uses)
+ * minus a physical-sanity penalty (feet sliding before the clean-up) — and says which candidate each sample
+ * keeps and how well it fits: `provenance.fit = { score, candidates, threshold, unsure }`.
+ *
+ * The confidence threshold is per model: a low percentile of the evaluator cosine of the test split's
+ * ground-truth clips with their own texts (fitThreshold below), computed once per model and cached. A kept candidate below it scores lower than
+ * 95 % of real motions score against their own words, so the agent can say it is unsure.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ModelManifest } from '../contracts.js';
+import { openDataset } from '../dataset.js';
+import { FEATURE_DIM, featurize, recoverJoints } from '../features.js';
+import { footSkateRatio } from '../metrics/physical.js';
+import { mulberry32 } from '../metrics/random.js';
+import { NUM_JOINTS } from '../skeleton.js';
+import { defaultCacheDir } from '../paths.js';
+import { aggregateEmbedding, cosine } from '../text/aggregate.js';
+import type { SentenceEncoder } from '../text/encoder.js';
+import { FOOT_JOINT_CLEARANCE, lowestFootHeight } from '../transforms.js';
+import { embedMotions, embedTexts, loadEvaluator, type Evaluator } from './evaluate.js';
+import { deriveSeed, sampleRng, type Rng } from './sampling.js';
+
+export const BEST_OF_ENV = 'CHARADES_BEST_OF';
+/**
+ * Candidates per requested sample when nothing says otherwise. Chosen from the quality/latency curve of
+ * bench/engine.bench.ts (README "Figures"): see the bench's `bestOf` rows for the numbers behind it.
+ */
+export const DEFAULT_BEST_OF = 4;
+/** More candidates than this cost latency the quality curve no longer pays back (and GPT rows grow as samples × N × 2). */
+export const MAX_BEST_OF = 16;
+
+/**
+ * Physical-sanity penalty per unit of foot-skate ratio, in units of evaluator cosine. Ground truth skates in
+ * 0 % of frame pairs at the median and 2.6 % at the 99th percentile (all 3,145 clips, same measure), so a
+ * candidate sliding its feet in 10 % of its frames loses 0.1 — as much as a clearly worse text match (the
+ * cosine of 8 candidates of one prompt spreads by 0.1–0.5 on the live model). Floor penetration and hovering
+ * are not scored: the engine aligns every motion to the floor, which removes penetration, and ground truth
+ * "hovers" (no joint within 5 cm of the floor) in 15 % of a walk's frames at the median and 96 % of a crouch's,
+ * so hovering cannot tell a bad candidate from real flight or joint-centre heights.
+ */
+export const SKATE_WEIGHT = 1;
+
+/** Parses N from text (env or flag); `where` names the source in the error. */
+export function parseBestOf(raw: string | number, where: string): number {
+  const n = typeof raw === 'number' ? raw : Number(raw.trim());
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BEST_OF) throw new Error(`${where} must be a whole number from 1 to ${MAX_BEST_OF}, got "${raw}"`);
+  return n;
+}
+
+/** N from CHARADES_BEST_OF, else the measured default. */
+export function bestOfFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[BEST_OF_ENV];
+  return raw === undefined || raw === '' ? DEFAULT_BEST_OF : parseBestOf(raw, BEST_OF_ENV);
+}
+
+/**
+ * The random stream of candidate `c` of sample `s`. Candidate 0 is the sample's own stream, so N = 1 is
+ * exactly the engine without re-ranking and every N keeps that result among its candidates.
+ */
+export function candidateRng(seed: number, sample: number, candidate: number): Rng {
+  if (candidate === 0) return sampleRng(seed, sample);
+  return mulberry32(deriveSeed(deriveSeed(seed, sample), candidate));
+}
+
+/** Batch row of candidate `c` of sample `s`: candidate-major, so rows 0 … samples−1 are the N = 1 batch. */
+export function candidateRow(sample: number, candidate: number, samples: number): number {
+  return candidate * samples + sample;
+}
+
+const POSITIONS = NUM_JOINTS * 3;
+
+// ---------------------------------------------------------------- physical sanity
+
+export interface Sanity {
+  /** Foot-skate ratio of the decoded motion before the foot clean-up (metrics/physical.ts), floor-aligned as the engine will. */
+  skate: number;
+  penalty: number;
+}
+
+/** Physical sanity of decoded features (frames × 71), on the joints they recover. */
+export function physicalSanity(features: Float32Array): Sanity {
+  const T = features.length / FEATURE_DIM;
+  if (T < 2) return { skate: 0, penalty: 0 };
+  const joints = recoverJoints(features, T);
+  const dy = FOOT_JOINT_CLEARANCE - lowestFootHeight(joints, T);
+  for (let i = 1; i < joints.length; i += 3) joints[i] += dy;
+  const skate = footSkateRatio(joints, T, 20);
+  return { skate, penalty: SKATE_WEIGHT * skate };
+}
+
+// ---------------------------------------------------------------- scoring
+
+/** A candidate's frames of one segment, in decoded-feature frames: [start, end). */
+export interface SegmentWindow {
+  start: number;
+  end: number;
+}
+
+export interface CandidateScore {
+  /** Evaluator cosine, mean over the request's segments (each against its own text). */
+  similarity: number;
+  sanity: Sanity;
+  /** What the ranking maximises: similarity − sanity penalty. */
+  total: number;
+}
+
+export interface Fit {
+  score: number;
+  candidates: number;
+  threshold: number;
+  unsure: boolean;
+}
+
+export interface Choice {
+  /** Batch row of the kept candidate. */
+  row: number;
+  /** Absent when the model version carries no evaluator (nothing can judge the fit). */
+  fit?: Fit;
+  scores: CandidateScore[];
+}
+
+/** The model version's evaluator and its confidence threshold, bound to one engine. */
+export interface FitJudge {
+  readonly threshold: number | null;
+  /**
+   * Scores every row and keeps, per sample, the best of its N candidates. `features[row]` holds the
+   * decoded features of the new frames; `textEmbeddings[i]` is segment i's aggregated text embedding.
+   */
+  choose(features: readonly Float32Array[], windows: readonly SegmentWindow[], textEmbeddings: readonly Float32Array[], samples: number, bestOf: number): Promise<Choice[]>;
+  close(): Promise<void>;
+}
+
+function windowsOf(features: Float32Array, windows: readonly SegmentWindow[]): Float32Array[] {
+  return windows.map((w) => features.subarray(w.start * FEATURE_DIM, w.end * FEATURE_DIM));
+}
+
+/** Rows' scores against their segment texts; one evaluator call for every (row, segment) window. */
+async function scoreRows(ev: Evaluator, manifest: ModelManifest, features: readonly Float32Array[], windows: readonly SegmentWindow[], texts: readonly Float32Array[]): Promise<CandidateScore[]> {
+  // The evaluator embeds windows of at least two frames; a segment is never shorter than one token (4 frames).
+  const motion = await embedMotions(ev, features.flatMap((f) => windowsOf(f, windows)), manifest);
+  const text = await embedTexts(ev, [...texts]);
+  return features.map((f, row) => {
+    const cos = windows.map((_, i) => cosine(motion[row * windows.length + i], text[i]));
+    const similarity = cos.reduce((a, b) => a + b, 0) / cos.length;
+    const sanity = physicalSanity(f);
+    return { similarity, sanity, total: similarity - sanity.penalty };
+  });
+}
+
+function bestCandidate(scores: readonly CandidateScore[], sample: number, samples: number, bestOf: number): number {
+  let best = candidateRow(sample, 0, samples);
+  for (let c = 1; c < bestOf; c++) {
+    const row = candidateRow(sample, c, samples);
+    if (scores[row].total > scores[best].total) best = row;
+  }
+  return best;
+}
+
+export interface FitJudgeOptions {
+  encoder: SentenceEncoder;
+  /** Motion data to calibrate the threshold on when neither the manifest nor the cache has it. */
+  dataDir: string | null;
+  cacheDir?: string;
+}
+
+/** Loads the version's evaluator and its threshold (calibrated once per model and cached; see fitThreshold). */
+export async function createFitJudge(manifest: ModelManifest, modelDir: string, opts: FitJudgeOptions): Promise<FitJudge> {
+  const { ev } = await loadEvaluator(manifest, modelDir);
+  const found = await fitThreshold({ manifest, ev, encoder: opts.encoder, dataDir: opts.dataDir, cacheDir: opts.cacheDir }).catch(async (err: unknown) => {
+    await Promise.all([ev.motion.release(), ev.text.release()]);
+    throw err;
+  });
+  const threshold = found?.threshold ?? null;
+  // onnxruntime sessions are not re-entrant; concurrent requests take turns.
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    threshold,
+    choose(features, windows, texts, samples, bestOf) {
+      const run = queue.then(async () => {
+        const scores = await scoreRows(ev, manifest, features, windows, texts);
+        return Array.from({ length: samples }, (_, s): Choice => {
+          const row = bestCandidate(scores, s, samples, bestOf);
+          const score = scores[row].similarity;
+          const fit = threshold === null ? undefined : { score, candidates: bestOf, threshold, unsure: score < threshold };
+          return { row, ...(fit ? { fit } : {}), scores: scores.filter((_, r) => r % samples === s) };
+        });
+      });
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    close: () => Promise.all([ev.motion.release(), ev.text.release()]).then(() => undefined),
+  };
+}
+
+/** Whether a model version carries the evaluator graphs re-ranking needs. */
+export function hasEvaluator(manifest: ModelManifest, modelDir: string): boolean {
+  const m = manifest.onnx.eval_motion;
+  const t = manifest.onnx.eval_text;
+  return Boolean(m && t && existsSync(`${modelDir}/${m.file}`) && existsSync(`${modelDir}/${t.file}`));
+}
+
+// ---------------------------------------------------------------- the per-model confidence threshold
+
+/** The threshold is this percentile of ground truth's cosine with its own text: 95 % of real pairs score above it. */
+export const FIT_PERCENTILE = 5;
+const CALIBRATION_FORMAT = 'charades-fit-threshold/1';
+/** Test clips are scored over at most this many tokens, as `charades eval` generates them. */
+const MAX_CLIP_TOKENS = 60;
+
+export interface FitCalibration {
+  format: typeof CALIBRATION_FORMAT;
+  model: string;
+  /** sha256 of eval_motion.onnx: a retrained evaluator invalidates the threshold. */
+  evaluator: string;
+  percentile: number;
+  threshold: number;
+  clips: number;
+  /** Ground-truth test clips with their own first text (raw sentence, as most chat phrasings reach the engine). */
+  matched: { p5: number; p10: number; p50: number };
+  /** The same clips against another clip's text of a different action: how often an unrelated request would pass. */
+  mismatched: { p50: number; p95: number; aboveThreshold: number };
+  dataDir: string;
+  createdAt: string;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of no values');
+  const xs = [...values].sort((a, b) => a - b);
+  const at = (p / 100) * (xs.length - 1);
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return xs[lo] + (xs[hi] - xs[lo]) * (at - lo);
+}
+
+interface CalibrationInputs {
+  ev: Evaluator;
+  manifest: ModelManifest;
+  encoder: SentenceEncoder;
+  dataDir: string;
+}
+
+/** Scores the test split's ground truth against its own texts and against other actions' texts. */
+export async function calibrateFitThreshold({ ev, manifest, encoder, dataDir }: CalibrationInputs): Promise<FitCalibration> {
+  const ds = openDataset(dataDir);
+  const clips = ds.records.filter((r) => r.split === 'test' && r.texts.length > 0 && r.num_frames >= 9);
+  if (clips.length < 20) throw new Error(`fit threshold: ${dataDir} has ${clips.length} usable test clips; at least 20 are needed`);
+  const features = clips.map((r) => {
+    const tokens = Math.min(MAX_CLIP_TOKENS, Math.floor((r.num_frames - 1) / 4));
+    const frames = 4 * tokens + 1;
+    return featurize(ds.positions(r).slice(0, frames * POSITIONS), frames);
+  });
+  const motion = await embedMotions(ev, features, manifest);
+  const text = await embedTexts(ev, await Promise.all(clips.map((r) => aggregateEmbedding(r.texts[0], [], encoder))));
+  const matched = clips.map((_, i) => cosine(motion[i], text[i]));
+  const threshold = percentile(matched, FIT_PERCENTILE);
+  // Each clip against the text of the next clip whose action differs (deterministic, no RNG to record).
+  const mismatched: number[] = [];
+  for (const [i, r] of clips.entries()) {
+    for (let k = 1; k < clips.length; k++) {
+      const j = (i + k) % clips.length;
+      if (clips[j].action_labels[0] !== r.action_labels[0]) {
+        mismatched.push(cosine(motion[i], text[j]));
+        break;
+      }
+    }
+  }
+  return {
+    format: CALIBRATION_FORMAT,
+    model: manifest.version,
+    evaluator: manifest.files[manifest.onnx.eval_motion.file] ?? '',
+    percentile: FIT_PERCENTILE,
+    threshold,
+    clips: clips.length,
+    matched: { p5: percentile(matched, 5), p10: percentile(matched, 10), p50: percentile(matched, 50) },
+    mismatched: { p50: percentile(mismatched, 50), p95: percentile(mismatched, 95), aboveThreshold: mismatched.filter((x) => x >= threshold).length / Math.max(1, mismatched.length) },
+    dataDir,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Where a model's calibration is kept: the derived-files cache, keyed by version and evaluator hash (model folders are hash-verified, so nothing is added to them). */
+export function calibrationPath(manifest: ModelManifest, cacheDir: string = defaultCacheDir()): string {
+  const sha = (manifest.files[manifest.onnx.eval_motion?.file ?? ''] ?? 'none').slice(0, 12);
+  return join(cacheDir, 'fit-threshold', `${manifest.version}-${sha}.json`);
+}
+
+function readCalibration(path: string, manifest: ModelManifest): FitCalibration | null {
+  if (!existsSync(path)) return null;
+  try {
+    const c = JSON.parse(readFileSync(path, 'utf8')) as FitCalibration;
+    const ok = c.format === CALIBRATION_FORMAT && c.model === manifest.version && typeof c.threshold === 'number' && Number.isFinite(c.threshold);
+    return ok ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeCalibration(path: string, c: FitCalibration): void {
+  mkdirSync(dirname(path), { recursive: true });
+  // Written whole then renamed: two engines starting at once never read half a file.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(c, null, 1)}\n`);
+  renameSync(tmp, path);
+}
+
+export interface ThresholdSource {
+  /** A threshold the trainer recorded in the manifest (`metrics.fitThreshold`) wins. */
+  manifest: ModelManifest;
+  ev: Evaluator;
+  encoder: SentenceEncoder;
+  /** Motion data with a test split; null = only a recorded or cached threshold is used. */
+  dataDir: string | null;
+  cacheDir?: string;
+  /** Recompute even when cached (`charades eval --fit-threshold`). */
+  refresh?: boolean;
+}
+
+/** The model's threshold: recorded in the manifest, else cached, else calibrated once on the data and cached. */
+export async function fitThreshold(src: ThresholdSource): Promise<{ threshold: number; calibration?: FitCalibration; from: 'manifest' | 'cache' | 'data' } | null> {
+  const recorded = src.manifest.metrics.fitThreshold;
+  if (typeof recorded === 'number' && Number.isFinite(recorded) && !src.refresh) return { threshold: recorded, from: 'manifest' };
+  const path = calibrationPath(src.manifest, src.cacheDir);
+  const cached = src.refresh ? null : readCalibration(path, src.manifest);
+  if (cached) return { threshold: cached.threshold, calibration: cached, from: 'cache' };
+  if (!src.dataDir || !existsSync(join(src.dataDir, 'index.jsonl'))) return null;
+  const calibration = await calibrateFitThreshold({ ev: src.ev, manifest: src.manifest, encoder: src.encoder, dataDir: src.dataDir });
+  writeCalibration(path, calibration);
+  return { threshold: calibration.threshold, calibration, from: 'data' };
+}
