@@ -24,7 +24,11 @@ const ROOMS: Record<string, () => Promise<Register>> = {
   agent: async () => (await import('./agent/index.js')).registerAgentCommands,
   train: async () => (await import('./worker/train/index.js')).registerTrainCommands,
   community: async () => (await import('./bot/community/index.js')).registerCommunityCommands,
+  probes: async () => (await import('./eval-probes.js')).registerProbePlanner,
 };
+
+/** Rooms a command needs besides its own: `eval --probes` plans through the agent, which src/motion may not import. */
+const COMMAND_EXTRA_ROOMS: Partial<Record<string, (keyof typeof ROOMS)[]>> = { eval: ['probes'] };
 
 /** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
 const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
@@ -39,7 +43,7 @@ const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
 function roomsFor(argv: string[]): (keyof typeof ROOMS)[] {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const wantsHelp = argv.slice(2).some((a) => a === '-h' || a === '--help' || a === 'help' || a === '-V' || a === '--version');
-  if (first && COMMAND_ROOM[first] && !(first === 'help')) return [COMMAND_ROOM[first]];
+  if (first && COMMAND_ROOM[first] && !(first === 'help')) return [COMMAND_ROOM[first], ...(COMMAND_EXTRA_ROOMS[first] ?? [])];
   if (!first || wantsHelp) return Object.keys(ROOMS);
   return ['bot'];
 }

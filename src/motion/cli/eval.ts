@@ -5,7 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { evaluateProductionPath, type EvalReport, type SetMetrics } from '../engine/evaluate.js';
+import { createEngine } from '../engine/engine.js';
+import { evaluateProductionPath, loadEvaluator, type EvalReport, type SetMetrics } from '../engine/evaluate.js';
+import { fitThreshold } from '../engine/rerank.js';
+import { defaultDataDir } from '../paths.js';
+import { sharedSentenceEncoder } from '../text/config.js';
+import { probePlanner } from '../probes/planner.js';
+import { formatProbeReport, loadProbeFile, runProbes, type ProbeReport } from '../probes/run.js';
 import { barChart, histogram } from '../engine/png.js';
 
 export interface EvalCliOptions {
@@ -19,6 +25,9 @@ export interface EvalCliOptions {
   evaluator?: string;
   data?: string;
   quiet?: boolean;
+  probes?: string;
+  only?: string;
+  fitThreshold?: boolean;
 }
 
 const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
@@ -110,6 +119,34 @@ export async function runEvalCommand(o: EvalCliOptions): Promise<{ report: EvalR
   return { report, files: o.report ? writeEvalReport(resolve(o.report), report) : [] };
 }
 
+/** `charades eval --fit-threshold`: calibrates the model's threshold again (and caches it); the engine otherwise does so once per model. */
+async function refreshFitThreshold(o: EvalCliOptions): Promise<unknown> {
+  const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, bestOf: 1 });
+  const { ev } = await loadEvaluator(engine.manifest, engine.modelDir);
+  try {
+    const found = await fitThreshold({ manifest: engine.manifest, ev, encoder: await sharedSentenceEncoder(), dataDir: resolve(o.data ?? defaultDataDir()), refresh: true });
+    if (!found) throw new Error(`no test split to calibrate on in ${o.data ?? defaultDataDir()}`);
+    return found.calibration ?? found;
+  } finally {
+    await Promise.all([ev.motion.release(), ev.text.release(), engine.close()]);
+  }
+}
+
+/** `charades eval --probes FILE`: the probes through the planner provided by the CLI and the engine with its defaults. */
+export async function runProbeCommand(o: EvalCliOptions): Promise<ProbeReport> {
+  const file = loadProbeFile(resolve(o.probes as string));
+  const planner = await probePlanner();
+  const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(o.data ? { dataDir: o.data } : {}) });
+  try {
+    return await runProbes(file, planner, engine, {
+      only: o.only?.split(',').map((s) => s.trim()).filter(Boolean),
+      onProbe: o.quiet ? undefined : (r, i, n) => process.stderr.write(`[${i + 1}/${n}] ${r.pass ? 'pass' : 'fail'} ${r.id}\n`),
+    });
+  } finally {
+    await engine.close();
+  }
+}
+
 export function registerEvalCommand(program: Command): void {
   program
     .command('eval')
@@ -124,7 +161,19 @@ export function registerEvalCommand(program: Command): void {
     .option('--evaluator <dir>', 'folder with eval_motion.onnx and eval_text.onnx when the model has none')
     .option('--data <dir>', 'motion data folder')
     .option('--quiet', 'no progress on stderr')
+    .option('--probes <file>', 'run acting probes instead: prompts through the offline planner and the engine, physical checks on the joints (e.g. bench/probes/acting.json)')
+    .option('--only <ids>', 'with --probes: only these probe ids or categories (comma-separated)')
+    .option('--fit-threshold', "re-derive the model's best-of-N confidence threshold from the test split and print it")
     .action(async (o: EvalCliOptions) => {
+      if (o.probes) {
+        const report = await runProbeCommand(o);
+        process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : formatProbeReport(report));
+        return;
+      }
+      if (o.fitThreshold) {
+        process.stdout.write(`${JSON.stringify(await refreshFitThreshold(o), null, 1)}\n`);
+        return;
+      }
       const { report, files } = await runEvalCommand(o);
       if (o.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       else process.stdout.write(`${reportMarkdown(report)}${files.length ? `\nwrote ${files.join(', ')}\n` : ''}`);
