@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Charades needs on Debian/Ubuntu: system packages (when missing), the npm dependencies, and the
 # build (dist/) that bin/charades.js runs.
-#   --with-llama   also install the optional local-LLM backend, node-llama-cpp (CPU build), at the version range
-#                  package.json's peerDependencies name; `npm test` needs it because the llama tests run it.
+#   --with-llama   also install the optional local-LLM backend, node-llama-cpp (CPU build only; see LLAMA_PACKAGE);
+#                  `npm test` needs it because the llama tests run it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Not in package.json: npm would install it, and its GPU builds, for everyone. This is the version the tests ran.
+LLAMA_PACKAGE=node-llama-cpp@3.22.1
 with_llama=0
 for arg in "$@"; do
   case "$arg" in
@@ -43,10 +45,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 if [ "$with_llama" -eq 1 ] && [ ! -d node_modules/node-llama-cpp ]; then
-  range=$(node -p "require('./package.json').peerDependencies['node-llama-cpp']")
-  echo "installing the optional local-LLM backend: node-llama-cpp@$range"
+  echo "installing the optional local-LLM backend: $LLAMA_PACKAGE"
   # --no-save: it stays out of package.json and the lock, so a plain install remains lean.
-  npm install --no-save --no-audit --no-fund "node-llama-cpp@$range"
+  npm install --no-save --no-audit --no-fund "$LLAMA_PACKAGE"
 fi
 node scripts/prune-native.mjs node_modules
 npm run build --silent

@@ -23,9 +23,11 @@ test('with the package installed (as the llama tests need it) the check passes t
   assert.doesNotThrow(() => assertLocalLlmInstalled({ LLAMA_MODEL_PATH: '/models/tiny.gguf' }));
 });
 
-test('node-llama-cpp is an optional peer, not a dependency, so a plain install stays lean', () => {
+test('node-llama-cpp is in no dependency list, so a plain install stays lean; setup.sh --with-llama pins it', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  assert.equal(pkg.dependencies[LOCAL_LLM_PACKAGE], undefined);
-  assert.ok(pkg.peerDependencies[LOCAL_LLM_PACKAGE]);
-  assert.equal(pkg.peerDependenciesMeta[LOCAL_LLM_PACKAGE].optional, true);
+  for (const list of ['dependencies', 'optionalDependencies', 'peerDependencies', 'devDependencies']) {
+    assert.equal(pkg[list]?.[LOCAL_LLM_PACKAGE], undefined, `${LOCAL_LLM_PACKAGE} is in ${list}`);
+  }
+  const setup = readFileSync(new URL('../../scripts/setup.sh', import.meta.url), 'utf8');
+  assert.match(setup, new RegExp(`^LLAMA_PACKAGE=${LOCAL_LLM_PACKAGE}@\\d+\\.\\d+\\.\\d+$`, 'm'));
 });
