@@ -1,18 +1,20 @@
 /**
- * Reader for the packed motion dataset (../shared/data/motion, see its README.md):
- * `index.jsonl` (one record per clip) + `positions_mm.i16` (int16 mm, [frames, 22, 3]) +
- * `rotations_quat.f16` (float16 quaternions w,x,y,z, [frames, 22, 4]).
+ * Reader for packed motion data (../shared/data/<pack>, see data/README.md): one pack per folder,
+ * `index.jsonl` (one record per clip) + `positions_mm.i16` (int16 mm, [frames, 22, 3]) + optionally
+ * `rotations_quat.f16` (float16 quaternions w,x,y,z, [frames, 22, 4]). Packs without rotations (CMU, HDM05)
+ * are "positions only": everything that needs only joint positions works on them, and asking one of their clips
+ * for rotations is refused by name. Several packs open as one Dataset; every clip keeps its pack and licence.
  *
  * Opening parses and validates the index and checks the binary sizes with `stat` only; each binary is read
  * into memory once, on first use, and clips are handed out as views into it, decoded only when asked for.
  */
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { makeMotion } from './contracts.js';
 import type { Motion } from './contracts.js';
-import { defaultDataDir } from './paths.js';
+import { defaultDataDir, splitDataDirs } from './paths.js';
 import { NUM_JOINTS } from './skeleton.js';
 
 export const INDEX_FILE = 'index.jsonl';
@@ -39,14 +41,18 @@ export const ClipRecordSchema = z.object({
   frame_offset: z.number().int().nonnegative(),
   pos_byte_offset: z.number().int().nonnegative(),
   pos_byte_length: z.number().int().positive(),
-  rot_byte_offset: z.number().int().nonnegative(),
-  rot_byte_length: z.number().int().positive(),
+  rot_byte_offset: z.number().int().nonnegative().nullable(),
+  rot_byte_length: z.number().int().positive().nullable(),
   split: z.enum(SPLITS),
   action_labels: z.array(z.string()),
-  style: z.string(),
+  /** Positions-only packs have no styles; read as "" so every consumer sees a string. */
+  style: z
+    .string()
+    .nullable()
+    .transform((s) => s ?? ''),
   texts: z.array(z.string()),
   text_source: z.string().optional(),
-  rest_offsets_m: z.array(Vec3Schema).length(NUM_JOINTS),
+  rest_offsets_m: z.array(Vec3Schema).length(NUM_JOINTS).nullable(),
   source_fps: z.number().positive().optional(),
   source_frames: z.number().int().nonnegative().optional(),
   origin_shift_m: Vec3Schema.optional(),
@@ -57,14 +63,30 @@ export const ClipRecordSchema = z.object({
 });
 export type ClipRecord = z.infer<typeof ClipRecordSchema>;
 
+/** One folder of packed data. `name` is the folder's name (motion, cmu, hdm05): what manifests and stats say. */
+export interface PackInfo {
+  name: string;
+  dir: string;
+  clips: number;
+  frames: number;
+  hasRotations: boolean;
+  licenses: string[];
+}
+
 export interface Dataset {
+  /** The first pack's folder (the only one for a single pack). */
   readonly dir: string;
+  readonly packs: readonly PackInfo[];
   readonly records: readonly ClipRecord[];
   readonly totalFrames: number;
   /** The raw bytes of index.jsonl (for hashing: the features cache records which index it was built from). */
   readonly indexBytes: Buffer;
   byId(id: string): ClipRecord;
   split(name: string): ClipRecord[];
+  /** The pack a clip came from (its folder name). */
+  packOf(record: ClipRecord): string;
+  /** Whether the clip has local rotations (false for positions-only packs). */
+  hasRotations(record: ClipRecord): boolean;
   /** Zero-copy view of a clip's int16 millimetre positions, [T, 22, 3]. */
   positionsMm(record: ClipRecord): Int16Array;
   /** Zero-copy view of a clip's raw float16 rotation bits, [T, 22, 4]. */
@@ -171,7 +193,7 @@ function parseIndex(text: string, file: string): ClipRecord[] {
   return records;
 }
 
-function checkRecordLayout(records: readonly ClipRecord[], indexFile: string): number {
+function checkRecordLayout(records: readonly ClipRecord[], indexFile: string, withRotations: boolean): number {
   const seen = new Set<string>();
   let expectedOffset = 0;
   for (const r of records) {
@@ -186,8 +208,13 @@ function checkRecordLayout(records: readonly ClipRecord[], indexFile: string): n
     };
     expect('pos_byte_offset', r.pos_byte_offset, r.frame_offset * POSITION_FRAME_BYTES);
     expect('pos_byte_length', r.pos_byte_length, r.num_frames * POSITION_FRAME_BYTES);
-    expect('rot_byte_offset', r.rot_byte_offset, r.frame_offset * ROTATION_FRAME_BYTES);
-    expect('rot_byte_length', r.rot_byte_length, r.num_frames * ROTATION_FRAME_BYTES);
+    if (withRotations) {
+      if (r.rot_byte_offset === null || r.rot_byte_length === null || r.rest_offsets_m === null) {
+        throw new Error(`${where}: rot_byte_offset, rot_byte_length and rest_offsets_m are required in a pack with ${ROTATIONS_FILE}`);
+      }
+      expect('rot_byte_offset', r.rot_byte_offset, r.frame_offset * ROTATION_FRAME_BYTES);
+      expect('rot_byte_length', r.rot_byte_length, r.num_frames * ROTATION_FRAME_BYTES);
+    }
     expectedOffset += r.num_frames;
   }
   return expectedOffset;
@@ -246,8 +273,16 @@ export function nearestIds(id: string, ids: Iterable<string>, count = 3): string
 
 // ---------------------------------------------------------------- dataset
 
-/** Opens the packed dataset in `dir`, validating the index and the binary file sizes. */
-export function openDataset(dir: string = defaultDataDir()): Dataset {
+/** A pack is positions-only when its folder has no rotations file and its records say so (rot fields null). */
+function packHasRotations(dir: string, records: readonly ClipRecord[]): boolean {
+  if (existsSync(join(dir, ROTATIONS_FILE))) return true;
+  const claims = records.find((r) => r.rot_byte_offset !== null);
+  if (claims) throw new Error(`${join(dir, ROTATIONS_FILE)} is missing but clip ${claims.id} in ${join(dir, INDEX_FILE)} has rotation offsets`);
+  return false;
+}
+
+/** Opens one pack, validating the index and the binary file sizes (stat only; binaries are read on first use). */
+function openPack(dir: string): Dataset {
   if (endianness() !== 'LE') throw new Error('the packed motion data is little-endian; this machine is big-endian');
   const indexFile = join(dir, INDEX_FILE);
   if (!existsSync(indexFile)) {
@@ -255,11 +290,20 @@ export function openDataset(dir: string = defaultDataDir()): Dataset {
   }
   const indexBytes = readFileSync(indexFile);
   const records = parseIndex(indexBytes.toString('utf8'), indexFile);
-  const totalFrames = checkRecordLayout(records, indexFile);
+  const withRotations = packHasRotations(dir, records);
+  const totalFrames = checkRecordLayout(records, indexFile, withRotations);
   const positionsFile = join(dir, POSITIONS_FILE);
   const rotationsFile = join(dir, ROTATIONS_FILE);
   checkBinarySize(positionsFile, POSITION_FRAME_BYTES, totalFrames);
-  checkBinarySize(rotationsFile, ROTATION_FRAME_BYTES, totalFrames);
+  if (withRotations) checkBinarySize(rotationsFile, ROTATION_FRAME_BYTES, totalFrames);
+  const pack: PackInfo = {
+    name: basename(resolve(dir)),
+    dir,
+    clips: records.length,
+    frames: totalFrames,
+    hasRotations: withRotations,
+    licenses: [...new Set(records.map((r) => r.license))].sort(),
+  };
 
   const byIdMap = new Map(records.map((r) => [r.id, r]));
   let positionsAll: Int16Array | undefined;
@@ -275,37 +319,96 @@ export function openDataset(dir: string = defaultDataDir()): Dataset {
 
   const positionsMm = (r: ClipRecord): Int16Array =>
     allPositions().subarray(r.frame_offset * NUM_JOINTS * 3, (r.frame_offset + r.num_frames) * NUM_JOINTS * 3);
-  const rotationsF16 = (r: ClipRecord): Uint16Array =>
-    allRotations().subarray(r.frame_offset * NUM_JOINTS * 4, (r.frame_offset + r.num_frames) * NUM_JOINTS * 4);
+  const rotationsF16 = (r: ClipRecord): Uint16Array => {
+    if (!withRotations) throw new Error(`clip ${r.id} has no rotations: pack "${pack.name}" (${dir}) stores joint positions only`);
+    return allRotations().subarray(r.frame_offset * NUM_JOINTS * 4, (r.frame_offset + r.num_frames) * NUM_JOINTS * 4);
+  };
+  const rotations = (r: ClipRecord): Float32Array<ArrayBuffer> => decodeFloat16(rotationsF16(r));
+  return assembleDataset({ dir, packs: [pack], records, indexBytes, byId, packOf: () => pack.name, hasRotations: () => withRotations, positionsMm, rotationsF16, rotations });
+}
 
+/** The parts of a Dataset that depend on where its clips live; the rest is derived from them. */
+type DatasetCore = Pick<Dataset, 'dir' | 'packs' | 'records' | 'indexBytes' | 'byId' | 'packOf' | 'hasRotations' | 'positionsMm' | 'rotationsF16' | 'rotations'>;
+
+function assembleDataset(core: DatasetCore): Dataset {
   const positions = (r: ClipRecord): Float32Array<ArrayBuffer> => {
-    const mm = positionsMm(r);
+    const mm = core.positionsMm(r);
     const out = new Float32Array(mm.length);
     for (let i = 0; i < mm.length; i++) out[i] = mm[i] / 1000;
     return out;
   };
-  const rotations = (r: ClipRecord): Float32Array<ArrayBuffer> => decodeFloat16(rotationsF16(r));
-
   const clip = (idOrRecord: string | ClipRecord): Motion => {
-    const r = typeof idOrRecord === 'string' ? byId(idOrRecord) : idOrRecord;
+    const r = typeof idOrRecord === 'string' ? core.byId(idOrRecord) : idOrRecord;
     const text = r.texts[0];
+    const rotated = core.hasRotations(r) && r.rest_offsets_m !== null;
     return makeMotion({
       fps: r.fps,
       numFrames: r.num_frames,
       joints: positions(r),
-      rotations: rotations(r),
-      restOffsets: r.rest_offsets_m,
+      ...(rotated ? { rotations: core.rotations(r), restOffsets: r.rest_offsets_m ?? undefined } : {}),
       segments: text === undefined ? [] : [{ text, start: 0, end: r.num_frames }],
       provenance: { source: `dataset:${r.id}` },
     });
   };
-
   const split = (name: string): ClipRecord[] => {
     if (!(SPLITS as readonly string[]).includes(name)) throw new Error(`unknown split "${name}"; splits are: ${SPLITS.join(', ')}`);
-    return records.filter((r) => r.split === name);
+    return core.records.filter((r) => r.split === name);
   };
+  const totalFrames = core.packs.reduce((s, p) => s + p.frames, 0);
+  return { ...core, totalFrames, split, positions, clip };
+}
 
-  return { dir, records, totalFrames, indexBytes, byId, split, positionsMm, rotationsF16, positions, rotations, clip };
+/** Joins opened packs into one Dataset; a clip id must be unique across them. */
+function mergePacks(parts: Dataset[]): Dataset {
+  const owner = new Map<ClipRecord, Dataset>();
+  const byIdMap = new Map<string, ClipRecord>();
+  for (const part of parts) {
+    for (const r of part.records) {
+      const clash = byIdMap.get(r.id);
+      if (clash) throw new Error(`clip id "${r.id}" is in both ${owner.get(clash)?.dir} and ${part.dir}; packs must not share clip ids`);
+      byIdMap.set(r.id, r);
+      owner.set(r, part);
+    }
+  }
+  const partOf = (r: ClipRecord): Dataset => {
+    const part = owner.get(r);
+    if (!part) throw new Error(`clip ${r.id} is not a record of this dataset (${parts.map((p) => p.dir).join(', ')})`);
+    return part;
+  };
+  const byId = (id: string): ClipRecord => {
+    const r = byIdMap.get(id);
+    if (!r) throw new Error(`unknown clip id "${id}" in packs ${parts.map((p) => p.packs[0].name).join(', ')}; nearest ids: ${nearestIds(id, byIdMap.keys()).join(', ')}`);
+    return r;
+  };
+  return assembleDataset({
+    dir: parts[0].dir,
+    packs: parts.flatMap((p) => p.packs),
+    records: parts.flatMap((p) => p.records),
+    // Each index's bytes, one after another: its hash changes when any pack's index does.
+    indexBytes: Buffer.concat(parts.map((p) => p.indexBytes)),
+    byId,
+    packOf: (r) => partOf(r).packOf(r),
+    hasRotations: (r) => partOf(r).hasRotations(r),
+    positionsMm: (r) => partOf(r).positionsMm(r),
+    rotationsF16: (r) => partOf(r).rotationsF16(r),
+    rotations: (r) => partOf(r).rotations(r),
+  });
+}
+
+/**
+ * Opens packed motion data: one folder, or several given as a list (or one string with the folders separated by
+ * commas or the platform's path delimiter, as CHARADES_DATA may give them). Validates every index and binary size.
+ */
+export function openDataset(dirOrDirs: string | readonly string[] = defaultDataDir()): Dataset {
+  const dirs = typeof dirOrDirs === 'string' ? splitDataDirs(dirOrDirs) : [...dirOrDirs];
+  if (dirs.length === 0) throw new Error('no motion data folder given');
+  const seen = new Set<string>();
+  for (const d of dirs) {
+    const key = resolve(d);
+    if (seen.has(key)) throw new Error(`motion data folder ${d} is listed twice`);
+    seen.add(key);
+  }
+  return dirs.length === 1 ? openPack(dirs[0]) : mergePacks(dirs.map(openPack));
 }
 
 /**
@@ -315,24 +418,27 @@ export function openDataset(dir: string = defaultDataDir()): Dataset {
 export function writePackedSubset(ds: Dataset, records: readonly ClipRecord[], outDir: string): ClipRecord[] {
   if (records.length === 0) throw new Error('writePackedSubset: no clips given');
   const frames = records.reduce((s, r) => s + r.num_frames, 0);
+  // One subset is one pack: it keeps rotations only when every clip has them.
+  const withRotations = records.every((r) => ds.hasRotations(r));
   const positions = new Int16Array(frames * NUM_JOINTS * 3);
-  const rotations = new Uint16Array(frames * NUM_JOINTS * 4);
+  const rotations = withRotations ? new Uint16Array(frames * NUM_JOINTS * 4) : undefined;
   const out: ClipRecord[] = [];
   let offset = 0;
   for (const r of records) {
     positions.set(ds.positionsMm(r), offset * NUM_JOINTS * 3);
-    rotations.set(ds.rotationsF16(r), offset * NUM_JOINTS * 4);
+    rotations?.set(ds.rotationsF16(r), offset * NUM_JOINTS * 4);
     out.push({
       ...r,
       frame_offset: offset,
       pos_byte_offset: offset * POSITION_FRAME_BYTES,
-      rot_byte_offset: offset * ROTATION_FRAME_BYTES,
+      rot_byte_offset: rotations ? offset * ROTATION_FRAME_BYTES : null,
+      rot_byte_length: rotations ? r.num_frames * ROTATION_FRAME_BYTES : null,
     });
     offset += r.num_frames;
   }
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, INDEX_FILE), out.map((r) => JSON.stringify(r)).join('\n') + '\n');
   writeFileSync(join(outDir, POSITIONS_FILE), new Uint8Array(positions.buffer));
-  writeFileSync(join(outDir, ROTATIONS_FILE), new Uint8Array(rotations.buffer));
+  if (rotations) writeFileSync(join(outDir, ROTATIONS_FILE), new Uint8Array(rotations.buffer));
   return out;
 }

@@ -1,5 +1,5 @@
 /**
- * The features cache (docs/data-contract.md): every clip of the packed dataset featurised with features.ts
+ * The features cache (docs/data-contract.md): every clip of the packed data (one or several packs) featurised with features.ts
  * (`features.f16`, float16 LE [frames, 71], clips in index order, not normalised) plus `features.json`
  * (layout, train-split mean/std, mirror perm/sign, clip table, provenance hashes). It is how the Python
  * trainer gets the one feature layout without a second implementation.
@@ -20,7 +20,7 @@ import {
   FEATURE_SLICES,
   featurize,
 } from './features.js';
-import { defaultCacheDir, defaultDataDir } from './paths.js';
+import { defaultCacheDir, defaultTrainingDataDirs, splitDataDirs } from './paths.js';
 import { FPS } from './skeleton.js';
 
 export const FEATURES_BIN = 'features.f16';
@@ -40,6 +40,8 @@ export const FeatureCacheClipSchema = z.object({
   split: z.enum(SPLITS),
   dataset: z.string(),
   license: z.string().optional(),
+  /** The pack (data folder name) the clip came from; the trainer filters and balances by it. */
+  pack: z.string().optional(),
   offset: z.number().int().nonnegative(),
   length: z.number().int().positive(),
   action_labels: z.array(z.string()),
@@ -61,7 +63,7 @@ export const FeatureCacheMetaSchema = z.object({
   statsFrames: z.number().int().optional(),
   mirror: z.object({ perm: z.array(z.number().int()), sign: z.array(z.number()) }),
   clips: z.array(FeatureCacheClipSchema),
-  source: z.object({ dataDir: z.string(), indexSha256: z.string() }),
+  source: z.object({ dataDir: z.string(), indexSha256: z.string(), dataDirs: z.array(z.string()).optional() }),
   featurizerSha256: z.string(),
   created: z.string().optional(),
 });
@@ -99,6 +101,7 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
       split: r.split,
       dataset: r.dataset,
       license: r.license,
+      pack: ds.packOf(r),
       offset,
       length,
       action_labels: r.action_labels,
@@ -123,7 +126,7 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
     statsFrames: stats.frames,
     mirror: { perm: [...FEATURE_MIRROR.perm], sign: [...FEATURE_MIRROR.sign] },
     clips,
-    source: { dataDir: resolve(ds.dir), indexSha256: sha256Hex(ds.indexBytes) },
+    source: { dataDir: resolve(ds.dir), indexSha256: sha256Hex(ds.indexBytes), dataDirs: ds.packs.map((p) => resolve(p.dir)) },
     featurizerSha256: featurizerSha256(),
     created: new Date().toISOString(),
   };
@@ -146,9 +149,9 @@ export interface FeatureCacheWriteResult {
 }
 
 export function writeFeatureCache(
-  opts: { dataDir?: string; outDir?: string; stdFloor?: number; dataset?: Dataset } = {},
+  opts: { dataDir?: string | readonly string[]; outDir?: string; stdFloor?: number; dataset?: Dataset } = {},
 ): FeatureCacheWriteResult {
-  const ds = opts.dataset ?? openDataset(opts.dataDir ?? defaultDataDir());
+  const ds = opts.dataset ?? openDataset(opts.dataDir ?? defaultTrainingDataDirs());
   const outDir = opts.outDir ?? defaultFeatureCacheDir();
   const { meta, features } = buildFeatureCache(ds, { stdFloor: opts.stdFloor });
   try {
@@ -227,13 +230,17 @@ export function readFeatureCache(dir: string = defaultFeatureCacheDir()): Featur
 }
 
 /** Why a cache no longer matches this featurizer or that data (empty when it is current). */
-export function featureCacheStaleReasons(meta: FeatureCacheMeta, dataDir?: string): string[] {
+export function featureCacheStaleReasons(meta: FeatureCacheMeta, dataDir?: string | readonly string[]): string[] {
   const reasons: string[] = [];
   if (meta.featurizerSha256 !== featurizerSha256()) reasons.push('features.ts changed since the cache was written');
   if (dataDir !== undefined) {
-    const indexFile = join(dataDir, 'index.jsonl');
-    if (!existsSync(indexFile)) reasons.push(`${indexFile} is missing`);
-    else if (sha256Hex(readFileSync(indexFile)) !== meta.source.indexSha256) reasons.push(`${indexFile} changed since the cache was written`);
+    const dirs = typeof dataDir === 'string' ? splitDataDirs(dataDir) : [...dataDir];
+    const indexFiles = dirs.map((d) => join(d, 'index.jsonl'));
+    const missing = indexFiles.filter((f) => !existsSync(f));
+    if (missing.length > 0) reasons.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`);
+    else if (sha256Hex(Buffer.concat(indexFiles.map((f) => readFileSync(f)))) !== meta.source.indexSha256) {
+      reasons.push(`${indexFiles.length === 1 ? indexFiles[0] : `the indexes of ${dirs.join(', ')}`} changed since the cache was written`);
+    }
   }
   return reasons;
 }

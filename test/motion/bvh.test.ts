@@ -70,8 +70,10 @@ test('estimated rest offsets reproduce the bone lengths of a clip from another b
   const ds = openDataset();
   const r = ds.byId('accad_male1_a10_lie-to-crouch');
   const est = estimateRestOffsets(ds.positions(r), r.num_frames);
+  const rest = r.rest_offsets_m;
+  assert.ok(rest, 'the motion pack has rest offsets');
   est.forEach((o, j) => {
-    const want = Math.hypot(...r.rest_offsets_m[j]);
+    const want = Math.hypot(...rest[j]);
     assert.ok(Math.abs(Math.hypot(...o) - want) < 0.003, `joint ${j}: ${Math.hypot(...o)} vs ${want}`);
   });
   // Written without rotations: solved from the joints on the estimated body, then read back.

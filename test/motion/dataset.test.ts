@@ -17,6 +17,7 @@ import {
 } from '../../src/motion/dataset.js';
 import { forwardKinematics, positionError } from '../../src/motion/kinematics.js';
 import { NUM_JOINTS } from '../../src/motion/skeleton.js';
+import { REPO_ROOT } from '../../src/motion/paths.js';
 
 const ds = openDataset();
 
@@ -155,4 +156,36 @@ test('corrupt index lines name the line, the clip and the field', (t) => {
 
   writeFileSync(indexFile, '\n');
   assert.throws(() => openDataset(dir), /index\.jsonl: no clip records/);
+});
+
+// ---------------------------------------------------------------- several packs, positions-only packs
+
+const SHARED = join(REPO_ROOT, '..', 'shared', 'data');
+
+test('several packs open as one dataset: every clip keeps its pack and licence, positions-only clips refuse rotations', () => {
+  const both = openDataset([join(SHARED, 'motion'), join(SHARED, 'cmu')]);
+  assert.deepEqual(both.packs.map((p) => [p.name, p.hasRotations]), [['motion', true], ['cmu', false]]);
+  assert.equal(both.records.length, ds.records.length + both.packs[1].clips);
+  assert.equal(both.totalFrames, ds.totalFrames + both.packs[1].frames);
+  const cmu = both.records.find((r) => both.packOf(r) === 'cmu');
+  assert.ok(cmu, 'a CMU clip');
+  assert.equal(both.hasRotations(cmu), false);
+  assert.ok(cmu.license.length > 0);
+  assert.equal(cmu.style, '', 'a positions-only pack without styles reads as the empty style');
+  assert.throws(() => both.rotations(cmu), /has no rotations: pack "cmu"/);
+  const motion = both.clip(cmu);
+  assert.equal(motion.rotations, undefined);
+  assert.equal(motion.joints.length, cmu.num_frames * NUM_JOINTS * 3);
+  const bnr = both.byId('bnr1_bow_active_001');
+  assert.equal(both.packOf(bnr), 'motion');
+  assert.deepEqual(both.positionsMm(bnr), ds.positionsMm(ds.byId('bnr1_bow_active_001')));
+  assert.ok(both.clip(bnr).rotations, 'a motion clip still has rotations');
+  // CHARADES_DATA may name several packs in one string.
+  assert.equal(openDataset(`${join(SHARED, 'motion')},${join(SHARED, 'cmu')}`).records.length, both.records.length);
+});
+
+test('a pack listed twice, or two packs that share a clip id, are refused by name', (t) => {
+  assert.throws(() => openDataset([join(SHARED, 'cmu'), join(SHARED, 'cmu')]), /listed twice/);
+  const copy = fixture(t, SMALL);
+  assert.throws(() => openDataset([join(SHARED, 'motion'), copy]), /clip id "bnr1_bow_active_001" is in both/);
 });

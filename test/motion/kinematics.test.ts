@@ -125,10 +125,12 @@ test('rotationsFromJoints reproduces real dataset clips by FK (error reported)',
   let count = 0;
   for (const r of records) {
     const joints = ds.positions(r);
-    const rot = rotationsFromJoints(joints, r.num_frames, r.rest_offsets_m);
+    const rest = r.rest_offsets_m;
+    assert.ok(rest, `${r.id} has rest offsets`);
+    const rot = rotationsFromJoints(joints, r.num_frames, rest);
     const root = new Float32Array(r.num_frames * 3);
     for (let t = 0; t < r.num_frames; t++) root.set(joints.subarray(t * 66, t * 66 + 3), t * 3);
-    const err = positionError(forwardKinematics(rot, root, r.rest_offsets_m, PARENTS), joints);
+    const err = positionError(forwardKinematics(rot, root, rest, PARENTS), joints);
     worst = Math.max(worst, err.max);
     sum += err.mean * r.num_frames;
     count += r.num_frames;

@@ -8,7 +8,7 @@ import type { ClipRecord, Dataset } from '../dataset.js';
 import { defaultFeatureCacheDir, writeFeatureCache } from '../featureCache.js';
 import { aggregatePhysicalMetrics, physicalMetrics } from '../metrics/index.js';
 import type { PhysicalMetrics } from '../metrics/index.js';
-import { defaultDataDir } from '../paths.js';
+import { defaultDataDir, defaultTrainingDataDirs } from '../paths.js';
 
 /** Metrics shown in the human table (the JSON has every field physicalMetrics returns). */
 const TABLE_KEYS = ['footSkateRatio', 'floorPenetrationMean', 'floatHeightMean', 'jitter', 'boneLengthStd'] as const;
@@ -145,11 +145,11 @@ export function registerDataCommands(program: Command): void {
   data
     .command('features')
     .description('write the features cache (features.f16 + features.json) the trainer reads, see docs/data-contract.md')
-    .option('--data <dir>', 'motion data folder (default: CHARADES_DATA or ../shared/data/motion)')
+    .option('--data <dirs>', 'motion data pack folders, comma-separated (default: CHARADES_DATA, else the training packs motion + cmu)')
     .option('--out <dir>', `output folder (default: ${defaultFeatureCacheDir()})`)
     .action((opts: { data?: string; out?: string }) => {
       const started = performance.now();
-      const r = writeFeatureCache({ dataDir: opts.data ?? defaultDataDir(), outDir: opts.out ?? defaultFeatureCacheDir() });
+      const r = writeFeatureCache({ dataDir: opts.data ?? defaultTrainingDataDirs(), outDir: opts.out ?? defaultFeatureCacheDir() });
       const mib = (r.binBytes + r.metaBytes) / 2 ** 20;
       process.stdout.write(
         `wrote ${r.dir}: ${r.clips} clips, ${r.frames} feature frames, ${mib.toFixed(1)} MiB ` +
