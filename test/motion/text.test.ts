@@ -20,6 +20,7 @@ import {
   writeEmbeddingTable,
 } from '../../src/motion/text/index.js';
 import { runEmbed } from '../../src/motion/cli/embed.js';
+import { SIDES, textSide } from '../../src/motion/text/side.js';
 import { defaultDataDir } from '../../src/motion/paths.js';
 
 const SHARED_USE = '/work/shared/models/use-en-energetic';
@@ -147,10 +148,12 @@ test('charades embed writes a readable, deterministic table keyed by text and en
   writeFileSync(extra, 'act like a dog\n\n  a person kneels  \n');
   const out1 = join(tmp(), 't');
   const out2 = join(tmp(), 't');
-  const s = await runEmbed({ data, texts: extra, out: out1, quiet: true });
-  await runEmbed({ data, texts: extra, out: out2, quiet: true });
+  const s = await runEmbed({ data, texts: extra, out: out1, quiet: true, paraphrases: false });
+  await runEmbed({ data, texts: extra, out: out2, quiet: true, paraphrases: false });
   assert.equal(s.encoder, USE_ENCODER_ID);
-  assert.equal(s.rows, 3 + 2 + 5 + 2); // texts, descriptions, labels (walk turn left, tired, bow, happy, phrase "bow happily"), extras
+  // texts, descriptions, labels (walk turn left, tired, bow, happy, phrase "bow happily"), the mirrored sentence and
+  // label of the left turn (the trainer mirrors clips), extras
+  assert.equal(s.rows, 3 + 2 + 5 + 2 + 2);
   const t1 = await readEmbeddingTable(out1);
   const t2 = await readEmbeddingTable(out2);
   assert.deepEqual(t1.vectors, t2.vectors);
@@ -164,6 +167,34 @@ test('charades embed writes a readable, deterministic table keyed by text and en
   assert.equal(row.length, 512);
   assert.ok(row.every((x, k) => Math.abs(x - direct[k]) < 1e-6));
   assert.equal(tableVector(t1, 'not in the table'), undefined);
+  assert.equal(t1.sides[t1.texts.indexOf('a person walks and turns right tiredly.')], SIDES.right);
+  assert.equal(t1.sides[t1.texts.indexOf('a person bows happily.')], SIDES.none);
+  assert.deepEqual(t1.paraphraseSets, []);
+});
+
+test('charades embed adds every clip\'s paraphrase set, held-out phrasings included, with their sides', async () => {
+  const data = tmp();
+  writeMiniData(data);
+  const out = join(tmp(), 't');
+  await runEmbed({ data, out, quiet: true });
+  const table = await readEmbeddingTable(out);
+  const keys = table.paraphraseSets.map((set) => set.key).sort();
+  assert.deepEqual(keys, ['bow|happy', 'walk-turn-left|tired']);
+  const turn = table.paraphraseSets.find((set) => set.key === 'walk-turn-left|tired');
+  assert.ok(turn && turn.texts.length >= 12 && turn.heldout.length >= 3, 'at least 12 trained and 3 held-out phrasings');
+  for (const t of [...(turn?.texts ?? []), ...(turn?.heldout ?? [])]) {
+    assert.ok(table.texts.includes(t), `"${t}" has a row`);
+    assert.equal(table.sides[table.texts.indexOf(t)], SIDES.left, `"${t}" asks for the left side`);
+  }
+});
+
+test('textSide reads left and right, not "right now"', () => {
+  assert.equal(textSide('wave with your right hand'), SIDES.right);
+  assert.equal(textSide('raise the LEFT arm'), SIDES.left);
+  assert.equal(textSide('step left, then right'), SIDES.both);
+  assert.equal(textSide('jump right now'), SIDES.none);
+  assert.equal(textSide('that is all right, just walk'), SIDES.none);
+  assert.equal(textSide('a person bows'), SIDES.none);
 });
 
 test('a truncated or missing table is refused with sizes named', async () => {

@@ -2,16 +2,31 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultCacheDir, defaultDataDir, requireDataDir } from '../paths.js';
-import { buildEmbeddingTable, loadSentenceEncoder, readExtraTexts, writeEmbeddingTable } from '../text/index.js';
+import { existsSync } from 'node:fs';
+import { EXTERNAL_TEST_PACK, SHARED_DATA, defaultCacheDir, defaultDataDirs, defaultTrainingDataDirs, requireDataDir, splitDataDirs } from '../paths.js';
+import {
+  DEFAULT_PARAPHRASES_FILE, buildEmbeddingTable, loadSentenceEncoder, paraphrasesSha256, readExtraTexts, readParaphrases, writeEmbeddingTable,
+} from '../text/index.js';
 
 export interface EmbedOptions {
   out?: string;
   texts?: string;
   data?: string;
   annotations?: string;
+  paraphrases?: string | false;
   encoder?: string;
   quiet?: boolean;
+}
+
+/**
+ * The packs whose texts go into the table: --data, else CHARADES_DATA, else the training packs plus the external test
+ * pack (its texts are embedded so it can be evaluated; embedding a sentence does not train on its motion).
+ */
+function tablePacks(data: string | undefined): string[] {
+  if (data) return splitDataDirs(data);
+  if (process.env.CHARADES_DATA) return defaultDataDirs();
+  const external = resolve(SHARED_DATA, EXTERNAL_TEST_PACK);
+  return [...defaultTrainingDataDirs(), ...(existsSync(join(external, 'index.jsonl')) ? [external] : [])];
 }
 
 export interface EmbedSummary {
@@ -25,12 +40,15 @@ export interface EmbedSummary {
 
 export async function runEmbed(opts: EmbedOptions): Promise<EmbedSummary> {
   const started = performance.now();
-  const dataDir = requireDataDir(resolve(opts.data ?? defaultDataDir()));
-  const annotationsPath = resolve(opts.annotations ?? join(dataDir, 'annotations', 'action-gpt-k4.jsonl'));
+  const dataDirs = tablePacks(opts.data).map((d) => requireDataDir(resolve(d)));
+  const annotationsPath = resolve(opts.annotations ?? join(dataDirs[0], 'annotations', 'action-gpt-k4.jsonl'));
   const extraTexts = opts.texts ? readExtraTexts(resolve(opts.texts)) : undefined;
+  const paraphrasesPath = opts.paraphrases === false ? undefined : resolve(opts.paraphrases ?? DEFAULT_PARAPHRASES_FILE);
+  const paraphrases = paraphrasesPath ? { file: readParaphrases(paraphrasesPath), sha256: paraphrasesSha256(paraphrasesPath) } : undefined;
   const encoder = await loadSentenceEncoder(opts.encoder);
   try {
-    const table = await buildEmbeddingTable({ indexPath: join(dataDir, 'index.jsonl'), annotationsPath, extraTexts }, encoder, (p) => {
+    const indexPath = dataDirs.map((d) => join(d, 'index.jsonl'));
+    const table = await buildEmbeddingTable({ indexPath, annotationsPath, extraTexts, paraphrases }, encoder, (p) => {
       if (!opts.quiet) process.stderr.write(`\rembedding ${p.done}/${p.total}`);
     });
     if (!opts.quiet) process.stderr.write('\n');
@@ -55,8 +73,10 @@ export function registerEmbedCommand(program: Command): void {
     .description('Embed every dataset text, label and Action-GPT description with the frozen text encoder (table for the trainer)')
     .option('--out <dir>', 'output folder (default .cache/embeddings/<encoder id>/)')
     .option('--texts <file>', 'extra texts to include: one per line, or a JSON array (.json)')
-    .option('--data <dir>', 'motion data folder (default ../shared/data/motion or CHARADES_DATA)')
-    .option('--annotations <file>', 'Action-GPT descriptions (default <data>/annotations/action-gpt-k4.jsonl)')
+    .option('--data <dirs>', 'motion data packs, comma-separated (default CHARADES_DATA, else motion, cmu and hdm05 from ../shared/data)')
+    .option('--annotations <file>', 'Action-GPT descriptions (default <first pack>/annotations/action-gpt-k4.jsonl)')
+    .option('--paraphrases <file>', 'paraphrase sets (default trainer/paraphrases.json)')
+    .option('--no-paraphrases', 'leave the paraphrase sets out')
     .option('--encoder <spec>', 'use | use:/folder | onnx:/folder (default CHARADES_TEXT_ENCODER or use)')
     .option('--quiet', 'no progress on stderr')
     .action(async (opts: EmbedOptions) => {

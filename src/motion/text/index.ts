@@ -14,8 +14,21 @@ export {
   buildEmbeddingTable,
   collectTableTexts,
   labelText,
+  mirrorSides,
   readEmbeddingTable,
+  setsForClip,
   readExtraTexts,
   tableVector,
   writeEmbeddingTable,
 } from './table.js';
+export { SIDES, type SideId, type SideName, sideName, textSide } from './side.js';
+export {
+  DEFAULT_PARAPHRASES_FILE,
+  type ParaphraseFile,
+  type ParaphraseSet,
+  actionSetKey,
+  clipSetKeys,
+  paraphraseSets,
+  paraphrasesSha256,
+  readParaphrases,
+} from './paraphrases.js';

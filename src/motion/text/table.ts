@@ -9,8 +9,10 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { SentenceEncoder } from './encoder.js';
+import { clipSetKeys, paraphraseSets, type ParaphraseFile, type ParaphraseSet } from './paraphrases.js';
+import { textSide } from './side.js';
 
-export const TABLE_KINDS = ['text', 'description', 'label', 'extra'] as const;
+export const TABLE_KINDS = ['text', 'description', 'label', 'extra', 'paraphrase'] as const;
 export type TableKind = (typeof TABLE_KINDS)[number];
 
 export interface PhraseRecord {
@@ -23,13 +25,18 @@ export interface TableSources {
   indexSha256?: string;
   annotationsSha256?: string;
   extraSha256?: string;
+  paraphrasesSha256?: string;
 }
 
 export interface EmbeddingTableMeta {
   encoder: { id: string; dim: number };
   texts: string[];
   kinds: TableKind[];
+  /** Per row, the side its words ask for (side.ts SIDES): the trainer's explicit left/right signal. */
+  sides: number[];
   phrases: PhraseRecord[];
+  /** Paraphrase sets of the data's clips (paraphrases.ts); every text and held-out text in them has a row. */
+  paraphraseSets: ParaphraseSet[];
   sources: TableSources;
 }
 
@@ -93,9 +100,16 @@ export function readExtraTexts(path: string): string[] {
 }
 
 export interface TableInputs {
-  indexPath?: string;
+  /** One pack's index.jsonl, or several packs' (every clip's texts, labels and paraphrase sets are embedded). */
+  indexPath?: string | readonly string[];
   annotationsPath?: string;
   extraTexts?: string[];
+  paraphrases?: { file: ParaphraseFile; sha256: string };
+}
+
+/** The sentence that describes a left/right-mirrored clip; the trainer mirrors clips and needs their texts too. */
+export function mirrorSides(text: string): string {
+  return text.replace(/\b(left|right)\b/g, (m) => (m === 'left' ? 'right' : 'left'));
 }
 
 function sha256OfFile(path: string): string {
@@ -111,11 +125,13 @@ export function collectTableTexts(inputs: TableInputs): Omit<EmbeddingTableMeta,
   };
   const sources: TableSources = {};
   const labels: string[] = [];
-  if (inputs.indexPath) {
-    const records = parseJsonl(inputs.indexPath, IndexRecordSchema);
-    for (const r of records) r.texts.forEach((t) => add(t, 'text'));
-    for (const r of records) labels.push(...r.action_labels, ...(r.style ? [r.style] : []));
-    sources.indexSha256 = sha256OfFile(inputs.indexPath);
+  const indexPaths = inputs.indexPath === undefined ? [] : typeof inputs.indexPath === 'string' ? [inputs.indexPath] : [...inputs.indexPath];
+  const records = indexPaths.flatMap((p) => parseJsonl(p, IndexRecordSchema));
+  for (const r of records) r.texts.forEach((t) => add(t, 'text'));
+  for (const r of records) labels.push(...r.action_labels, ...(r.style ? [r.style] : []));
+  if (indexPaths.length > 0) {
+    // One index: its file hash (as before); several: the hash of their bytes one after another (as the features cache).
+    sources.indexSha256 = createHash('sha256').update(Buffer.concat(indexPaths.map((p) => readFileSync(p)))).digest('hex');
   }
   const phrases: PhraseRecord[] = [];
   if (inputs.annotationsPath) {
@@ -127,11 +143,34 @@ export function collectTableTexts(inputs: TableInputs): Omit<EmbeddingTableMeta,
   }
   labels.forEach((l) => add(labelText(l), 'label'));
   phrases.forEach((p) => add(p.phrase, 'label'));
+  for (const r of records) {
+    r.texts.forEach((t) => add(mirrorSides(t), 'extra'));
+    r.action_labels.forEach((l) => add(labelText(mirrorSides(l)), 'extra'));
+  }
+  let sets: ParaphraseSet[] = [];
+  if (inputs.paraphrases) {
+    const clips = records.map((r) => ({ action_labels: r.action_labels, style: r.style, texts: r.texts }));
+    sets = paraphraseSets(clips, inputs.paraphrases.file);
+    sets.forEach((set) => [...set.texts, ...set.heldout].forEach((t) => add(t, 'paraphrase')));
+    sources.paraphrasesSha256 = inputs.paraphrases.sha256;
+  }
   if (inputs.extraTexts) {
     inputs.extraTexts.forEach((t) => add(t, 'extra'));
     sources.extraSha256 = createHash('sha256').update(inputs.extraTexts.join('\n')).digest('hex');
   }
-  return { texts: [...kinds.keys()], kinds: [...kinds.values()], phrases, sources };
+  const texts = [...kinds.keys()];
+  return { texts, kinds: [...kinds.values()], sides: texts.map(textSide), phrases, paraphraseSets: sets, sources };
+}
+
+/**
+ * The paraphrase sets that name a clip: its own text's set when it has one (CMU's labels are per subject, so
+ * "climb" also covers that subject's jumps), else its action × style set. trainer/data.py `sets_for` mirrors this.
+ */
+export function setsForClip(table: Pick<EmbeddingTableMeta, 'paraphraseSets'>, clip: Parameters<typeof clipSetKeys>[0]): ParaphraseSet[] {
+  const byKey = new Map(table.paraphraseSets.map((s) => [s.key, s]));
+  const found = clipSetKeys(clip).flatMap((k) => byKey.get(k) ?? []);
+  const own = found.filter((s) => s.key.startsWith('text:'));
+  return own.length > 0 ? own : found.slice(0, 1);
 }
 
 export interface BuildProgress {
@@ -176,8 +215,12 @@ const TableMetaSchema = z.object({
   encoder: z.object({ id: z.string().min(1), dim: z.number().int().positive() }),
   texts: z.array(z.string()),
   kinds: z.array(z.enum(TABLE_KINDS)),
+  sides: z.array(z.number().int().min(0).max(3)).optional(),
   phrases: z.array(z.object({ phrase: z.string(), texts: z.array(z.string()), descriptions: z.array(z.string()) })),
-  sources: z.object({ indexSha256: z.string().optional(), annotationsSha256: z.string().optional(), extraSha256: z.string().optional() }).default({}),
+  paraphraseSets: z.array(z.object({ key: z.string(), texts: z.array(z.string()), heldout: z.array(z.string()) })).default([]),
+  sources: z
+    .object({ indexSha256: z.string().optional(), annotationsSha256: z.string().optional(), extraSha256: z.string().optional(), paraphrasesSha256: z.string().optional() })
+    .default({}),
 });
 
 export async function readEmbeddingTable(dir: string): Promise<EmbeddingTable> {
@@ -200,7 +243,8 @@ export async function readEmbeddingTable(dir: string): Promise<EmbeddingTable> {
     throw new Error(`${binPath}: ${bytes.byteLength} bytes, expected ${meta.texts.length} × ${meta.encoder.dim} × 4 = ${expected}`);
   }
   const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  return { ...meta, vectors };
+  // Tables written before side parsing: derive the sides now (the same function would have written them).
+  return { ...meta, sides: meta.sides ?? meta.texts.map(textSide), vectors };
 }
 
 /** Row lookup by exact text. */
