@@ -35,6 +35,10 @@ class TrainConfig:
     pin_controls: bool = False  # tasks.ControlTraining: the pinned target is the control code itself
     control_loss_weight: float = 1.0  # cross-entropy weight of the pinned positions
     control_task_scale: float = 1.0  # sampling weight multiplier of the init / last / key-pose tasks
+    packs: str = ""  # comma-separated data packs to train on (empty = every pack in the cache); see data.filter_packs
+    balance: float = 0.0  # share of each batch drawn with equal mass per (pack, action label); see data.balanced_weights
+    paraphrases: bool = False  # train on the paraphrase sets of the embedding table as well as the clips' own texts
+    side_signal: bool = False  # condition on the side (left / right) parsed from the text, next to its embedding
 
 
 @dataclass
@@ -52,21 +56,24 @@ def _presets() -> dict:
     # Pose controls (trainer/README.md, "Pose controls"): controls share the motion codes' embeddings, the pinned
     # target is the control code, weighted ×4, and the control tasks are sampled 1.6× as often.
     controls = dict(pin_controls=True, control_loss_weight=4.0, control_task_scale=1.6)
+    # Acting fidelity: every phrasing, both sides, the rare actions (trainer/README.md, "Data, phrasings, sides").
+    fidelity = dict(balance=0.5, paraphrases=True, side_signal=True)
     tiny = Config("tiny", VQConfig(width=32, depth=1, code_dim=32, codebook_size=64),
-                  GPTConfig(codebook_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0, tied_controls=True),
+                  GPTConfig(codebook_size=64, n_layer=2, n_head=2, n_embd=64, dropout=0.0, tied_controls=True,
+                            side_signal=True),
                   TrainConfig(vq_steps=120, vq_batch=16, vq_window=32, vq_lr=2e-3, gpt_steps=120, gpt_batch=16,
                               gpt_lr=2e-3, warmup=10, log_every=20, ckpt_every=60, eval_batches=2,
-                              max_train_clips=120, **controls))
+                              max_train_clips=120, **controls, **fidelity))
     small = Config("small", VQConfig(width=128, depth=2, code_dim=128, codebook_size=512),
-                   GPTConfig(n_layer=4, n_head=4, n_embd=128, tied_controls=True),
+                   GPTConfig(n_layer=4, n_head=4, n_embd=128, tied_controls=True, side_signal=True),
                    TrainConfig(vq_steps=1500, vq_batch=32, gpt_steps=1500, gpt_batch=32, vq_lr=1e-3, gpt_lr=6e-4,
-                               **controls))
+                               **controls, **fidelity))
     # Sized for ~65 min on one shared core of this machine (measured 0.18 s/VQ step, ~1 s/GPT step under load);
     # the time budgets stop a slower run in time and the learning rate anneals by time as well.
     full = Config("full", VQConfig(width=192, depth=2, code_dim=192, codebook_size=512),
-                  GPTConfig(n_layer=4, n_head=4, n_embd=256, tied_controls=True),
+                  GPTConfig(n_layer=4, n_head=4, n_embd=256, tied_controls=True, side_signal=True),
                   TrainConfig(vq_steps=6000, vq_batch=32, gpt_steps=5000, gpt_batch=32, vq_lr=6e-4, gpt_lr=5e-4,
-                              vq_time_budget_s=1200, gpt_time_budget_s=2400, **controls))
+                              vq_time_budget_s=1200, gpt_time_budget_s=2400, packs="motion,cmu", **controls, **fidelity))
     return {"tiny": tiny, "small": small, "full": full}
 
 

@@ -35,6 +35,8 @@ class Clip:
     action_labels: list
     style: str
     texts: list
+    pack: str = ""
+    license: str = ""
 
     @property
     def action(self) -> str:
@@ -117,8 +119,9 @@ def _parse_clip(rec: dict, i: int, frames: int, path: str) -> Clip:
     try:
         clip = Clip(id=str(rec["id"]), split=str(rec["split"]), dataset=str(rec.get("dataset", "")),
                     offset=int(rec["offset"]), length=int(rec["length"]),
-                    action_labels=list(rec.get("action_labels", [])), style=str(rec.get("style", "")),
-                    texts=list(rec.get("texts", [])))
+                    action_labels=list(rec.get("action_labels", [])), style=str(rec.get("style") or ""),
+                    texts=list(rec.get("texts", [])), pack=str(rec.get("pack") or ""),
+                    license=str(rec.get("license") or ""))
     except KeyError as e:
         raise DataError(f"{where}: field {e} is missing") from None
     if clip.length <= 0 or clip.offset < 0 or clip.offset + clip.length > frames:
@@ -175,6 +178,8 @@ class EmbeddingTable:
     phrases: list
     row_of: dict  # text -> row
     descriptions_of_text: dict  # dataset text -> [description rows]
+    sides: np.ndarray = None  # [rows] int64: the side each row's words ask for (src/motion/text/side.ts SIDES)
+    paraphrase_sets: dict = field(default_factory=dict)  # set key -> (trained rows, held-out rows)
 
     def row(self, text: str) -> int:
         if text not in self.row_of:
@@ -186,6 +191,21 @@ class EmbeddingTable:
 
     def mean(self, rows) -> np.ndarray:
         return self.vectors[list(rows)].mean(axis=0)
+
+    def side(self, row: int) -> int:
+        return int(self.sides[row]) if self.sides is not None else SIDE_NONE
+
+    def sets_for(self, clip: "Clip", mirrored: bool = False) -> list:
+        """The paraphrase sets naming a clip (src/motion/text/paraphrases.ts clipSetKeys): its own text's set when it
+        has one, else its action × style set; a mirrored clip takes the mirrored label's set."""
+        # A clip's own text's set is the specific one (CMU's labels are per subject: "climb" covers its jumps too).
+        own = [] if mirrored else [self.paraphrase_sets[k] for k in (f"text:{t}" for t in clip.texts)
+                                   if k in self.paraphrase_sets]
+        if own:
+            return own
+        action = mirror_label(clip.action) if mirrored else clip.action
+        key = f"{action}|{clip.style}"
+        return [self.paraphrase_sets[key]] if action and key in self.paraphrase_sets else []
 
 
 def load_embeddings(dir: str = DEFAULT_EMBEDDINGS) -> EmbeddingTable:
@@ -216,9 +236,18 @@ def load_embeddings(dir: str = DEFAULT_EMBEDDINGS) -> EmbeddingTable:
         drows = [row_of[d] for d in p.get("descriptions", []) if d in row_of]
         for t in p.get("texts", []):
             descriptions_of_text[t] = drows
+    sides = np.asarray(meta["sides"], dtype=np.int64) if "sides" in meta else None
+    if sides is not None and sides.shape != (len(texts),):
+        raise DataError(f"{meta_path}: 'sides' has {sides.size} entries but 'texts' has {len(texts)}")
+    sets = {}
+    for st in meta.get("paraphraseSets", []):
+        trained = [row_of[t] for t in st.get("texts", []) if t in row_of]
+        heldout = [row_of[t] for t in st.get("heldout", []) if t in row_of]
+        if trained:
+            sets[str(st["key"])] = (trained, heldout)
     return EmbeddingTable(dir=dir, encoder_id=str(enc.get("id", "")), dim=dim, vectors=vectors, texts=texts,
                           kinds=kinds, phrases=list(meta.get("phrases", [])), row_of=row_of,
-                          descriptions_of_text=descriptions_of_text)
+                          descriptions_of_text=descriptions_of_text, sides=sides, paraphrase_sets=sets)
 
 
 # ----------------------------------------------------------------------------- text conditioning
@@ -228,15 +257,33 @@ def conditioning_pool(clip_text: str, table: EmbeddingTable) -> list:
     return [table.row(clip_text)] + list(table.descriptions_of_text.get(clip_text, []))
 
 
+SIDE_NONE = 0
+PARAPHRASE_PROB = 0.5  # share of training examples conditioned on a paraphrase instead of the clip's own text
+
+
 def sample_text_embedding(clip: Clip, table: EmbeddingTable, rng: np.random.Generator, texts=None) -> np.ndarray:
-    """Issue 3 §2: the mean embedding of a random non-empty subset of {one clip text} ∪ its k descriptions, so
-    the model works both with raw text (k = 0) and with Action-GPT's aggregated descriptions."""
+    """The mean embedding of a random non-empty subset of {one clip text} ∪ its k Action-GPT descriptions, so the
+    model works both with raw text (k = 0) and with the aggregated descriptions."""
+    return sample_text_condition(clip, table, rng, texts)[0]
+
+
+def sample_text_condition(clip: Clip, table: EmbeddingTable, rng: np.random.Generator, texts=None,
+                          paraphrases: bool = False, mirrored: bool = False) -> tuple:
+    """(embedding, side) for one training example. With `paraphrases`, half the time the clip is called by one of
+    its paraphrase set's phrasings ("put your hands up" for a raise-both-hands clip) instead of its own sentence;
+    the side comes from the words actually used, as the engine parses it from the user's phrase."""
     texts = texts if texts is not None else clip.texts
-    pool = conditioning_pool(texts[rng.integers(len(texts))], table)
+    sets = table.sets_for(clip, mirrored) if paraphrases else []
+    if sets and rng.random() < PARAPHRASE_PROB:
+        trained = sets[rng.integers(len(sets))][0]
+        row = trained[rng.integers(len(trained))]
+        return table.vectors[row], table.side(row)
+    text = texts[rng.integers(len(texts))]
+    pool = conditioning_pool(text, table)
     keep = rng.random(len(pool)) < 0.5
     if not keep.any():
         keep[rng.integers(len(pool))] = True
-    return table.mean(np.asarray(pool)[keep])
+    return table.mean(np.asarray(pool)[keep]), table.side(table.row(text))
 
 
 def text_embedding(text: str, table: EmbeddingTable, use_descriptions: bool = True) -> np.ndarray:
@@ -246,6 +293,11 @@ def text_embedding(text: str, table: EmbeddingTable, use_descriptions: bool = Tr
     if use_descriptions and drows:
         return table.mean(drows)
     return table.vectors[table.row(text)]
+
+
+def text_side(text: str, table: EmbeddingTable) -> int:
+    """The side the words of a text in the table ask for (none when the table predates sides)."""
+    return table.side(table.row(text)) if table.has(text) else SIDE_NONE
 
 
 _SIDE = re.compile(r"\b(left|right)\b")
@@ -306,18 +358,55 @@ def mirror_allowed(clip: Clip, pairs: list) -> bool:
 
 # ----------------------------------------------------------------------------- windows for the VQ-VAE
 
-class WindowSampler:
-    """Random fixed-length windows of normalised features from a list of clips, clips weighted by length,
-    mirrored with probability `mirror_prob` (only where that does not recreate a held-out pair)."""
+def filter_packs(clips: list, packs: str) -> list:
+    """The clips of the packs a run may see ("motion,cmu"; empty = every pack in the cache). A published model
+    inherits the licence of every pack it saw, so this is where ShareAlike data is kept out of a NonCommercial model."""
+    wanted = {p.strip() for p in packs.split(",") if p.strip()}
+    if not wanted:
+        return list(clips)
+    known = {c.pack for c in clips}
+    unknown = wanted - known
+    if unknown:
+        raise DataError(f"train.packs names {sorted(unknown)}, but the cache's clips come from {sorted(known)}")
+    return [c for c in clips if c.pack in wanted]
 
-    def __init__(self, cache: FeatureCache, clips: list, window: int, mirror_prob: float = 0.5, pairs=()):
+
+def balance_key(clip: Clip) -> tuple:
+    """What a balanced batch is balanced over: the action label within its pack (left and right count apart)."""
+    return (clip.pack, clip.action)
+
+
+def balanced_weights(clips: list, natural: np.ndarray, balance: float) -> np.ndarray:
+    """Sampling probabilities: (1 − balance) × the natural weights + balance × equal mass per (pack, action), split
+    evenly among that group's clips. With balance 0.5 the one lie-down clip is drawn about as often as all 444
+    raise-left-hand clips together are drawn by the balanced half, so rare actions are learned, not just seen."""
+    natural = np.asarray(natural, dtype=np.float64)
+    natural = natural / natural.sum()
+    if balance <= 0:
+        return natural
+    keys = [balance_key(c) for c in clips]
+    counts = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    even = np.array([1.0 / (len(counts) * counts[k]) for k in keys])
+    p = (1.0 - balance) * natural + balance * even
+    return p / p.sum()
+
+
+class WindowSampler:
+    """Random fixed-length windows of normalised features from a list of clips, clips weighted by length mixed with
+    equal mass per (pack, action) (`balance`), mirrored with probability `mirror_prob` (only where that does not
+    recreate a held-out pair)."""
+
+    def __init__(self, cache: FeatureCache, clips: list, window: int, mirror_prob: float = 0.5, pairs=(),
+                 balance: float = 0.0):
         self.cache, self.window, self.mirror_prob = cache, window, mirror_prob
         self.clips = [c for c in clips if c.length >= window]
         if not self.clips:
             raise DataError(f"no clip is at least {window} feature frames long; lower the window")
         self.can_mirror = np.array([mirror_allowed(c, list(pairs)) for c in self.clips])
         lengths = np.array([c.length - window + 1 for c in self.clips], dtype=np.float64)
-        self.p = lengths / lengths.sum()
+        self.p = balanced_weights(self.clips, lengths, balance)
         self.norm_features = cache.normalise(cache.features)
         # Mirror the raw features before normalising: the train-split mean is not left/right symmetric.
         self.norm_mirrored = cache.normalise(mirror_features(cache.features, cache.mirror_perm, cache.mirror_sign)) \

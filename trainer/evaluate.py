@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
-from .data import DataError, EmbeddingTable, FeatureCache, make_splits, text_embedding
+from .data import DataError, EmbeddingTable, FeatureCache, make_splits, text_embedding, text_side
 from .gpt import TASKS, generate_batch
 from .tasks import static_pose_window
 from .vqvae import codebook_stats
@@ -165,7 +165,7 @@ def text_to_motion(run: Run, clips: list, guidance: float, temperature: float) -
     for k_name, use_desc in (("descriptions_k4", True), ("raw_text_k0", False)):
         text = run.text_embeddings(clips, use_desc)
         report["ground_truth"][k_name] = retrieval(text, gt_motion)
-        reqs = [{"text_emb": text_embedding(c.texts[0], run.table, use_desc), "duration": len(r) // 4}
+        reqs = [{"text_emb": text_embedding(c.texts[0], run.table, use_desc), "side": text_side(c.texts[0], run.table), "duration": len(r) // 4}
                 for c, r in zip(clips, gt_raw)]
         codes = run.generate(reqs, EVAL_SEED, guidance, temperature)
         gen_raw = run.decode_many(codes)
@@ -198,7 +198,7 @@ def vq_reconstruction(run: Run, clips: list) -> dict:
 def multimodality(run: Run, clips: list, gt_raw: list, guidance: float, temperature: float) -> float:
     """T2M MultiModality: spread of MM_SAMPLES motions generated from one text, over the first MM_TEXTS clips."""
     chosen = list(zip(clips, gt_raw))[:MM_TEXTS]
-    reqs = [{"text_emb": text_embedding(c.texts[0], run.table, True), "duration": len(r) // 4}
+    reqs = [{"text_emb": text_embedding(c.texts[0], run.table, True), "side": text_side(c.texts[0], run.table), "duration": len(r) // 4}
             for c, r in chosen for _ in range(MM_SAMPLES)]
     codes = run.generate(reqs, EVAL_SEED + 1, guidance, temperature)
     emb = run.motion_embeddings(run.decode_many(codes))
@@ -211,7 +211,7 @@ def _control_requests(run: Run, clips: list, gt_raw: list, rng) -> dict:
     out = {"text": [], "init_pose": [], "last_pose": [], "key_poses": []}
     for c, raw in zip(clips, gt_raw):
         n = len(raw) // 4
-        base = {"text_emb": text_embedding(c.texts[0], run.table, True), "duration": n}
+        base = {"text_emb": text_embedding(c.texts[0], run.table, True), "side": text_side(c.texts[0], run.table), "duration": n}
         out["text"].append(dict(base, frames=[]))
         out["init_pose"].append(dict(base, task=TASKS["init_pose"], frames=[(0, 0)]))
         out["last_pose"].append(dict(base, task=TASKS["last_pose"], frames=[(4 * n - 1, n - 1)]))
@@ -292,7 +292,7 @@ def continuation(run: Run, clips: list, guidance: float, temperature: float) -> 
     reqs = []
     for c, raw in zip(usable, gt_raw):
         past = run.encode(raw[:4 * PAST_TOKENS]).tolist()  # causal encoder: the past alone, as the engine sees it
-        reqs.append({"text_emb": text_embedding(c.texts[0], run.table, True), "task": TASKS["continue"],
+        reqs.append({"text_emb": text_embedding(c.texts[0], run.table, True), "side": text_side(c.texts[0], run.table), "task": TASKS["continue"],
                      "duration": PAST_TOKENS + FUTURE_TOKENS, "past": past})
     codes = run.generate(reqs, EVAL_SEED, guidance, temperature)
     model_ade, model_fde, cv_ade, cv_fde = [], [], [], []

@@ -16,8 +16,8 @@ import shutil
 import torch
 import torch.nn as nn
 
-from .data import DataError, EmbeddingTable, FeatureCache
-from .gpt import TASKS, MotionGPT
+from .data import DataError, EmbeddingTable, FeatureCache, filter_packs, make_splits
+from .gpt import SIDES, TASKS, MotionGPT
 from .vqvae import VQVAE
 
 OPSET = 17
@@ -28,6 +28,13 @@ VQ_ENCODER_IO = {"inputs": ["features"], "outputs": ["codes"]}
 VQ_DECODER_IO = {"inputs": ["codes"], "outputs": ["features"]}
 GPT_IO = {"inputs": ["tokens", "pos", "text_emb", "text_mask", "task", "duration", "past_key_values"],
           "outputs": ["logits", "present_key_values"]}
+
+
+def gpt_io(gpt: MotionGPT) -> dict:
+    """A model trained with the side signal takes one more input, `side` int64 [batch] (SIDES)."""
+    if not gpt.cfg.side_signal:
+        return GPT_IO
+    return {"inputs": GPT_IO["inputs"] + ["side"], "outputs": GPT_IO["outputs"]}
 
 
 class VQEncoderGraph(nn.Module):
@@ -61,8 +68,8 @@ class GPTGraph(nn.Module):
         super().__init__()
         self.gpt = gpt
 
-    def forward(self, tokens, pos, text_emb, text_mask, task, duration, past_key_values):
-        return self.gpt(tokens, pos, text_emb, text_mask, task, duration, past_key_values=past_key_values)
+    def forward(self, tokens, pos, text_emb, text_mask, task, duration, past_key_values, side=None):
+        return self.gpt(tokens, pos, text_emb, text_mask, task, duration, past_key_values=past_key_values, side=side)
 
 
 def _export(module: nn.Module, args: tuple, path: str, io: dict, dynamic_axes: dict) -> None:
@@ -85,6 +92,8 @@ def example_gpt_inputs(gpt: MotionGPT, batch: int = 2, seq: int = 3, past: int =
     task = torch.zeros(batch, dtype=torch.long)
     duration = torch.full((batch,), 20, dtype=torch.long)
     past_kv = torch.randn(cfg.n_layer, 2, batch, cfg.n_head, past, cfg.head_dim, generator=g)
+    if cfg.side_signal:
+        return tokens, pos, text, mask, task, duration, past_kv, torch.arange(batch, dtype=torch.long) % len(SIDES)
     return tokens, pos, text, mask, task, duration, past_kv
 
 
@@ -97,19 +106,25 @@ def export_onnx(vq: VQVAE, gpt: MotionGPT, mean, std, folder: str) -> dict:
     _export(VQDecoderGraph(vq, mean, std), (torch.zeros(1, 4, k, dtype=torch.long),),
             os.path.join(folder, "vq_decoder.onnx"), VQ_DECODER_IO,
             {"codes": {0: "batch", 1: "tokens"}, "features": {0: "batch", 1: "frames"}})
-    _export(GPTGraph(gpt), example_gpt_inputs(gpt), os.path.join(folder, "gpt.onnx"), GPT_IO,
-            {"tokens": {0: "batch", 1: "seq"}, "pos": {0: "batch", 1: "seq"}, "text_emb": {0: "batch"},
-             "text_mask": {0: "batch"}, "task": {0: "batch"}, "duration": {0: "batch"},
-             "past_key_values": {2: "batch", 4: "past"}, "logits": {0: "batch", 1: "seq"},
-             "present_key_values": {2: "batch", 4: "total"}})
+    io = gpt_io(gpt)
+    axes = {"tokens": {0: "batch", 1: "seq"}, "pos": {0: "batch", 1: "seq"}, "text_emb": {0: "batch"},
+            "text_mask": {0: "batch"}, "task": {0: "batch"}, "duration": {0: "batch"},
+            "past_key_values": {2: "batch", 4: "past"}, "logits": {0: "batch", 1: "seq"},
+            "present_key_values": {2: "batch", 4: "total"}}
+    if "side" in io["inputs"]:
+        axes["side"] = {0: "batch"}
+    _export(GPTGraph(gpt), example_gpt_inputs(gpt), os.path.join(folder, "gpt.onnx"), io, axes)
     return {"vq_encoder": {"file": "vq_encoder.onnx", **VQ_ENCODER_IO},
             "vq_decoder": {"file": "vq_decoder.onnx", **VQ_DECODER_IO},
-            "gpt": {"file": "gpt.onnx", **GPT_IO}}
+            "gpt": {"file": "gpt.onnx", **io}}
 
 
 def gpt_section(gpt: MotionGPT) -> dict:
     c = gpt.cfg
+    side = {"sides": dict(SIDES)} if c.side_signal else {}
+    io_side = {"side": ["int64", ["batch"]]} if c.side_signal else {}
     return {
+        **side,
         "layers": c.n_layer, "heads": c.n_head, "embd": c.n_embd, "headDim": c.head_dim,
         "vocab": c.codebook_size, "numCodebooks": c.num_codebooks, "maxTokens": c.max_tokens, "textDim": c.text_dim,
         "specialTokens": {"controlOffset": c.control_offset, "bos": c.bos, "pad": c.pad},
@@ -124,6 +139,7 @@ def gpt_section(gpt: MotionGPT) -> dict:
             "past_key_values": ["float32", [c.n_layer, 2, "batch", c.n_head, "past", c.head_dim]],
             "logits": ["float32", ["batch", "seq", c.num_codebooks, c.codebook_size]],
             "present_key_values": ["float32", [c.n_layer, 2, "batch", c.n_head, "past+seq", c.head_dim]],
+            **io_side,
         },
         "sampling": {"temperature": 1.0, "topK": 0, "guidance": 2.5},
         "maxControls": 20,
@@ -143,13 +159,41 @@ def hardware() -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores ({platform.processor() or platform.platform()}), torch {torch.__version__}"
 
 
+def data_packs(clips: list) -> list:
+    """The packs a model saw, with their clip counts and licences: what its manifest must declare."""
+    packs = {}
+    for c in clips:
+        p = packs.setdefault(c.pack or c.dataset, {"name": c.pack or c.dataset, "clips": 0, "licenses": set()})
+        p["clips"] += 1
+        if c.license:
+            p["licenses"].add(c.license)
+    return [{**p, "licenses": sorted(p["licenses"])} for p in packs.values()]
+
+
+def model_license(packs: list) -> str:
+    """A model inherits the terms of every pack it saw; ShareAlike and NonCommercial cannot both be honoured."""
+    licenses = {l for p in packs for l in p["licenses"]}
+    nc = sorted(l for l in licenses if "-NC" in l.upper())
+    sa = sorted(l for l in licenses if "-SA" in l.upper())
+    if nc and sa:
+        raise DataError(f"the model saw NonCommercial ({', '.join(nc)}) and ShareAlike ({', '.join(sa)}) data; "
+                        f"one model cannot honour both licences — train it on packs of one kind (train.packs)")
+    names = ", ".join(f"{p['name']} ({'/'.join(p['licenses']) or 'unknown licence'})" for p in packs)
+    if nc:
+        return f"{nc[0]} (trained on {names})"
+    if sa:
+        return f"{sa[0]} (trained on {names})"
+    return f"the terms of its data: {names}" if packs else LICENSE
+
+
 def write_manifest(folder: str, version: str, vq: VQVAE, gpt: MotionGPT, cache: FeatureCache, table: EmbeddingTable,
                    onnx_section: dict, training: dict, metrics: dict) -> dict:
     files = {name: sha256_file(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if name != "manifest.json"}
+    packs = training.get("data", {}).get("packs", [])
     manifest = {
         "format": FORMAT, "version": version,
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "license": LICENSE,
+        "license": model_license(packs) if packs else LICENSE,
         "skeleton": {"joints": 22, "fps": 20},
         "features": {"layout": cache.layout, "dim": cache.dim, "mean": [float(x) for x in cache.mean],
                      "std": [float(x) for x in cache.std]},
@@ -179,6 +223,8 @@ def training_section(run_dir: str, vq_ck: dict, gpt_ck: dict, cache: FeatureCach
         "indexSha256": cache.index_sha256,
         "featurizerSha256": cache.featurizer_sha256,
         "zeroshotPairs": [{"action": a, "style": s} for a, s in pairs],
+        "data": {"packs": data_packs(filter_packs(make_splits(cache, pairs).train,
+                                                  gpt_ck["config"]["train"].get("packs", "")))},
         "finalLosses": {"vq": vq_ck["history"][-1] if vq_ck["history"] else None,
                         "gpt": gpt_ck["history"][-1] if gpt_ck["history"] else None},
         "run": os.path.basename(os.path.abspath(run_dir)),

@@ -25,6 +25,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 TASKS = {"text": 0, "init_pose": 1, "last_pose": 2, "key_poses": 3, "continue": 4, "action_duration": 5}
+# The side the request's words name (src/motion/text/side.ts parses it; the ids are baked into the weights).
+SIDES = {"none": 0, "left": 1, "right": 2, "both": 3}
 
 
 @dataclass
@@ -39,6 +41,7 @@ class GPTConfig:
     dropout: float = 0.1
     cond_drop: float = 0.1  # probability of the null text condition in training (classifier-free guidance)
     tied_controls: bool = False  # False = the first committed model's separate control rows (old checkpoints)
+    side_signal: bool = False  # a learned side embedding joins the text condition (models before it have none)
 
     @property
     def bos(self) -> int:
@@ -106,6 +109,9 @@ class MotionGPT(nn.Module):
         self.task = nn.Embedding(len(TASKS), cfg.n_embd)
         self.text = nn.Linear(cfg.text_dim, cfg.n_embd)
         self.null_text = nn.Parameter(torch.zeros(cfg.n_embd))
+        if cfg.side_signal:
+            # USE puts "left hand" and "right hand" almost on one point; an explicit side keeps them apart.
+            self.side = nn.Embedding(len(SIDES), cfg.n_embd)
         if cfg.tied_controls:
             self.control = nn.Parameter(torch.zeros(cfg.n_embd))
         self.drop = nn.Dropout(cfg.dropout)
@@ -121,10 +127,14 @@ class MotionGPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def condition(self, text_emb, text_mask, task, duration):
-        """[B, C]: what is added at every step. text_mask 0 = unconditional (null text) for guidance."""
+    def condition(self, text_emb, text_mask, task, duration, side=None):
+        """[B, C]: what is added at every step. text_mask 0 = unconditional (null text) for guidance; the side is part
+        of the text condition, so guidance amplifies it along with the words."""
         m = text_mask[:, None]
-        text = m * self.text(text_emb) + (1 - m) * self.null_text[None]
+        said = self.text(text_emb)
+        if self.cfg.side_signal:
+            said = said + self.side(side if side is not None else torch.zeros_like(task))
+        text = m * said + (1 - m) * self.null_text[None]
         return text + self.task(task) + self.duration(duration.clamp(0, self.cfg.max_tokens))
 
     def embed(self, tokens, pos, cond, duration):
@@ -139,11 +149,12 @@ class MotionGPT(nn.Module):
         remaining = (duration[:, None] - pos).clamp(0, self.cfg.max_tokens)
         return x + self.pos(pos) + self.remaining(remaining) + cond[:, None]
 
-    def forward(self, tokens, pos, text_emb, text_mask, task, duration, allowed=None, past_key_values=None):
+    def forward(self, tokens, pos, text_emb, text_mask, task, duration, allowed=None, past_key_values=None, side=None):
         """tokens [B,T,K] int64, pos [B,T] int64, text_emb [B,E], text_mask [B] float, task/duration [B] int64.
         allowed: [B,T,T] bool attention mask for training (padding); None = causal over past + new tokens.
-        past_key_values: [L,2,B,H,P,hd] or None. Returns logits [B,T,K,V] and present [L,2,B,H,P+T,hd]."""
-        cond = self.condition(text_emb, text_mask, task, duration)
+        past_key_values: [L,2,B,H,P,hd] or None; side [B] int64 (SIDES) or None = none.
+        Returns logits [B,T,K,V] and present [L,2,B,H,P+T,hd]."""
+        cond = self.condition(text_emb, text_mask, task, duration, side)
         x = self.drop(self.embed(tokens, pos, cond, duration))
         if allowed is None:
             allowed = causal_mask(tokens.shape[1], 0 if past_key_values is None else past_key_values.shape[4], x.device)
@@ -169,7 +180,8 @@ def empty_past(cfg: GPTConfig, batch: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate(model: MotionGPT, duration: int, text_emb, task: int = TASKS["text"], controls=(), past_codes=None,
-             temperature: float = 1.0, guidance: float = 1.0, top_k: int = 0, use_text: bool = True, generator=None):
+             temperature: float = 1.0, guidance: float = 1.0, top_k: int = 0, use_text: bool = True, generator=None,
+             side: int = 0):
     """Reference decoding loop for one request (the engine implements the same, see trainer/ONNX.md).
     controls: [(codes [K], target time p)]; past_codes [P, K] = the given start of the motion (continue task).
     guidance s > 1 runs a null-text twin in the batch and samples from u + s·(c − u). Returns codes [duration, K]."""
@@ -185,9 +197,10 @@ def generate(model: MotionGPT, duration: int, text_emb, task: int = TASKS["text"
     pos = torch.tensor([[p for _, p in prefix]] * rows, dtype=torch.long)
     cond = (text_emb.expand(rows, -1), torch.tensor(masks), torch.full((rows,), task, dtype=torch.long),
             torch.full((rows,), duration, dtype=torch.long))
+    sides = torch.full((rows,), side, dtype=torch.long)
     out, past = list(given), empty_past(cfg, rows)
     while len(out) < duration:
-        logits, past = model(tokens, pos, *cond, past_key_values=past)
+        logits, past = model(tokens, pos, *cond, past_key_values=past, side=sides)
         last = logits[:, -1]
         mixed = last[1] + guidance * (last[0] - last[1]) if guided else last[0]
         step = sample_logits(mixed, temperature, top_k, generator)
@@ -234,16 +247,17 @@ def generate_batch(model: MotionGPT, requests: list, temperature: float = 1.0, g
     mask = torch.tensor([1.0 if r.get("use_text", True) else 0.0 for r in requests])
     task = torch.tensor([int(r.get("task", TASKS["text"])) for r in requests])
     duration = torch.tensor([int(r["duration"]) for r in requests])
+    side = torch.tensor([int(r.get("side", SIDES["none"])) for r in requests])
     if guided:  # rows [cond…, uncond…]
         tokens, pos, valid = tokens.repeat(2, 1, 1), pos.repeat(2, 1), valid.repeat(2, 1)
-        text, task, duration = text.repeat(2, 1), task.repeat(2), duration.repeat(2)
+        text, task, duration, side = text.repeat(2, 1), task.repeat(2), duration.repeat(2), side.repeat(2)
         mask = torch.cat([mask, torch.zeros_like(mask)])
     n = len(requests)
     outs = [list(past) for _, past in rows]
     steps = max(int(r["duration"]) - len(o) for r, o in zip(requests, outs))
     allowed = (torch.tril(torch.ones(width, width, dtype=torch.bool))[None] & valid[:, None]) | torch.eye(width, dtype=torch.bool)[None]
     logits, past_kv = model(tokens, pos, text, mask, task, duration, allowed=allowed,
-                            past_key_values=empty_past(cfg, tokens.shape[0]))
+                            past_key_values=empty_past(cfg, tokens.shape[0]), side=side)
     for _ in range(max(0, steps)):
         last = logits[:, -1]
         mixed = last[n:] + guidance * (last[:n] - last[n:]) if guided else last
@@ -262,7 +276,8 @@ def generate_batch(model: MotionGPT, requests: list, temperature: float = 1.0, g
         if guided:
             nxt, npos = nxt.repeat(2, 1, 1), npos.repeat(2, 1)
         valid = torch.cat([valid, torch.ones(valid.shape[0], 1, dtype=torch.bool)], dim=1)
-        logits, past_kv = model(nxt, npos, text, mask, task, duration, allowed=valid[:, None, :], past_key_values=past_kv)
+        logits, past_kv = model(nxt, npos, text, mask, task, duration, allowed=valid[:, None, :], past_key_values=past_kv,
+                                side=side)
     return [np.asarray(o[:int(r["duration"])], dtype=np.int64).reshape(-1, k) for o, r in zip(outs, requests)]
 
 
@@ -282,10 +297,11 @@ def generate_segments(model: MotionGPT, segments: list, temperature: float = 1.0
         p = continuation_past(len(out), n, model.cfg)
         if p > 0:
             codes = generate(model, p + n, seg["text_emb"], task=TASKS["continue"], past_codes=out[-p:].tolist(),
-                             temperature=temperature, guidance=guidance, top_k=top_k, generator=generator)[p:]
+                             temperature=temperature, guidance=guidance, top_k=top_k, generator=generator,
+                             side=seg.get("side", SIDES["none"]))[p:]
         else:
             codes = generate(model, n, seg["text_emb"], task=seg.get("task", TASKS["text"]),
                              controls=seg.get("controls", ()), temperature=temperature, guidance=guidance,
-                             top_k=top_k, generator=generator)
+                             top_k=top_k, generator=generator, side=seg.get("side", SIDES["none"]))
         out = torch.cat([out, codes])
     return out

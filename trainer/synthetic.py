@@ -61,6 +61,7 @@ def write_synthetic(cache_dir: str, emb_dir: str, clips_per_pair: int = 4, seed:
                 length = int(rng.integers(min_len, max_len + 1))
                 chunks.append(_clip_motion(rng, ai, si, length))
                 clips.append({"id": f"syn_{action}_{style}_{k}", "split": splits[k % len(splits)], "dataset": "synthetic",
+                              "pack": "synthetic", "license": "CC0-1.0",
                               "offset": offset, "length": length, "action_labels": [action], "style": style,
                               "texts": [_text(action, style, 0), _text(action, style, 1)]})
                 offset += length
@@ -81,13 +82,15 @@ def write_synthetic(cache_dir: str, emb_dir: str, clips_per_pair: int = 4, seed:
 
 
 def _write_embeddings(emb_dir: str, clips: list, rng, dim: int) -> None:
-    texts, kinds, phrases, vecs = [], [], [], []
+    texts, kinds, phrases, vecs, sides, sets = [], [], [], [], [], []
     action_vec = {a: rng.standard_normal(dim) for a in ACTIONS}
     style_vec = {s: rng.standard_normal(dim) for s in STYLES}
 
     def add(text, kind, base):
         texts.append(text)
         kinds.append(kind)
+        # The real table's sides come from src/motion/text/side.ts; the synthetic words name a side this plainly.
+        sides.append(1 if " left" in text else 2 if " right" in text else 0)
         v = base + 0.1 * rng.standard_normal(dim)
         vecs.append(v / np.linalg.norm(v))
 
@@ -101,13 +104,18 @@ def _write_embeddings(emb_dir: str, clips: list, rng, dim: int) -> None:
             for d in descs:
                 add(d, "description", base)
             phrases.append({"phrase": f"{action} {style}", "texts": ts, "descriptions": descs})
+            trained = [f"please {action.replace('-', ' ')} {style} {v}" for v in range(3)]
+            heldout = [f"go {action.replace('-', ' ')} {style}"]
+            for t in trained + heldout:
+                add(t, "paraphrase", base)
+            sets.append({"key": f"{action}|{style}", "texts": trained, "heldout": heldout})
     for action in ACTIONS:
         add(action, "label", action_vec[action])
     os.makedirs(emb_dir, exist_ok=True)
     np.asarray(vecs, dtype="<f4").tofile(os.path.join(emb_dir, "embeddings.f32"))
     with open(os.path.join(emb_dir, "embeddings.json"), "w") as f:
         json.dump({"encoder": {"id": "synthetic-random", "dim": dim}, "texts": texts, "kinds": kinds,
-                   "phrases": phrases}, f)
+                   "sides": sides, "phrases": phrases, "paraphraseSets": sets}, f)
 
 
 def write_synthetic_pairs(path: str) -> None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import EmbeddingTable, FeatureCache, mirror_label, mirror_text, sample_text_embedding
+from .data import EmbeddingTable, FeatureCache, balanced_weights, mirror_label, mirror_text, sample_text_condition
 from .gpt import TASKS, GPTConfig
 
 MAX_KEYS = 12
@@ -96,13 +96,20 @@ def _controls(task: str, n: int, rng) -> list:
     return []
 
 
+def source_weights(sources: list, balance: float) -> np.ndarray:
+    """Sampling probabilities over sources: uniform mixed with equal mass per (pack, action) (data.balanced_weights)."""
+    return balanced_weights([s.clip for s in sources], np.ones(len(sources)), balance)
+
+
 def build_batch(sources: list, batch: int, cfg: GPTConfig, cache: FeatureCache, table: EmbeddingTable, encode_static,
-                rng: np.random.Generator, forced_task: str = None, control: ControlTraining = None) -> dict:
-    """Samples `batch` examples and pads them into tensors. encode_static: [M,4,dim] normalised -> [M,K] codes."""
+                rng: np.random.Generator, forced_task: str = None, control: ControlTraining = None,
+                weights: np.ndarray = None, paraphrases: bool = False) -> dict:
+    """Samples `batch` examples and pads them into tensors. encode_static: [M,4,dim] normalised -> [M,K] codes.
+    weights: sampling probabilities over sources (None = uniform); paraphrases: also call clips by their paraphrases."""
     control = control or ControlTraining()
     examples, pose_frames = [], []
     for _ in range(batch):
-        src = sources[rng.integers(len(sources))]
+        src = sources[rng.choice(len(sources), p=weights) if weights is not None else rng.integers(len(sources))]
         total = len(src.codes)
         n = min(total, cfg.max_tokens)
         start = int(rng.integers(total - n + 1))
@@ -114,11 +121,12 @@ def build_batch(sources: list, batch: int, cfg: GPTConfig, cache: FeatureCache, 
             for f, p in ctrl:
                 pose_frames.append(feats[min(f, len(feats) - 1)])
         if task == "action_duration":
-            emb = table.vectors[src.label_row]
+            emb, side = table.vectors[src.label_row], table.side(src.label_row)
         else:
-            emb = sample_text_embedding(src.clip, table, rng, texts=src.texts)
+            emb, side = sample_text_condition(src.clip, table, rng, texts=src.texts, paraphrases=paraphrases,
+                                              mirrored=src.mirrored)
         past = int(rng.integers(1, min(MAX_PAST, n - 1) + 1)) if task == "continue" else 0
-        examples.append((src, start, n, task, ctrl, emb, past))
+        examples.append((src, start, n, task, ctrl, emb, past, side))
     pose_codes = encode_static(static_pose_window(np.asarray(pose_frames), cache)) if pose_frames else None
     return _pad(examples, pose_codes, cfg, rng, control)
 
@@ -131,7 +139,7 @@ def src_features(cache: FeatureCache, src: GPTSource, start_token: int, n: int) 
 def _pad(examples, pose_codes, cfg: GPTConfig, rng, control: ControlTraining) -> dict:
     k = cfg.num_codebooks
     seqs, used = [], 0
-    for src, start, n, task, ctrl, emb, past in examples:
+    for src, start, n, task, ctrl, emb, past, side in examples:
         codes = src.codes[start:start + n].copy()
         toks, pos, tgt = [], [], []
         pinned = set()
@@ -154,7 +162,7 @@ def _pad(examples, pose_codes, cfg: GPTConfig, rng, control: ControlTraining) ->
         weights = [1.0] * len(toks)
         for p in pinned:
             weights[first + p] = control.loss_weight
-        seqs.append((toks, pos, tgt, task, emb, n, weights))
+        seqs.append((toks, pos, tgt, task, emb, n, weights, side))
     length = max(len(s[0]) for s in seqs)
     b = len(seqs)
     tokens = torch.full((b, length, k), cfg.pad, dtype=torch.long)
@@ -162,7 +170,7 @@ def _pad(examples, pose_codes, cfg: GPTConfig, rng, control: ControlTraining) ->
     targets = torch.full((b, length, k), -100, dtype=torch.long)
     valid = torch.zeros((b, length), dtype=torch.bool)
     weights = torch.ones((b, length))
-    for i, (toks, ps, tgt, _, _, _, w) in enumerate(seqs):
+    for i, (toks, ps, tgt, _, _, _, w, _) in enumerate(seqs):
         L = len(toks)
         tokens[i, :L] = torch.tensor(toks)
         pos[i, :L] = torch.tensor(ps)
@@ -176,4 +184,5 @@ def _pad(examples, pose_codes, cfg: GPTConfig, rng, control: ControlTraining) ->
     return {"tokens": tokens, "pos": pos, "targets": targets, "weights": weights, "allowed": allowed,
             "text_emb": torch.from_numpy(np.stack([s[4] for s in seqs]).astype(np.float32)), "text_mask": text_mask,
             "task": torch.tensor([TASKS[s[3]] for s in seqs]), "duration": torch.tensor([s[5] for s in seqs]),
+            "side": torch.tensor([int(s[7]) for s in seqs], dtype=torch.long),
             "tasks": [s[3] for s in seqs]}

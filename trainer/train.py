@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from .config import Config, config_from_dict
-from .data import (DataError, EmbeddingTable, FeatureCache, WindowSampler, make_splits,
+from .data import (DataError, EmbeddingTable, FeatureCache, WindowSampler, filter_packs, make_splits,
                    mirror_features)
 from .gpt import MotionGPT
-from .tasks import ControlTraining, build_batch, make_sources
+from .tasks import ControlTraining, build_batch, make_sources, source_weights
 from .vqvae import VQVAE, codebook_stats
 
 
@@ -45,7 +45,7 @@ def sync_dims(cfg: Config, cache: FeatureCache, table: EmbeddingTable) -> None:
 
 
 def train_clips(cache: FeatureCache, cfg: Config, pairs: list) -> list:
-    clips = make_splits(cache, pairs).train
+    clips = filter_packs(make_splits(cache, pairs).train, cfg.train.packs)
     return clips[:cfg.train.max_train_clips] if cfg.train.max_train_clips > 0 else clips
 
 
@@ -118,7 +118,7 @@ def train_vq(cfg: Config, cache: FeatureCache, pairs: list, out: str, resume: bo
         if stage.done:
             log({"stage": "vq", "event": "skipped", "reason": "checkpoint is complete", "step": stage.step})
             return model.eval()
-    sampler = WindowSampler(cache, train_clips(cache, cfg, pairs), t.vq_window, t.mirror_prob, pairs)
+    sampler = WindowSampler(cache, train_clips(cache, cfg, pairs), t.vq_window, t.mirror_prob, pairs, t.balance)
     model.train()
     while not stage.should_stop():
         t0 = time.time()
@@ -216,7 +216,7 @@ def control_training(cfg: Config) -> ControlTraining:
 def gpt_loss(model: MotionGPT, batch: dict, weighted: bool = True) -> torch.Tensor:
     """Cross-entropy per target, averaged with the batch's position weights (unweighted: a plain mean)."""
     logits, _ = model(batch["tokens"], batch["pos"], batch["text_emb"], batch["text_mask"], batch["task"],
-                      batch["duration"], allowed=batch["allowed"])
+                      batch["duration"], allowed=batch["allowed"], side=batch.get("side"))
     targets = batch["targets"]
     ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                            ignore_index=-100, reduction="none").view(targets.shape)
@@ -234,7 +234,8 @@ def gpt_eval_loss(model: MotionGPT, sources, cfg: Config, cache, table, encode, 
     model.eval()
     rng = np.random.default_rng(1234)
     losses = [float(gpt_loss(model, build_batch(sources, cfg.train.gpt_batch, cfg.gpt, cache, table, encode, rng,
-                                                control=control_training(cfg)), weighted=False))
+                                                control=control_training(cfg), paraphrases=cfg.train.paraphrases),
+                             weighted=False))
               for _ in range(batches)]
     model.train()
     return sum(losses) / len(losses)
@@ -245,7 +246,12 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
     t = cfg.train
     splits = make_splits(cache, pairs)
     sources = make_sources(train_clips(cache, cfg, pairs), tokens, table, pairs, mirror=t.mirror_prob > 0)
-    val_sources = make_sources(splits.val, tokens, table, pairs, mirror=False)
+    val_sources = make_sources(filter_packs(splits.val, t.packs), tokens, table, pairs, mirror=False)
+    weights = source_weights(sources, t.balance)
+    if t.side_signal != cfg.gpt.side_signal:
+        raise DataError("train.side_signal and gpt.side_signal must agree (the preset sets both)")
+    if t.side_signal and table.sides is None:
+        raise DataError(f"{table.dir} has no 'sides': rebuild it with `node bin/charades.js embed` to train with side_signal")
     if not sources:
         raise DataError("no train clip has both codes and embedded texts; check that the embedding table covers the cache")
     model = MotionGPT(cfg.gpt)
@@ -269,7 +275,8 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
         t0 = time.time()
         for g in opt.param_groups:
             g["lr"] = lr_at(stage.step, t.gpt_steps, t.gpt_lr, t.warmup, stage.elapsed, t.gpt_time_budget_s)
-        batch = build_batch(sources, t.gpt_batch, cfg.gpt, cache, table, encode, rng, control=control_training(cfg))
+        batch = build_batch(sources, t.gpt_batch, cfg.gpt, cache, table, encode, rng, control=control_training(cfg),
+                            weights=weights, paraphrases=t.paraphrases)
         loss = gpt_loss(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()

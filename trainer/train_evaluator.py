@@ -26,7 +26,7 @@ import torch
 from . import metrics as M
 from .data import (DEFAULT_CACHE, DEFAULT_EMBEDDINGS, REPO_ROOT, ZEROSHOT_FILE, Clip, DataError, EmbeddingTable,
                    FeatureCache, load_cache, load_embeddings, load_zeroshot_pairs, make_splits, mirror_allowed,
-                   mirror_features, sample_text_embedding, text_embedding)
+                   mirror_features, sample_text_condition, text_embedding)
 from .evaluator import Evaluator, EvaluatorConfig
 
 ONNX_OPSET = 17
@@ -109,7 +109,8 @@ class BatchMaker:
             if rng.random() < cfg.raw_text_prob:
                 texts[b] = self.table.vectors[self.table.row(clip.texts[int(rng.integers(len(clip.texts)))])]
             else:
-                texts[b] = sample_text_embedding(clip, self.table, rng)
+                # Paraphrases too, so the judge of held-out phrasings understands everyday wording.
+                texts[b] = sample_text_condition(clip, self.table, rng, paraphrases=True)[0]
         same = np.array([[bool(self.text_sets[i] & self.text_sets[j]) for j in idx] for i in idx])
         return (torch.from_numpy(feats), torch.tensor(lengths, dtype=torch.int64), torch.from_numpy(texts),
                 torch.from_numpy(same))

@@ -153,3 +153,71 @@ def test_window_sampler_rejects_a_window_longer_than_every_clip(synthetic):
     cache = load_cache(synthetic["cache"])
     with pytest.raises(DataError, match="no clip is at least 100000 feature frames"):
         WindowSampler(cache, cache.clips, 100000)
+
+
+# ----------------------------------------------------------------------------- packs, balance, phrasings, sides
+
+def _clip(id, action, pack="motion", length=80):
+    return Clip(id=id, split="train", dataset=pack, offset=0, length=length, action_labels=[action], style="",
+                texts=[f"a person does {action}."], pack=pack)
+
+
+def test_balanced_weights_give_each_pack_action_the_same_share():
+    from trainer.data import balanced_weights
+    clips = [_clip(f"w{i}", "walk") for i in range(99)] + [_clip("lie", "lie-down")]
+    p = balanced_weights(clips, np.ones(len(clips)), 0.5)
+    assert p.sum() == pytest.approx(1.0)
+    # natural half: 1/100 each; balanced half: 1/2 per action, so the single lie-down clip gets 0.005 + 0.25
+    assert p[-1] == pytest.approx(0.5 / 100 + 0.5 / 2)
+    assert p[0] == pytest.approx(0.5 / 100 + 0.5 / 2 / 99)
+    assert np.allclose(balanced_weights(clips, np.ones(len(clips)), 0.0), 1 / 100)
+
+
+def test_filter_packs_keeps_named_packs_and_refuses_unknown_ones():
+    from trainer.data import filter_packs
+    clips = [_clip("a", "walk", "motion"), _clip("b", "walk", "cmu"), _clip("c", "kick", "hdm05")]
+    assert [c.id for c in filter_packs(clips, "motion, cmu")] == ["a", "b"]
+    assert filter_packs(clips, "") == clips
+    with pytest.raises(DataError, match="hdm6"):
+        filter_packs(clips, "motion,hdm6")
+
+
+def test_paraphrases_and_sides_come_from_the_words_used(synthetic):
+    from trainer.data import sample_text_condition
+    cache, table = load_cache(synthetic["cache"]), load_embeddings(synthetic["embeddings"])
+    clip = next(c for c in cache.clips if c.action == "wave-left-hand" and c.split == "train")
+    (trained, heldout), = table.sets_for(clip)
+    assert {table.texts[r] for r in trained} == {f"please wave left hand {clip.style} {v}" for v in range(3)}
+    assert all(table.texts[r].startswith("go ") for r in heldout)
+    # a mirrored clip is called by the mirrored label's phrasings
+    (mtrained, _), = table.sets_for(clip, mirrored=True)
+    assert all("right" in table.texts[r] for r in mtrained)
+    rng = np.random.default_rng(0)
+    seen_rows, sides = set(), set()
+    heldout_vectors = {table.vectors[r].tobytes() for r in heldout}
+    for _ in range(200):
+        emb, side = sample_text_condition(clip, table, rng, paraphrases=True)
+        seen_rows.add(emb.tobytes())
+        sides.add(side)
+        assert emb.tobytes() not in heldout_vectors, "a held-out phrasing is never trained on"
+    assert sides == {1}, "every phrasing of a left-hand clip asks for the left side"
+    assert any(table.vectors[r].tobytes() in seen_rows for r in trained), "paraphrases are used"
+    _, side = sample_text_condition(clip, table, rng, paraphrases=False)
+    assert side == 1
+
+
+def test_the_side_signal_changes_what_the_gpt_predicts():
+    import torch
+    from trainer.gpt import GPTConfig, MotionGPT, SIDES
+    torch.manual_seed(0)
+    gpt = MotionGPT(GPTConfig(codebook_size=16, n_layer=1, n_head=2, n_embd=32, text_dim=8, dropout=0.0,
+                              side_signal=True)).eval()
+    args = (torch.zeros(2, 1, 1, dtype=torch.long), torch.zeros(2, 1, dtype=torch.long), torch.randn(2, 8).repeat(1, 1),
+            torch.ones(2), torch.zeros(2, dtype=torch.long), torch.full((2,), 5))
+    same_text = (args[0], args[1], args[2][:1].repeat(2, 1), *args[3:])
+    left_right, _ = gpt(*same_text, side=torch.tensor([SIDES["left"], SIDES["right"]]))
+    assert not torch.allclose(left_right[0], left_right[1])
+    # the null condition (guidance's unconditional row) ignores the side, like the words
+    masked = (same_text[0], same_text[1], same_text[2], torch.zeros(2), *same_text[4:])
+    null, _ = gpt(*masked, side=torch.tensor([SIDES["left"], SIDES["right"]]))
+    assert torch.allclose(null[0], null[1])

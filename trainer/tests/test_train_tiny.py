@@ -73,7 +73,13 @@ def test_export_is_a_valid_model_version(trained):
         with open(os.path.join(folder, name), "rb") as f:
             assert hashlib.sha256(f.read()).hexdigest() == digest
     assert set(manifest["files"]) == set(os.listdir(folder)) - {"manifest.json"}
-    assert manifest["license"] == "CC-BY-NC-4.0 (trained on Bandai-Namco Research Motiondataset)"
+    packs = manifest["training"]["data"]["packs"]
+    assert packs and all(p["clips"] > 0 for p in packs)
+    # A model inherits the terms of every pack it saw; the NonCommercial one comes first and every pack is named.
+    if any("NC" in l for p in packs for l in p["licenses"]):
+        assert manifest["license"].startswith("CC-BY-NC-4.0 (trained on ")
+    for p in packs:
+        assert p["name"] in manifest["license"]
     assert manifest["training"]["dataHash"] == load_cache(trained["cache"]).data_hash
     assert manifest["training"]["steps"] == {"vq": 120, "gpt": 120}
 
@@ -102,10 +108,11 @@ def test_onnxruntime_matches_pytorch_on_the_export(trained):
     out = run_onnx(os.path.join(folder, "vq_decoder.onnx"), {"codes": codes.numpy()})["features"]
     assert np.abs(out - feats).max() <= 1e-4
     names = ["tokens", "pos", "text_emb", "text_mask", "task", "duration", "past_key_values"]
+    names += ["side"] if gpt.cfg.side_signal else []
     for batch, seq, past in ((1, 4, 0), (3, 1, 5)):  # the first step has an empty past
         args = list(example_gpt_inputs(gpt, batch, seq, max(past, 1)))
         if past == 0:
-            args[-1] = empty_past(gpt.cfg, batch)
+            args[names.index("past_key_values")] = empty_past(gpt.cfg, batch)
         logits, present = GPTGraph(gpt).eval()(*args)
         got = run_onnx(os.path.join(folder, "gpt.onnx"), {n: a.numpy() for n, a in zip(names, args)})
         assert np.array_equal(got["logits"].argmax(-1), logits.numpy().argmax(-1))
