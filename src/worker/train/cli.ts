@@ -13,6 +13,7 @@ import { DEFAULT_GATE, metricAt, parseGateRules } from './gate.js';
 import { TrainingRunner, jobLogPath, trainerFromEnv } from './runner.js';
 import type { TrainingRunnerOptions } from './runner.js';
 import type { TrainingJob } from './store.js';
+import { registerVocabularyCommand } from './vocabulary.js';
 import { describeJob, runTrainingWorker } from './worker.js';
 import type { TrainingWorkerHandle, TrainingWorkerOptions } from './worker.js';
 
@@ -36,6 +37,7 @@ function formatMetrics(metrics: Record<string, unknown> | undefined): string {
 
 function registerModelsCommands(program: Command): void {
   const models = program.command('models').description('the model registry: installed versions and which one is live');
+  registerVocabularyCommand(models);
   const dirOf = (cmd: Command) => modelsDirOf(cmd.opts<{ models?: string }>());
   const sub = (name: string) => models.command(name).option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)');
 
