@@ -3,6 +3,7 @@
  * one token per call with the key/value cache; classifier-free guidance as paired rows; several samples as
  * more rows of the same batch. Also the VQ encoder/decoder calls around it.
  */
+import { SIDES, type SideId } from '../text/side.js';
 import * as ort from 'onnxruntime-node';
 import { FEATURE_DIM, featurize } from '../features.js';
 import { NUM_JOINTS } from '../skeleton.js';
@@ -23,6 +24,8 @@ export interface DecodeJob {
   task: TaskName;
   /** Aggregated text embedding (textDim); null = unconditional. */
   textEmb: Float32Array | null;
+  /** The side the request's words name (text/side.ts); fed to models trained with the side signal. */
+  side?: SideId;
   /** N: tokens of the whole sequence, past included. */
   duration: number;
   controls: readonly Control[];
@@ -92,6 +95,7 @@ export async function decodeTokens(model: LoadedModel, job: DecodeJob): Promise<
     text_mask: new ort.Tensor('float32', mask, [rows]),
     task: int64(new Array(rows).fill(g.tasks[job.task]), [rows]),
     duration: int64(new Array(rows).fill(job.duration), [rows]),
+    ...(g.sides ? { side: int64(new Array(rows).fill(job.side ?? SIDES.none), [rows]) } : {}),
   };
   let past: ort.Tensor = new ort.Tensor('float32', new Float32Array(0), [g.layers, 2, rows, g.heads, 0, g.headDim]);
   let feedTokens = int64(tokens, [rows, seq, K]);

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ModelManifestSchema, type ModelManifest } from '../contracts.js';
 import { FEATURE_DIM, FEATURE_LAYOUT } from '../features.js';
 import { sha256Hex } from '../hash.js';
+import { SIDES } from '../text/side.js';
 import { createSession, type ExecutionProvider, type ProviderLog } from './providers.js';
 
 /** The graphs and IO names the engine drives (trainer/ONNX.md). */
@@ -19,6 +20,13 @@ export const REQUIRED_IO = {
   gpt: { inputs: ['tokens', 'pos', 'text_emb', 'text_mask', 'task', 'duration', 'past_key_values'], outputs: ['logits', 'present_key_values'] },
 } as const;
 export type GraphName = keyof typeof REQUIRED_IO;
+
+/** A graph's expected inputs: a GPT trained with the side signal (manifest gpt.sides) takes `side` as well. */
+export function expectedInputs(graph: GraphName, manifest: ModelManifest): readonly string[] {
+  const base = REQUIRED_IO[graph].inputs;
+  const sided = graph === 'gpt' && typeof manifest.gpt === 'object' && manifest.gpt !== null && 'sides' in manifest.gpt;
+  return sided ? [...base, 'side'] : base;
+}
 
 export const TASK_NAMES = ['text', 'init_pose', 'last_pose', 'key_poses', 'continue', 'action_duration'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
@@ -37,6 +45,8 @@ export const GptSpecSchema = z.object({
   sampling: z.object({ temperature: z.number().nonnegative(), topK: int.nonnegative().default(0), topP: z.number().positive().max(1).optional(), guidance: z.number().nonnegative() }),
   maxControls: int.positive(),
   maxPastTokens: int.positive(),
+  /** Present when the model was trained with the side signal: its GPT takes a `side` input with these ids. */
+  sides: z.object({ none: z.literal(SIDES.none), left: z.literal(SIDES.left), right: z.literal(SIDES.right), both: z.literal(SIDES.both) }).optional(),
 });
 export type GptSpec = z.infer<typeof GptSpecSchema>;
 
@@ -111,7 +121,7 @@ export function checkManifest(manifest: ModelManifest, dir: string, encoder: Exp
     const entry = manifest.onnx[graph];
     if (!entry) throw new Error(`${path}: onnx.${graph} is missing (the engine needs ${Object.keys(REQUIRED_IO).join(', ')})`);
     for (const side of ['inputs', 'outputs'] as const) {
-      const want = [...io[side]].sort().join(', ');
+      const want = [...(side === 'inputs' ? expectedInputs(graph, manifest) : io.outputs)].sort().join(', ');
       const got = [...entry[side]].sort().join(', ');
       if (want !== got) throw new Error(`${path}: onnx.${graph}.${side} are [${got}], the engine expects [${want}] (trainer/ONNX.md)`);
     }
@@ -135,10 +145,10 @@ export function verifyFiles(manifest: ModelManifest, dir: string, skipHash = fal
   return out;
 }
 
-function checkSessionIo(session: ort.InferenceSession, graph: GraphName, file: string): void {
+function checkSessionIo(session: ort.InferenceSession, graph: GraphName, file: string, manifest: ModelManifest): void {
   const io = REQUIRED_IO[graph];
   for (const [side, actual] of [['inputs', session.inputNames], ['outputs', session.outputNames]] as const) {
-    const want = [...io[side]].sort().join(', ');
+    const want = [...(side === 'inputs' ? expectedInputs(graph, manifest) : io.outputs)].sort().join(', ');
     const got = [...actual].sort().join(', ');
     if (want !== got) throw new Error(`${file}: the ONNX graph's ${side} are [${got}], but the manifest and engine expect [${want}]`);
   }
@@ -163,7 +173,7 @@ export async function loadModel(dirIn: string, opts: LoadModelOptions): Promise<
       });
       sessions[graph] = created.session;
       providers[graph] = created.provider;
-      checkSessionIo(created.session, graph, file);
+      checkSessionIo(created.session, graph, file, manifest);
     }
   } catch (err) {
     await Promise.all(Object.values(sessions).map((s) => s.release()));
