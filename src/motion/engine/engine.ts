@@ -15,6 +15,7 @@ import { liveVersion } from '../registry.js';
 import { NUM_JOINTS } from '../skeleton.js';
 import { aggregateEmbedding } from '../text/aggregate.js';
 import type { SentenceEncoder } from '../text/encoder.js';
+import { textSide } from '../text/side.js';
 import { sharedSentenceEncoder } from '../text/config.js';
 import { resampleMotion } from '../transforms.js';
 import { decodeCodes, decodeTokens, encodeFeatures, staticPoseFeatures, type Control, type TokenCodes } from './decode.js';
@@ -304,6 +305,7 @@ class OnnxEngine implements Engine {
       const fresh = await decodeTokens(this.model, {
         task,
         textEmb: embeddings[i],
+        side: textSide(plan.segment.text),
         duration: P + plan.newTokens,
         controls,
         past: codes.map((c) => c.slice(c.length - P)),
