@@ -367,6 +367,22 @@ export class Store {
     this.forgetReplyTarget(jobId);
   }
 
+  /**
+   * Ends a delivery for good with `target` (a posted message, or why none could be: "discord:unreachable"),
+   * whether or not a claim exists: a pending claim a dead run left must not keep the request listed forever.
+   */
+  settleDelivery(jobId: string, target: string): void {
+    this.db
+      .prepare('INSERT INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET target = excluded.target, delivered_at = excluded.delivered_at')
+      .run(jobId, target, now());
+    this.forgetReplyTarget(jobId);
+  }
+
+  /** Where a job's reply went (a message, a pending claim or a final failure), if anywhere yet. */
+  deliveryTarget(jobId: string): string | undefined {
+    return (this.db.prepare('SELECT target FROM deliveries WHERE job_id = ?').get(jobId) as { target: string } | undefined)?.target;
+  }
+
   /** The reply target holds an interaction token, a credential: once the reply is out it is not kept at rest. */
   private forgetReplyTarget(jobId: string): void {
     this.db.prepare('UPDATE requests SET reply_json = NULL WHERE id = ?').run(jobId);

@@ -11,6 +11,8 @@ export interface BotContext {
   client: Client;
   /** Interaction tokens live 15 minutes; past this age replies go to the channel instead. */
   tokenLifetimeMs: number;
+  /** Progress edits of one message are at most this often (default 1 s: Discord rate-limits edits). */
+  progressIntervalMs?: number;
 }
 
 export const UPLOAD_LIMIT_BY_TIER: Record<number, number> = {

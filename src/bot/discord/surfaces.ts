@@ -10,6 +10,7 @@ import type { BotContext } from './context.js';
 import { baseChannelId, isChannelAllowed, limitsFor, notAllowedMessage, uploadLimit } from './context.js';
 import { runDiscordTurn } from './deliver.js';
 import type { MessagePayload, Surface } from './deliver.js';
+import { classifyRefusal } from './refusals.js';
 
 export async function sendableChannel(ctx: BotContext, channelId: string): Promise<SendableChannels> {
   const channel = await ctx.client.channels.fetch(channelId);
@@ -17,33 +18,75 @@ export async function sendableChannel(ctx: BotContext, channelId: string): Promi
   return channel;
 }
 
+/** A channel message for one user: it mentions (and may ping) them and nobody else, whatever the text says. */
+export function addressedTo(userId: string, payload: MessagePayload): MessagePayload {
+  const content = `<@${userId}> ${payload.content}`;
+  return { ...payload, content: content.length <= 2000 ? content : `${content.slice(0, 1999)}…`, allowedMentions: { parse: [], users: [userId] } };
+}
+
 export function interactionSurface(ctx: BotContext, interaction: RepliableInteraction): Surface {
   const deferredAt = Date.now();
-  const expired = () => Date.now() - deferredAt > ctx.tokenLifetimeMs;
+  let tokenUsable = () => Date.now() - deferredAt <= ctx.tokenLifetimeMs;
   let fallback: Message | undefined;
-  const viaChannel = async (payload: MessagePayload): Promise<Message> => {
-    const addressed = { ...payload, content: `<@${interaction.user.id}> ${payload.content}` };
-    if (fallback) return fallback.edit(addressed);
+  const viaChannel = async (payload: MessagePayload, fresh = false): Promise<Message> => {
+    const addressed = addressedTo(interaction.user.id, payload);
+    if (fallback && !fresh) return (fallback = await fallback.edit(addressed));
     fallback = await (await sendableChannel(ctx, interaction.channelId as string)).send(addressed);
     return fallback;
+  };
+  const edit = (payload: MessagePayload) => (tokenUsable() ? interaction.editReply(payload) : viaChannel(payload));
+  // A follow-up survives a deleted reply; a refused token leaves only the channel.
+  const post = async (payload: MessagePayload): Promise<Message> => {
+    if (tokenUsable()) {
+      try {
+        return await interaction.followUp(payload);
+      } catch (err) {
+        if (classifyRefusal(err).kind !== 'token') throw err;
+        tokenUsable = () => false;
+      }
+    }
+    return viaChannel(payload, true);
   };
   const limit = uploadLimit(ctx, interaction.guild, interaction.attachmentSizeLimit);
   return {
     uploadLimit: limit,
     record: { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, channelId: interaction.channelId as string, userId: interaction.user.id, deferredAt, uploadLimit: limit },
-    progress: (text) => (expired() ? viaChannel({ content: text }) : interaction.editReply({ content: text })),
-    finish: (payload) => (expired() ? viaChannel(payload) : interaction.editReply(payload)),
+    progress: (text) => edit({ content: text }),
+    finish: edit,
+    post,
   };
 }
 
+/**
+ * The bot's first answer to a message: a reply, or — where it may not read the message history that a
+ * reply needs — a plain channel message naming the user. Nothing the user wrote can ping anyone.
+ */
+async function acknowledge(ctx: BotContext, message: Message): Promise<Message> {
+  const content = '⏳ On it…';
+  try {
+    return await message.reply({ content, allowedMentions: { parse: [], repliedUser: false } });
+  } catch (err) {
+    if (classifyRefusal(err).kind !== 'permission') throw err;
+    ctx.runtime.logger.warn({ channelId: message.channelId, err: (err as Error).message }, 'cannot reply here (Read Message History?); answering with a channel message');
+    return (await sendableChannel(ctx, message.channelId)).send(addressedTo(message.author.id, { content }));
+  }
+}
+
 export async function messageSurface(ctx: BotContext, message: Message): Promise<Surface> {
-  const ack = await message.reply({ content: '⏳ On it…', allowedMentions: { repliedUser: false } });
+  let current = await acknowledge(ctx, message);
   const limit = uploadLimit(ctx, message.guild);
+  const post = async (payload: MessagePayload): Promise<Message> => {
+    const channel = await sendableChannel(ctx, message.channelId);
+    // A new message replaces an answer that was lost, so it pings the user it answers (and only them).
+    current = await channel.send({ ...payload, reply: { messageReference: message.id, failIfNotExists: false }, allowedMentions: { parse: [], repliedUser: true } });
+    return current;
+  };
   return {
     uploadLimit: limit,
-    record: { kind: 'message', channelId: ack.channelId, messageId: ack.id, uploadLimit: limit },
-    progress: (text) => ack.edit({ content: text }),
-    finish: (payload) => ack.edit(payload),
+    record: { kind: 'message', channelId: current.channelId, messageId: current.id, uploadLimit: limit },
+    progress: (text) => current.edit({ content: text }),
+    finish: (payload) => current.edit(payload),
+    post,
   };
 }
 
