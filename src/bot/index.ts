@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { checkOutPath, runChat, runPrompt } from './cli/index.js';
-import { onShutdown } from './ops.js';
 import { createRuntime } from './runtime.js';
 
 export * from './store.js';
@@ -92,10 +91,8 @@ export function registerBotCommands(program: Command): void {
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
     .option('--no-register', 'do not (re-)register the slash commands')
     .action(async (opts: { config?: string; register: boolean }) => {
-      const { startDiscordBot } = await import('./discord/index.js');
-      const config = configFrom(opts);
-      const bot = await startDiscordBot(config, { registerCommands: opts.register });
-      onShutdown([() => bot.close()], (m) => bot.runtime.logger.info(m));
+      const { serveDiscord } = await import('./discord/index.js');
+      await serveDiscord(configFrom(opts), { registerCommands: opts.register });
       await new Promise(() => undefined);
     });
 

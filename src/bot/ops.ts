@@ -66,3 +66,49 @@ export function onShutdown(closers: (() => Promise<void>)[], log: (msg: string) 
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
 }
+
+interface ProcessLog {
+  error(obj: object, msg: string): void;
+  fatal(obj: object, msg: string): void;
+}
+
+/** How long a crashing process may spend closing down before it exits anyway. */
+export const CRASH_SHUTDOWN_MS = 10_000;
+
+/**
+ * Keeps a long-running process honest about errors nobody caught. A rejection nobody awaited is logged and
+ * the process stays up (event handlers, discord.js included, end up there). An uncaught exception means
+ * unknown state: it is logged, `shutdown` runs (bounded by CRASH_SHUTDOWN_MS) and the process exits with 1;
+ * exit hooks (the renderer's) then kill child processes and remove temp folders.
+ *
+ * The process owns this policy alone: TF.js's WASM glue (the USE text encoder) installs listeners that
+ * rethrow every unhandled rejection and uncaught exception, which turns any stray rejection into a crash
+ * and a crash into exit code 7 before the shutdown runs. Such listeners are removed as they appear.
+ */
+export function guardProcess(log: ProcessLog, shutdown: () => Promise<unknown>): void {
+  let crashing = false;
+  const onRejection = (reason: unknown) => {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    log.error({ err: err.message, stack: err.stack }, 'an error nobody handled (the process keeps running)');
+  };
+  const onException = (err: Error) => {
+    log.fatal({ err: err.message, stack: err.stack }, 'uncaught exception: shutting down');
+    if (crashing) process.exit(1);
+    crashing = true;
+    const deadline = setTimeout(() => process.exit(1), CRASH_SHUTDOWN_MS);
+    deadline.unref();
+    void shutdown().catch(() => undefined).finally(() => process.exit(1));
+  };
+  const ours = new Set<unknown>([onRejection, onException]);
+  const dropForeignListeners = () => {
+    for (const listener of process.listeners('unhandledRejection')) if (!ours.has(listener)) process.removeListener('unhandledRejection', listener);
+    for (const listener of process.listeners('uncaughtException')) if (!ours.has(listener)) process.removeListener('uncaughtException', listener);
+  };
+  process.on('unhandledRejection', onRejection);
+  process.on('uncaughtException', onException);
+  dropForeignListeners();
+  process.on('newListener', (event: string | symbol) => {
+    // Removed right after it is added (a listener cannot be refused while it is being added).
+    if (event === 'unhandledRejection' || event === 'uncaughtException') queueMicrotask(dropForeignListeners);
+  });
+}
