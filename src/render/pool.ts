@@ -3,7 +3,8 @@
  * jobs. A browser that crashes, disconnects or overruns a job's time is killed and relaunched on its
  * next use, so one bad render never poisons the next.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
@@ -29,6 +30,102 @@ export const CHROMIUM_FLAGS = [
   // The page is loaded once and reused, so the spare renderer Chromium keeps for the next navigation is ~10 MB wasted.
   '--disable-features=SpareRendererForSitePerProcess',
 ];
+
+/** Prefix of the profile folders the pool gives each Chromium in the temp directory. */
+export const PROFILE_PREFIX = 'charades-chromium-';
+/** The file in a profile folder naming the process that owns it, so a later start can tell a stale folder. */
+const OWNER_FILE = '.charades-owner';
+/** A profile folder with no owner file and no Chromium lock older than this is left over from an old version. */
+const UNOWNED_STALE_MS = 60 * 60_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The process a profile folder belongs to: our owner file, else Chromium's SingletonLock ("host-pid"). */
+function profileOwner(dir: string): number | undefined {
+  try {
+    return Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim()) || undefined;
+  } catch {
+    try {
+      return Number(/-(\d+)$/.exec(readlinkSync(join(dir, 'SingletonLock')))?.[1]) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Removes the profile folders that processes killed outright (SIGKILL, power loss) left in `dir`, leaving
+ * those of live processes — another bot, a worker, a test — alone. Returns the folders removed.
+ */
+export function sweepStaleProfiles(dir = tmpdir()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith(PROFILE_PREFIX));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const owner = profileOwner(path);
+      const stale = owner !== undefined ? !processAlive(owner) : Date.now() - statSync(path).mtimeMs > UNOWNED_STALE_MS;
+      if (!stale) continue;
+      rmSync(path, { recursive: true, force: true, maxRetries: 3 });
+      removed.push(path);
+    } catch {
+      // a folder that vanished or cannot be read is not ours to worry about
+    }
+  }
+  return removed;
+}
+
+/**
+ * Every Chromium this process runs and its profile folder, for the exit hook: whatever ends the process
+ * (a signal handler's exit, a crash, an uncaught error), no browser and no temp folder outlives it.
+ */
+const liveBrowsers = new Map<string, { pid: number | undefined }>();
+let exitHookInstalled = false;
+
+function killBrowserTree(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    // puppeteer starts Chromium as a process-group leader: the group holds its zygotes, GPU and renderers.
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function cleanUpAtExit(): void {
+  for (const { pid } of liveBrowsers.values()) killBrowserTree(pid);
+  for (const dir of liveBrowsers.keys()) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    } catch {
+      // nothing more can be done while exiting; the next start sweeps it
+    }
+  }
+  liveBrowsers.clear();
+}
+
+function trackBrowsersUntilExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', cleanUpAtExit);
+  sweepStaleProfiles();
+}
 
 export interface PoolOptions {
   /** Browsers kept warm (each renders one job at a time). Default 1: one job already uses both cores. */
@@ -64,6 +161,8 @@ export class BrowserPool {
   private server: PageServer | null = null;
   private serverStarting: Promise<PageServer> | null = null;
   private closed = false;
+  /** Profile folders being removed after their browser was killed. */
+  private readonly removals = new Set<Promise<void>>();
   /** Browsers launched after the first one in a slot (crash or hang recovery). */
   restarts = 0;
   launches = 0;
@@ -75,6 +174,7 @@ export class BrowserPool {
     this.chromiumPath = options.chromiumPath ?? findChromium();
     this.launchTimeoutMs = options.launchTimeoutMs ?? 30_000;
     this.slots = Array.from({ length: this.size }, () => ({ browser: null, page: null, userDataDir: null, busy: false, launching: null, generation: 0 }));
+    trackBrowsersUntilExit();
   }
 
   /** Launches every browser now, so the first job does not pay for it. */
@@ -125,6 +225,8 @@ export class BrowserPool {
     this.closed = true;
     for (const s of this.slots) this.kill(s);
     for (const w of this.waiters.splice(0)) w();
+    // A process that exits right after close() must not leave the profile folders behind.
+    await Promise.allSettled([...this.removals]);
     const server = this.server ?? (this.serverStarting ? await this.serverStarting.catch(() => null) : null);
     this.server = null;
     if (server) await server.close();
@@ -155,8 +257,10 @@ export class BrowserPool {
     slot.generation++;
     const t0 = performance.now();
     const server = await this.pageServer();
-    const userDataDir = mkdtempSync(join(tmpdir(), 'charades-chromium-'));
+    const userDataDir = mkdtempSync(join(tmpdir(), PROFILE_PREFIX));
+    writeFileSync(join(userDataDir, OWNER_FILE), String(process.pid));
     slot.userDataDir = userDataDir;
+    liveBrowsers.set(userDataDir, { pid: undefined });
     try {
       const browser: Browser = await puppeteer.launch({
         executablePath: this.chromiumPath,
@@ -170,6 +274,7 @@ export class BrowserPool {
         handleSIGHUP: false,
       });
       slot.browser = browser;
+      liveBrowsers.set(userDataDir, { pid: browser.process()?.pid });
       const pages = await browser.pages();
       const page = pages[0] ?? (await browser.newPage());
       const errors: string[] = [];
@@ -192,16 +297,30 @@ export class BrowserPool {
     const browser = slot.browser;
     slot.browser = null;
     slot.page = null;
+    const proc = browser?.process();
     if (browser) {
-      const proc = browser.process();
       browser.disconnect().catch(() => undefined);
-      if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+      if (proc && proc.exitCode === null && proc.signalCode === null) killBrowserTree(proc.pid);
     }
     if (slot.userDataDir) {
       const dir = slot.userDataDir;
       slot.userDataDir = null;
-      // Chromium may still be writing for a moment after SIGKILL
-      setTimeout(() => rmSync(dir, { recursive: true, force: true }), 200).unref();
+      const removal = this.removeProfile(dir, proc && proc.exitCode === null && proc.signalCode === null ? proc : undefined);
+      this.removals.add(removal);
+      void removal.finally(() => this.removals.delete(removal));
     }
+  }
+
+  /** Removes a profile folder once its browser has exited (Chromium writes to it until then). */
+  private async removeProfile(dir: string, running: { once(event: 'exit', listener: () => void): unknown } | undefined): Promise<void> {
+    if (running) await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      running.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
+    liveBrowsers.delete(dir);
   }
 }

@@ -1,10 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeVideo } from '../../src/render/ffmpeg.js';
 import { RenderTimeoutError, createRenderer } from '../../src/render/index.js';
+import { PROFILE_PREFIX, sweepStaleProfiles } from '../../src/render/pool.js';
 import { findFfprobe } from '../../src/render/tools.js';
 import { clip, trim } from './helpers.js';
 
@@ -70,4 +72,59 @@ test('a closed renderer refuses new work with a clear message', async () => {
   const r = createRenderer();
   await r.close();
   await assert.rejects(r.render(trim(clip('bnr2_walk_normal_001'), 1)), /the renderer is closed/);
+});
+
+/** Profile folders in the temp directory that this test process owns (other processes' are not ours to count). */
+function ownProfiles(): string[] {
+  return readdirSync(tmpdir())
+    .filter((n) => n.startsWith(PROFILE_PREFIX))
+    .filter((n) => {
+      try {
+        return readFileSync(join(tmpdir(), n, '.charades-owner'), 'utf8').trim() === String(process.pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+test('closing the renderer kills Chromium and removes its profile folder before close() returns', async () => {
+  // The shared renderer of the tests above has its own folder: only the new one counts.
+  const before = new Set(ownProfiles());
+  const r = createRenderer();
+  await r.warm();
+  const [pid] = r.health().pids;
+  assert.ok(pid);
+  const profiles = ownProfiles().filter((p) => !before.has(p));
+  assert.equal(profiles.length, 1, 'the warm browser has a profile folder naming this process');
+  await r.close();
+  for (const p of profiles) assert.ok(!existsSync(join(tmpdir(), p)), `${p} was removed`);
+  assert.ok(await goneWithin(pid, 2000), 'the browser is gone');
+});
+
+test('a start sweeps the profile folders of dead processes and leaves live and recent ones alone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'charades-sweep-'));
+  try {
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout.trim();
+    const folder = (name: string, owner?: string) => {
+      const path = join(dir, `${PROFILE_PREFIX}${name}`);
+      mkdirSync(path);
+      writeFileSync(join(path, 'Local State'), '{}');
+      if (owner) writeFileSync(join(path, '.charades-owner'), owner);
+      return path;
+    };
+    const ofDead = folder('dead', dead);
+    const ofLive = folder('live', String(process.pid));
+    const oldUnowned = folder('old');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(oldUnowned, twoHoursAgo, twoHoursAgo);
+    const recentUnowned = folder('recent');
+    const other = join(dir, 'not-ours');
+    mkdirSync(other);
+    const removed = sweepStaleProfiles(dir).sort();
+    assert.deepEqual(removed, [ofDead, oldUnowned].sort());
+    for (const kept of [ofLive, recentUnowned, other]) assert.ok(existsSync(kept), `${kept} is kept`);
+    assert.deepEqual(sweepStaleProfiles(join(dir, 'missing')), [], 'a missing temp directory is not an error');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
