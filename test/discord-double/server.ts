@@ -83,6 +83,24 @@ function userObject(u: User): Record<string, unknown> {
   return { id: u.id, username: u.username, global_name: u.username, discriminator: '0', avatar: null, bot: u.bot ?? false, public_flags: 0 };
 }
 
+/**
+ * A refusal the double answers instead of doing the request, as Discord does when the bot lacks a
+ * permission (403 / 50013), a file is too large (413 / 40005), a message was deleted (404 / 10008), a
+ * command is invalid (400 / 50035) or it is having a bad day (5xx).
+ */
+export interface RefusalRule {
+  method?: string;
+  /** Matched against the path without the /api/v10 prefix. */
+  path?: RegExp;
+  /** Only requests that upload files (Attach Files, upload limits). */
+  withFiles?: boolean;
+  status: number;
+  code: number;
+  message: string;
+  /** How many matching requests to refuse (default: all). */
+  times?: number;
+}
+
 export interface DoubleOptions {
   /** Guild premium tier (sets the upload limit discord.js reports). */
   premiumTier?: number;
@@ -103,6 +121,12 @@ export class DiscordDouble {
   readonly threads = new Map<string, Record<string, unknown>>();
   readonly registeredCommands: Record<string, unknown>[] = [];
   identify: Record<string, unknown> | undefined;
+  /** Gateway RESUME frames received (a reconnect that kept its session). */
+  readonly resumes: Record<string, unknown>[] = [];
+  /** Close codes sent to the bot's gateway connections, in order. */
+  readonly gatewayCloses: number[] = [];
+  private refusals: (RefusalRule & { left: number })[] = [];
+  private identifyCloses: { code: number; left: number } | undefined;
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private sockets = new Set<WebSocket>();
@@ -176,9 +200,34 @@ export class DiscordDouble {
       }
       this.gatewayFrames.push(frame);
       if (frame.op === 1) this.send(ws, { op: 11, d: null, s: null, t: null });
-      else if (frame.op === 2) this.onIdentify(ws, frame.d as Record<string, unknown>);
+      else if (frame.op === 2 && this.identifyCloses && this.identifyCloses.left > 0) {
+        this.identifyCloses.left--;
+        this.closeSocket(ws, this.identifyCloses.code);
+      } else if (frame.op === 2) this.onIdentify(ws, frame.d as Record<string, unknown>);
+      else if (frame.op === 6) this.onResume(ws, frame.d as Record<string, unknown>);
       this.notify();
     });
+  }
+
+  private closeSocket(ws: WebSocket, code: number): void {
+    this.gatewayCloses.push(code);
+    ws.close(code, `closed by the Discord double (${code})`);
+  }
+
+  /** Closes every open gateway connection with `code` (as Discord does on errors, deploys or bad sessions). */
+  closeGateway(code: number): void {
+    for (const ws of this.sockets) this.closeSocket(ws, code);
+  }
+
+  /** Answers the next `times` IDENTIFYs by closing the connection with `code` (4004 bad token, 4014 disallowed intents…). */
+  closeOnIdentify(code: number, times = Number.POSITIVE_INFINITY): void {
+    this.identifyCloses = { code, left: times };
+  }
+
+  private onResume(ws: WebSocket, d: Record<string, unknown>): void {
+    this.resumes.push(d);
+    this.seq++;
+    this.send(ws, { op: 0, t: 'RESUMED', s: this.seq, d: {} });
   }
 
   private onIdentify(ws: WebSocket, d: Record<string, unknown>): void {
@@ -334,10 +383,34 @@ export class DiscordDouble {
     const path = decodeURIComponent(url.pathname).replace(/^\/api(?:\/v\d+)?/, '');
     const record: RecordedRequest = { method, path, query: url.search, body: parsed.body, files: parsed.files, at: performance.now(), status: 0 };
     this.requests.push(record);
-    const [status, out] = this.route(method, path, url, parsed.body, parsed.files);
+    const refusal = this.refusalFor(method, path, parsed.files);
+    const [status, out] = refusal ? [refusal.status, { message: refusal.message, code: refusal.code }] : this.route(method, path, url, parsed.body, parsed.files);
     record.status = status;
     this.reply(res, status, out);
     this.notify();
+  }
+
+  /** From now on, refuse requests matching `rule` (see RefusalRule); returns a function that lifts it. */
+  refuse(rule: RefusalRule): () => void {
+    const entry = { ...rule, left: rule.times ?? Number.POSITIVE_INFINITY };
+    this.refusals.push(entry);
+    return () => {
+      this.refusals = this.refusals.filter((r) => r !== entry);
+    };
+  }
+
+  private refusalFor(method: string, path: string, files: RecordedFile[]): RefusalRule | undefined {
+    const rule = this.refusals.find((r) => r.left > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(path)) && (!r.withFiles || files.length > 0));
+    if (rule) rule.left--;
+    return rule;
+  }
+
+  /** Deletes a message as a user or moderator would; edits of it then get 404 / 10008. */
+  deleteMessage(id: string): void {
+    this.messages.delete(id);
+    for (const i of this.interactions.values()) {
+      if (i.original?.id === id) i.original = undefined;
+    }
   }
 
   private reply(res: ServerResponse, status: number, body: unknown): void {
