@@ -27,6 +27,12 @@ export const ConfigSchema = z.object({
   redisUrl: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
   queueName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
   generator: z.enum(GENERATORS),
+  /**
+   * Best-of-N candidates per sample (CHARADES_BEST_OF), validated here with the rest at start-up. The engine reads
+   * the environment variable itself (src/motion/engine/rerank.ts; absent = its measured default), so a value in a
+   * config file is checked but reaches the engine only where the caller passes it as EngineOptions.bestOf.
+   */
+  bestOf: intIn(1, 16).optional(),
   render: z.object({ size: intIn(64, 2048), fps: intIn(5, 60) }),
   limits: z.object({
     /** Jobs one user may have queued or running at once. */
@@ -63,6 +69,7 @@ const ENV_MAP: Record<string, string> = {
   REDIS_URL: 'redisUrl',
   CHARADES_QUEUE: 'queueName',
   CHARADES_GENERATOR: 'generator',
+  CHARADES_BEST_OF: 'bestOf',
   CHARADES_RENDER_SIZE: 'render.size',
   CHARADES_RENDER_FPS: 'render.fps',
   CHARADES_USER_QUEUE_LIMIT: 'limits.userQueue',
