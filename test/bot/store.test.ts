@@ -89,6 +89,29 @@ test('requests with a reply target stay undelivered until their delivery is clai
   }
 });
 
+test('settling a delivery ends it for good, over a pending claim a dead run left, and drops the stored reply target', () => {
+  const { dir, cleanup } = tempDir();
+  const store = new Store(join(dir, 'charades.sqlite'));
+  try {
+    const conv = store.conversation('discord', 'k', 'alice');
+    const turnId = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
+    store.addRequest({ id: 'stuck-1', conversationId: conv.id, turnId, userId: 'alice', replyTo: { surface: 'unreadable' } });
+    assert.equal(store.claimDelivery('stuck-1', pendingDelivery('discord')), true);
+    assert.equal(store.claimDelivery('stuck-1', 'discord:unreachable'), false, 'a claim cannot replace the pending one');
+    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['stuck-1'], 'so it would be listed at every start');
+    store.settleDelivery('stuck-1', 'discord:unreachable');
+    assert.equal(store.deliveryTarget('stuck-1'), 'discord:unreachable');
+    assert.deepEqual(store.undeliveredRequests('discord'), []);
+    assert.equal(store.request('stuck-1')?.replyTo, undefined, 'the reply target (it may hold a token) is gone');
+    store.settleDelivery('never-claimed', 'discord:undeliverable');
+    assert.equal(store.deliveryTarget('never-claimed'), 'discord:undeliverable');
+    assert.equal(store.deliveryTarget('unknown'), undefined);
+  } finally {
+    store.close();
+    cleanup();
+  }
+});
+
 test('a store from an earlier schema upgrades in place and keeps its rows', () => {
   const { dir, cleanup } = tempDir();
   try {

@@ -47,3 +47,27 @@ test('the double answers unknown routes with a 404 that names them', async () =>
     await double.close();
   }
 });
+
+test('the double refuses matching requests with Discord\'s status and code, as many times as asked, until lifted', async () => {
+  const double = await new DiscordDouble().start();
+  try {
+    const lift = double.refuse({ method: 'POST', path: /\/channels\/\d+\/messages$/, status: 403, code: 50013, message: 'Missing Permissions', times: 2 });
+    const post = () => fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'hi' }) });
+    const first = await post();
+    assert.equal(first.status, 403);
+    assert.deepEqual(await first.json(), { message: 'Missing Permissions', code: 50013 });
+    assert.equal((await post()).status, 403);
+    assert.equal((await post()).status, 200, 'refused twice, then served');
+    lift();
+    const kept = double.refuse({ method: 'POST', status: 500, code: 0, message: 'boom' });
+    assert.equal((await post()).status, 500);
+    kept();
+    const sent = (await (await post()).json()) as { id: string };
+    double.deleteMessage(sent.id);
+    const edit = await fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages/${sent.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'x' }) });
+    assert.equal(edit.status, 404);
+    assert.equal(((await edit.json()) as { code: number }).code, 10008);
+  } finally {
+    await double.close();
+  }
+});

@@ -346,9 +346,9 @@ export class CommunityBot {
     // A guess that mentions someone (the bot, a friend) is still a guess; the mention is not part of it.
     const text = message.content.replace(/<@[!&]?\d+>/g, ' ').replace(/\s+/g, ' ').trim();
     if (!text) return;
-    if (text.length > 200) return void (await message.reply({ content: 'Guesses are at most 200 characters.', allowedMentions: { repliedUser: false } }));
+    if (text.length > 200) return void (await message.reply({ content: 'Guesses are at most 200 characters.', allowedMentions: { parse: [], repliedUser: false } }));
     const limited = this.overLimit(message.author.id, 'guess');
-    if (limited) return void (await message.reply({ content: limited, allowedMentions: { repliedUser: false } }));
+    if (limited) return void (await message.reply({ content: limited, allowedMentions: { parse: [], repliedUser: false } }));
     const phrase = this.store.phrase(game.phraseId)!;
     const verdict = await this.matcher.judge(text, phrase.text);
     const after = this.store.addGuess(game.id, message.author.id, text, verdict.similarity, verdict.correct);
@@ -375,7 +375,7 @@ export class CommunityBot {
           ? `⏰ Time's up! It was **${phrase.text}**. Nobody recognised it this round (${wrong} wrong guess${wrong === 1 ? '' : 'es'}).`
           : `⏹️ Round stopped. It was **${phrase.text}**.`;
     const thread = game.threadId ? await this.sendable(game.threadId) : undefined;
-    await thread?.send({ content: line, allowedMentions: { users: win ? [win.winnerId] : [] } }).catch((err: Error) => this.ctx.runtime.logger.warn({ err: err.message }, 'could not post the reveal'));
+    await thread?.send({ content: line, allowedMentions: { parse: [], users: win ? [win.winnerId] : [] } }).catch((err: Error) => this.ctx.runtime.logger.warn({ err: err.message }, 'could not post the reveal'));
     await this.editPosted(game.channelId, game.messageId, (content) => `${content.replace(/ Guess in the thread.*$/s, '')}\n🔓 ${line}`).catch((err: Error) =>
       this.ctx.runtime.logger.warn({ err: err.message, game: game.id }, 'could not edit the round message'),
     );

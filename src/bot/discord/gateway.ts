@@ -103,7 +103,7 @@ export function watchGateway(client: Client, log: Logger): GatewayWatch {
 
 /** What went wrong when logging in, in words that say what to check. */
 export function loginFailure(err: unknown, watch: GatewayWatch, where: string, timeoutMs: number): Error {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
   const lastClose = watch.lastCloseCode === undefined ? '' : `; the gateway closed ${watch.closes} connection${watch.closes === 1 ? '' : 's'}, last with ${describeCloseCode(watch.lastCloseCode)}`;
   if (err instanceof LoginTimeoutError) {
     return new Error(`cannot log in to Discord${where}: not ready after ${Math.round(timeoutMs / 1000)} s${lastClose || '; the gateway never answered'}. ${LOGIN_ADVICE}.`, { cause: err });

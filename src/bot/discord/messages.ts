@@ -52,7 +52,7 @@ export async function handleMessage(ctx: BotContext, message: Message): Promise<
   if (!isChannelAllowed(ctx, message.guildId, baseChannelId(message.channel, message.channelId))) return;
   const text = stripMention(message.content, botId);
   if (!text) {
-    await message.reply({ content: 'Tell me what the person should do, e.g. "act like a dog".', allowedMentions: { repliedUser: false } });
+    await message.reply({ content: 'Tell me what the person should do, e.g. "act like a dog".', allowedMentions: { parse: [], repliedUser: false } });
     return;
   }
   const key = inThread ? message.channelId : `message:${message.id}`;
