@@ -164,7 +164,7 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
   }
 });
 
-test('progress edits: at most one a second per message (counted as PATCHes on the double), the final one never held back', async () => {
+test('progress edits: at most one a second per message (counted as PATCHes on the double), the final one never held back', async (t) => {
   const double = await new DiscordDouble().start();
   const { dir, cleanup } = tempDir();
   const { logger } = capturedLogger();
@@ -185,6 +185,8 @@ test('progress edits: at most one a second per message (counted as PATCHes on th
       }
       const span = (final.at - patches[0].at) / 1000;
       assert.ok(patches.length <= Math.ceil(span) + 2, `${patches.length} edits in ${span.toFixed(1)} s`);
+      const gaps = progress.slice(1).map((p, i) => Math.round(p.at - progress[i].at));
+      t.diagnostic(`${patches.length} PATCHes (${progress.length} progress + the final) in ${span.toFixed(2)} s; progress gaps ${gaps.join(', ')} ms; final ${Math.round(final.at - progress[progress.length - 1].at)} ms after the last progress edit`);
     }
   } finally {
     await bot.close();
@@ -306,6 +308,17 @@ test('gateway: close codes and reconnects are logged and the session resumes; lo
 
     const turn = await mention(double, 'wave for 1 second');
     await double.waitFor(() => turn.answers().find((m) => videoOf(m)), 60_000, 'an answer after the reconnect');
+
+    // Connections refused at the handshake while reconnecting: each one is logged, then the bot is back.
+    const before = lines.length;
+    double.rejectGatewayConnections(3);
+    double.closeGateway(4000);
+    await double.waitFor(() => double.rejectedUpgrades === 3 && lines.slice(before).some((l) => l.msg === 'gateway session resumed' || l.msg === 'gateway shard ready'), 30_000, 'the bot back after 3 refused connections');
+    const refused = lines.slice(before).filter((l) => l.msg === 'gateway connection error');
+    assert.ok(refused.length >= 3, `each refused connection is logged: ${lines.slice(before).map((l) => `${String(l.msg)} ${String(l.err ?? l.code ?? '')}`).join(' | ')}`);
+    assert.match(String(refused[0].err), /503/);
+    const again = await mention(double, 'jump for 1 second');
+    await double.waitFor(() => again.answers().find((m) => videoOf(m)), 60_000, 'an answer after the refused connections');
   } finally {
     await bot.close();
   }

@@ -127,6 +127,9 @@ export class DiscordDouble {
   readonly gatewayCloses: number[] = [];
   private refusals: (RefusalRule & { left: number })[] = [];
   private identifyCloses: { code: number; left: number } | undefined;
+  private upgradeRejections = 0;
+  /** Gateway connections refused at the WebSocket handshake (HTTP 503). */
+  rejectedUpgrades = 0;
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private sockets = new Set<WebSocket>();
@@ -142,7 +145,16 @@ export class DiscordDouble {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    this.wss = new WebSocketServer({ server: this.server, path: '/gateway' });
+    this.wss = new WebSocketServer({
+      server: this.server,
+      path: '/gateway',
+      verifyClient: (_info, accept) => {
+        if (this.upgradeRejections <= 0) return accept(true);
+        this.upgradeRejections--;
+        this.rejectedUpgrades++;
+        accept(false, 503, 'Service Unavailable');
+      },
+    });
     this.wss.on('connection', (ws) => this.onGateway(ws));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     this.port = (this.server.address() as AddressInfo).port;
@@ -222,6 +234,11 @@ export class DiscordDouble {
   /** Answers the next `times` IDENTIFYs by closing the connection with `code` (4004 bad token, 4014 disallowed intents…). */
   closeOnIdentify(code: number, times = Number.POSITIVE_INFINITY): void {
     this.identifyCloses = { code, left: times };
+  }
+
+  /** Refuses the next `times` gateway connections at the handshake (HTTP 503), as an overloaded or misrouted gateway does. */
+  rejectGatewayConnections(times: number): void {
+    this.upgradeRejections = times;
   }
 
   private onResume(ws: WebSocket, d: Record<string, unknown>): void {
