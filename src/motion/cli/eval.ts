@@ -7,7 +7,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createEngine } from '../engine/engine.js';
 import { evaluateProductionPath, loadEvaluator, type EvalReport, type SetMetrics } from '../engine/evaluate.js';
-import { fitThreshold } from '../engine/rerank.js';
+import { fidelityMarkdown } from '../engine/fidelity.js';
+import { fitThreshold, parseBestOf } from '../engine/rerank.js';
 import { defaultDataDir } from '../paths.js';
 import { sharedSentenceEncoder } from '../text/config.js';
 import { probePlanner } from '../probes/planner.js';
@@ -27,6 +28,7 @@ export interface EvalCliOptions {
   quiet?: boolean;
   probes?: string;
   only?: string;
+  bestOf?: string;
   fitThreshold?: boolean;
 }
 
@@ -57,6 +59,7 @@ export function reportMarkdown(r: EvalReport): string {
     '',
     ...setTable('Test split', r.sets.test),
     ...(r.sets.zeroshot ? setTable('Zero-shot (held-out action × style pairs)', r.sets.zeroshot) : []),
+    fidelityMarkdown(r.fidelity),
     `### Pose controls (${pc.clips} test clips; mean per-joint error, m; root-xz aligned)`,
     'Model only = control tokens alone (`pinPoses: false`); engine = poses pinned (the default). Vel: joint-velocity error (m/s) over the 5 frames at the controlled end.',
     '',
@@ -136,7 +139,8 @@ async function refreshFitThreshold(o: EvalCliOptions): Promise<unknown> {
 export async function runProbeCommand(o: EvalCliOptions): Promise<ProbeReport> {
   const file = loadProbeFile(resolve(o.probes as string));
   const planner = await probePlanner();
-  const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(o.data ? { dataDir: o.data } : {}) });
+  const bestOf = o.bestOf === undefined ? undefined : parseBestOf(o.bestOf, '--best-of');
+  const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(o.data ? { dataDir: o.data } : {}), ...(bestOf ? { bestOf } : {}) });
   try {
     return await runProbes(file, planner, engine, {
       only: o.only?.split(',').map((s) => s.trim()).filter(Boolean),
@@ -163,6 +167,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .option('--probes <file>', 'run acting probes instead: prompts through the offline planner and the engine, physical checks on the joints (e.g. bench/probes/acting.json)')
     .option('--only <ids>', 'with --probes: only these probe ids or categories (comma-separated)')
+    .option('--best-of <n>', 'with --probes: candidates per sample (default CHARADES_BEST_OF or the measured default)')
     .option('--fit-threshold', "re-derive the model's best-of-N confidence threshold from the test split and print it")
     .action(async (o: EvalCliOptions) => {
       if (o.probes) {
