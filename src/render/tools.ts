@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -58,6 +58,22 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env, candidates: r
   throw new Error(
     `no Chromium found: set CHROMIUM_PATH or install one (apt-get install chromium-headless-shell, or chromium); tried ${candidates.join(', ')}`,
   );
+}
+
+/** Whether a Chromium binary is a headless shell (Debian's chromium-headless-shell, Chrome for Testing's chrome-headless-shell). */
+export function isHeadlessShell(chromiumPath: string): boolean {
+  return /^(chromium|chrome)-headless-shell$|^headless_shell$/.test(basename(chromiumPath));
+}
+
+/**
+ * Launch flags that depend on the Chromium build, for the pool to add to its own. The headless shell runs in one
+ * process (`--single-process --no-zygote`): measured alone on this machine, ~257 MB Pss instead of ~289 MB for its
+ * default six (browser, two zygotes, GPU, network service, renderer), the same frames up to the anti-aliasing of
+ * caption glyphs, and a hung render still ends by killing one process, which the pool relaunches. Full Chromium keeps
+ * its default process model: its new headless mode was not measured with these flags.
+ */
+export function chromiumFlagsFor(chromiumPath: string): string[] {
+  return isHeadlessShell(chromiumPath) ? ['--single-process', '--no-zygote'] : [];
 }
 
 function fromInstaller(pkg: string): string | null {

@@ -7,7 +7,7 @@ import { JOINT, NUM_JOINTS } from '../../src/motion/index.js';
 import { outputFrameCount, planCameras, projectToNdc, resampleJoints } from '../../src/render/framing.js';
 import { probeVideo, runTool } from '../../src/render/ffmpeg.js';
 import { createRenderer } from '../../src/render/index.js';
-import { CHROMIUM_CANDIDATES, findChromium, findFfmpeg, findFfprobe } from '../../src/render/tools.js';
+import { CHROMIUM_CANDIDATES, chromiumFlagsFor, findChromium, findFfmpeg, findFfprobe, isHeadlessShell } from '../../src/render/tools.js';
 import { clip, clipWithLabel, outDir, trim } from './helpers.js';
 
 const renderer = createRenderer();
@@ -60,6 +60,15 @@ test('the headless shell is preferred over full Chromium when both are installed
   assert.equal(findChromium({ CHROMIUM_PATH: full }, [shell, full]), full, 'CHROMIUM_PATH wins');
   assert.throws(() => findChromium({}, [join(dir, 'none')]), /no Chromium found: set CHROMIUM_PATH or install one \(apt-get install chromium-headless-shell/);
   assert.ok(CHROMIUM_CANDIDATES.indexOf('/usr/lib/chromium/chromium-headless-shell') < CHROMIUM_CANDIDATES.indexOf('/usr/bin/chromium'));
+});
+
+test('the headless shell runs as one process; full Chromium keeps its own process model', () => {
+  assert.ok(isHeadlessShell('/usr/lib/chromium/chromium-headless-shell'));
+  assert.ok(isHeadlessShell('/opt/chrome-headless-shell-linux64/chrome-headless-shell'));
+  assert.equal(isHeadlessShell('/usr/bin/chromium'), false);
+  assert.equal(isHeadlessShell('/usr/bin/chromium-headless-shell-wrapper'), false);
+  assert.deepEqual(chromiumFlagsFor('/usr/lib/chromium/chromium-headless-shell'), ['--single-process', '--no-zygote']);
+  assert.deepEqual(chromiumFlagsFor('/usr/bin/chromium'), []);
 });
 
 test('a 4 s walk becomes an H.264 yuv420p MP4 with exact frames, duration and +faststart', async () => {
