@@ -265,11 +265,12 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
     components: answer.components,
   });
   let path = video.path;
+  let bytes = size;
   let note: string | undefined;
   if (size > limit) {
     const shrunk = await shrinkOrNot(ctx, video.path, limit);
     if (!shrunk) return sendText(ctx, surface, asText(`⚠️ The video is ${formatBytes(size)}, over this server's ${formatBytes(limit)} upload limit; ask for a shorter clip or fewer variations.`));
-    path = shrunk.path;
+    ({ path, bytes } = shrunk);
     note = `-# re-encoded to ${formatBytes(shrunk.bytes)} to fit this server's ${formatBytes(limit)} upload limit`;
   }
   await present?.noteIfDue(progressText({ stage: 'uploading' }));
@@ -281,7 +282,7 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
     log.warn(describeRefusal(refusal), 'the reply with the video was refused');
   }
   if (refusal.kind === 'too-large') {
-    const budget = Math.floor(Math.min(statSync(path).size, limit) / 2);
+    const budget = Math.floor(Math.min(bytes, limit) / 2);
     const smaller = await shrinkOrNot(ctx, video.path, budget);
     if (smaller) {
       try {
