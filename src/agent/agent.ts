@@ -8,7 +8,8 @@ import { cleanInput } from './input.js';
 import { planOffline } from './offline.js';
 import { compilePlan } from './plan.js';
 import type { Plan } from './plan.js';
-import { composeReply, redactActionText, redactReply, secretValues } from './reply.js';
+import type { Grounder, Substitution } from './ground.js';
+import { composeReply, redactActionText, redactReply, secretValues, substitutionLine, unknownNote } from './reply.js';
 import { undoRequest, withRequest, withTurns } from './state.js';
 import type { ConversationState } from './state.js';
 import type { PlanOutcome, PlannerKind, TurnContext } from './types.js';
@@ -37,10 +38,17 @@ export interface AgentConfig {
   expander?: DescriptionSource;
   /** Extra strings that must never appear in replies (keys the caller holds). */
   secrets?: string[];
+  /** Rewrites actions the motion model does not know into ones it does (pantomimes, vocabulary); absent = none. */
+  grounder?: Grounder;
 }
 
 export interface TurnResult {
+  /** What the engine gets: the planned request, grounded in what the model knows. */
   request?: MotionRequest;
+  /** The request as the planner understood the user, before grounding replaced actions; absent when nothing was replaced. */
+  planned?: MotionRequest;
+  /** Actions grounding replaced, and with what (the reply says so in one line). */
+  substitutions?: Substitution[];
   reply: string;
   notes: string[];
   planner: PlannerKind;
@@ -82,38 +90,57 @@ export function createAgent(config: AgentConfig = {}): Agent {
         const hidden = secrets();
         for (const seg of outcome.plan.segments) seg.action = redactActionText(seg.action, systemPrompt, hidden);
       }
-      const result = await finish(conversation, text, ctx, outcome, config.expander);
+      const result = await finish(conversation, ctx, outcome, config);
       const fallbackNote = fallback ? ['(The language model was unavailable, so the built-in planner handled this.)'] : [];
       const reply = redactReply([result.reply, ...fallbackNote].join(' '), systemPrompt, secrets());
       const state = withTurns(result.state, { role: 'user', text, ...(ctx.user ? { user: ctx.user } : {}) }, { role: 'assistant', text: reply });
-      return { ...(result.request ? { request: result.request } : {}), reply, notes: result.notes, planner, ...(fallback ? { fallback } : {}), state };
+      return {
+        ...(result.request ? { request: result.request } : {}),
+        ...(result.planned ? { planned: result.planned, substitutions: result.substitutions } : {}),
+        reply,
+        notes: result.notes,
+        planner,
+        ...(fallback ? { fallback } : {}),
+        state,
+      };
     },
   };
 }
 
-async function finish(
-  conversation: ConversationState,
-  _text: string,
-  ctx: TurnContext,
-  outcome: PlanOutcome,
-  expander: DescriptionSource | undefined,
-): Promise<{ request?: MotionRequest; reply: string; notes: string[]; state: ConversationState }> {
+interface Finished {
+  request?: MotionRequest;
+  planned?: MotionRequest;
+  substitutions?: Substitution[];
+  reply: string;
+  notes: string[];
+  state: ConversationState;
+}
+
+async function finish(conversation: ConversationState, ctx: TurnContext, outcome: PlanOutcome, config: AgentConfig): Promise<Finished> {
   if (outcome.kind === 'chat') return { reply: outcome.reply, notes: outcome.notes, state: conversation };
   if (outcome.kind === 'undo') {
     const undone = undoRequest(conversation);
     if (!undone) return { reply: "There's nothing to undo yet.", notes: [], state: conversation };
     return { request: undone.request, reply: composeReply(undone.request, ['back to the previous one'], []), notes: [], state: undone.state };
   }
-  const { plan, request, notes } = compilePlan(outcome.plan);
-  const described = expander ? await addDescriptions(request, expander, ctx.signal) : request;
-  const allNotes = [...outcome.notes, ...notes];
-  const reply = outcome.reply ? [outcome.reply, ...notes].join(' ') : composeReply(described, outcome.changes, allNotes);
-  return { request: described, reply, notes: allNotes, state: withRequest(conversation, plan as Plan, described) };
+  const { plan, request: planned, notes } = compilePlan(outcome.plan);
+  const grounding = config.grounder ? await config.grounder.ground(plan, ctx.signal) : undefined;
+  const grounded = grounding?.substitutions.length ? compilePlan(grounding.plan) : undefined;
+  const request = grounded?.request ?? planned;
+  const described = config.expander ? await addDescriptions(request, config.expander, ctx.signal) : request;
+  const allNotes = [...outcome.notes, ...notes, ...(grounded?.notes ?? []), ...(grounding?.unknown ?? []).map(unknownNote)];
+  const said = grounding?.substitutions.length ? substitutionLine(grounding.substitutions) : undefined;
+  const body = outcome.reply ? [outcome.reply, ...notes, ...(grounding?.unknown ?? []).map(unknownNote)].join(' ') : composeReply(described, outcome.changes, allNotes);
+  const reply = said ? `${said} ${body}` : body;
+  // the conversation keeps the plan as understood, so "slower" or "same but happier" edit the request and not its stand-in
+  const state = withRequest(conversation, plan as Plan, described);
+  return { request: described, ...(grounded ? { planned, substitutions: grounding?.substitutions } : {}), reply, notes: allNotes, state };
 }
 
 async function addDescriptions(request: MotionRequest, expander: DescriptionSource, signal?: AbortSignal): Promise<MotionRequest> {
   const segments = await Promise.all(
     request.segments.map(async (s) => {
+      if (s.descriptions?.length) return s;
       const descriptions = await expander.describe(s.text, signal).catch(() => []);
       return descriptions.length ? { ...s, descriptions: descriptions.slice(0, 8) } : s;
     }),

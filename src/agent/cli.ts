@@ -30,7 +30,7 @@ export function registerAgentCommands(program: Command): void {
     .command('plan')
     .description('read a conversation as JSON lines on stdin ({"user": "...", "text": "..."} per turn) and print one MotionRequest per turn')
     .addOption(PlannerOption())
-    .option('--json', 'print one JSON object per turn: {user, request, reply, planner, notes}')
+    .option('--json', 'print one JSON object per turn: {user, request, planned (before grounding, when it replaced actions), reply, planner, notes}')
     .option('--no-expand', 'do not attach Action-GPT descriptions')
     .action(async (opts: { planner: 'offline' | 'llm' | 'auto'; json?: boolean; expand: boolean }) => {
       const input = await readStdin();
@@ -45,7 +45,7 @@ export function registerAgentCommands(program: Command): void {
           if (line.pick !== undefined) state = pickSample(state, line.pick);
           conversations.set(line.user, state);
           if (opts.json) {
-            const out = { user: line.user, request: r.request ?? null, reply: r.reply, planner: r.planner, notes: r.notes, ...(r.fallback ? { fallback: r.fallback } : {}) };
+            const out = { user: line.user, request: r.request ?? null, ...(r.planned ? { planned: r.planned } : {}), reply: r.reply, planner: r.planner, notes: r.notes, ...(r.fallback ? { fallback: r.fallback } : {}) };
             process.stdout.write(`${JSON.stringify(out)}\n`);
           } else {
             process.stdout.write(`${line.user}> ${line.text}\ncharades> ${r.reply}\n${r.request ? `  ${JSON.stringify(r.request)}\n` : ''}`);
@@ -69,7 +69,7 @@ export function registerAgentCommands(program: Command): void {
       const result: Record<string, unknown> = { set: opts.set, cases: cases.length };
       const rows: EvalReport[] = [];
       if (opts.planner !== 'llm') {
-        const offline = createAgentFromEnv(process.env, { planner: 'offline', expand: 'off' });
+        const offline = createAgentFromEnv(process.env, { planner: 'offline', expand: 'off', ground: 'lexicon' });
         const report = await evaluate(offline.agent, cases, 'offline');
         rows.push(report);
         result.offline = summarise(report, maxFailures);
@@ -80,7 +80,7 @@ export function registerAgentCommands(program: Command): void {
           result.llm = { skipped: 'no LLM configured or reachable (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)' };
           if (opts.planner === 'llm') throw new Error('eval-agent --planner llm: no LLM configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)');
         } else {
-          const llm = createAgentFromEnv(process.env, { planner: 'llm', expand: 'off' });
+          const llm = createAgentFromEnv(process.env, { planner: 'llm', expand: 'off', ground: 'lexicon' });
           try {
             const report = await evaluate(llm.agent, cases, `llm (${providerId(settings)})`);
             rows.push(report);

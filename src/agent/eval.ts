@@ -1,7 +1,8 @@
 /**
  * Field accuracy of a planner on a chat eval set (`test/fixtures/chat-eval.jsonl`). Each case is a
- * conversation; the last turn's request is compared field by field with the expected one: segment count,
- * each segment's text / seconds / control, and samples, speed and seed where the case states them.
+ * conversation; the last turn's request as the planner understood it (before grounding put stand-ins for
+ * actions the model does not know) is compared field by field with the expected one: segment count, each
+ * segment's text / seconds / control, and samples, speed and seed where the case states them.
  */
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -118,7 +119,8 @@ export async function runCase(agent: Agent, c: EvalCase): Promise<CaseResult> {
     if (turn.pick !== undefined) state = pickSample(state, turn.pick);
   }
   const result = last as NonNullable<typeof last>;
-  const score = scoreRequest(c, result.request, previous);
+  // the planner's understanding is scored: grounding's stand-ins for unknown actions are tested on their own
+  const score = scoreRequest(c, result.planned ?? result.request, previous);
   return { id: c.id, ...score, planner: result.planner, ...(result.fallback ? { fallback: result.fallback } : {}) };
 }
 

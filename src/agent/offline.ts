@@ -464,7 +464,8 @@ export function resolveAction(text: string): Clause['action'] {
     .trim();
   // "do it", "make it" name no action of their own: the message edits the last request
   if (!t || /^(?:do|make|play|perform|try|redo) (?:it|that|this|the same)(?: again| once more)?$/.test(t)) return undefined;
-  const pretend = /^(?:pretend(?:s|ing)? (?:to be|you are|you're|he is|she is|they are)|be|become|becoming|impersonate|imitate|play|playing|act(?:s|ing)? as|act(?:s|ing)? like|acting out|like) (?:an? |the )?(.+)$/.exec(t);
+  // "play a dog" pretends, "play golf" is the sport: only "play" with an article is pretending
+  const pretend = /^(?:pretend(?:s|ing)? (?:to be|you are|you're|he is|she is|they are)|be|become|becoming|impersonate|imitate|play(?:ing)? (?=an? |the )(?!the (?:piano|guitar|drums?|violin|flute|trumpet|saxophone|cello|harp|bass|ball)\b)|act(?:s|ing)? as|act(?:s|ing)? like|acting out|like) ?(?:an? |the )?(.+)$/.exec(t);
   if (pretend && !styleFromWords(pretend[1])) {
     const thing = pretend[1].replace(/^(?:an? |the )/, '');
     return { phrase: `act like ${/^[aeiou]/.test(thing) ? 'an' : 'a'} ${thing}`.replace(/^act like an? (\w+s)$/, 'act like $1'), seconds: 5 };

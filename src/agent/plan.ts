@@ -16,6 +16,8 @@ export const PlanSegmentSchema = z.object({
   last: PoseRefSchema.optional(),
   keys: z.array(z.object({ at: z.number(), pose: PoseRefSchema })).optional(),
   continueFrom: MotionRefSchema.optional(),
+  /** Body-movement descriptions that come with the segment (an LLM's grounding rewrite); the cache is used otherwise. */
+  descriptions: z.array(z.string().min(1)).max(8).optional(),
 });
 export type PlanSegment = z.infer<typeof PlanSegmentSchema>;
 
@@ -137,6 +139,7 @@ export function compilePlan(input: Plan): { plan: Plan; request: MotionRequest; 
   const request = MotionRequestSchema.parse({
     segments: plan.segments.map((seg) => ({
       text: segmentText(seg),
+      ...(seg.descriptions?.length ? { descriptions: seg.descriptions } : {}),
       seconds: seg.seconds,
       ...(controlOf(seg) ? { control: controlOf(seg) } : {}),
     })),

@@ -5,10 +5,14 @@
  */
 import { resolve } from 'node:path';
 import type { ChatOpenAI } from '@langchain/openai';
-import { defaultCacheDir, defaultDataDir } from '../motion/paths.js';
+import { defaultCacheDir, defaultDataDir, defaultModelsDir } from '../motion/paths.js';
+import { liveVersionDir } from '../motion/registry.js';
+import { readVocabulary } from '../motion/vocabulary.js';
 import { createAgent } from './agent.js';
 import type { Agent, LlmPlanner } from './agent.js';
 import { ACTION_GPT, ActionGptExpander } from './expander.js';
+import { createGrounder } from './ground.js';
+import type { Grounder, Knowledge } from './ground.js';
 import type { DescriptionModel } from './expander.js';
 import { createLlamaPlanner } from './llama.js';
 import type { LlamaPlanner } from './llama.js';
@@ -31,6 +35,13 @@ export interface LlmSettings {
   expand: 'off' | 'cache' | 'llm';
   cacheDir: string;
   shippedAnnotations: string;
+  /**
+   * Grounding of actions the model does not know: 'off'; 'lexicon' (pantomimes only, no text encoder);
+   * 'on' (pantomimes, then the LIVE model's vocabulary; unknown phrases are rewritten by the LLM when there is one).
+   */
+  ground: 'off' | 'lexicon' | 'on';
+  modelsDir: string;
+  textEncoder: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,6 +87,9 @@ export function llmSettingsFromEnv(env: Env = process.env): LlmSettings {
     expand: oneOf('CHARADES_EXPAND', ['off', 'cache', 'llm'] as const, provider === 'none' ? 'cache' : 'llm'),
     cacheDir: env.CHARADES_CACHE || defaultCacheDir(),
     shippedAnnotations: resolve(env.CHARADES_DATA || defaultDataDir(), 'annotations', 'action-gpt-k4.jsonl'),
+    ground: oneOf('CHARADES_GROUND', ['off', 'lexicon', 'on'] as const, 'on'),
+    modelsDir: env.CHARADES_MODELS || defaultModelsDir(),
+    textEncoder: env.CHARADES_TEXT_ENCODER || 'use',
   };
   if (problems.length) throw new Error(`agent settings: ${problems.join('; ')}`);
   return settings;
@@ -176,7 +190,14 @@ export function createAgentFromEnv(env: Env = process.env, overrides: Partial<Ll
           shippedPath: settings.shippedAnnotations,
           ...(settings.expand === 'llm' ? { model: createDescriptionModel(settings) } : {}),
         });
-  const agent = createAgent({ planner: settings.planner, ...(llm ? { llm } : {}), ...(expander ? { expander } : {}), secrets: [settings.apiKey] .filter((s): s is string => !!s) });
+  const grounder = createGrounderFromSettings(settings);
+  const agent = createAgent({
+    planner: settings.planner,
+    ...(llm ? { llm } : {}),
+    ...(expander ? { expander } : {}),
+    ...(grounder ? { grounder } : {}),
+    secrets: [settings.apiKey].filter((s): s is string => !!s),
+  });
   return {
     agent,
     settings,
@@ -185,4 +206,34 @@ export function createAgentFromEnv(env: Env = process.env, overrides: Partial<Ll
       if (llm && 'dispose' in llm) await (llm as LlamaPlanner).dispose();
     },
   };
+}
+
+/** The grounder the settings ask for; the vocabulary follows LIVE (re-read when it changes) and loads on first use. */
+export function createGrounderFromSettings(settings: LlmSettings): Grounder | undefined {
+  if (settings.ground === 'off') return undefined;
+  if (settings.ground === 'lexicon') return createGrounder();
+  const rewriter = settings.planner !== 'offline' ? createDescriptionModel({ ...settings }) : undefined;
+  return createGrounder({ knowledge: liveKnowledge(settings.modelsDir, settings.textEncoder), ...(rewriter ? { rewriter } : {}) });
+}
+
+/**
+ * The LIVE model's vocabulary with the text encoder it was embedded with (shared with the engine in one
+ * process); undefined when the live version has no vocabulary or was embedded by another encoder.
+ */
+function liveKnowledge(modelsDir: string, encoderSpec: string): () => Promise<Knowledge | undefined> {
+  let cached: { dir: string; knowledge: Promise<Knowledge | undefined> } | undefined;
+  return () => {
+    const dir = liveVersionDir(modelsDir);
+    if (!dir) return Promise.resolve(undefined);
+    if (cached?.dir !== dir) cached = { dir, knowledge: loadKnowledge(dir, encoderSpec) };
+    return cached.knowledge;
+  };
+}
+
+async function loadKnowledge(dir: string, encoderSpec: string): Promise<Knowledge | undefined> {
+  const vocabulary = readVocabulary(dir);
+  if (!vocabulary) return undefined;
+  const { sharedSentenceEncoder } = await import('../motion/text/config.js');
+  const encoder = await sharedSentenceEncoder(encoderSpec);
+  return encoder.id === vocabulary.file.encoder.id ? { vocabulary, encoder } : undefined;
 }

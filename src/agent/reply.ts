@@ -2,15 +2,25 @@
  * User-facing reply text, and the last line of defence for what leaves the agent: replies are redacted
  * of secrets and of the system prompt whatever produced them (a model that was talked into quoting them).
  */
-import type { MotionRequest, PoseRef } from '../motion/contracts.js';
+import type { MotionRequest, PoseRef, Provenance } from '../motion/contracts.js';
+import type { Substitution, UnknownAction } from './ground.js';
+import { closestWellKnown } from './wellKnown.js';
+
+type Fit = NonNullable<Provenance['fit']>;
 import { stripMentions } from './input.js';
 
 const fmt = (x: number) => `${Math.round(x * 10) / 10}`;
 /** Speeds are shown as set (0.25×, 1.5×, 0.125×), not rounded to one decimal: "0.3×" for 0.25× misled users. */
 const fmtSpeed = (x: number) => `${Math.round(x * 1000) / 1000}`;
 
+/** Named poses in words ("on all fours", "sitting on a chair"); the others read as they are named. */
+const POSE_WORDS: Partial<Record<string, string>> = {
+  't-pose': 'a t-pose', 'a-pose': 'an a-pose', 'on-all-fours': 'on all fours', 'kneeling-up': 'kneeling upright', 'sitting-floor': 'sitting on the floor',
+  'sitting-chair': 'sitting on a chair', 'lying-back': 'lying on the back', 'lying-front': 'lying on the front', 'arms-raised': 'with the arms raised',
+};
+
 function poseWords(p: PoseRef): string {
-  if (p.kind === 'named') return p.name === 't-pose' || p.name === 'a-pose' ? `a ${p.name}` : p.name;
+  if (p.kind === 'named') return POSE_WORDS[p.name] ?? p.name;
   if (p.kind === 'frame') return p.frame === -1 ? 'where the last clip ended' : `frame ${p.frame} of an earlier clip`;
   return p.label ? `your pose “${p.label}”` : 'your uploaded pose';
 }
@@ -38,6 +48,29 @@ export function composeReply(request: MotionRequest, changes: string[], notes: s
 }
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** One line for everything grounding replaced: "No dog data: crawling on all fours, then …". */
+export function substitutionLine(subs: readonly Pick<Substitution, 'summary'>[]): string {
+  const unique = [...new Set(subs.map((s) => s.summary))];
+  return `${capitalise(unique.join('; '))}.`;
+}
+
+/** A phrase the model knows nothing close to, said plainly with the nearest thing it does well. */
+export function unknownNote(u: UnknownAction): string {
+  return `I have no motion data close to “${u.asked}”, so it may not show; the closest thing I do well is “${u.closest}”.`;
+}
+
+/**
+ * The reply once the motion exists: when the best of the generated candidates still scored below the model's
+ * confidence threshold (provenance.fit.unsure), it says so and offers the closest thing the model does well.
+ */
+export function replyAfterGeneration(reply: string, request: MotionRequest | undefined, fit: Fit | undefined): string {
+  if (!fit?.unsure) return reply;
+  const asked = request?.segments.map((s) => s.text).join(', then ') ?? 'this';
+  const offer = request ? closestWellKnown(request) : undefined;
+  const score = `match ${fit.score.toFixed(2)}, below ${fit.threshold.toFixed(2)}, best of ${fit.candidates}`;
+  return `${reply} I'm not sure this clip shows “${asked}” well (${score})${offer ? `; something I do well that comes close: “${offer}”` : ''}.`;
+}
 
 /** Secrets worth hiding: configured keys plus every environment value whose name says it is one. */
 export function secretValues(extra: Array<string | undefined> = []): string[] {

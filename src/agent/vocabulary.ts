@@ -82,6 +82,7 @@ export const MOTION_VERBS = [
   'beckon', 'signal', 'greet', 'kiss', 'drum', 'type', 'write', 'read', 'call', 'answer', 'mop', 'vacuum', 'tango',
   'salsa', 'zombie', 'lurch', 'stalk', 'chase', 'flee', 'escape', 'evade', 'ponder', 'think', 'search', 'peek', 'bend',
   'stoop', 'squeeze', 'tug', 'heave', 'haul', 'drag', 'kneel', 'crouch', 'rest', 'relax', 'celebrate', 'fist-pump', 'keep',
+  'talk', 'brush', 'nap', 'snore', 'sip', 'bite', 'chew', 'phone', 'text', 'scroll',
 ] as const;
 
 const IRREGULAR: Record<string, string> = {

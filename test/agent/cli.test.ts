@@ -25,11 +25,15 @@ test('charades plan --json: one request per turn, conversations kept per user', 
   ].map((l) => JSON.stringify(l)).join('\n');
   const r = charades(['plan', '--json', '--planner', 'offline'], transcript);
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string; request: unknown; reply: string; planner: string });
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string; request: unknown; planned?: unknown; reply: string; planner: string });
   assert.equal(lines.length, 5);
   for (const l of lines.slice(0, 4)) assert.equal(MotionRequestSchema.safeParse(l.request).success, true);
   const req = (i: number) => MotionRequestSchema.parse(lines[i].request);
-  assert.deepEqual(req(0).segments.map((s) => s.text), ['wave the right hand', 'sit down']);
+  // "sit down" has no data: the request holds the stand-in (lowering into a pinned chair pose), `planned` what was understood
+  assert.deepEqual(MotionRequestSchema.parse(lines[0].planned).segments.map((s) => s.text), ['wave the right hand', 'sit down']);
+  assert.deepEqual(req(0).segments.map((s) => s.text), ['wave the right hand', 'crouch down', 'stand still']);
+  assert.deepEqual(req(0).segments[2].control?.last, { kind: 'named', name: 'sitting-chair' });
+  assert.match(lines[0].reply, /^No sitting data: /);
   assert.equal(req(0).segments[0].descriptions?.length, 4, 'shipped Action-GPT descriptions attached');
   assert.equal(req(2).speed, 0.5);
   assert.deepEqual(req(3).segments[0].control, { continueFrom: { id: 'clip-1' } });

@@ -14,6 +14,8 @@ const envFor = (baseURL: string, extra: Record<string, string> = {}) => ({
   CHARADES_LLM_RETRIES: '0',
   CHARADES_LLM_TIMEOUT_MS: '5000',
   CHARADES_EXPAND: 'off',
+  // these tests are about the planner over HTTP; grounding has its own (test/agent/grounding.test.ts)
+  CHARADES_GROUND: 'off',
   ...extra,
 });
 
