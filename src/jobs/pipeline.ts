@@ -6,6 +6,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMotionRequest } from '../motion/index.js';
 import type { Motion, MotionRequest } from '../motion/index.js';
+import { replyAfterGeneration } from '../agent/reply.js';
 import { applyAction } from './actions.js';
 import { MotionFiles } from './motion-files.js';
 import type { JobInput, JobResult, Progress, Stages } from './types.js';
@@ -29,8 +30,9 @@ function lastRequestOf(input: JobInput): MotionRequest | undefined {
 
 function withOptions(request: MotionRequest, options: JobInput['options']): MotionRequest {
   if (options.seconds === undefined && options.samples === undefined && options.seed === undefined) return request;
-  const segments =
-    options.seconds === undefined ? request.segments : request.segments.map((s) => ({ ...s, seconds: (s.seconds * options.seconds!) / request.segments.reduce((a, x) => a + x.seconds, 0) }));
+  const factor = options.seconds === undefined ? 1 : options.seconds / request.segments.reduce((a, x) => a + x.seconds, 0);
+  // key poses keep their place in the action when its length changes (else one can fall past its end)
+  const segments = factor === 1 ? request.segments : request.segments.map((s) => ({ ...s, seconds: s.seconds * factor, ...(s.control?.keys ? { control: { ...s.control, keys: s.control.keys.map((k) => ({ ...k, at: k.at * factor })) } } : {}) }));
   try {
     return parseMotionRequest({ ...request, segments, samples: options.samples ?? request.samples, seed: options.seed ?? request.seed });
   } catch (err) {
@@ -106,6 +108,7 @@ export async function runJob(input: JobInput, ctx: PipelineContext): Promise<Job
   const first: Motion = motions[0];
   return {
     ...base,
+    reply: replyAfterGeneration(base.reply, request, first.provenance.fit),
     state,
     request,
     motionIds,
