@@ -64,7 +64,7 @@ async function mention(double: DiscordDouble, text: string, user = alice): Promi
 
 const finalAnswer = (m: DiscordMessage) => Boolean(videoOf(m)) || /⚠️|😵/.test(m.content);
 
-test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx each end with the video or the reason, and a settled delivery', async () => {
+test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx each end with the video or the reason, and a settled delivery', async (t) => {
   const double = await new DiscordDouble().start();
   const { dir, cleanup } = tempDir();
   const { logger, lines } = capturedLogger();
@@ -99,6 +99,18 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     assert.match(answer.content, /re-encoded to .* Discord refused the .* original as too large/);
     await assertSettled(double, bot, alice.id, new RegExp(`:${answer.id}$`));
     lift();
+
+    // A known upload limit below the clip's size: re-encoded to fit before anything is sent.
+    const limit = Math.floor(refused.files[0].data.length * 0.6);
+    double.options.attachmentSizeLimit = limit;
+    const fitted = double.slashCommand(alice, 'act', { prompt: 'walk', seconds: 6 });
+    const fittedAnswer = await double.waitFor(() => (fitted.original && finalAnswer(fitted.original) ? fitted.original : undefined), 60_000, 'the fitted video');
+    const fittedVideo = videoOf(fittedAnswer);
+    assert.ok(fittedVideo, `a video that fits is attached: ${fittedAnswer.content}`);
+    assert.ok(fittedVideo.size <= limit, `${fittedVideo.size} B ≤ the ${limit} B limit`);
+    assert.match(fittedAnswer.content, /re-encoded to .* to fit this server's .* upload limit/);
+    delete double.options.attachmentSizeLimit;
+    t.diagnostic(`6 s clip ${refused.files[0].data.length} B; after 40005 re-encoded to ${small.size} B; for a ${limit} B limit re-encoded to ${fittedVideo.size} B`);
 
     // 40005 every time: the reason, with the size.
     lift = double.refuse({ withFiles: true, status: 413, code: 40005, message: 'Request entity too large' });
