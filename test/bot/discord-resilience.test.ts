@@ -160,14 +160,23 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     await assertSettled(double, bot, bob.id, /^discord:undeliverable$/);
     lift();
 
-    // Nothing the bot sent could ping: only the requester it addresses, never @everyone, roles or other users.
-    const sent = double.requests.filter((r: RecordedRequest) => (r.method === 'POST' || r.method === 'PATCH') && typeof r.body?.content === 'string');
+    // Nothing the bot sent could ping: only the requester it addresses, never @everyone, roles or other users —
+    // not even when it echoes a prompt full of mentions, or its help text that names the bot.
+    turn = await mention(double, '@everyone @here <@&100000000000000077> <@100000000000000002> wave for 1 second');
+    await double.waitFor(() => turn.answers().find((m) => videoOf(m)), 60_000, 'the answer to a prompt full of mentions');
+    const help = double.slashCommand(bob, 'help');
+    await double.waitFor(() => help.callbacks.length > 0, 10_000, 'the help reply');
+    // Interaction callbacks carry the message under `data`; everything else at the top of the body.
+    const messageOf = (r: RecordedRequest) => (r.path.endsWith('/callback') ? (r.body?.data as Record<string, unknown> | undefined) : r.body);
+    const sent = double.requests.filter((r: RecordedRequest) => (r.method === 'POST' || r.method === 'PATCH') && typeof messageOf(r)?.content === 'string');
     assert.ok(sent.length > 10);
+    assert.ok(sent.some((r) => r.path.endsWith('/callback')), 'interaction replies are checked too');
     for (const r of sent) {
-      const allowed = r.body!.allowed_mentions as { parse?: string[]; users?: string[] } | undefined;
+      const allowed = messageOf(r)!.allowed_mentions as { parse?: string[]; users?: string[]; roles?: string[] } | undefined;
       assert.ok(allowed, `${r.method} ${r.path} says which mentions may ping`);
       assert.deepEqual(allowed.parse ?? [], [], `${r.method} ${r.path} parses no mentions from its text`);
-      for (const u of allowed.users ?? []) assert.ok([alice.id, bob.id].includes(u));
+      assert.deepEqual(allowed.roles ?? [], [], `${r.method} ${r.path} pings no role`);
+      for (const u of allowed.users ?? []) assert.ok([alice.id, bob.id].includes(u), `${r.method} ${r.path} pings only a requester`);
     }
   } finally {
     await bot.close();
