@@ -61,8 +61,30 @@ function profileOwner(dir: string): number | undefined {
 }
 
 /**
- * Removes the profile folders that processes killed outright (SIGKILL, power loss) left in `dir`, leaving
- * those of live processes — another bot, a worker, a test — alone. Returns the folders removed.
+ * Kills the Chromium processes still running on a profile folder whose owner is dead: a bot killed with
+ * SIGKILL cannot kill its browser, whose processes live on. Linux only (/proc); elsewhere nothing to do.
+ */
+function killOrphansUsing(profile: string): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return;
+  }
+  const flag = `--user-data-dir=${profile}`;
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(flag)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+}
+
+/**
+ * Removes the profile folders that processes killed outright (SIGKILL, power loss) left in `dir`, and kills
+ * the orphaned Chromium still using them, leaving those of live processes — another bot, a worker, a test —
+ * alone. Returns the folders removed.
  */
 export function sweepStaleProfiles(dir = tmpdir()): string[] {
   let names: string[];
@@ -78,6 +100,7 @@ export function sweepStaleProfiles(dir = tmpdir()): string[] {
       const owner = profileOwner(path);
       const stale = owner !== undefined ? !processAlive(owner) : Date.now() - statSync(path).mtimeMs > UNOWNED_STALE_MS;
       if (!stale) continue;
+      killOrphansUsing(path);
       rmSync(path, { recursive: true, force: true, maxRetries: 3 });
       removed.push(path);
     } catch {
