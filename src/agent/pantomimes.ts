@@ -41,19 +41,21 @@ const LIE = 'lie down on the floor';
 const held = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({ init: pose, last: pose, keys: [[0.25, pose], [0.5, pose], [0.75, pose]] });
 /** Lowered into a posture: the step ends in it. */
 const into = (pose: NamedPose): Pick<PantomimeStep, 'last'> => ({ last: pose });
+/** Settles into a posture that closes the clip: reached by half the step and held to its end (pins blend over ±0.4 s). */
+const settle = (pose: NamedPose): Pick<PantomimeStep, 'last' | 'keys'> => ({ keys: [[0.5, pose], [0.75, pose]], last: pose });
 
 const ANIMALS: Pantomime[] = [
   {
     name: 'dog',
     pattern: /\b(dog|doggy|doggie|puppy|pup|hound|wolf)s?\b/,
     summary: 'no dog data: crawling on all fours, then sitting back on the haunches',
-    steps: [{ text: CRAWL, share: 0.7, ...held('on-all-fours') }, { text: CROUCH, share: 0.3, init: 'on-all-fours', ...into('squatting') }],
+    steps: [{ text: CRAWL, share: 0.7, ...held('on-all-fours') }, { text: CROUCH, share: 0.3, init: 'on-all-fours', ...settle('squatting') }],
   },
   {
     name: 'cat',
     pattern: /\b(cat|kitty|kitten|tiger|lion|leopard|panther)s?\b/,
     summary: 'no cat data: prowling on all fours, then curling up lying on the floor',
-    steps: [{ text: CRAWL, share: 0.65, ...held('on-all-fours') }, { text: LIE, share: 0.35, init: 'on-all-fours', ...into('lying-front') }],
+    steps: [{ text: CRAWL, share: 0.65, ...held('on-all-fours') }, { text: LIE, share: 0.35, init: 'on-all-fours', ...settle('lying-front') }],
   },
   {
     name: 'gorilla',
@@ -68,7 +70,7 @@ const ANIMALS: Pantomime[] = [
     steps: [
       { text: 'hop', share: 0.4, init: 'squatting', keys: [[0.5, 'squatting']], last: 'squatting' },
       { text: 'wave both hands', share: 0.35, init: 'squatting', keys: [[0.5, 'arms-raised']] },
-      { text: CROUCH, share: 0.25, ...into('squatting') },
+      { text: CROUCH, share: 0.25, ...settle('squatting') },
     ],
   },
   {
@@ -134,7 +136,7 @@ const ANIMALS: Pantomime[] = [
     name: 'rabbit',
     pattern: /\b(rabbit|bunny|bunnies|hare)s?\b/,
     summary: 'no rabbit data: crouching, then hopping out of the crouch',
-    steps: [{ text: CROUCH, share: 0.3, ...into('squatting') }, { text: 'hop', share: 0.4, init: 'squatting' }, { text: CROUCH, share: 0.3, ...into('squatting') }],
+    steps: [{ text: CROUCH, share: 0.3, ...into('squatting') }, { text: 'hop', share: 0.4, init: 'squatting' }, { text: CROUCH, share: 0.3, ...settle('squatting') }],
   },
   {
     name: 'duck',
@@ -293,7 +295,7 @@ const EMOTIONS: Pantomime[] = [
     name: 'scared',
     pattern: /^(act |look |be |feel )?(scared|afraid|frightened|terrified|fearful|cower|flinch|tremble)\b/,
     summary: 'no "scared" action in the data: backing away without confidence, then crouching down',
-    steps: [{ text: 'walk backwards without confidence', share: 0.55 }, { text: CROUCH, share: 0.45, ...into('crouching') }],
+    steps: [{ text: 'walk backwards without confidence', share: 0.55 }, { text: CROUCH, share: 0.45, ...settle('crouching') }],
   },
   {
     name: 'tired',

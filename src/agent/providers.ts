@@ -125,22 +125,37 @@ export function createLlmPlanner(settings: LlmSettings): LlmPlanner | undefined 
   return createLangChainPlanner({ model: () => createOpenAIChatModel(settings), id: providerId(settings), timeoutMs: settings.timeoutMs });
 }
 
+interface Sampling {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+}
+
 /** Action-GPT's sampler for the configured provider: temperature 0.5, top-p 1, ≤ 128 new tokens. */
 export function createDescriptionModel(settings: LlmSettings): DescriptionModel | undefined {
+  return completionModel(settings, { temperature: ACTION_GPT.temperature, topP: ACTION_GPT.topP, maxTokens: ACTION_GPT.maxTokens });
+}
+
+/** Grounding's rewriter: deterministic, with room for a JSON answer of up to four steps and their descriptions. */
+export function createRewriteModel(settings: LlmSettings): DescriptionModel | undefined {
+  return completionModel(settings, { temperature: 0, topP: 1, maxTokens: Math.max(settings.maxTokens, 900) });
+}
+
+function completionModel(settings: LlmSettings, sampling: Sampling): DescriptionModel | undefined {
   if (settings.provider === 'none') return undefined;
-  if (settings.provider === 'llama-cpp') return llamaDescriptionModel(settings);
+  if (settings.provider === 'llama-cpp') return llamaCompletionModel(settings, sampling);
   let chat: Promise<ChatOpenAI> | undefined;
   return {
     id: providerId(settings),
     async complete(prompt, signal) {
-      chat ??= createOpenAIChatModel(settings, { temperature: ACTION_GPT.temperature, topP: ACTION_GPT.topP, maxTokens: ACTION_GPT.maxTokens });
+      chat ??= createOpenAIChatModel(settings, sampling);
       const msg = await (await chat).invoke(prompt, { signal });
       return typeof msg.content === 'string' ? msg.content : msg.content.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('');
     },
   };
 }
 
-function llamaDescriptionModel(settings: LlmSettings): DescriptionModel {
+function llamaCompletionModel(settings: LlmSettings, sampling: Sampling): DescriptionModel {
   let loading: Promise<{ complete: DescriptionModel['complete'] }> | undefined;
   const load = async () => {
     const { getLlama, LlamaCompletion } = await import('node-llama-cpp');
@@ -151,9 +166,7 @@ function llamaDescriptionModel(settings: LlmSettings): DescriptionModel {
     let queue: Promise<unknown> = Promise.resolve();
     return {
       complete(prompt: string, signal?: AbortSignal) {
-        const run = queue.then(() =>
-          completion.generateCompletion(`${prompt}.\n`, { temperature: ACTION_GPT.temperature, topP: ACTION_GPT.topP, maxTokens: ACTION_GPT.maxTokens, signal }),
-        );
+        const run = queue.then(() => completion.generateCompletion(`${prompt}.\n`, { ...sampling, signal }));
         queue = run.catch(() => undefined);
         return run;
       },
@@ -212,7 +225,7 @@ export function createAgentFromEnv(env: Env = process.env, overrides: Partial<Ll
 export function createGrounderFromSettings(settings: LlmSettings): Grounder | undefined {
   if (settings.ground === 'off') return undefined;
   if (settings.ground === 'lexicon') return createGrounder();
-  const rewriter = settings.planner !== 'offline' ? createDescriptionModel({ ...settings }) : undefined;
+  const rewriter = settings.planner !== 'offline' ? createRewriteModel(settings) : undefined;
   return createGrounder({ knowledge: liveKnowledge(settings.modelsDir, settings.textEncoder), ...(rewriter ? { rewriter } : {}) });
 }
 

@@ -10,7 +10,8 @@ import { namedPose } from '../../src/motion/engine/poses.js';
 import { liveVersionDir } from '../../src/motion/registry.js';
 import { sharedSentenceEncoder } from '../../src/motion/text/config.js';
 import { readVocabulary } from '../../src/motion/vocabulary.js';
-import { createAgent, emptyConversation, evaluate, loadEvalSet, recordMotion } from '../../src/agent/index.js';
+import { createAgent, createAgentFromEnv, emptyConversation, evaluate, loadEvalSet, recordMotion } from '../../src/agent/index.js';
+import { startOpenAIServer } from './openai-server.js';
 import { GROUNDING_THRESHOLD, createGrounder, rewritePrompt } from '../../src/agent/ground.js';
 import type { GroundingModel, Knowledge } from '../../src/agent/ground.js';
 import { PANTOMIMES, findPantomime } from '../../src/agent/pantomimes.js';
@@ -210,4 +211,29 @@ test('findPantomime reads the planned action, most specific first', () => {
   assert.equal(findPantomime('sit down on the floor')?.name, 'sit on the floor');
   assert.equal(findPantomime('walk forward'), undefined);
   assert.equal(findPantomime('wave the right hand'), undefined);
+});
+
+test('configured from the environment with an OpenAI-compatible server, the planner plans and the rewriter grounds over HTTP', async () => {
+  const server = await startOpenAIServer((body) => {
+    const tools = body.tools as unknown[] | undefined;
+    const msgs = body.messages as { role: string; content?: string }[];
+    if (tools && !msgs.some((m) => m.role === 'tool')) return { toolCalls: [{ name: 'plan_motion', args: { segments: [{ action: 'juggle three balls', seconds: 4 }] } }] };
+    if (tools) return { content: 'Juggling!' };
+    return { content: '{"summary": "no juggling data: raising the hands in turn", "steps": [{"text": "raise the right hand", "share": 0.5}, {"text": "raise the left hand", "share": 0.5}]}' };
+  });
+  try {
+    const env = { OPENAI_BASE_URL: server.baseURL, OPENAI_MODEL: 'local-test-model', CHARADES_LLM_RETRIES: '0', CHARADES_EXPAND: 'off', CHARADES_MODELS: 'models' };
+    const { agent } = createAgentFromEnv(env);
+    const r = await agent.turn(emptyConversation(), 'juggle three balls');
+    assert.equal(r.planner, 'llm');
+    assert.deepEqual(texts(r.planned), ['juggle three balls']);
+    assert.deepEqual(texts(r.request), ['raise the right hand', 'raise the left hand']);
+    assert.match(r.reply, /^No juggling data: raising the hands in turn\. /);
+    const rewrite = server.requests.find((b) => !b.tools);
+    assert.ok(rewrite, 'a rewrite request was sent');
+    assert.equal(rewrite.temperature, 0);
+    assert.ok(Number(rewrite.max_tokens ?? rewrite.max_completion_tokens) >= 900, 'room for the JSON answer');
+  } finally {
+    await server.close();
+  }
 });

@@ -237,7 +237,7 @@ interface DataPoseSource {
    */
   tipOntoBack?: boolean;
   /**
-   * The playground's kneeling and floor-sitting frames all hold a bar overhead; these poses take the body of
+   * The playground's kneeling, floor- and bar-sitting frames hold on to the bars; these poses take the body of
    * that frame and the arms (collars to wrists) of the data's relaxed standing frame.
    */
   armsDown?: boolean;
@@ -343,6 +343,7 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
       const shin = limbDown(p, t, 'knee');
       return when(seat > 0.35 && seat < 0.65 && Math.abs(thigh) < 0.3 && shin < -0.85 && spineUp(p, t) > 0.9 && handsLow(p, t), -Math.abs(thigh) - (1 + shin) - Math.abs(seat - 0.5));
     },
+    armsDown: true,
   },
   'lying-back': { pack: 'motion', clips: () => ['accad_male1_a1_stand'], score: onlyFrame(0), tipOntoBack: true },
   'lying-front': {
