@@ -37,6 +37,7 @@ class Clip:
     texts: list
     pack: str = ""
     license: str = ""
+    limbs: dict = field(default_factory=dict)  # {"hand": "left"|"right"|None, "foot": …} (src/motion/limbs.ts)
 
     @property
     def action(self) -> str:
@@ -121,7 +122,7 @@ def _parse_clip(rec: dict, i: int, frames: int, path: str) -> Clip:
                     offset=int(rec["offset"]), length=int(rec["length"]),
                     action_labels=list(rec.get("action_labels", [])), style=str(rec.get("style") or ""),
                     texts=list(rec.get("texts", [])), pack=str(rec.get("pack") or ""),
-                    license=str(rec.get("license") or ""))
+                    license=str(rec.get("license") or ""), limbs=dict(rec.get("limbs") or {}))
     except KeyError as e:
         raise DataError(f"{where}: field {e} is missing") from None
     if clip.length <= 0 or clip.offset < 0 or clip.offset + clip.length > frames:
@@ -205,7 +206,15 @@ class EmbeddingTable:
             return own
         action = mirror_label(clip.action) if mirrored else clip.action
         key = f"{action}|{clip.style}"
-        return [self.paraphrase_sets[key]] if action and key in self.paraphrase_sets else []
+        sets = [self.paraphrase_sets[key]] if action and key in self.paraphrase_sets else []
+        # One-sided actions whose label names no side ("kick") are also called by the side their motion shows.
+        for limb, side in clip.limbs.items():
+            if side in ("left", "right"):
+                side = {"left": "right", "right": "left"}[side] if mirrored else side
+                sided = f"{action}|{limb}:{side}"
+                if sided in self.paraphrase_sets:
+                    sets.append(self.paraphrase_sets[sided])
+        return sets
 
 
 def load_embeddings(dir: str = DEFAULT_EMBEDDINGS) -> EmbeddingTable:

@@ -21,6 +21,7 @@ import {
   featurize,
 } from './features.js';
 import { defaultCacheDir, defaultTrainingDataDirs, splitDataDirs } from './paths.js';
+import { activeLimbs } from './limbs.js';
 import { FPS } from './skeleton.js';
 
 export const FEATURES_BIN = 'features.f16';
@@ -42,6 +43,8 @@ export const FeatureCacheClipSchema = z.object({
   license: z.string().optional(),
   /** The pack (data folder name) the clip came from; the trainer filters and balances by it. */
   pack: z.string().optional(),
+  /** The hand / foot the motion mainly uses (limbs.ts): the side of one-sided actions whose label names none. */
+  limbs: z.object({ hand: z.enum(['left', 'right']).nullable(), foot: z.enum(['left', 'right']).nullable() }).optional(),
   offset: z.number().int().nonnegative(),
   length: z.number().int().positive(),
   action_labels: z.array(z.string()),
@@ -93,7 +96,8 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
   let offset = 0;
   for (const r of ds.records) {
     const length = r.num_frames - 1;
-    const f = featurize(ds.positions(r), r.num_frames);
+    const positions = ds.positions(r);
+    const f = featurize(positions, r.num_frames);
     encodeFloat16(f, features.subarray(offset * FEATURE_DIM, (offset + length) * FEATURE_DIM));
     if (r.split === 'train') trainFeatures.push(f);
     clips.push({
@@ -102,6 +106,7 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
       dataset: r.dataset,
       license: r.license,
       pack: ds.packOf(r),
+      limbs: activeLimbs(positions, r.num_frames),
       offset,
       length,
       action_labels: r.action_labels,

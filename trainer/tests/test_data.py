@@ -221,3 +221,16 @@ def test_the_side_signal_changes_what_the_gpt_predicts():
     masked = (same_text[0], same_text[1], same_text[2], torch.zeros(2), *same_text[4:])
     null, _ = gpt(*masked, side=torch.tensor([SIDES["left"], SIDES["right"]]))
     assert torch.allclose(null[0], null[1])
+
+
+def test_a_one_sided_action_is_also_called_by_the_side_its_motion_shows(synthetic, tmp_path):
+    from trainer.data import Clip
+    table = load_embeddings(synthetic["embeddings"])
+    left, right = [0], [1]
+    table.paraphrase_sets["kick|foot:right"] = (right, [])
+    table.paraphrase_sets["kick|foot:left"] = (left, [])
+    table.paraphrase_sets["kick|"] = ([2], [])
+    clip = Clip(id="k", split="train", dataset="x", offset=0, length=40, action_labels=["kick"], style="",
+                texts=["a person kicks."], limbs={"hand": None, "foot": "right"})
+    assert [s[0] for s in table.sets_for(clip)] == [[2], right]
+    assert [s[0] for s in table.sets_for(clip, mirrored=True)] == [[2], left], "a mirrored kick is a left kick"

@@ -20,12 +20,16 @@ const EntrySchema = z.object({
 });
 export type ParaphraseEntry = z.infer<typeof EntrySchema>;
 
+const SidedSchema = z.object({ limb: z.enum(['hand', 'foot']), left: EntrySchema, right: EntrySchema });
+
 export const ParaphraseFileSchema = z.object({
   format: z.literal(PARAPHRASES_FORMAT),
   provenance: z.record(z.string(), z.string()),
   actions: z.record(z.string(), EntrySchema),
   styles: z.record(z.string(), EntrySchema).default({}),
   texts: z.record(z.string(), EntrySchema).default({}),
+  /** Per-side phrasings of one-sided actions whose label names no side ("kick"): used by the side the motion shows. */
+  sided: z.record(z.string(), SidedSchema).default({}),
 });
 export type ParaphraseFile = z.infer<typeof ParaphraseFileSchema>;
 
@@ -64,6 +68,11 @@ export function actionSetKey(action: string, style: string | null | undefined): 
 
 export function textSetKey(text: string): string {
   return `text:${text}`;
+}
+
+/** "kick|foot:left": the phrasings of a one-sided action done with that limb (the trainer picks it per clip). */
+export function sidedSetKey(action: string, limb: 'hand' | 'foot', side: 'left' | 'right'): string {
+  return `${action}|${limb}:${side}`;
 }
 
 /** The set keys of a clip, most specific first (its own text's set, then its action × style set). */
@@ -111,6 +120,11 @@ export function paraphraseSets(clips: Iterable<ParaphraseClip>, file: Paraphrase
       texts: compose(entry.phrases, style?.phrases, key),
       heldout: compose(entry.heldout, style?.heldout ?? style?.phrases, `${key}#heldout`),
     });
+    const sided = file.sided[action];
+    for (const side of ['left', 'right'] as const) {
+      const k = sided ? sidedSetKey(action, sided.limb, side) : '';
+      if (sided && !sets.has(k)) sets.set(k, { key: k, texts: [...sided[side].phrases], heldout: [...sided[side].heldout] });
+    }
   }
   return [...sets.values()];
 }
