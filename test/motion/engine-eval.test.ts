@@ -76,6 +76,18 @@ test('charades eval runs the production path end to end and writes its report', 
   assert.deepEqual(files.map((f) => f.slice(out.length + 1)), ['report.json', 'report.md', 'rprecision-per-action.png', 'foot-skate-histogram.png', 'pose-control.png']);
   for (const f of files.filter((x) => x.endsWith('.png'))) assert.ok(readPng(readFileSync(f)).width >= 640);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| initial pose \(Recon\) \|/);
+  // Acting fidelity: held-out paraphrases, the external pack, both sides of every hand and leg request, floor acts.
+  const f = report.fidelity;
+  assert.equal(report.sets.paraphrases?.clips, 4);
+  assert.ok(report.sets.paraphrases && report.sets.test.clips === 4);
+  assert.equal(f.external?.pack, 'hdm05');
+  assert.equal(f.external?.clips, 4);
+  assert.deepEqual(f.sides.requests.map((r) => r.asked), ['left', 'right', 'left', 'right', 'left', 'right', 'left', 'right']);
+  assert.equal(f.sides.seeds, 3);
+  assert.ok(f.sides.accuracy >= 0 && f.sides.accuracy <= 1);
+  assert.ok(f.floor.clips.length > 0 && f.floor.clips.every((c) => c.gtPelvisMin <= 0.6 && c.generatedPelvisMin.length === 2));
+  assert.equal(f.floor.paraphrases.length, 6);
+  assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /### Acting fidelity/);
   assert.equal(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).model, 'tiny-fixture');
 });
 

@@ -4,8 +4,9 @@
  * zero-shot pairs. Reported: R-precision top-1/2/3 (GT and generated, k = 4 descriptions and k = 0 raw text;
  * generated both as finished motions and as the decoded features `python -m trainer evaluate` scores — on those
  * the two agree, see test/motion/engine-parity.test.ts), FID, MM-Dist, Diversity, foot-skate ratio, pose-control
- * errors for text only, the model's own following (`pinPoses: false`) and the pinned result, and continuation
- * ADE/FDE against a constant-velocity baseline.
+ * errors for text only, the model's own following (`pinPoses: false`) and the pinned result, continuation
+ * ADE/FDE against a constant-velocity baseline, and the acting-fidelity measures of fidelity.ts (macro, rarest-third,
+ * per-pack and held-out-paraphrase R-precision, side accuracy, floor-level acts, the external HDM05 set).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -28,7 +29,13 @@ import {
   permutation,
   rPrecision,
 } from '../metrics/index.js';
-import { REPO_ROOT, defaultDataDir } from '../paths.js';
+import { EXTERNAL_TEST_PACK, REPO_ROOT, SHARED_DATA, defaultTrainingDataDirs, splitDataDirs } from '../paths.js';
+import { paraphraseSets, readParaphrases } from '../text/paraphrases.js';
+import { setsForClip } from '../text/table.js';
+import {
+  FLOOR_LEVEL_M, groupScores, macro, measureFloorActs, measureSides, pelvisMin, rarestThird, trainingCounts,
+  type FidelityReport, type FloorClip, type RowHit,
+} from './fidelity.js';
 import { readManifest } from '../registry.js';
 import type { SentenceEncoder } from '../text/encoder.js';
 import { NUM_JOINTS } from '../skeleton.js';
@@ -48,7 +55,13 @@ export interface EvalOptions {
   engine?: EngineOptions;
   /** Folder with eval_motion.onnx + eval_text.onnx when the model version does not carry them. */
   evaluatorDir?: string;
-  dataDir?: string;
+  /** The packs the test split comes from (default: the training packs, motion + cmu). */
+  dataDir?: string | readonly string[];
+  /** The external test pack (default ../shared/data/hdm05 when present; null = none). */
+  externalDir?: string | null;
+  /** Seeds per side request and per floor-level act (default 12 and 5, or 3 and 2 with a limit); 0 skips that measure. */
+  sideSeeds?: number;
+  floorSeeds?: number;
   zeroShotFile?: string;
   /** At most this many clips per set (0 = all). */
   limit?: number;
@@ -74,8 +87,10 @@ export interface SetMetrics {
   mmDist: { gt: number; k4: number; k0: number };
   diversity: { gt: number | null; k4: number | null };
   footSkate: { gt: number; k4: number; k4WithoutCleanup: number };
-  perAction: { action: string; clips: number; top3Gt: number; top3Gen: number }[];
+  perAction: { action: string; clips: number; top3Gt: number; top3Gen: number; pelvisMinGt: number; pelvisMinGenerated: number }[];
   footSkatePerClip: { gt: number[]; k4: number[] };
+  /** Each clip inside a full R-precision batch: its label, pack and top-3 hits (what the macro figures average). */
+  rows: RowHit[];
 }
 
 /**
@@ -105,7 +120,8 @@ export interface EvalReport {
   provider: string;
   evaluator: string;
   seed: number;
-  sets: { test: SetMetrics; zeroshot: SetMetrics | null };
+  sets: { test: SetMetrics; zeroshot: SetMetrics | null; paraphrases: SetMetrics | null; external: SetMetrics | null };
+  fidelity: FidelityReport;
   poseControl: PoseControlMetrics;
   continuation: { clips: number; model: { ade: number; fde: number }; constantVelocity: { ade: number; fde: number } };
   /** What the trainer's Python evaluation recorded in the manifest, for side-by-side comparison. */
@@ -193,6 +209,7 @@ export async function embedTexts(ev: Evaluator, vecs: Float32Array[]): Promise<F
 
 interface ClipCase {
   record: ClipRecord;
+  pack: string;
   text: string;
   descriptions: string[];
   tokens: number;
@@ -206,7 +223,7 @@ function clipCase(ds: Dataset, record: ClipRecord, descriptions: Map<string, str
   const text = record.texts[0];
   if (!text) return null;
   const gt = ds.positions(record).slice(0, (4 * tokens + 1) * POS);
-  return { record, text, descriptions: descriptions.get(text) ?? [], tokens, gt };
+  return { record, pack: ds.packOf(record), text, descriptions: descriptions.get(text) ?? [], tokens, gt };
 }
 
 /** Generated motions have 4·tokens frames; features need one more, so the last frame is held. */
@@ -240,18 +257,45 @@ function rowTop3(text: Float32Array[], motion: Float32Array[], seed: number): bo
   return hits;
 }
 
+// ---------------------------------------------------------------- acting-fidelity sets
+
+function defaultExternalDir(): string | null {
+  const dir = join(SHARED_DATA, EXTERNAL_TEST_PACK);
+  return existsSync(join(dir, 'index.jsonl')) ? dir : null;
+}
+
+/** Test clips called by one of their held-out paraphrases (never trained on), raw text (k = 0). */
+function heldoutParaphraseCases(ds: Dataset, testCases: readonly ClipCase[]): ClipCase[] {
+  const file = readParaphrases();
+  const table = { paraphraseSets: paraphraseSets(ds.records, file) };
+  return testCases.flatMap((c, i) => {
+    const heldout = setsForClip(table, c.record).flatMap((set) => set.heldout);
+    return heldout.length ? [{ ...c, text: heldout[i % heldout.length], descriptions: [] }] : [];
+  });
+}
+
+/** Every training-pack clip whose pelvis goes down to floor level: the data's own lie / crawl / crouch acts. */
+function floorClips(ds: Dataset, descriptions: Map<string, string[]>): FloorClip[] {
+  return ds.records.flatMap((r) => {
+    const gtPelvisMin = pelvisMin(ds.positions(r), r.num_frames);
+    const text = r.texts[0];
+    if (gtPelvisMin > FLOOR_LEVEL_M || !text) return [];
+    return [{ record: r, text, descriptions: descriptions.get(text) ?? [], gtPelvisMin, seconds: Math.min(12, Math.max(1, (r.num_frames - 1) / 20)) }];
+  });
+}
+
 // ---------------------------------------------------------------- the run
 
 export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<EvalReport> {
   const started = performance.now();
   const say = opts.onProgress ?? (() => undefined);
-  const dataDir = resolve(opts.dataDir ?? defaultDataDir());
-  const ds = openDataset(dataDir);
+  const dataDirs = (opts.dataDir === undefined ? defaultTrainingDataDirs() : typeof opts.dataDir === 'string' ? splitDataDirs(opts.dataDir) : [...opts.dataDir]).map((d) => resolve(d));
+  const ds = openDataset(dataDirs);
   const pairs = readPairs(opts.zeroShotFile ?? join(REPO_ROOT, 'trainer', 'zeroshot_pairs.json'));
-  const descriptions = readDescriptions(dataDir);
+  const descriptions = readDescriptions(dataDirs[0]);
   const held = (r: ClipRecord): boolean => pairs.has(`${r.action_labels[0]}|${r.style}`);
   const limit = opts.limit ?? 0;
-  const take = (rs: ClipRecord[]): ClipRecord[] => (limit > 0 ? rs.slice(0, limit) : rs);
+  const take = <T>(rs: readonly T[]): T[] => (limit > 0 ? rs.slice(0, limit) : [...rs]);
   const cases = (rs: ClipRecord[]): ClipCase[] => rs.map((r) => clipCase(ds, r, descriptions)).filter((c): c is ClipCase => c !== null);
   const testCases = cases(take(ds.records.filter((r) => r.split === 'test' && !held(r))));
   const zeroCases = cases(take(ds.records.filter(held)));
@@ -321,8 +365,11 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       const div = (m: Float32Array[]): number | null => (m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null);
       const gtTop3 = enough ? rowTop3(eTextK4, eGt, seed) : [];
       const genTop3 = enough ? rowTop3(eTextK4, eK4, seed) : [];
-      const actions = [...new Set(set.map((c) => c.record.action_labels[0] ?? '?'))].sort();
+      const actionOf = (c: ClipCase): string => c.record.action_labels[0] ?? '?';
+      const actions = [...new Set(set.map(actionOf))].sort();
       const inBatches = new Set(enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : []);
+      const pelvisGt = set.map((c) => pelvisMin(c.gt, 4 * c.tokens + 1));
+      const pelvisGen = k4.map((m) => pelvisMin(m.joints, m.numFrames));
       const skateGt = set.map((c) => footSkateRatio(c.gt, 4 * c.tokens + 1, 20));
       const skateK4 = k4.map((m) => footSkateRatio(m.joints, m.numFrames, 20));
       return {
@@ -341,15 +388,55 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
         diversity: { gt: div(eGt), k4: div(eK4) },
         footSkate: { gt: mean(skateGt), k4: mean(skateK4), k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))) },
         perAction: actions.map((action) => {
-          const rows = set.map((c, i) => i).filter((i) => (set[i].record.action_labels[0] ?? '?') === action && inBatches.has(i));
-          return { action, clips: rows.length, top3Gt: mean(rows.map((i) => (gtTop3[i] ? 1 : 0))), top3Gen: mean(rows.map((i) => (genTop3[i] ? 1 : 0))) };
+          const all = set.map((c, i) => i).filter((i) => actionOf(set[i]) === action);
+          const rows = all.filter((i) => inBatches.has(i));
+          return {
+            action,
+            clips: rows.length,
+            top3Gt: mean(rows.map((i) => (gtTop3[i] ? 1 : 0))),
+            top3Gen: mean(rows.map((i) => (genTop3[i] ? 1 : 0))),
+            pelvisMinGt: mean(all.map((i) => pelvisGt[i])),
+            pelvisMinGenerated: mean(all.map((i) => pelvisGen[i])),
+          };
         }),
         footSkatePerClip: { gt: skateGt, k4: skateK4 },
+        rows: set.flatMap((c, i) => (inBatches.has(i) ? [{ action: actionOf(c), pack: c.pack, gt: gtTop3[i], generated: genTop3[i] }] : [])),
       };
     };
 
     const test = await evalSet('test', testCases);
     const zeroshot = zeroCases.length ? await evalSet('zero-shot pairs', zeroCases) : null;
+    const paraCases = heldoutParaphraseCases(ds, testCases);
+    const paraphrases = paraCases.length ? await evalSet('held-out paraphrases', paraCases) : null;
+    const externalDir = opts.externalDir === undefined ? defaultExternalDir() : opts.externalDir;
+    const extDs = externalDir ? openDataset(externalDir) : null;
+    const extCases = extDs ? take(extDs.records).map((r) => clipCase(extDs, r, new Map())).filter((c): c is ClipCase => c !== null) : [];
+    const external = extCases.length ? await evalSet(`external ${extDs?.packs[0].name}`, extCases) : null;
+    say('side accuracy and floor-level acts');
+    // A --limit run is a quick look: fewer seeds too.
+    const sides = await measureSides(engine, opts.sideSeeds ?? (limit > 0 ? 3 : 12));
+    const floor = await measureFloorActs(engine, take(floorClips(ds, descriptions)), opts.floorSeeds ?? (limit > 0 ? 2 : 5));
+    const perAction = groupScores(test.rows, (r) => r.action);
+    const top3 = (v: number[] | null | undefined): number | null => (v && v.length >= 3 ? v[2] : null);
+    const paraGt = top3(paraphrases?.rPrecision.gt);
+    const paraGen = top3(paraphrases?.rPrecision.k0);
+    const fidelity: FidelityReport = {
+      macro: macro(perAction),
+      rarestThird: rarestThird(perAction, trainingCounts(ds.records, (r) => r.action_labels[0] ?? '?')),
+      perPack: groupScores(test.rows, (r) => r.pack),
+      perAction,
+      paraphrases: { clips: paraCases.length, gt: paraGt, generated: paraGen, ratio: paraGt && paraGen !== null ? paraGen / paraGt : null },
+      sides,
+      floor,
+      external: external && extDs
+        ? {
+            pack: extDs.packs[0].name,
+            clips: external.clips,
+            rPrecisionTop3: { gt: top3(external.rPrecision.gt), generated: top3(external.rPrecision.k4) },
+            perClass: external.perAction.map((a) => ({ name: a.action, clips: a.clips, gt: a.top3Gt, generated: a.top3Gen, pelvisMinGt: a.pelvisMinGt, pelvisMinGenerated: a.pelvisMinGenerated })),
+          }
+        : null,
+    };
 
     say(`pose controls: ${testCases.length} clips × 3 controls`);
     const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
@@ -425,7 +512,8 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       provider: engine.provider,
       evaluator: where,
       seed,
-      sets: { test, zeroshot },
+      sets: { test, zeroshot, paraphrases, external },
+      fidelity,
       poseControl: { clips: testCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) },
       continuation: { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) },
       python: manifest.metrics,
