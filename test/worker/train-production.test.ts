@@ -68,12 +68,19 @@ test('the gate compares engine-evaluated R-precision and FID with the live model
   assert.ok(fid !== null && fid >= 0, `engine FID ${fid}`);
   assert.equal(metricAt(live, 'production.test.r_precision_top3'), r3, 'same weights, same seed, same evaluator: same score');
   assert.equal(metricAt(live, 'production.test.fid'), fid);
+  for (const m of ['r_precision_top3_macro', 'paraphrase_r_precision_top3', 'side_accuracy', 'floor_within_rate']) {
+    const v = metricAt(metrics, `production.test.${m}`);
+    assert.ok(v !== null && v >= 0 && v <= 1, `${m} = ${v}`);
+  }
   assert.equal(metricAt(metrics, 'production.test.clips'), 32);
   assert.equal((metrics.production as { test: { evaluator: string } }).test.evaluator, join(registry, 'base'), "the live model's evaluator scores both");
   // The trainer's Python numbers stay beside the engine's.
   const python = 'test.text_to_motion.generated.descriptions_k4.r_precision_top3';
   assert.equal(metricAt(metrics, python), metricAt(readManifest(committed!).metrics, python));
-  assert.match(job.error ?? '', /^gate failed: production\.test\.r_precision_top3 [\d.]+ vs live [\d.]+: not higher; production\.test\.fid [\d.]+ vs live [\d.]+: not lower$/);
+  assert.match(
+    job.error ?? '',
+    /^gate failed: production\.test\.r_precision_top3_macro [\d.]+ vs live [\d.]+: not higher; production\.test\.paraphrase_r_precision_top3 [\d.]+ vs live [\d.]+: not higher; production\.test\.r_precision_top3 [\d.]+ vs live [\d.]+: not higher$/,
+  );
   assert.equal(liveVersion(registry), 'base');
   assert.ok(seenCandidate?.live?.version === 'base' && seenCandidate.dataDir === null);
 

@@ -81,6 +81,7 @@ interface TrainOptions {
   data: string[];
   config: string;
   gate?: string;
+  fromRun?: string;
   wait?: boolean;
   list?: boolean;
   cancel?: string;
@@ -94,6 +95,12 @@ function trainerConfigArg(config: string): string {
   const file = resolve(config);
   if (!existsSync(file)) throw new Error(`--config ${config}: file not found`);
   return file;
+}
+
+function checkFromRun(dir: string): string {
+  const full = resolve(dir);
+  if (!existsSync(join(full, 'vq.pt'))) throw new Error(`--from-run ${dir}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
+  return full;
 }
 
 function jobId(text: string, flag: string): number {
@@ -121,7 +128,8 @@ export function evaluationFromEnv(config: Config, env: NodeJS.ProcessEnv = proce
   const limit = Number(limitText);
   if (!Number.isInteger(limit) || limit < 0) throw new Error(`CHARADES_TRAIN_EVAL_LIMIT must be a whole number of test clips (0 = all), got '${limitText}'`);
   const evaluation = productionEvaluation({
-    cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'), limit, defaultData: config.motionDataDir,
+    // The gate scores the packs the default model trains on (motion + cmu), not only the configured motion folder.
+    cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'), limit,
     onProgress: (line) => process.stderr.write(`train: evaluate: ${line}\n`),
   });
   return { ...evaluation, gate: PRODUCTION_GATE };
@@ -158,6 +166,7 @@ async function trainAction(opts: TrainOptions): Promise<void> {
     data: checkTrainingData(opts.data),
     config: trainerConfigArg(opts.config),
     gate: opts.gate ? parseGateRules(opts.gate) : undefined,
+    fromRun: opts.fromRun ? checkFromRun(opts.fromRun) : undefined,
     requestedBy: 'cli',
   };
   const queue = new TrainingRunner(runnerOpts);
@@ -186,6 +195,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--data <dir>', 'motion data to train on: packed, a BVH folder or a HumanML3D folder; repeat to merge (default: the current features cache)', collect, [])
     .option('--config <name|file>', `trainer preset (${PRESETS.join(', ')}) or JSON config file`, 'full')
     .option('--gate <rules>', 'publish only if these beat the live model, e.g. test.r_precision_top3:higher,test.fid:lower')
+    .option('--from-run <dir>', 'start from a trainer run folder\'s checkpoints (its finished stages are skipped), e.g. stages trained on a GPU')
     .option('--wait', 'run the queue in this process until the job finishes')
     .option('--list', 'list recent training jobs')
     .option('--status <id>', 'show one training job')

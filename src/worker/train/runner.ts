@@ -5,7 +5,7 @@
  * by the next worker that claims it) continues from the last checkpoint with `--resume`.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +33,9 @@ export interface TrainerCommand {
   cwd?: string;
   env?: Record<string, string>;
 }
+
+/** What a trainer run folder holds that a job can start from (trainer/train.py, train_evaluator.py, evaluate.py). */
+const RUN_CHECKPOINTS = new Set(['vq.pt', 'tokens.pt', 'gpt.pt', 'evaluator.pt', 'evaluator_metrics.json', 'metrics.json']);
 
 export const DEFAULT_TRAINER: TrainerCommand = { command: '/usr/bin/python3', args: ['-m', 'trainer'], cwd: REPO_ROOT };
 
@@ -223,6 +226,7 @@ export class TrainingRunner {
 
   private async train(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, log: WriteStream): Promise<void> {
     const runDir = join(dir, 'run');
+    if (job.spec.fromRun) this.seedRun(job, job.spec.fromRun, runDir, log);
     for (let run = 1; run <= this.opts.maxTrainerRuns; run++) {
       if (this.stopping) throw new WorkerStopping('the worker stopped before the trainer started; the next claim resumes the job');
       const resume = existsSync(runDir) && readdirSync(runDir).length > 0;
@@ -240,6 +244,17 @@ export class TrainingRunner {
         throw new Error(`the trainer failed (${how}) ${run} time(s): ${exit.stderrTail || 'no error output'}; log: ${join(dir, 'trainer.log')}`);
       }
     }
+  }
+
+  /** Copies another run's checkpoints into an empty run folder (a resumed job keeps its own). */
+  private seedRun(job: TrainingJob, fromRun: string, runDir: string, log: WriteStream): void {
+    if (existsSync(runDir) && readdirSync(runDir).length > 0) return;
+    const from = resolve(fromRun);
+    const files = existsSync(from) ? readdirSync(from).filter((f) => RUN_CHECKPOINTS.has(f)) : [];
+    if (!files.includes('vq.pt')) throw new Error(`--from-run ${fromRun}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
+    mkdirSync(runDir, { recursive: true });
+    for (const f of files) copyFileSync(join(from, f), join(runDir, f));
+    this.emit(job, 'data', `seeded the run from ${from}: ${files.join(', ')} (finished stages are skipped)`, log);
   }
 
   private runTrainer(job: TrainingJob, args: string[], log: WriteStream): Promise<TrainerExit> {

@@ -31,6 +31,11 @@ export const TrainingSpecSchema = z.object({
   config: z.string().min(1).default('full'),
   /** Gate rules; absent = the runner's defaults. */
   gate: z.array(GateRuleSchema).optional(),
+  /**
+   * A trainer run folder whose checkpoints start the job (copied in before the trainer's first run, so its finished
+   * stages are skipped): stages trained elsewhere — another machine, a GPU — are evaluated, gated and published here.
+   */
+  fromRun: z.string().min(1).optional(),
   /** Who asked (a Discord user id, "cli" …), for the report. */
   requestedBy: z.string().optional(),
 });
