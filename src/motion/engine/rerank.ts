@@ -5,8 +5,9 @@
  * keeps and how well it fits: `provenance.fit = { score, candidates, threshold, unsure }`.
  *
  * The confidence threshold is per model: a low percentile of the evaluator cosine of the test split's
- * ground-truth clips with their own texts (fitThreshold below), computed once per model and cached. A kept candidate below it scores lower than
- * 95 % of real motions score against their own words, so the agent can say it is unsure.
+ * ground-truth clips with their own texts (fitThreshold below), computed once per model and cached. A kept
+ * candidate below it scores lower than 95 % of real motions score against their own words, so the agent can
+ * say it is unsure.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,8 +26,10 @@ import { deriveSeed, sampleRng, type Rng } from './sampling.js';
 
 export const BEST_OF_ENV = 'CHARADES_BEST_OF';
 /**
- * Candidates per requested sample when nothing says otherwise. Chosen from the quality/latency curve of
- * bench/engine.bench.ts (README "Figures"): see the bench's `bestOf` rows for the numbers behind it.
+ * Candidates per requested sample when nothing says otherwise, chosen from the quality/latency curve of
+ * `bench/engine.bench.ts --curve-only` (README, "Acting probes" → "Best of N"): on the live model N = 2 and 4
+ * pass more acting probes and rank better under an independent evaluator than N = 1, N = 4 fits the request
+ * better than 2 by the model's own evaluator, and N = 8 costs half as much time again without passing more probes.
  */
 export const DEFAULT_BEST_OF = 4;
 /** More candidates than this cost latency the quality curve no longer pays back (and GPT rows grow as samples × N × 2). */
@@ -199,7 +202,7 @@ export async function createFitJudge(manifest: ModelManifest, modelDir: string, 
 export function hasEvaluator(manifest: ModelManifest, modelDir: string): boolean {
   const m = manifest.onnx.eval_motion;
   const t = manifest.onnx.eval_text;
-  return Boolean(m && t && existsSync(`${modelDir}/${m.file}`) && existsSync(`${modelDir}/${t.file}`));
+  return Boolean(m && t && existsSync(join(modelDir, m.file)) && existsSync(join(modelDir, t.file)));
 }
 
 // ---------------------------------------------------------------- the per-model confidence threshold
