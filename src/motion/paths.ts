@@ -35,6 +35,16 @@ export function defaultDataDirs(): string[] {
   return dirs.length > 0 ? dirs : [resolve(SHARED_DATA, 'motion')];
 }
 
+/**
+ * Every pack worth describing or embedding: CHARADES_DATA when set, else the training packs plus the external test
+ * pack (its texts are embedded and its clips evaluated; none of its motion is trained on).
+ */
+export function defaultAllDataDirs(): string[] {
+  if (process.env.CHARADES_DATA) return defaultDataDirs();
+  const external = resolve(SHARED_DATA, EXTERNAL_TEST_PACK);
+  return [...defaultTrainingDataDirs(), ...(existsSync(resolve(external, 'index.jsonl')) ? [external] : [])];
+}
+
 /** The packs a training run reads by default: CHARADES_DATA when set, else the default training packs. */
 export function defaultTrainingDataDirs(): string[] {
   if (process.env.CHARADES_DATA) return defaultDataDirs();

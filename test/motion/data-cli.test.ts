@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openDataset, writePackedSubset } from '../../src/motion/dataset.js';
 import { readFeatureCache } from '../../src/motion/featureCache.js';
 import { computeDataStats } from '../../src/motion/cli/data.js';
+import { REPO_ROOT } from '../../src/motion/paths.js';
 
 const BIN = fileURLToPath(new URL('../../bin/charades.js', import.meta.url));
 const ds = openDataset();
@@ -38,8 +39,21 @@ function assertCleanError(r: { code: number | null; stderr: string }, pattern: R
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
-test('data stats --json reports 3,145 clips, ≈3.96 h, the splits and the ground-truth physical metrics', () => {
+test('data stats reports every shared pack by default: clips, rotations, licences and action labels per pack', () => {
   const r = charades('data', 'stats', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { clips: number; packs: { name: string; clips: number; rotations: boolean; licenses: Record<string, number>; actionLabels: Record<string, number> }[] };
+  assert.deepEqual(s.packs.map((p) => [p.name, p.clips, p.rotations]), [['motion', 3145, true], ['cmu', 110, false], ['hdm05', 287, false]]);
+  assert.equal(s.clips, 3145 + 110 + 287);
+  assert.deepEqual(s.packs[2].licenses, { 'CC-BY-SA-3.0': 287 });
+  assert.equal(s.packs[2].actionLabels['lie-down'], 19);
+  assert.equal(s.packs[0].actionLabels['raise-up-left-hand'], 444);
+  const table = charades('data', 'stats');
+  assert.match(table.stdout, /^pack cmu: 110 clips, 0\.28 h, positions only/m);
+});
+
+test('data stats --json reports 3,145 clips, ≈3.96 h, the splits and the ground-truth physical metrics', () => {
+  const r = charades('data', 'stats', '--json', '--data', join(REPO_ROOT, '..', 'shared', 'data', 'motion'));
   assert.equal(r.code, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.clips, 3145);

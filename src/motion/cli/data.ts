@@ -8,7 +8,7 @@ import type { ClipRecord, Dataset } from '../dataset.js';
 import { defaultFeatureCacheDir, writeFeatureCache } from '../featureCache.js';
 import { aggregatePhysicalMetrics, physicalMetrics } from '../metrics/index.js';
 import type { PhysicalMetrics } from '../metrics/index.js';
-import { defaultDataDir, defaultTrainingDataDirs } from '../paths.js';
+import { defaultAllDataDirs, defaultTrainingDataDirs } from '../paths.js';
 
 /** Metrics shown in the human table (the JSON has every field physicalMetrics returns). */
 const TABLE_KEYS = ['footSkateRatio', 'floorPenetrationMean', 'floatHeightMean', 'jitter', 'boneLengthStd'] as const;
@@ -19,8 +19,22 @@ interface SplitStats {
   hours: number;
 }
 
+/** One pack's share of the data: what a model trained on it inherits (its licences) and what it teaches. */
+export interface PackStats {
+  name: string;
+  dir: string;
+  clips: number;
+  frames: number;
+  hours: number;
+  rotations: boolean;
+  licenses: Record<string, number>;
+  splits: Record<string, number>;
+  actionLabels: Record<string, number>;
+}
+
 export interface DataStats {
   dataDir: string;
+  packs: PackStats[];
   clips: number;
   frames: number;
   hours: number;
@@ -80,8 +94,22 @@ export function computeDataStats(ds: Dataset): DataStats {
     physical.meanOverClips[name] = meanOverClips(metrics);
     physical.pooled[name] = aggregatePhysicalMetrics(metrics);
   }
+  const packs = ds.packs.map((p): PackStats => {
+    const records = ds.records.filter((r) => ds.packOf(r) === p.name);
+    return {
+      name: p.name,
+      dir: p.dir,
+      clips: records.length,
+      ...hoursOf(records),
+      rotations: p.hasRotations,
+      licenses: countBy(records, (r) => [r.license]),
+      splits: countBy(records, (r) => [r.split]),
+      actionLabels: countBy(records, (r) => r.action_labels),
+    };
+  });
   return {
     dataDir: ds.dir,
+    packs,
     clips: ds.records.length,
     frames: all.frames,
     hours: all.hours,
@@ -103,8 +131,14 @@ function formatCounts(counts: Record<string, number>): string {
 
 export function formatDataStats(s: DataStats): string {
   const lines = [
-    `data: ${s.dataDir}`,
+    `data: ${s.packs.map((p) => p.dir).join(', ')}`,
     `clips: ${s.clips}   frames: ${s.frames}   hours: ${s.hours.toFixed(2)}   fps: ${s.fps}`,
+    '',
+    ...s.packs.flatMap((p) => [
+      `pack ${p.name}: ${p.clips} clips, ${p.hours.toFixed(2)} h, ${p.rotations ? 'with rotations' : 'positions only'}; splits ${formatCounts(p.splits)}`,
+      `  licences: ${formatCounts(p.licenses)}`,
+      `  action labels (${Object.keys(p.actionLabels).length}): ${formatCounts(p.actionLabels)}`,
+    ]),
     '',
     'split   clips   frames    hours',
     ...Object.entries(s.splits).map(([n, v]) => `${n.padEnd(6)} ${String(v.clips).padStart(6)} ${String(v.frames).padStart(8)} ${v.hours.toFixed(3).padStart(8)}`),
@@ -135,10 +169,10 @@ export function registerDataCommands(program: Command): void {
   data
     .command('stats')
     .description('clips, hours, frames per split, labels, styles and the ground-truth physical metrics of the data')
-    .option('--data <dir>', 'motion data folder (default: CHARADES_DATA or ../shared/data/motion)')
+    .option('--data <dirs>', 'motion data pack folders, comma-separated (default: CHARADES_DATA, else every shared pack: motion, cmu, hdm05)')
     .option('--json', 'print one JSON object instead of a table')
     .action((opts: { data?: string; json?: boolean }) => {
-      const stats = computeDataStats(openDataset(opts.data ?? defaultDataDir()));
+      const stats = computeDataStats(openDataset(opts.data ?? defaultAllDataDirs()));
       process.stdout.write(opts.json ? `${JSON.stringify(stats, null, 2)}\n` : formatDataStats(stats));
     });
 

@@ -2,8 +2,7 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { EXTERNAL_TEST_PACK, SHARED_DATA, defaultCacheDir, defaultDataDirs, defaultTrainingDataDirs, requireDataDir, splitDataDirs } from '../paths.js';
+import { defaultAllDataDirs, defaultCacheDir, requireDataDir, splitDataDirs } from '../paths.js';
 import {
   DEFAULT_PARAPHRASES_FILE, buildEmbeddingTable, loadSentenceEncoder, paraphrasesSha256, readExtraTexts, readParaphrases, writeEmbeddingTable,
 } from '../text/index.js';
@@ -18,15 +17,9 @@ export interface EmbedOptions {
   quiet?: boolean;
 }
 
-/**
- * The packs whose texts go into the table: --data, else CHARADES_DATA, else the training packs plus the external test
- * pack (its texts are embedded so it can be evaluated; embedding a sentence does not train on its motion).
- */
+/** The packs whose texts go into the table: --data, else every pack (the external one's texts too, for evaluation). */
 function tablePacks(data: string | undefined): string[] {
-  if (data) return splitDataDirs(data);
-  if (process.env.CHARADES_DATA) return defaultDataDirs();
-  const external = resolve(SHARED_DATA, EXTERNAL_TEST_PACK);
-  return [...defaultTrainingDataDirs(), ...(existsSync(join(external, 'index.jsonl')) ? [external] : [])];
+  return data ? splitDataDirs(data) : defaultAllDataDirs();
 }
 
 export interface EmbedSummary {
