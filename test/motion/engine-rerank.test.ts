@@ -129,13 +129,12 @@ test('N = 4 keeps the best-scoring candidate, candidate 0 is the N = 1 result, a
   }
 });
 
-test('the threshold is calibrated once per model on the test split and cached beside the other derived files', async () => {
+test('the threshold is calibrated once per evaluator and data on the test split and cached beside the other derived files', async () => {
   const engine = await createEngine({ modelDir: LIVE, bestOf: 1 });
   try {
-    const path = calibrationPath(engine.manifest);
+    const path = calibrationPath(engine.manifest, defaultDataDir());
     assert.ok(existsSync(path), `${path} was written when the engine first loaded the model`);
     const c = JSON.parse(readFileSync(path, 'utf8')) as FitCalibration;
-    assert.equal(c.model, engine.version);
     assert.equal(c.percentile, FIT_PERCENTILE);
     assert.equal(c.threshold, engine.fitThreshold);
     assert.ok(c.clips >= 20 && c.matched.p50 > c.threshold && c.mismatched.p50 < c.threshold, JSON.stringify(c));

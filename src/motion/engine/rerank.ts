@@ -17,6 +17,7 @@ import { FEATURE_DIM, featurize, recoverJoints } from '../features.js';
 import { footSkateRatio } from '../metrics/physical.js';
 import { mulberry32 } from '../metrics/random.js';
 import { NUM_JOINTS } from '../skeleton.js';
+import { sha256Hex } from '../hash.js';
 import { defaultCacheDir } from '../paths.js';
 import { aggregateEmbedding, cosine } from '../text/aggregate.js';
 import type { SentenceEncoder } from '../text/encoder.js';
@@ -215,6 +216,7 @@ const MAX_CLIP_TOKENS = 60;
 
 export interface FitCalibration {
   format: typeof CALIBRATION_FORMAT;
+  /** The version it was first calibrated for (any version with the same evaluator shares it). */
   model: string;
   /** sha256 of eval_motion.onnx: a retrained evaluator invalidates the threshold. */
   evaluator: string;
@@ -273,7 +275,7 @@ export async function calibrateFitThreshold({ ev, manifest, encoder, dataDir }: 
   return {
     format: CALIBRATION_FORMAT,
     model: manifest.version,
-    evaluator: manifest.files[manifest.onnx.eval_motion.file] ?? '',
+    evaluator: evaluatorKey(manifest),
     percentile: FIT_PERCENTILE,
     threshold,
     clips: clips.length,
@@ -284,17 +286,29 @@ export async function calibrateFitThreshold({ ev, manifest, encoder, dataDir }: 
   };
 }
 
-/** Where a model's calibration is kept: the derived-files cache, keyed by version and evaluator hash (model folders are hash-verified, so nothing is added to them). */
-export function calibrationPath(manifest: ModelManifest, cacheDir: string = defaultCacheDir()): string {
-  const sha = (manifest.files[manifest.onnx.eval_motion?.file ?? ''] ?? 'none').slice(0, 12);
-  return join(cacheDir, 'fit-threshold', `${manifest.version}-${sha}.json`);
+/** Identity of a data folder's clips (its index), so a changed test split is calibrated again. */
+export function dataKey(dataDir: string): string {
+  return sha256Hex(readFileSync(join(dataDir, 'index.jsonl'))).slice(0, 12);
+}
+
+function evaluatorKey(manifest: ModelManifest): string {
+  return manifest.files[manifest.onnx.eval_motion?.file ?? ''] ?? '';
+}
+
+/**
+ * Where a calibration is kept: the derived-files cache (model folders are hash-verified, so nothing is added to
+ * them), keyed by the evaluator's hash and the data's index — a copy of a model under another version name, as
+ * training jobs and their tests publish, reuses it.
+ */
+export function calibrationPath(manifest: ModelManifest, dataDir: string, cacheDir: string = defaultCacheDir()): string {
+  return join(cacheDir, 'fit-threshold', `${evaluatorKey(manifest).slice(0, 16) || 'none'}-${dataKey(dataDir)}.json`);
 }
 
 function readCalibration(path: string, manifest: ModelManifest): FitCalibration | null {
   if (!existsSync(path)) return null;
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as FitCalibration;
-    const ok = c.format === CALIBRATION_FORMAT && c.model === manifest.version && typeof c.threshold === 'number' && Number.isFinite(c.threshold);
+    const ok = c.format === CALIBRATION_FORMAT && c.evaluator === evaluatorKey(manifest) && typeof c.threshold === 'number' && Number.isFinite(c.threshold);
     return ok ? c : null;
   } catch {
     return null;
@@ -314,7 +328,7 @@ export interface ThresholdSource {
   manifest: ModelManifest;
   ev: Evaluator;
   encoder: SentenceEncoder;
-  /** Motion data with a test split; null = only a recorded or cached threshold is used. */
+  /** Motion data with a test split (calibrated on once, then cached); null = only a threshold recorded in the manifest. */
   dataDir: string | null;
   cacheDir?: string;
   /** Recompute even when cached (`charades eval --fit-threshold`). */
@@ -325,10 +339,10 @@ export interface ThresholdSource {
 export async function fitThreshold(src: ThresholdSource): Promise<{ threshold: number; calibration?: FitCalibration; from: 'manifest' | 'cache' | 'data' } | null> {
   const recorded = src.manifest.metrics.fitThreshold;
   if (typeof recorded === 'number' && Number.isFinite(recorded) && !src.refresh) return { threshold: recorded, from: 'manifest' };
-  const path = calibrationPath(src.manifest, src.cacheDir);
+  if (!src.dataDir || !existsSync(join(src.dataDir, 'index.jsonl'))) return null;
+  const path = calibrationPath(src.manifest, src.dataDir, src.cacheDir);
   const cached = src.refresh ? null : readCalibration(path, src.manifest);
   if (cached) return { threshold: cached.threshold, calibration: cached, from: 'cache' };
-  if (!src.dataDir || !existsSync(join(src.dataDir, 'index.jsonl'))) return null;
   const calibration = await calibrateFitThreshold({ ev: src.ev, manifest: src.manifest, encoder: src.encoder, dataDir: src.dataDir });
   writeCalibration(path, calibration);
   return { threshold: calibration.threshold, calibration, from: 'data' };
