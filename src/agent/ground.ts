@@ -138,9 +138,13 @@ export function expandSteps(seg: PlanSegment, allSteps: readonly PantomimeStep[]
     if (step.init) out.init = named(step.init);
     if (step.last) out.last = named(step.last);
     if (step.keys?.length) out.keys = step.keys.map(([at, pose]) => ({ at: round1(at * seconds), pose: named(pose) }));
+    if (step.hold) Object.assign(out, holdControls(step.hold, seconds));
     if (step.descriptions?.length) out.descriptions = step.descriptions;
     return out;
   });
+  // a step's end and the next step's start are neighbouring frames: two pins there leave the pins no room to
+  // blend (measured over 8 seeds: the pelvis jerks more), so the next step's start pose is the one kept
+  for (let i = 0; i + 1 < out.length; i++) if (out[i].last && out[i + 1].init && !steps[i].pinEnd) delete out[i].last;
   const first = out[0];
   const last = out[out.length - 1];
   // rounding each share to 0.1 s must not change the length the user asked for
@@ -155,6 +159,19 @@ export function expandSteps(seg: PlanSegment, allSteps: readonly PantomimeStep[]
   if (seg.last) last.last = seg.last;
   if (seg.keys?.length) first.keys = [...(first.keys ?? []), ...seg.keys.filter((k) => k.at <= first.seconds)];
   return out;
+}
+
+/** One motion token of the model: 4 frames at 20 fps. */
+const TOKEN_SECONDS = 0.2;
+/** Pose controls one segment may carry (the model's maxControls), less its start and end. */
+const MAX_HOLD_KEYS = 18;
+
+/** A still posture: start and end pinned, and a key on every token in between (spread wider past 3.8 s). */
+function holdControls(pose: NamedPose, seconds: number): Pick<PlanSegment, 'init' | 'last' | 'keys'> {
+  const spacing = Math.max(TOKEN_SECONDS, Math.ceil((seconds / (MAX_HOLD_KEYS + 1)) * 10) / 10);
+  const keys: NonNullable<PlanSegment['keys']> = [];
+  for (let at = spacing; at < seconds - TOKEN_SECONDS / 2; at += spacing) keys.push({ at: round1(at), pose: named(pose) });
+  return { init: named(pose), last: named(pose), keys: keys.slice(0, MAX_HOLD_KEYS) };
 }
 
 function fitSteps(steps: readonly PantomimeStep[], room: number): PantomimeStep[] {

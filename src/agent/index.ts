@@ -19,5 +19,9 @@ export { createAgentFromEnv, createDescriptionModel, createLlmPlanner, createOpe
 export type { ConfiguredAgent, LlmSettings, ProviderKind } from './providers.js';
 export { evaluate, loadEvalSet } from './eval.js';
 export type { EvalCase, EvalReport } from './eval.js';
-export { describeRequest } from './reply.js';
+export { describeRequest, replyAfterGeneration } from './reply.js';
+export { cleanInput, stripMentions } from './input.js';
+export { GROUNDING_THRESHOLD, createGrounder } from './ground.js';
+export type { Grounder, Grounding, GroundingModel, Knowledge, Substitution, UnknownAction } from './ground.js';
+export { PANTOMIMES, findPantomime } from './pantomimes.js';
 export { registerAgentCommands } from './cli.js';

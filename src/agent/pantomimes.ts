@@ -17,6 +17,17 @@ export interface PantomimeStep {
   last?: NamedPose;
   /** Key poses at fractions (0–1) of the step. */
   keys?: Array<[at: number, pose: NamedPose]>;
+  /**
+   * A still posture for the whole step: pinned at its start, its end and on every motion token in between
+   * (0.2 s), so the model copies the pose's code throughout; sparse keys would leave the text's own motion
+   * showing between them (a pin's reach ends halfway to the next).
+   */
+  hold?: NamedPose;
+  /**
+   * Keep this step's end pose even though the next step starts pinned: where the model's own motion is slower
+   * than the step (lying down takes the data 8 s), the hold would otherwise begin from a standing body.
+   */
+  pinEnd?: boolean;
   /** Action-GPT style descriptions of the body movements (an LLM's rewrite gives them; the lexicon relies on the cache). */
   descriptions?: string[];
 }
@@ -37,8 +48,10 @@ const CROUCH = 'crouch down';
 const STILL = 'stand still';
 const LIE = 'lie down on the floor';
 
-/** Held all the way through: start, every quarter and end pinned to the pose. */
-const held = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({ init: pose, last: pose, keys: [[0.25, pose], [0.5, pose], [0.75, pose]] });
+/** Moving in a posture (crawling on all fours): start, every quarter and end pinned, the motion in between. */
+const along = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({ init: pose, last: pose, keys: [[0.25, pose], [0.5, pose], [0.75, pose]] });
+/** Still in a posture for the whole step (sitting, lying, kneeling). */
+const held = (pose: NamedPose): Pick<PantomimeStep, 'hold'> => ({ hold: pose });
 /** Lowered into a posture: the step ends in it. */
 const into = (pose: NamedPose): Pick<PantomimeStep, 'last'> => ({ last: pose });
 /** Settles into a posture that closes the clip: reached by half the step and held to its end (pins blend over ±0.4 s). */
@@ -49,35 +62,36 @@ const ANIMALS: Pantomime[] = [
     name: 'dog',
     pattern: /\b(dog|doggy|doggie|puppy|pup|hound|wolf)s?\b/,
     summary: 'no dog data: crawling on all fours, then sitting back on the haunches',
-    steps: [{ text: CRAWL, share: 0.7, ...held('on-all-fours') }, { text: CROUCH, share: 0.3, init: 'on-all-fours', ...settle('squatting') }],
+    steps: [{ text: CRAWL, share: 0.7, ...along('on-all-fours') }, { text: CROUCH, share: 0.3, init: 'on-all-fours', ...settle('squatting') }],
   },
   {
     name: 'cat',
     pattern: /\b(cat|kitty|kitten|tiger|lion|leopard|panther)s?\b/,
     summary: 'no cat data: prowling on all fours, then curling up lying on the floor',
-    steps: [{ text: CRAWL, share: 0.65, ...held('on-all-fours') }, { text: LIE, share: 0.35, init: 'on-all-fours', ...settle('lying-front') }],
+    steps: [{ text: CRAWL, share: 0.65, ...along('on-all-fours') }, { text: LIE, share: 0.35, init: 'on-all-fours', ...settle('lying-front') }],
   },
   {
     name: 'gorilla',
     pattern: /\b(gorilla|ape|chimp|chimpanzee|orangutan)s?\b/,
     summary: 'no gorilla data: knuckle-walking on all fours, then rearing up with both arms raised',
-    steps: [{ text: CRAWL, share: 0.55, ...held('on-all-fours') }, { text: 'raise both hands', share: 0.45, init: 'squatting', keys: [[0.6, 'arms-raised']] }],
+    steps: [{ text: CRAWL, share: 0.55, ...along('on-all-fours') }, { text: 'raise both hands', share: 0.45, init: 'squatting', keys: [[0.6, 'arms-raised']] }],
   },
   {
     name: 'monkey',
     pattern: /\b(monkey|baboon)s?\b/,
-    summary: 'no monkey data: hopping in a low squat, then waving both arms above the head',
+    summary: 'no monkey data: hopping, waving both arms above the head, then squatting low',
     steps: [
-      { text: 'hop', share: 0.4, init: 'squatting', keys: [[0.5, 'squatting']], last: 'squatting' },
-      { text: 'wave both hands', share: 0.35, init: 'squatting', keys: [[0.5, 'arms-raised']] },
-      { text: CROUCH, share: 0.25, ...settle('squatting') },
+      // squat pins inside a hop fight its flight phase (the pelvis jerks between them): the squat comes at the end
+      { text: 'hop', share: 0.35 },
+      { text: 'wave both hands', share: 0.35, keys: [[0.5, 'arms-raised']] },
+      { text: CROUCH, share: 0.3, ...settle('squatting') },
     ],
   },
   {
     name: 'bear',
     pattern: /\b(bear|grizzly|polar bear)s?\b/,
     summary: 'no bear data: lumbering on all fours, then rearing up with both arms raised',
-    steps: [{ text: CRAWL, share: 0.6, ...held('on-all-fours') }, { text: 'raise both hands', share: 0.4, keys: [[0.7, 'arms-raised']] }],
+    steps: [{ text: CRAWL, share: 0.6, ...along('on-all-fours') }, { text: 'raise both hands', share: 0.4, keys: [[0.7, 'arms-raised']] }],
   },
   {
     name: 'chicken',
@@ -94,12 +108,12 @@ const ANIMALS: Pantomime[] = [
   {
     name: 'frog',
     pattern: /\b(frog|toad)s?\b/,
-    summary: 'no frog data: squatting low and leaping forward from the squat',
+    summary: 'no frog data: squatting low, leaping forward twice, then squatting again',
     steps: [
       { text: CROUCH, share: 0.25, ...into('squatting') },
-      { text: 'leap forward', share: 0.25, init: 'squatting', last: 'squatting' },
-      { text: 'leap forward', share: 0.25, init: 'squatting', last: 'squatting' },
-      { text: STILL, share: 0.25, ...held('squatting') },
+      { text: 'leap forward', share: 0.25 },
+      { text: 'leap forward', share: 0.25 },
+      { text: CROUCH, share: 0.25, init: 'squatting', ...settle('squatting') },
     ],
   },
   {
@@ -136,19 +150,19 @@ const ANIMALS: Pantomime[] = [
     name: 'rabbit',
     pattern: /\b(rabbit|bunny|bunnies|hare)s?\b/,
     summary: 'no rabbit data: crouching, then hopping out of the crouch',
-    steps: [{ text: CROUCH, share: 0.3, ...into('squatting') }, { text: 'hop', share: 0.4, init: 'squatting' }, { text: CROUCH, share: 0.3, ...settle('squatting') }],
+    steps: [{ text: CROUCH, share: 0.3, ...into('squatting') }, { text: 'hop', share: 0.4 }, { text: CROUCH, share: 0.3, ...settle('squatting') }],
   },
   {
     name: 'duck',
     pattern: /\b(duck|goose|geese)s?\b/,
     summary: 'no duck data: waddling forward in a low squat',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'walk forward', share: 0.75, ...held('squatting') }],
+    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'walk forward', share: 0.75, ...along('squatting') }],
   },
   {
     name: 'crab',
     pattern: /\b(crab|lobster|spider)s?\b/,
     summary: 'no crab data: side-stepping in a low squat',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'side-step to the left', share: 0.75, ...held('squatting') }],
+    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'side-step to the left', share: 0.75, ...along('squatting') }],
   },
   {
     name: 'fish',
@@ -174,14 +188,16 @@ const EVERYDAY: Pantomime[] = [
   {
     name: 'sit on the floor',
     pattern: /^(sit|sits|sitting|sat)( down)? on the (floor|ground)\b|\bcross-?legged\b/,
-    summary: 'no floor-sitting data: lowering down, then holding a pose sitting on the floor',
-    steps: [{ text: CROUCH, share: 0.4, ...into('sitting-floor') }, { text: STILL, share: 0.6, ...held('sitting-floor') }],
+    // kneeling back on the heels: the live model holds it (0.03 m mean joint-height error), not legs-forward sitting (0.11 m, jittery)
+    summary: 'no floor-sitting data: kneeling down and sitting back on the heels',
+    steps: [{ text: CROUCH, share: 0.4, ...into('kneeling') }, { text: STILL, share: 0.6, ...held('kneeling') }],
   },
   {
     name: 'sleep',
     pattern: /^(sleep|nap|snore|go to (sleep|bed)|fall asleep|rest)\b/,
-    summary: 'no sleeping data: lying down, then staying still on the back',
-    steps: [{ text: LIE, share: 0.45, ...into('lying-back') }, { text: STILL, share: 0.55, ...held('lying-back') }],
+    // on the front: the data lies down prone, and a still hold on the back is beyond the live model (it flickers)
+    summary: 'no sleeping data: lying down on the floor and staying there',
+    steps: [{ text: LIE, share: 0.45, ...into('lying-front'), pinEnd: true }, { text: LIE, share: 0.55, ...held('lying-front') }],
   },
   {
     name: 'kneel',
@@ -192,8 +208,8 @@ const EVERYDAY: Pantomime[] = [
   {
     name: 'meditate',
     pattern: /^(meditate|do yoga)\b/,
-    summary: 'no meditation data: sitting down on the floor and staying still',
-    steps: [{ text: CROUCH, share: 0.35, ...into('sitting-floor') }, { text: STILL, share: 0.65, ...held('sitting-floor') }],
+    summary: 'no meditation data: kneeling down, sitting back on the heels and staying still',
+    steps: [{ text: CROUCH, share: 0.35, ...into('kneeling') }, { text: STILL, share: 0.65, ...held('kneeling') }],
   },
   {
     name: 'eat or drink',
@@ -262,7 +278,7 @@ const SPORTS: Pantomime[] = [
     name: 'ski',
     pattern: /^(ski|skiing|snowboard|surf|skate|skateboard)\b/,
     summary: 'no skiing data: swaying from side to side in a low crouch',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'stand and sway from side to side', share: 0.75, ...held('crouching') }],
+    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'stand and sway from side to side', share: 0.75, ...along('crouching') }],
   },
   {
     name: 'jumping jacks',

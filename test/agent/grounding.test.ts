@@ -12,7 +12,7 @@ import { sharedSentenceEncoder } from '../../src/motion/text/config.js';
 import { readVocabulary } from '../../src/motion/vocabulary.js';
 import { createAgent, createAgentFromEnv, emptyConversation, evaluate, loadEvalSet, recordMotion } from '../../src/agent/index.js';
 import { startOpenAIServer } from './openai-server.js';
-import { GROUNDING_THRESHOLD, createGrounder, rewritePrompt } from '../../src/agent/ground.js';
+import { GROUNDING_THRESHOLD, createGrounder, expandSteps, rewritePrompt } from '../../src/agent/ground.js';
 import type { GroundingModel, Knowledge } from '../../src/agent/ground.js';
 import { PANTOMIMES, findPantomime } from '../../src/agent/pantomimes.js';
 import { replyAfterGeneration } from '../../src/agent/reply.js';
@@ -33,10 +33,11 @@ const turn = (text: string) => lexiconAgent.turn(emptyConversation(), text);
 const texts = (r?: MotionRequest) => r?.segments.map((s) => s.text);
 const total = (r: MotionRequest) => r.segments.reduce((s, x) => s + x.seconds, 0);
 
-/** Seconds of the clip whose segment holds `pose` from start to end (init and last both pinned to it). */
+/** Seconds of the clip whose segments are pinned to `pose` at both ends (the end by its own pose or the next segment's start). */
 function heldSeconds(r: MotionRequest, pose: string): number {
+  const is = (p: unknown) => typeof p === 'object' && p !== null && (p as { name?: string }).name === pose;
   return r.segments
-    .filter((s) => s.control?.init?.kind === 'named' && s.control.init.name === pose && s.control.last?.kind === 'named' && s.control.last.name === pose)
+    .filter((s, i) => is(s.control?.init) && (is(s.control?.last) || is(r.segments[i + 1]?.control?.init)))
     .reduce((sum, s) => sum + s.seconds, 0);
 }
 
@@ -66,7 +67,7 @@ test('"act like a dog" shows the figure on all fours for most of the clip, and t
   assert.doesNotMatch(r.reply, /\n/);
 });
 
-test('a sitting request ends with the pelvis at chair height, pinned; sleeping lies on the back', async () => {
+test('a sitting request ends with the pelvis at chair height, pinned; sleeping lies on the floor', async () => {
   const chair = (await turn('sit down on a chair')).request!;
   const lastSeg = chair.segments.at(-1)!;
   assert.deepEqual(lastSeg.control?.last, { kind: 'named', name: 'sitting-chair' });
@@ -74,7 +75,10 @@ test('a sitting request ends with the pelvis at chair height, pinned; sleeping l
   const pelvis = namedPose('sitting-chair').joints[1];
   assert.ok(pelvis > 0.4 && pelvis < 0.6, `seat height ${pelvis}`);
   const sleep = (await turn('sleep')).request!;
-  assert.ok(heldSeconds(sleep, 'lying-back') > 0);
+  assert.ok(heldSeconds(sleep, 'lying-front') / total(sleep) > 0.5);
+  const still = chair.segments.at(-1)!;
+  const gaps = [0, ...(still.control?.keys ?? []).map((k) => k.at), still.seconds].map((t, i, all) => (i ? t - all[i - 1] : 0)).slice(1);
+  assert.ok(Math.max(...gaps) <= 0.21, `a held posture is pinned on every 0.2 s motion token: gaps ${gaps.join(', ')}`);
 });
 
 test("the request's own duration, style, end pose and continuation survive the substitution", async () => {
@@ -100,6 +104,17 @@ test('follow-ups edit the request as understood, and grounding applies again', a
   const slower = await lexiconAgent.turn(first.state, 'slower');
   assert.equal(slower.request?.speed, 0.5);
   assert.equal(slower.request?.segments[0].text, 'crawl forward low on the floor, on knees and forearms');
+});
+
+test('no two pins on neighbouring frames: a step ends unpinned where the next one starts pinned (except a marked slow lowering)', () => {
+  for (const p of PANTOMIMES) {
+    const segs = expandSteps({ action: p.name, seconds: 6 }, p.steps, 8);
+    for (let i = 0; i + 1 < segs.length; i++) {
+      if (segs[i + 1].init && !p.steps[i].pinEnd) assert.equal(segs[i].last, undefined, `${p.name}: step ${i} and ${i + 1}`);
+    }
+  }
+  const sleep = expandSteps({ action: 'sleep', seconds: 4 }, findPantomime('sleep')!.steps, 8);
+  assert.deepEqual(sleep[0].last, { kind: 'named', name: 'lying-front' }, 'lying down keeps its end pose');
 });
 
 test('several pantomimes in one message fit the segment limit and each keeps at least one step', async () => {
