@@ -11,7 +11,7 @@ import { createRuntime } from './runtime.js';
 export * from './store.js';
 export * from './service.js';
 export * from './runtime.js';
-export * from './ops.js';
+export * from '../ops/index.js';
 export { checkOutPath, runChat, runPrompt, describeProgress } from './cli/index.js';
 export type { ChatOptions, PromptOptions, TurnSummary } from './cli/index.js';
 

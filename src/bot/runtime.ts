@@ -4,8 +4,8 @@
  * down in the right order (stop taking work → finish in-flight jobs → close renderer and store).
  */
 import { join } from 'node:path';
-import pino from 'pino';
 import type { Logger } from 'pino';
+import { createLogger } from '../ops/index.js';
 import type { Config } from '../config/index.js';
 import { BullJobQueue, InProcessQueue, createJobMetrics, createStages } from '../jobs/index.js';
 import type { JobMetrics, JobQueue, Stages } from '../jobs/index.js';
@@ -51,10 +51,6 @@ function followOrphanedRequests(service: ChatService, logger: Logger): number {
     );
   }
   return orphans.length;
-}
-
-export function createLogger(config: Config, name: string): Logger {
-  return pino({ name, level: config.logLevel }, pino.destination(2));
 }
 
 export interface RuntimeOptions {

@@ -5,8 +5,7 @@
 import type { Config } from '../config/index.js';
 import { createStages, startBullWorker } from '../jobs/index.js';
 import type { Stages } from '../jobs/index.js';
-import { createLogger } from '../bot/runtime.js';
-import { onShutdown, startOpsServer } from '../bot/ops.js';
+import { createLogger, onShutdown, startOpsServer } from '../ops/index.js';
 import { createJobMetrics } from '../jobs/index.js';
 
 export interface WorkerRun {

@@ -9,14 +9,15 @@
  */
 import { statSync } from 'node:fs';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, InteractionWebhook } from 'discord.js';
-import type { Client, Message, MessageMentionOptions } from 'discord.js';
+import type { Client, Message } from 'discord.js';
 import { z } from 'zod';
 import { JobDetachedError } from '../../jobs/index.js';
 import type { JobResult, Progress } from '../../jobs/index.js';
 import { LimitError } from '../service.js';
 import type { StartedTurn, TurnRequest } from '../service.js';
 import { pendingDelivery } from '../store.js';
-import { addressedTo, sendableChannel } from './surfaces.js';
+import { addressedTo, sendableChannel } from './channels.js';
+import type { MessagePayload } from './channels.js';
 import type { BotContext } from './context.js';
 import { classifyRefusal, newMessageMayWork, refusalText } from './refusals.js';
 import type { Refusal } from './refusals.js';
@@ -81,12 +82,7 @@ export function resultContent(prompt: string, result: JobResult): string {
   return clip(lines.join('\n'), 1900);
 }
 
-export interface MessagePayload {
-  content: string;
-  files?: AttachmentBuilder[];
-  components?: ActionRowBuilder<ButtonBuilder>[];
-  allowedMentions?: MessageMentionOptions;
-}
+export type { MessagePayload } from './channels.js';
 
 const SurfaceRecordSchema = z.discriminatedUnion('kind', [
   z.object({

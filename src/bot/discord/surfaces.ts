@@ -3,26 +3,16 @@
  * channel message once its 15-minute token is too old), or a bot message answering a user's message.
  */
 import { MessageFlags } from 'discord.js';
-import type { Message, RepliableInteraction, SendableChannels } from 'discord.js';
+import type { Message, RepliableInteraction } from 'discord.js';
 import { LimitError } from '../service.js';
 import type { JobAction } from '../../jobs/index.js';
 import type { BotContext } from './context.js';
 import { baseChannelId, isChannelAllowed, limitsFor, notAllowedMessage, uploadLimit } from './context.js';
+import { addressedTo, sendableChannel } from './channels.js';
 import { runDiscordTurn } from './deliver.js';
-import type { MessagePayload, Surface } from './deliver.js';
+import type { Surface } from './deliver.js';
+import type { MessagePayload } from './channels.js';
 import { classifyRefusal } from './refusals.js';
-
-export async function sendableChannel(ctx: BotContext, channelId: string): Promise<SendableChannels> {
-  const channel = await ctx.client.channels.fetch(channelId);
-  if (!channel || !channel.isSendable()) throw new Error(`channel ${channelId} cannot receive messages`);
-  return channel;
-}
-
-/** A channel message for one user: it mentions (and may ping) them and nobody else, whatever the text says. */
-export function addressedTo(userId: string, payload: MessagePayload): MessagePayload {
-  const content = `<@${userId}> ${payload.content}`;
-  return { ...payload, content: content.length <= 2000 ? content : `${content.slice(0, 1999)}…`, allowedMentions: { parse: [], users: [userId] } };
-}
 
 export function interactionSurface(ctx: BotContext, interaction: RepliableInteraction): Surface {
   const deferredAt = Date.now();

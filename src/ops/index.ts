@@ -1,11 +1,20 @@
 /**
- * Operations endpoints: GET /metrics (Prometheus text) and GET /healthz (JSON, 200 when healthy,
- * 503 otherwise), plus graceful shutdown on SIGINT/SIGTERM that runs each closer once, in order.
+ * What every long-running process shares (the bot, generation workers, the training worker): the logger,
+ * operations endpoints GET /metrics (Prometheus text) and GET /healthz (JSON, 200 when healthy, 503 otherwise),
+ * and graceful shutdown on SIGINT/SIGTERM that runs each closer once, in order.
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Config } from '../config/index.js';
+
+/** JSON lines on stderr at the configured level (stdout stays free for command output). */
+export function createLogger(config: Pick<Config, 'logLevel'>, name: string): Logger {
+  return pino({ name, level: config.logLevel }, pino.destination(2));
+}
 
 export interface Health {
   ok: boolean;
