@@ -111,8 +111,9 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
 }
 
 export async function runEvalCommand(o: EvalCliOptions): Promise<{ report: EvalReport; files: string[] }> {
+  const bestOf = o.bestOf === undefined ? undefined : parseBestOf(o.bestOf, '--best-of');
   const report = await evaluateProductionPath({
-    engine: { modelDir: o.model, modelsDir: o.models, version: o.modelVersion },
+    engine: { modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(bestOf ? { bestOf } : {}) },
     evaluatorDir: o.evaluator,
     dataDir: o.data,
     limit: positiveInt(o.limit, '--limit'),
@@ -167,7 +168,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .option('--probes <file>', 'run acting probes instead: prompts through the offline planner and the engine, physical checks on the joints (e.g. bench/probes/acting.json)')
     .option('--only <ids>', 'with --probes: only these probe ids or categories (comma-separated)')
-    .option('--best-of <n>', 'with --probes: candidates per sample (default CHARADES_BEST_OF or the measured default)')
+    .option('--best-of <n>', "candidates per sample (default CHARADES_BEST_OF or the engine's measured default); 1 for scores not chosen by the evaluator that judges them")
     .option('--fit-threshold', "re-derive the model's best-of-N confidence threshold from the test split and print it")
     .action(async (o: EvalCliOptions) => {
       if (o.probes) {
