@@ -121,7 +121,7 @@ export interface Fit {
 export interface Choice {
   /** Batch row of the kept candidate. */
   row: number;
-  /** Absent when the model version carries no evaluator (nothing can judge the fit). */
+  /** Absent when there is no threshold to judge the score by (none recorded in the manifest and no data to calibrate on). */
   fit?: Fit;
   scores: CandidateScore[];
 }
