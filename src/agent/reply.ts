@@ -4,7 +4,7 @@
  */
 import type { MotionRequest, PoseRef, Provenance } from '../motion/contracts.js';
 import type { Substitution, UnknownAction } from './ground.js';
-import { closestWellKnown } from './wellKnown.js';
+import { closestWellKnown, isWellKnown } from './wellKnown.js';
 
 type Fit = NonNullable<Provenance['fit']>;
 import { stripMentions } from './input.js';
@@ -49,6 +49,9 @@ export function composeReply(request: MotionRequest, changes: string[], notes: s
 
 const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** The words of the plan-time warning, so the reply after generation does not warn twice. */
+const UNKNOWN_MARK = 'I have no motion data close to';
+
 /** One line for everything grounding replaced: "No dog data: crawling on all fours, then …". */
 export function substitutionLine(subs: readonly Pick<Substitution, 'summary'>[]): string {
   const unique = [...new Set(subs.map((s) => s.summary))];
@@ -57,7 +60,7 @@ export function substitutionLine(subs: readonly Pick<Substitution, 'summary'>[])
 
 /** A phrase the model knows nothing close to, said plainly with the nearest thing it does well. */
 export function unknownNote(u: UnknownAction): string {
-  return `I have no motion data close to “${u.asked}”, so it may not show; the closest thing I do well is “${u.closest}”.`;
+  return `${UNKNOWN_MARK} “${u.asked}”, so it may not show; the closest thing I do well is “${u.closest}”.`;
 }
 
 /**
@@ -65,11 +68,12 @@ export function unknownNote(u: UnknownAction): string {
  * confidence threshold (provenance.fit.unsure), it says so and offers the closest thing the model does well.
  */
 export function replyAfterGeneration(reply: string, request: MotionRequest | undefined, fit: Fit | undefined): string {
-  if (!fit?.unsure) return reply;
+  if (!fit?.unsure || reply.includes(UNKNOWN_MARK)) return reply;
   const asked = request?.segments.map((s) => s.text).join(', then ') ?? 'this';
-  const offer = request ? closestWellKnown(request) : undefined;
   const score = `match ${fit.score.toFixed(2)}, below ${fit.threshold.toFixed(2)}, best of ${fit.candidates}`;
-  return `${reply} I'm not sure this clip shows “${asked}” well (${score})${offer ? `; something I do well that comes close: “${offer}”` : ''}.`;
+  const offer = request ? closestWellKnown(request) : undefined;
+  const next = request && isWellKnown(request) ? '; another take (Reroll) may show it better' : offer ? `; something I do well that comes close: “${offer}”` : '';
+  return `${reply} I'm not sure this clip shows “${asked}” well (${score})${next}.`;
 }
 
 /** Secrets worth hiding: configured keys plus every environment value whose name says it is one. */

@@ -6,7 +6,7 @@
  */
 import type { MotionRequest } from '../motion/contracts.js';
 import { findPantomime } from './pantomimes.js';
-import { VERB_FORMS } from './vocabulary.js';
+import { VERB_FORMS, styleFromWords } from './vocabulary.js';
 
 export const WELL_KNOWN = [
   'walk forward', 'walk backwards', 'walk sideways to the left', 'walk sideways to the right', 'walk and turn left', 'walk and turn right',
@@ -36,15 +36,34 @@ function overlap(a: Set<string>, b: Set<string>): number {
   return shared / Math.max(1, Math.min(a.size, b.size));
 }
 
-/** The well-known phrase sharing most words with the request (never the request itself); undefined if none shares any. */
+const SIDES = /\b(left|right)\b/g;
+
+/** Whether every segment already is something the model does well (a style aside): then only a new take can help. */
+export function isWellKnown(request: MotionRequest): boolean {
+  return request.segments.every((s) => WELL_KNOWN.some((phrase) => sameAct(s.text, phrase)));
+}
+
+/** Nothing but how it is done (a style, a repetition) follows the phrase. */
+const onlyHow = (rest: string) => !rest || !!styleFromWords(rest) || /^(twice|\w+ times)\b/.test(rest);
+
+/** The text is the phrase, perhaps with a style or repetition after it. */
+function sameAct(text: string, phrase: string): boolean {
+  return text === phrase || (text.startsWith(`${phrase} `) && onlyHow(text.slice(phrase.length).trim()));
+}
+
+/**
+ * The well-known phrase sharing most words with the request; never the request itself, nor the same act on the
+ * other side ("wave the left hand" is no offer for "wave the right hand"). Undefined if none shares a word.
+ */
 export function closestWellKnown(request: MotionRequest): string | undefined {
   const asked = request.segments.map((s) => s.text).join(' ');
   const pantomime = findPantomime(asked);
   if (pantomime) return pantomime.steps[0].text;
   const want = words(asked);
+  const sideless = (t: string) => t.replace(SIDES, '').replace(/\s+/g, ' ').trim();
   let best: { phrase: string; score: number } | undefined;
   for (const phrase of WELL_KNOWN) {
-    if (request.segments.some((s) => s.text === phrase)) continue;
+    if (request.segments.some((s) => sameAct(sideless(s.text), sideless(phrase)))) continue;
     const score = overlap(want, words(phrase));
     if (score > 0 && (!best || score > best.score)) best = { phrase, score };
   }

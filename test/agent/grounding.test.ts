@@ -208,6 +208,12 @@ test('after generation, an unsure fit says so and offers the closest thing the m
   assert.match(unsure, /I'm not sure this clip shows “jump over a puddle” well \(match 0\.21, below 0\.30, best of 4\); something I do well that comes close: “jump”\./);
   assert.equal(replyAfterGeneration(reply, request, { score: 0.5, candidates: 4, threshold: 0.3, unsure: false }), reply);
   assert.equal(replyAfterGeneration(reply, request, undefined), reply);
+  const right: MotionRequest = { ...request, segments: [{ text: 'wave the right hand happily', seconds: 3 }] };
+  const retry = replyAfterGeneration('ok', right, { score: 0.58, candidates: 4, threshold: 0.59, unsure: true });
+  assert.match(retry, /another take \(Reroll\) may show it better\.$/, 'what the model knows is offered again, never the other side');
+  assert.doesNotMatch(retry, /left/);
+  const warned = 'Here it is. I have no motion data close to “juggle”, so it may not show; the closest thing I do well is “hop”.';
+  assert.equal(replyAfterGeneration(warned, request, { score: 0.1, candidates: 4, threshold: 0.3, unsure: true }), warned, 'warned once');
   const dog: MotionRequest = { ...request, segments: [{ text: 'act like a dog', seconds: 5 }] };
   assert.match(replyAfterGeneration('ok', dog, { score: 0.1, candidates: 1, threshold: 0.3, unsure: true }), /comes close: “crawl forward low on the floor, on knees and forearms”/);
 });
