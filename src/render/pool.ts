@@ -11,7 +11,7 @@ import puppeteer from 'puppeteer-core';
 import type { Browser, Page } from 'puppeteer-core';
 import { startPageServer } from './server.js';
 import type { PageServer } from './server.js';
-import { findChromium } from './tools.js';
+import { chromiumFlagsFor, findChromium } from './tools.js';
 
 /** Flags that work headless on this kind of machine (no GPU, no sandbox privileges, no network). */
 export const CHROMIUM_FLAGS = [
@@ -288,7 +288,7 @@ export class BrowserPool {
       const browser: Browser = await puppeteer.launch({
         executablePath: this.chromiumPath,
         headless: true,
-        args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`],
+        args: [...CHROMIUM_FLAGS, ...chromiumFlagsFor(this.chromiumPath), `--user-data-dir=${userDataDir}`],
         timeout: this.launchTimeoutMs,
         protocolTimeout: 10 * 60_000,
         defaultViewport: null,
