@@ -138,7 +138,7 @@ export function expandSteps(seg: PlanSegment, allSteps: readonly PantomimeStep[]
     if (step.init) out.init = named(step.init);
     if (step.last) out.last = named(step.last);
     if (step.keys?.length) out.keys = step.keys.map(([at, pose]) => ({ at: round1(at * seconds), pose: named(pose) }));
-    if (step.hold) Object.assign(out, holdControls(step.hold, seconds));
+    if (step.hold) Object.assign(out, holdControls(step.hold, seconds, step.holdEvery));
     if (step.descriptions?.length) out.descriptions = step.descriptions;
     return out;
   });
@@ -167,8 +167,8 @@ const TOKEN_SECONDS = 0.2;
 const MAX_HOLD_KEYS = 18;
 
 /** A still posture: start and end pinned, and a key on every token in between (spread wider past 3.8 s). */
-function holdControls(pose: NamedPose, seconds: number): Pick<PlanSegment, 'init' | 'last' | 'keys'> {
-  const spacing = Math.max(TOKEN_SECONDS, Math.ceil((seconds / (MAX_HOLD_KEYS + 1)) * 10) / 10);
+function holdControls(pose: NamedPose, seconds: number, every = TOKEN_SECONDS): Pick<PlanSegment, 'init' | 'last' | 'keys'> {
+  const spacing = Math.max(every, Math.ceil((seconds / (MAX_HOLD_KEYS + 1)) * 10) / 10);
   const keys: NonNullable<PlanSegment['keys']> = [];
   for (let at = spacing; at < seconds - TOKEN_SECONDS / 2; at += spacing) keys.push({ at: round1(at), pose: named(pose) });
   return { init: named(pose), last: named(pose), keys: keys.slice(0, MAX_HOLD_KEYS) };
