@@ -26,10 +26,17 @@ export const CheckSchema = z.discriminatedUnion('check', [
   z.object({ check: z.literal('pelvis-above'), height: Metres, fraction: Fraction }).strict(),
   /** Both (or either) wrists are below `height` in at least `fraction` of the frames. */
   z.object({ check: z.literal('hands-on-floor'), height: Metres, fraction: Fraction, hands: z.enum(['both', 'either']).default('both') }).strict(),
-  /** Pelvis below `pelvis` and both wrists below `hands` at once, in at least `fraction` of the frames. */
-  z.object({ check: z.literal('on-all-fours'), pelvis: Metres, hands: Metres, fraction: Fraction }).strict(),
-  /** The torso (pelvis → neck) within `tilt`° of horizontal, the pelvis below `pelvis` and the head below `head`, in `fraction` of the frames. */
-  z.object({ check: z.literal('lying'), tilt: z.number().min(0).max(90), pelvis: Metres, head: Metres.default(5), fraction: Fraction }).strict(),
+  /**
+   * On hands (or forearms) and knees: pelvis below `pelvis`, both wrists below `hands`, the torso within `tilt`° of
+   * horizontal and the pelvis at least `kneel` above both knees (thighs down, unlike lying or sitting), at once, in
+   * at least `fraction` of the frames.
+   */
+  z.object({ check: z.literal('on-all-fours'), pelvis: Metres, hands: Metres, tilt: z.number().min(0).max(90).default(45), kneel: Metres.default(0.08), fraction: Fraction }).strict(),
+  /**
+   * Lying: the torso (pelvis → neck) within `tilt`° of horizontal, the pelvis below `pelvis` and less than `legs`
+   * above the knees (legs stretched out, unlike a crawl on the knees), and the head below `head`, in `fraction` of the frames.
+   */
+  z.object({ check: z.literal('lying'), tilt: z.number().min(0).max(90), pelvis: Metres, legs: Metres.default(0.1), head: Metres.default(5), fraction: Fraction }).strict(),
   /**
    * The asked wrist is above `above` (head or shoulder) + `margin` in at least `fraction` of the frames; with
    * `side: both` both wrists at once. `otherAtMost`: the other wrist is up in at most that fraction (sides).
@@ -188,10 +195,24 @@ function handsOnFloor(j: Float32Array, c: Of<'hands-on-floor'>): CheckResult {
   return { pass: v >= c.fraction, value: v, detail: `${c.hands === 'both' ? 'both wrists' : 'a wrist'} below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
 }
 
+/** How far the pelvis is above the higher (`max`) or the mean of the two knees at frame t. */
+function pelvisOverKnees(j: Float32Array, t: number, knees: 'max' | 'mean'): number {
+  const l = y(j, t, KNEE.left);
+  const r = y(j, t, KNEE.right);
+  return y(j, t, JOINT.pelvis) - (knees === 'max' ? Math.max(l, r) : (l + r) / 2);
+}
+
 function onAllFours(j: Float32Array, c: Of<'on-all-fours'>): CheckResult {
   const T = frameCount(j);
-  const v = fractionOf(T, (t) => y(j, t, JOINT.pelvis) < c.pelvis && y(j, t, WRIST.left) < c.hands && y(j, t, WRIST.right) < c.hands);
-  return { pass: v >= c.fraction, value: v, detail: `pelvis < ${c.pelvis} m with both wrists < ${c.hands} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  const v = fractionOf(
+    T,
+    (t) => y(j, t, JOINT.pelvis) < c.pelvis && y(j, t, WRIST.left) < c.hands && y(j, t, WRIST.right) < c.hands && torsoElevation(j, t) <= c.tilt && pelvisOverKnees(j, t, 'max') >= c.kneel,
+  );
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `pelvis < ${c.pelvis} m and ≥ ${c.kneel} m above the knees, both wrists < ${c.hands} m, torso within ${c.tilt}° of horizontal, in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 /** Elevation of the pelvis → neck vector above the horizontal, degrees (90 = upright). */
@@ -204,8 +225,8 @@ function torsoElevation(j: Float32Array, t: number): number {
 
 function lying(j: Float32Array, c: Of<'lying'>): CheckResult {
   const T = frameCount(j);
-  const v = fractionOf(T, (t) => torsoElevation(j, t) <= c.tilt && y(j, t, JOINT.pelvis) < c.pelvis && y(j, t, JOINT.head) < c.head);
-  return { pass: v >= c.fraction, value: v, detail: `torso within ${c.tilt}° of horizontal, pelvis < ${c.pelvis} m${c.head < 5 ? `, head < ${c.head} m` : ''}, in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  const v = fractionOf(T, (t) => torsoElevation(j, t) <= c.tilt && y(j, t, JOINT.pelvis) < c.pelvis && pelvisOverKnees(j, t, 'mean') < c.legs && y(j, t, JOINT.head) < c.head);
+  return { pass: v >= c.fraction, value: v, detail: `torso within ${c.tilt}° of horizontal, pelvis < ${c.pelvis} m and < ${c.legs} m above the knees${c.head < 5 ? `, head < ${c.head} m` : ''}, in ${pct(v)} of frames (need ${pct(c.fraction)})` };
 }
 
 function wristAbove(j: Float32Array, c: Of<'wrist-above'>): CheckResult {
