@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Actor, CommunityStore, GuessMatcher, buildReport } from '../src/bot/community/index.js';
+import { Actor, CommunityStore, GuessMatcher, buildReport } from '../src/community/index.js';
 import { Store } from '../src/bot/store.js';
 import { loadConfig } from '../src/config/index.js';
 import { sharedSentenceEncoder } from '../src/motion/text/index.js';

@@ -23,7 +23,7 @@ const ROOMS: Record<string, () => Promise<Register>> = {
   bot: async () => (await import('./bot/index.js')).registerBotCommands,
   agent: async () => (await import('./agent/index.js')).registerAgentCommands,
   train: async () => (await import('./worker/train/index.js')).registerTrainCommands,
-  community: async () => (await import('./bot/community/index.js')).registerCommunityCommands,
+  community: async () => (await import('./community/index.js')).registerCommunityCommands,
   probes: async () => (await import('./eval-probes.js')).registerProbePlanner,
 };
 

@@ -6,7 +6,7 @@ import { Store } from '../../src/bot/store.js';
 import {
   COMMUNITY_SCHEMA_VERSION, CommunityStore, GuessMatcher, buildReport, checkPhrase, chooseThreshold, expandedSide, feedbackLines, hintFor, hintsDue,
   normalisePhrase, duelUnavailable, planDuel, revealText, summaryLines, wilson, writeFeedback, writeReport,
-} from '../../src/bot/community/index.js';
+} from '../../src/community/index.js';
 import { sharedSentenceEncoder } from '../../src/motion/text/index.js';
 import { tempDir } from '../bot/helpers.js';
 

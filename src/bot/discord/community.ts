@@ -8,8 +8,8 @@ import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, Messag
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, MessageReaction, PartialMessageReaction, PartialUser, SendableChannels, User } from 'discord.js';
 import { MotionFiles } from '../../jobs/index.js';
 import { sharedSentenceEncoder } from '../../motion/text/index.js';
-import { Actor, CommunityStore, GUESS_THRESHOLD, GuessMatcher, buildReport, checkPhrase, duelUnavailable, hintFor, hintsDue, phraseLines, planDuel, reportCharts, revealText, summaryLines } from '../community/index.js';
-import type { DescriptionLookup, Duel, DuelChoice, Game, Phrase } from '../community/index.js';
+import { Actor, CommunityStore, GUESS_THRESHOLD, GuessMatcher, buildReport, checkPhrase, duelUnavailable, hintFor, hintsDue, phraseLines, planDuel, reportCharts, revealText, summaryLines } from '../../community/index.js';
+import type { DescriptionLookup, Duel, DuelChoice, Game, Phrase } from '../../community/index.js';
 import type { BotContext } from './context.js';
 import { baseChannelId, isChannelAllowed, notAllowedMessage } from './context.js';
 

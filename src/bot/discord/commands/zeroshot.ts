@@ -1,7 +1,7 @@
 /** /zeroshot submit|list|duel|report|remove — the community's zero-shot phrase pool, blinded A/B duels and the report. */
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import type { ChatInputCommandInteraction } from 'discord.js';
-import { PHRASE_LIMITS } from '../../community/index.js';
+import { PHRASE_LIMITS } from '../../../community/index.js';
 import { communityOf } from '../community.js';
 import type { BotContext } from '../context.js';
 

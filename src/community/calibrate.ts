@@ -10,8 +10,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SentenceEncoder } from '../../motion/text/index.js';
-import { cosine } from '../../motion/index.js';
+import type { SentenceEncoder } from '../motion/text/index.js';
+import { cosine } from '../motion/index.js';
 import { normalisePhrase } from './text.js';
 
 export interface AnnotationRecord {

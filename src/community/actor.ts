@@ -4,10 +4,10 @@
  * (the phrase is the secret). Each generated clip is also scored with the automatic metrics the report shows:
  * the model's ONNX evaluator (text–motion cosine) and the foot-skate ratio.
  */
-import type { Config } from '../../config/index.js';
-import type { GeneratorStage, RendererStage, Stages } from '../../jobs/index.js';
-import { createMotionTextScorer, footSkateRatio, liveVersionDir, makeMotion, parseMotionRequest } from '../../motion/index.js';
-import type { Motion, MotionRequest, MotionTextScorer } from '../../motion/index.js';
+import type { Config } from '../config/index.js';
+import type { GeneratorStage, RendererStage, Stages } from '../jobs/index.js';
+import { createMotionTextScorer, footSkateRatio, liveVersionDir, makeMotion, parseMotionRequest } from '../motion/index.js';
+import type { Motion, MotionRequest, MotionTextScorer } from '../motion/index.js';
 
 export interface ClipSpec {
   text: string;
@@ -120,7 +120,7 @@ export class Actor {
 
   /** Jobs run in BullMQ workers: this process then needs stages of its own for community clips (made on first use). */
   private stagesOfOwn(): Promise<Stages> {
-    this.ownStages ??= import('../../jobs/index.js').then(async ({ createStages }) => (await createStages(this.config)).stages);
+    this.ownStages ??= import('../jobs/index.js').then(async ({ createStages }) => (await createStages(this.config)).stages);
     return this.ownStages;
   }
 

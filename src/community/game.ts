@@ -8,8 +8,8 @@
  * false-accept rate capped at 1 %. Result: 0.76 → 83.4 % of paraphrases accepted, 0.9 % of other actions
  * accepted, 19.6 % of same-action/other-style sentences accepted. (Caps of 0.5 / 2 / 5 % gave 0.795 / 0.72 / 0.66.)
  */
-import type { SentenceEncoder } from '../../motion/text/index.js';
-import { cosine } from '../../motion/index.js';
+import type { SentenceEncoder } from '../motion/text/index.js';
+import { cosine } from '../motion/index.js';
 import { normalisePhrase } from './text.js';
 
 export const GUESS_THRESHOLD = 0.76;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { loadConfig } from '../../config/index.js';
+import { loadConfig } from '../config/index.js';
 import { calibrateGuessThreshold, readAnnotations } from './calibrate.js';
 import { writeFeedback } from './export.js';
 import { buildReport, summaryLines, writeReport } from './report.js';
@@ -72,7 +72,7 @@ export function registerCommunityCommands(program: Command): void {
       if (limit !== undefined && !(Number.isInteger(limit) && limit >= 2)) throw new Error(`--limit must be a whole number ≥ 2, got "${opts.limit}"`);
       const config = loadConfig({ file: opts.config });
       const records = readAnnotations(config.motionDataDir).slice(0, limit);
-      const { sharedSentenceEncoder } = await import('../../motion/text/index.js');
+      const { sharedSentenceEncoder } = await import('../motion/text/index.js');
       const result = await calibrateGuessThreshold(records, await sharedSentenceEncoder(), rate);
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.stderr.write(

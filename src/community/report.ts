@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChart } from '../../motion/engine/png.js';
+import { barChart } from '../motion/engine/png.js';
 import { expandedSide } from './duel.js';
 import { meanOf, wilson } from './stats.js';
 import type { Proportion } from './stats.js';
