@@ -28,9 +28,8 @@ export const ConfigSchema = z.object({
   queueName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),
   generator: z.enum(GENERATORS),
   /**
-   * Best-of-N candidates per sample (CHARADES_BEST_OF), validated here with the rest at start-up. The engine reads
-   * the environment variable itself (src/motion/engine/rerank.ts; absent = its measured default), so a value in a
-   * config file is checked but reaches the engine only where the caller passes it as EngineOptions.bestOf.
+   * Best-of-N candidates per sample (CHARADES_BEST_OF or the config file; absent = the engine's measured default,
+   * src/motion/engine/rerank.ts). The generation stage passes it to the engine (jobs/stages/load.ts).
    */
   bestOf: intIn(1, 16).optional(),
   render: z.object({ size: intIn(64, 2048), fps: intIn(5, 60) }),

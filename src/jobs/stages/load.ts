@@ -76,7 +76,8 @@ async function chooseGenerator(config: Config, notes: string[]): Promise<Generat
     // Imported lazily: onnxruntime and the text encoder load only where generation runs.
     const engineModule = await import('../../motion/engine/index.js');
     const generator = await createEngineGenerator({
-      createEngine: engineModule.createEngine,
+      // A configured best-of-N reaches the engine whether it came from CHARADES_BEST_OF or the config file.
+      createEngine: (o) => engineModule.createEngine({ ...o, ...(config.bestOf ? { bestOf: config.bestOf } : {}) }),
       modelsDir: config.modelsDir,
       dataDir: config.dataDir,
       motionDataDir: config.motionDataDir,

@@ -307,7 +307,9 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
     if (!m) throw new Error(`eval: unknown motion reference ${JSON.stringify(ref)}`);
     return m;
   };
-  const engine: Engine = await createEngine({ ...opts.engine, resolveMotion });
+  // One candidate per sample unless asked: with best-of-N the evaluator that scores the run would also have picked
+  // the samples, which flatters every evaluator metric.
+  const engine: Engine = await createEngine({ bestOf: 1, ...opts.engine, resolveMotion });
   try {
     const manifest = engine.manifest;
     const { ev, where } = await loadEvaluator(manifest, engine.modelDir, opts.evaluatorDir);
