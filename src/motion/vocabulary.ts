@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { z } from 'zod';
 import type { SentenceEncoder } from './text/encoder.js';
 import { meanVector } from './text/aggregate.js';
@@ -217,7 +217,12 @@ export async function writeVocabulary(opts: BuildVocabularyOptions): Promise<{ f
     model: manifest.version,
     created: new Date().toISOString(),
     encoder: { id: opts.encoder.id, dim: opts.encoder.dim },
-    sources: { ...counts, data: opts.dataDirs.join(', '), paraphrases: opts.paraphrases && existsSync(opts.paraphrases) ? opts.paraphrases : 'none', annotations: opts.annotations && existsSync(opts.annotations) ? opts.annotations : 'none' },
+    sources: {
+      ...counts,
+      data: opts.dataDirs.map(shortPath).join(', '),
+      paraphrases: opts.paraphrases && existsSync(opts.paraphrases) ? shortPath(opts.paraphrases) : 'none',
+      annotations: opts.annotations && existsSync(opts.annotations) ? shortPath(opts.annotations) : 'none',
+    },
     entries,
     scales,
   };
@@ -247,6 +252,11 @@ export function readVocabulary(modelDir: string): Vocabulary | undefined {
   }
   const bytes = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
   return new Vocabulary(file, dequantise(bytes, file.scales, file.encoder.dim));
+}
+
+/** A source path as the file records it: relative to the working folder, so the file says nothing of this machine. */
+function shortPath(path: string): string {
+  return relative(process.cwd(), path) || '.';
 }
 
 function sha256(bytes: Buffer): string {
