@@ -59,6 +59,8 @@ export interface EvalOptions {
   dataDir?: string | readonly string[];
   /** The external test pack (default ../shared/data/hdm05 when present; null = none). */
   externalDir?: string | null;
+  /** Pose controls and continuation on this many test clips spread over the split (0 = every test clip). */
+  controlClips?: number;
   /** Seeds per side request and per floor-level act (default 12 and 5, or 3 and 2 with a limit); 0 skips that measure. */
   sideSeeds?: number;
   floorSeeds?: number;
@@ -257,6 +259,12 @@ function rowTop3(text: Float32Array[], motion: Float32Array[], seed: number): bo
   return hits;
 }
 
+/** `count` items taken at an even stride over the list (all of them when count is 0 or covers the list). */
+function spread<T>(items: readonly T[], count: number): T[] {
+  if (count <= 0 || count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, k) => items[Math.floor((k * items.length) / count)]);
+}
+
 // ---------------------------------------------------------------- acting-fidelity sets
 
 function defaultExternalDir(): string | null {
@@ -440,12 +448,13 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
         : null,
     };
 
-    say(`pose controls: ${testCases.length} clips × 3 controls`);
+    const controlCases = spread(testCases, opts.controlClips ?? 0);
+    say(`pose controls: ${controlCases.length} clips × 3 controls`);
     const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
     // Per control: [text only, model only (pinPoses false), delivered (pinned)] errors per clip.
     const errs = { init: [[], [], []] as number[][], last: [[], [], []] as number[][], keys: [[], [], []] as number[][] };
     const vels = { init: [[], [], []] as number[][], last: [[], [], []] as number[][] };
-    for (const [i, c] of testCases.entries()) {
+    for (const [i, c] of controlCases.entries()) {
       const T = 4 * c.tokens;
       const baseline = await gen(c, i);
       const W = Math.min(VEL_WINDOW, T);
@@ -487,7 +496,7 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
 
     say('continuation: observe the first half, predict the second');
     const cont = { model: [] as { ade: number; fde: number }[], cv: [] as { ade: number; fde: number }[] };
-    for (const [i, c] of testCases.entries()) {
+    for (const [i, c] of controlCases.entries()) {
       if (c.tokens < 4) continue;
       const observed = Math.floor(c.tokens / 2);
       const obsFrames = 4 * observed + 1;
@@ -516,7 +525,7 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       seed,
       sets: { test, zeroshot, paraphrases, external },
       fidelity,
-      poseControl: { clips: testCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) },
+      poseControl: { clips: controlCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) },
       continuation: { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) },
       python: manifest.metrics,
       seconds: (performance.now() - started) / 1000,
