@@ -11,6 +11,7 @@ import { statSync } from 'node:fs';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, InteractionWebhook } from 'discord.js';
 import type { Client, Message } from 'discord.js';
 import { z } from 'zod';
+import { stripMentions } from '../../agent/index.js';
 import { JobDetachedError } from '../../jobs/index.js';
 import type { JobResult, Progress } from '../../jobs/index.js';
 import { LimitError } from '../service.js';
@@ -71,7 +72,8 @@ const MAX_CONTENT = 2000;
 
 export function resultContent(prompt: string, result: JobResult): string {
   const r = result.request;
-  const lines = [`🎭 **${clip(prompt, 200)}**`, clip(result.reply, 600)];
+  // The user's words are shown back without their mentions: allowedMentions stops the ping, this the noise.
+  const lines = [`🎭 **${clip(stripMentions(prompt), 200)}**`, clip(result.reply, 600)];
   if (r) {
     const segs = r.segments.map((s) => `“${clip(s.text, 120)}” ${s.seconds.toFixed(1)} s`).join(' → ');
     const total = r.segments.length > 1 || r.speed !== 1 ? ` · ${(result.seconds ?? 0).toFixed(1)} s in all` : '';
@@ -315,7 +317,7 @@ export async function runDiscordTurn(ctx: BotContext, surface: Surface, turn: Di
 
 function answerFor(reply: ReplyRecord, result: JobResult): Answer {
   if (!result.videoPath) return { content: clip(result.reply, 1900), components: [] };
-  return { content: resultContent(reply.prompt, result), components: resultComponents(result.jobId), video: { path: result.videoPath, description: reply.prompt } };
+  return { content: resultContent(reply.prompt, result), components: resultComponents(result.jobId), video: { path: result.videoPath, description: stripMentions(reply.prompt) } };
 }
 
 /** Waits for a turn's outcome and answers on the surface: the result, or why there is none — once. */
@@ -354,7 +356,7 @@ async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRe
   metrics.deliveries.inc({ platform: 'discord' });
   if (reply.openThread && result.videoPath && !message.channel.isThread()) {
     try {
-      const thread = await message.startThread({ name: clip(reply.prompt, 90) || 'charades', autoArchiveDuration: 1440 });
+      const thread = await message.startThread({ name: clip(stripMentions(reply.prompt), 90) || 'charades', autoArchiveDuration: 1440 });
       store.moveConversation(started.conversationId, thread.id);
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not open a thread (Create Public Threads permission?); follow-ups will need replies to the bot message');
