@@ -6,6 +6,7 @@
  * onnxruntime, the SQLite store) costs about a second of start-up that `charades data stats` should not pay.
  */
 import { Command, CommanderError } from 'commander';
+import { loadConfig, setActiveConfig, wantsStackTraces } from './config/index.js';
 
 type Register = (program: Command) => void;
 
@@ -22,6 +23,7 @@ const ROOMS: Record<string, () => Promise<Register>> = {
   render: async () => (await import('./render/index.js')).registerRenderCommands,
   bot: async () => (await import('./bot/index.js')).registerBotCommands,
   agent: async () => (await import('./agent/index.js')).registerAgentCommands,
+  models: async () => (await import('./motion/cli/models.js')).registerModelsCommands,
   train: async () => (await import('./worker/train/index.js')).registerTrainCommands,
   community: async () => (await import('./community/index.js')).registerCommunityCommands,
   probes: async () => (await import('./eval-probes.js')).registerProbePlanner,
@@ -36,7 +38,7 @@ const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
   render: 'render',
   chat: 'bot', serve: 'bot', worker: 'bot',
   plan: 'agent', 'eval-agent': 'agent', annotate: 'agent',
-  models: 'train', train: 'train',
+  models: 'models', train: 'train',
   report: 'community', 'export-feedback': 'community', community: 'community',
 };
 
@@ -64,6 +66,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     throw err;
   });
   try {
+    // The one place the process's configuration is read (environment + CHARADES_CONFIG file): library defaults
+    // (motion folders, onnxruntime threads, text encoder, binaries) come from it, see src/config/index.ts.
+    setActiveConfig(loadConfig());
     const program = await buildProgram(argv);
     program.exitOverride();
     await program.parseAsync(argv);
@@ -74,7 +79,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`charades: ${message}\n`);
-    if (process.env.CHARADES_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    if (wantsStackTraces() && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.exitCode = 1;
   }
 }

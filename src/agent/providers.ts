@@ -46,7 +46,10 @@ export interface LlmSettings {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads the agent's settings from the environment; every problem is listed with its variable. */
+/**
+ * Reads the agent's settings from `env`; every problem is listed with its variable. Unset paths fall back to the
+ * configured folders (src/config). The process.env default remains only for src/agent/cli.ts's two calls.
+ */
 export function llmSettingsFromEnv(env: Env = process.env): LlmSettings {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min: number, max: number) => {
@@ -189,7 +192,7 @@ export interface ConfiguredAgent {
 }
 
 /** The agent exactly as the environment configures it — what the CLI and the bot use. */
-export function createAgentFromEnv(env: Env = process.env, overrides: Partial<LlmSettings> = {}): ConfiguredAgent {
+export function createAgentFromEnv(env: Env, overrides: Partial<LlmSettings> = {}): ConfiguredAgent {
   const settings = { ...llmSettingsFromEnv(env), ...overrides };
   if (settings.planner === 'llm' && settings.provider === 'none') {
     throw new Error('planner "llm" needs a provider: set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH');

@@ -1,19 +1,32 @@
 /**
  * Runtime configuration: defaults < optional JSON file (CHARADES_CONFIG or --config) < environment.
  * Every bad value is reported with the place it came from (env var or file field), all at once,
- * so a person fixes their setup in one go instead of one crash at a time.
+ * so a person fixes their setup in one go instead of one crash at a time. The file is strict: a key the schema
+ * does not know is an error naming it.
+ *
+ * One configuration path: this module is the only one that reads the settings of the README's Configuration
+ * table from the environment (every row is in ConfigSchema / ENV_MAP). Modules receive `Config`, or the few
+ * values they need as options. Library functions that tests call without a Config keep optional parameters whose
+ * default is the process's configuration: `src/cli.ts` loads it once at start-up and installs it with
+ * `setActiveConfig` (src/config/active.ts); where none was installed (tests, benches) the defaults below apply,
+ * so a library default never depends on the environment of whoever imports it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { REPO_ROOT, defaultDataDir, defaultModelsDir } from '../motion/index.js';
+import { CHECKOUT_DATA_DIR, REPO_ROOT, checkoutCacheDir, checkoutModelsDir } from '../motion/paths.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const GENERATORS = ['auto', 'engine', 'retrieval'] as const;
 
 const intIn = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const PLANNERS = ['auto', 'offline', 'llm'] as const;
+const GROUNDING = ['off', 'lexicon', 'on'] as const;
+const EXPANSION = ['off', 'cache', 'llm'] as const;
+const TRAIN_EVAL = ['production', 'trainer'] as const;
 
-export const ConfigSchema = z.object({
+/** Every object is strict, so an unknown key (a typo in the config file) is an error naming it. */
+export const ConfigSchema = z.strictObject({
   /** Where the SQLite store, motion files and videos live. */
   dataDir: z.string().min(1),
   modelsDir: z.string().min(1),
@@ -32,8 +45,8 @@ export const ConfigSchema = z.object({
    * src/motion/engine/rerank.ts). The generation stage passes it to the engine (jobs/stages/load.ts).
    */
   bestOf: intIn(1, 16).optional(),
-  render: z.object({ size: intIn(64, 2048), fps: intIn(5, 60) }),
-  limits: z.object({
+  render: z.strictObject({ size: intIn(64, 2048), fps: intIn(5, 60) }),
+  limits: z.strictObject({
     /** Jobs one user may have queued or running at once. */
     userQueue: intIn(1, 100),
     /** Requests one user may start per minute. */
@@ -41,7 +54,7 @@ export const ConfigSchema = z.object({
     /** Upload limit when the guild does not say (Discord's default for unboosted guilds). */
     uploadBytes: intIn(1024, 500 * 1024 * 1024),
   }),
-  discord: z.object({
+  discord: z.strictObject({
     token: z.string().min(1).optional(),
     appId: z.string().regex(/^\d+$/, 'expected a numeric Discord application id').optional(),
     /** REST base, e.g. http://127.0.0.1:PORT/api for the test double; absent = discord.com. */
@@ -53,6 +66,34 @@ export const ConfigSchema = z.object({
   }),
   metricsPort: intIn(0, 65535).optional(),
   logLevel: z.enum(LOG_LEVELS),
+  /** Derived, re-creatable files (feature caches, embeddings, Action-GPT descriptions). */
+  cacheDir: z.string().min(1),
+  planner: z.enum(PLANNERS),
+  /** Grounding of phrases the model does not know. */
+  ground: z.enum(GROUNDING),
+  /** Action-GPT descriptions; absent = `llm` with a provider, else `cache` (src/agent/providers.ts). */
+  expand: z.enum(EXPANSION).optional(),
+  openai: z.strictObject({
+    apiKey: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    baseUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  }),
+  llama: z.strictObject({ modelPath: z.string().min(1).optional(), threads: intIn(1, 64).optional() }),
+  /** `use`, `use:/dir` or `onnx:/dir`; parsed, and its errors named, by src/motion/text/config.ts. */
+  textEncoder: z.string(),
+  /** onnxruntime execution providers, a comma list or `auto`; parsed by src/motion/engine/providers.ts. */
+  executionProviders: z.string(),
+  /** onnxruntime intra-op threads (0 = onnxruntime's own choice). */
+  ortThreads: intIn(0, 1024),
+  chromiumPath: z.string().min(1).optional(),
+  ffmpegPath: z.string().min(1).optional(),
+  ffprobePath: z.string().min(1).optional(),
+  /** What the training gate compares: this engine (`production`) or the Python trainer's metrics. */
+  trainEval: z.enum(TRAIN_EVAL),
+  /** Test clips the production gate evaluates (0 = all). */
+  trainEvalLimit: intIn(0, 1_000_000),
+  /** Print stack traces with errors. */
+  debug: z.preprocess((v) => (typeof v === 'string' ? v !== '' : v), z.boolean()),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -81,15 +122,36 @@ const ENV_MAP: Record<string, string> = {
   DISCORD_GUILD_ID: 'discord.guildId',
   CHARADES_METRICS_PORT: 'metricsPort',
   LOG_LEVEL: 'logLevel',
+  CHARADES_CACHE: 'cacheDir',
+  CHARADES_PLANNER: 'planner',
+  CHARADES_GROUND: 'ground',
+  CHARADES_EXPAND: 'expand',
+  OPENAI_API_KEY: 'openai.apiKey',
+  OPENAI_MODEL: 'openai.model',
+  OPENAI_BASE_URL: 'openai.baseUrl',
+  LLAMA_MODEL_PATH: 'llama.modelPath',
+  LLAMA_THREADS: 'llama.threads',
+  CHARADES_TEXT_ENCODER: 'textEncoder',
+  CHARADES_EXECUTION_PROVIDERS: 'executionProviders',
+  CHARADES_ORT_THREADS: 'ortThreads',
+  CHROMIUM_PATH: 'chromiumPath',
+  FFMPEG_PATH: 'ffmpegPath',
+  FFPROBE_PATH: 'ffprobePath',
+  CHARADES_TRAIN_EVAL: 'trainEval',
+  CHARADES_TRAIN_EVAL_LIMIT: 'trainEvalLimit',
+  CHARADES_DEBUG: 'debug',
 };
+
+/** The environment variables the configuration reads (the README's Configuration table, plus CHARADES_CONFIG). */
+export const CONFIG_ENV_VARS: readonly string[] = ['CHARADES_CONFIG', ...Object.keys(ENV_MAP)];
 
 const LIST_PATHS = new Set(['discord.allowedChannels']);
 
 function defaults(): ConfigInput {
   return {
     dataDir: resolve(REPO_ROOT, '.charades'),
-    modelsDir: defaultModelsDir(),
-    motionDataDir: defaultDataDir(),
+    modelsDir: checkoutModelsDir(),
+    motionDataDir: CHECKOUT_DATA_DIR,
     concurrency: 1,
     attempts: 2,
     jobLockMs: 30_000,
@@ -99,6 +161,17 @@ function defaults(): ConfigInput {
     limits: { userQueue: 2, userPerMinute: 6, uploadBytes: 10 * 1024 * 1024 },
     discord: { allowedChannels: [] },
     logLevel: 'info',
+    cacheDir: checkoutCacheDir(),
+    planner: 'auto',
+    ground: 'on',
+    openai: {},
+    llama: {},
+    textEncoder: 'use',
+    executionProviders: 'cpu',
+    ortThreads: 1,
+    trainEval: 'production',
+    trainEvalLimit: 0,
+    debug: false,
   };
 }
 
@@ -167,6 +240,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (parsed.success) return parsed.data;
   const lines = parsed.error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+      const where = keys.map((k) => origin.get(k) ?? `config ${k}`).join(', ');
+      return `  ${where}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (not a setting; see the README's Configuration table)`;
+    }
     const top = issue.path.length > 1 && LIST_PATHS.has(issue.path.slice(0, -1).join('.')) ? issue.path.slice(0, -1).join('.') : path;
     const where = origin.get(top) ?? origin.get(path) ?? `config ${path}`;
     return `  ${where} = ${JSON.stringify(valueAt(tree, issue.path))}: ${issue.message}`;
@@ -185,6 +263,13 @@ function valueAt(tree: Tree, path: readonly PropertyKey[]): unknown {
   for (const k of path) node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined;
   return node;
 }
+
+/** Whether errors should carry their stack (CHARADES_DEBUG); read even when the configuration itself is bad. */
+export function wantsStackTraces(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !!env.CHARADES_DEBUG;
+}
+
+export { activeConfig, setActiveConfig } from './active.js';
 
 /** The Discord settings `charades serve` cannot run without, with a message naming the missing variables. */
 export function requireDiscord(config: Config): { token: string; appId: string } {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { activeConfig } from '../config/active.js';
 
 /** The repository root (where package.json lives), found from this file so it works from any cwd. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -23,42 +24,67 @@ export function splitDataDirs(value: string): string[] {
     .filter((d) => d.length > 0);
 }
 
-/** The motion data folder: CHARADES_DATA (its first pack when it names several), else ../shared/data/motion. */
+/** The motion pack used when nothing is configured: ../shared/data/motion. */
+export const CHECKOUT_DATA_DIR = resolve(SHARED_DATA, 'motion');
+
+/** The derived-files cache when nothing is configured: .cache/ in the checkout. */
+export function checkoutCacheDir(): string {
+  return resolve(REPO_ROOT, '.cache');
+}
+
+/** The model registry when nothing is configured: models/ in the checkout. */
+export function checkoutModelsDir(): string {
+  return resolve(REPO_ROOT, 'models');
+}
+
+/**
+ * The motion packs the configuration names (CHARADES_DATA or the config file's `motionDataDir`, installed by the
+ * CLI: src/config/active.ts), or null when it names none. The checkout's default folder counts as none, so the
+ * default packs below apply to it.
+ */
+function configuredDataDirs(): string[] | null {
+  const value = activeConfig()?.motionDataDir;
+  if (!value || resolve(value) === CHECKOUT_DATA_DIR) return null;
+  const dirs = splitDataDirs(value);
+  return dirs.length > 0 ? dirs : null;
+}
+
+/** The motion data folder: the configured one (its first pack when it names several), else ../shared/data/motion. */
 export function defaultDataDir(): string {
   return defaultDataDirs()[0];
 }
 
-/** Every pack CHARADES_DATA names, else ../shared/data/motion alone. */
+/** Every pack the configuration names, else ../shared/data/motion alone. */
 export function defaultDataDirs(): string[] {
-  const env = process.env.CHARADES_DATA;
-  const dirs = env ? splitDataDirs(env) : [];
-  return dirs.length > 0 ? dirs : [resolve(SHARED_DATA, 'motion')];
+  return configuredDataDirs() ?? [CHECKOUT_DATA_DIR];
 }
 
 /**
- * Every pack worth describing or embedding: CHARADES_DATA when set, else the training packs plus the external test
- * pack (its texts are embedded and its clips evaluated; none of its motion is trained on).
+ * Every pack worth describing or embedding: the configured packs when set, else the training packs plus the
+ * external test pack (its texts are embedded and its clips evaluated; none of its motion is trained on).
  */
 export function defaultAllDataDirs(): string[] {
-  if (process.env.CHARADES_DATA) return defaultDataDirs();
+  const configured = configuredDataDirs();
+  if (configured) return configured;
   const external = resolve(SHARED_DATA, EXTERNAL_TEST_PACK);
   return [...defaultTrainingDataDirs(), ...(existsSync(resolve(external, 'index.jsonl')) ? [external] : [])];
 }
 
-/** The packs a training run reads by default: CHARADES_DATA when set, else the default training packs. */
+/** The packs a training run reads by default: the configured packs when set, else the default training packs. */
 export function defaultTrainingDataDirs(): string[] {
-  if (process.env.CHARADES_DATA) return defaultDataDirs();
+  const configured = configuredDataDirs();
+  if (configured) return configured;
   return DEFAULT_TRAINING_PACKS.map((p) => resolve(SHARED_DATA, p)).filter((d) => existsSync(resolve(d, 'index.jsonl')));
 }
 
-/** Where derived, re-creatable files go (feature caches, embedding tables): CHARADES_CACHE or .cache/. */
+/** Where derived, re-creatable files go (feature caches, embedding tables): the configured cache (CHARADES_CACHE) or .cache/. */
 export function defaultCacheDir(): string {
-  return process.env.CHARADES_CACHE ?? resolve(REPO_ROOT, '.cache');
+  return activeConfig()?.cacheDir ?? checkoutCacheDir();
 }
 
-/** The model registry: CHARADES_MODELS or models/ in the checkout. */
+/** The model registry: the configured one (CHARADES_MODELS) or models/ in the checkout. */
 export function defaultModelsDir(): string {
-  return process.env.CHARADES_MODELS ?? resolve(REPO_ROOT, 'models');
+  return activeConfig()?.modelsDir ?? checkoutModelsDir();
 }
 
 export function requireDataDir(dir: string): string {

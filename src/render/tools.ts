@@ -1,12 +1,13 @@
 /**
- * Finds the external programs the renderer drives: Chromium, ffmpeg and ffprobe. Environment
- * variables win, then the system's copies (Debian's builds are complete), then the npm packages that
+ * Finds the external programs the renderer drives: Chromium, ffmpeg and ffprobe. The configured paths
+ * (CHROMIUM_PATH, FFMPEG_PATH, FFPROBE_PATH, read by src/config) win, then the system's copies (Debian's builds are complete), then the npm packages that
  * ship a binary, when someone installed them: they are not dependencies (142 MB for what apt provides).
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, delimiter, join } from 'node:path';
+import { activeConfig } from '../config/active.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,7 +20,7 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** A program on PATH, as an absolute path, or null. */
+/** A program on PATH (the system's search path, not a Charades setting), as an absolute path, or null. */
 export function onPath(name: string): string | null {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, name))) return join(dir, name);
@@ -44,9 +45,21 @@ export const CHROMIUM_CANDIDATES = [
   'google-chrome-stable',
 ];
 
+/** Binaries named by the configuration, by their variable; the default is the configuration the CLI installed (src/config). */
+export interface ToolPaths {
+  CHROMIUM_PATH?: string;
+  FFMPEG_PATH?: string;
+  FFPROBE_PATH?: string;
+}
+
+function configuredTools(): ToolPaths {
+  const config = activeConfig();
+  return { CHROMIUM_PATH: config?.chromiumPath, FFMPEG_PATH: config?.ffmpegPath, FFPROBE_PATH: config?.ffprobePath };
+}
+
 /** CHROMIUM_PATH, then the first candidate that exists (headless shell before full Chromium); a clear error when none does. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env, candidates: readonly string[] = CHROMIUM_CANDIDATES): string {
-  const override = env.CHROMIUM_PATH;
+export function findChromium(tools: ToolPaths = configuredTools(), candidates: readonly string[] = CHROMIUM_CANDIDATES): string {
+  const override = tools.CHROMIUM_PATH;
   if (override) {
     if (!isExecutable(override)) throw new Error(`CHROMIUM_PATH=${override} is not an executable file`);
     return override;
@@ -85,8 +98,8 @@ function fromInstaller(pkg: string): string | null {
   }
 }
 
-function findTool(envName: string, name: string, installer: string, env: NodeJS.ProcessEnv): string {
-  const override = env[envName];
+function findTool(envName: keyof ToolPaths, name: string, installer: string, tools: ToolPaths): string {
+  const override = tools[envName];
   if (override) {
     if (!isExecutable(override)) throw new Error(`${envName}=${override} is not an executable file`);
     return override;
@@ -97,13 +110,13 @@ function findTool(envName: string, name: string, installer: string, env: NodeJS.
 }
 
 /** FFMPEG_PATH, then ffmpeg on PATH, then @ffmpeg-installer/ffmpeg if installed. */
-export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string {
-  return findTool('FFMPEG_PATH', 'ffmpeg', '@ffmpeg-installer/ffmpeg', env);
+export function findFfmpeg(tools: ToolPaths = configuredTools()): string {
+  return findTool('FFMPEG_PATH', 'ffmpeg', '@ffmpeg-installer/ffmpeg', tools);
 }
 
 /** FFPROBE_PATH, then ffprobe on PATH, then @ffprobe-installer/ffprobe if installed. */
-export function findFfprobe(env: NodeJS.ProcessEnv = process.env): string {
-  return findTool('FFPROBE_PATH', 'ffprobe', '@ffprobe-installer/ffprobe', env);
+export function findFfprobe(tools: ToolPaths = configuredTools()): string {
+  return findTool('FFPROBE_PATH', 'ffprobe', '@ffprobe-installer/ffprobe', tools);
 }
 
 /** Whether this ffmpeg can write the animated WebP preview (static npm builds may lack libwebp). */

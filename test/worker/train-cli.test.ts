@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { DEFAULT_TEXT_ENCODER, liveVersion, publishVersion } from '../../src/motion/registry.js';
 import { registerTrainCommands, TrainingJobStore, trainingDbPath } from '../../src/worker/train/index.js';
 import { FAKE_TRAINER, PYTHON, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
+import { registerModelsCommands } from '../../src/motion/cli/models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'charades-train-cli-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -55,6 +56,7 @@ async function inProcess(args: string[], env: NodeJS.ProcessEnv): Promise<string
   try {
     const program = new Command('charades').exitOverride();
     registerTrainCommands(program);
+    registerModelsCommands(program);
     await program.parseAsync(['node', 'charades', ...args]);
     return out;
   } finally {

@@ -5,8 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
+import { LISTED_METRICS } from '../../src/motion/cli/models.js';
 import {
-  DEFAULT_TRAINER, PRODUCTION_GATE, decideGate, describeProgress, describeTrainingJob, detectDataFormat, evaluationFromEnv, formatEta, metricAt,
+  DEFAULT_GATE, DEFAULT_TRAINER, PRODUCTION_GATE, decideGate, describeProgress, describeTrainingJob, detectDataFormat, evaluationFromEnv, formatEta, metricAt,
   parseGateRules, parseProgressLine, trainerFromEnv,
 } from '../../src/worker/train/index.js';
 import type { TrainingJob } from '../../src/worker/train/index.js';
@@ -78,14 +79,17 @@ test('CHARADES_TRAINER replaces the trainer command line', () => {
 });
 
 test('CHARADES_TRAIN_EVAL and CHARADES_TRAIN_EVAL_LIMIT: production by default, bad values named', () => {
-  const config = loadConfig({ env: {} });
-  const production = evaluationFromEnv(config, {});
+  const production = evaluationFromEnv(loadConfig({ env: {} }));
   assert.equal(typeof production.evaluate, 'function');
   assert.equal(typeof production.evaluateLive, 'function');
   assert.deepEqual(production.gate, PRODUCTION_GATE);
-  assert.deepEqual(evaluationFromEnv(config, { CHARADES_TRAIN_EVAL: 'trainer' }), {});
-  assert.throws(() => evaluationFromEnv(config, { CHARADES_TRAIN_EVAL: 'python' }), /CHARADES_TRAIN_EVAL must be production or trainer, got 'python'/);
-  assert.throws(() => evaluationFromEnv(config, { CHARADES_TRAIN_EVAL_LIMIT: '-3' }), /CHARADES_TRAIN_EVAL_LIMIT must be a whole number of test clips \(0 = all\), got '-3'/);
+  assert.deepEqual(evaluationFromEnv(loadConfig({ env: { CHARADES_TRAIN_EVAL: 'trainer' } })), {});
+  assert.throws(() => loadConfig({ env: { CHARADES_TRAIN_EVAL: 'python' } }), /env CHARADES_TRAIN_EVAL = "python"/);
+  assert.throws(() => loadConfig({ env: { CHARADES_TRAIN_EVAL_LIMIT: '-3' } }), /env CHARADES_TRAIN_EVAL_LIMIT = "-3"/);
+});
+
+test("models list shows exactly the gates' metrics", () => {
+  assert.deepEqual(LISTED_METRICS, [...DEFAULT_GATE, ...PRODUCTION_GATE].map((r) => r.metric));
 });
 
 test('chat messages about a training job say where it stands and, at the end, why', () => {

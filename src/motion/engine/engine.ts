@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type PoseRef, type RequestSegment } from '../contracts.js';
+import { activeConfig } from '../../config/active.js';
 import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
 import { defaultDataDir, defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
@@ -23,8 +24,8 @@ import { loadModel, type LoadedModel, type TaskName } from './model.js';
 import type { Pin } from './pin.js';
 import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
-import { EXECUTION_PROVIDERS_ENV, parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
-import { bestOfFromEnv, candidateRng, candidateRow, createFitJudge, hasEvaluator, parseBestOf, type CandidateScore, type Choice, type Fit, type FitJudge } from './rerank.js';
+import { parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
+import { DEFAULT_BEST_OF, candidateRng, candidateRow, createFitJudge, hasEvaluator, parseBestOf, type CandidateScore, type Choice, type Fit, type FitJudge } from './rerank.js';
 import { validateSamplingOptions, type Rng } from './sampling.js';
 
 /** 20 fps / 4 frames per token. */
@@ -42,7 +43,7 @@ export interface EngineOptions {
   /** Text encoder (default: the configured one, shared per process). */
   encoder?: SentenceEncoder;
   providers?: readonly ExecutionProvider[];
-  /** onnxruntime intra-op threads (default CHARADES_ORT_THREADS or 1: small graphs on a shared 2-core host). */
+  /** onnxruntime intra-op threads (default the configured CHARADES_ORT_THREADS, else 1: small graphs on a shared 2-core host). */
   threads?: number;
   log?: ProviderLog;
   /** Where named poses come from (null = joint angles only; default: the shared data when present). */
@@ -121,12 +122,9 @@ function resolveModelDir(opts: EngineOptions): string {
   return dir;
 }
 
+/** onnxruntime intra-op threads: the configured CHARADES_ORT_THREADS (validated by src/config), else 1. */
 function defaultThreads(): number {
-  const env = process.env.CHARADES_ORT_THREADS;
-  if (env === undefined) return 1;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`CHARADES_ORT_THREADS must be a whole number ≥ 0, got "${env}"`);
-  return n;
+  return activeConfig()?.ortThreads ?? 1;
 }
 
 // ---------------------------------------------------------------- planning
@@ -186,7 +184,7 @@ class OnnxEngine implements Engine {
     private readonly opts: EngineOptions,
     private readonly judge: FitJudge | null,
   ) {
-    this.bestOf = judge ? (opts.bestOf ?? bestOfFromEnv()) : 1;
+    this.bestOf = judge ? (opts.bestOf ?? activeConfig()?.bestOf ?? DEFAULT_BEST_OF) : 1;
     this.fitThreshold = judge?.threshold ?? null;
     this.manifest = model.manifest;
     this.version = model.manifest.version;
@@ -409,7 +407,7 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const encoder = opts.encoder ?? (await sharedSentenceEncoder());
   const model = await loadModel(dir, {
     encoder: { id: encoder.id, dim: encoder.dim },
-    providers: opts.providers ?? parseExecutionProviders(process.env[EXECUTION_PROVIDERS_ENV]),
+    providers: opts.providers ?? parseExecutionProviders(activeConfig()?.executionProviders),
     threads: opts.threads ?? defaultThreads(),
     log: opts.log ?? silentLog,
   });

@@ -54,8 +54,8 @@ export function parseBestOf(raw: string | number, where: string): number {
   return n;
 }
 
-/** N from CHARADES_BEST_OF, else the measured default. */
-export function bestOfFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+/** N from CHARADES_BEST_OF in `env` (the CLI reads it through src/config: Config.bestOf), else the measured default. */
+export function bestOfFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env[BEST_OF_ENV];
   return raw === undefined || raw === '' ? DEFAULT_BEST_OF : parseBestOf(raw, BEST_OF_ENV);
 }

@@ -2,6 +2,7 @@
  * Picks the sentence encoder from configuration: `CHARADES_TEXT_ENCODER` = `use` (default, the npm-packaged
  * USE), `use:/folder` (a local copy of USE's TF.js files) or `onnx:/folder` (a MiniLM/BGE ONNX export).
  */
+import { activeConfig } from '../../config/active.js';
 import { CachedSentenceEncoder, type SentenceEncoder } from './encoder.js';
 import { loadOnnxSentenceEncoder } from './onnx-encoder.js';
 import { loadUseEncoder } from './use.js';
@@ -24,8 +25,13 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
   throw new Error(`${TEXT_ENCODER_ENV}="${spec}": unknown encoder "${kind}"; use "use", "use:/folder" or "onnx:/folder"`);
 }
 
+/** The configured encoder spec (CHARADES_TEXT_ENCODER through src/config), else `use`. */
+export function configuredEncoderSpec(): string {
+  return activeConfig()?.textEncoder ?? 'use';
+}
+
 /** Loads the configured encoder wrapped in an LRU cache. */
-export async function loadSentenceEncoder(spec: string = process.env[TEXT_ENCODER_ENV] ?? 'use', cacheSize = 4096): Promise<CachedSentenceEncoder> {
+export async function loadSentenceEncoder(spec: string = configuredEncoderSpec(), cacheSize = 4096): Promise<CachedSentenceEncoder> {
   const parsed = parseEncoderSpec(spec);
   const inner: SentenceEncoder = parsed.kind === 'onnx' ? await loadOnnxSentenceEncoder(parsed.dir) : await loadUseEncoder(parsed.dir);
   return new CachedSentenceEncoder(inner, cacheSize);
@@ -37,7 +43,7 @@ const shared = new Map<string, Promise<CachedSentenceEncoder>>();
  * One encoder per spec per process: USE takes ~150 ms and ~100 MB to load, and engines of different model
  * versions (hot swap) share it. A failed load is forgotten so the next call can retry.
  */
-export function sharedSentenceEncoder(spec: string = process.env[TEXT_ENCODER_ENV] ?? 'use'): Promise<CachedSentenceEncoder> {
+export function sharedSentenceEncoder(spec: string = configuredEncoderSpec()): Promise<CachedSentenceEncoder> {
   let p = shared.get(spec);
   if (!p) {
     p = loadSentenceEncoder(spec);

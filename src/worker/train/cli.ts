@@ -1,19 +1,17 @@
 /**
- * `charades models list | use VERSION | rollback | verify [VERSION]` and `charades train …`.
+ * `charades train …` (the `models` commands live beside the registry: src/motion/cli/models.ts).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
-import { listVersions, liveVersion, rollback, useVersion, verifyVersion } from '../../motion/registry.js';
 import { checkTrainingData } from './data.js';
 import { PRODUCTION_GATE, productionEvaluation } from './evaluate.js';
-import { DEFAULT_GATE, metricAt, parseGateRules } from './gate.js';
+import { parseGateRules } from './gate.js';
 import { TrainingRunner, jobLogPath, trainerFromEnv } from './runner.js';
 import type { TrainingRunnerOptions } from './runner.js';
 import type { TrainingJob } from './store.js';
-import { registerVocabularyCommand } from './vocabulary.js';
 import { describeJob, runTrainingWorker } from './worker.js';
 import type { TrainingWorkerHandle, TrainingWorkerOptions } from './worker.js';
 
@@ -21,60 +19,6 @@ const PRESETS = ['tiny', 'small', 'full'];
 
 function print(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-function modelsDirOf(opts: { models?: string }): string {
-  return resolve(opts.models ?? loadConfig().modelsDir);
-}
-
-/** The gated metrics, by their last name: what a person compares versions on. */
-function formatMetrics(metrics: Record<string, unknown> | undefined): string {
-  return [...DEFAULT_GATE, ...PRODUCTION_GATE].map((r) => [`${r.metric.startsWith('production.') ? 'engine ' : ''}${r.metric.split('.').pop()}`, metricAt(metrics, r.metric)] as const)
-    .filter(([, v]) => v !== null)
-    .map(([k, v]) => `${k}=${v!.toPrecision(4)}`)
-    .join(' ');
-}
-
-function registerModelsCommands(program: Command): void {
-  const models = program.command('models').description('the model registry: installed versions and which one is live');
-  registerVocabularyCommand(models);
-  const dirOf = (cmd: Command) => modelsDirOf(cmd.opts<{ models?: string }>());
-  const sub = (name: string) => models.command(name).option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)');
-
-  sub('list').description('installed versions, the live one marked with *').option('--json', 'machine-readable')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const dir = dirOf(cmd);
-      const versions = listVersions(dir);
-      if (opts.json) return print(JSON.stringify({ registry: dir, live: liveVersion(dir), versions }, null, 1));
-      if (versions.length === 0) return print(`no model versions in ${dir}`);
-      for (const v of versions) print(`${v.live ? '*' : ' '} ${v.version}  ${v.created ?? ''}  ${v.problem ? `BROKEN: ${v.problem}` : formatMetrics(v.metrics)}`);
-    });
-
-  sub('use').argument('<version>').description('verify VERSION and make it live')
-    .action(async (version: string, _opts: unknown, cmd: Command) => {
-      const r = await useVersion(dirOf(cmd), version, { loadOnnx: true });
-      print(`${r.version} is live (was ${r.previous ?? 'none'})`);
-    });
-
-  sub('rollback').description('make the previously live version live again')
-    .action(async (_opts: unknown, cmd: Command) => {
-      const r = await rollback(dirOf(cmd));
-      for (const s of r.skipped) print(`skipped ${s}`);
-      print(`${r.version} is live again (was ${r.previous ?? 'none'})`);
-    });
-
-  sub('verify').argument('[version]', 'default: the live version')
-    .option('--no-load', 'skip loading the ONNX files in onnxruntime')
-    .description('check a version: manifest, sha256 of every file, ONNX headers, IO names, text encoder')
-    .action(async (version: string | undefined, opts: { load: boolean }, cmd: Command) => {
-      const dir = dirOf(cmd);
-      const name = version ?? liveVersion(dir);
-      if (!name) throw new Error(`no live version in ${dir}; name one: charades models verify VERSION`);
-      const r = await verifyVersion(resolve(dir, name), { loadOnnx: opts.load });
-      if (r.ok) return print(`${name}: ok`);
-      for (const e of r.errors) print(`${name}: ${e}`);
-      process.exitCode = 1;
-    });
 }
 
 interface TrainOptions {
@@ -120,13 +64,9 @@ function reportFinal(job: TrainingJob, dataDir: string): void {
  * engine and the ONNX evaluator (CHARADES_TRAIN_EVAL_LIMIT test clips, 0 = all); `trainer` trusts the metrics
  * the Python trainer wrote into the manifest.
  */
-export function evaluationFromEnv(config: Config, env: NodeJS.ProcessEnv = process.env): Pick<TrainingRunnerOptions, 'evaluate' | 'evaluateLive' | 'gate'> {
-  const mode = env.CHARADES_TRAIN_EVAL ?? 'production';
-  if (mode === 'trainer') return {};
-  if (mode !== 'production') throw new Error(`CHARADES_TRAIN_EVAL must be production or trainer, got '${mode}'`);
-  const limitText = env.CHARADES_TRAIN_EVAL_LIMIT ?? '0';
-  const limit = Number(limitText);
-  if (!Number.isInteger(limit) || limit < 0) throw new Error(`CHARADES_TRAIN_EVAL_LIMIT must be a whole number of test clips (0 = all), got '${limitText}'`);
+export function evaluationFromEnv(config: Config): Pick<TrainingRunnerOptions, 'evaluate' | 'evaluateLive' | 'gate'> {
+  if (config.trainEval === 'trainer') return {};
+  const limit = config.trainEvalLimit;
   const evaluation = productionEvaluation({
     // The gate scores the packs the default model trains on (motion + cmu), not only the configured motion folder.
     cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'), limit,
@@ -189,7 +129,6 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function registerTrainCommands(program: Command): void {
-  registerModelsCommands(program);
   program.command('train')
     .description('queue a training job (train → evaluate → gate → publish); --wait runs it here with a progress bar')
     .option('--data <dir>', 'motion data to train on: packed, a BVH folder or a HumanML3D folder; repeat to merge (default: the current features cache)', collect, [])
