@@ -92,6 +92,8 @@ export const ConfigSchema = z.strictObject({
   trainEval: z.enum(TRAIN_EVAL),
   /** Test clips the production gate evaluates (0 = all). */
   trainEvalLimit: intIn(0, 1_000_000),
+  /** The trainer command line (default `/usr/bin/python3 -m trainer`, src/worker/train/runner.ts). */
+  trainer: z.string().optional(),
   /** Print stack traces with errors. */
   debug: z.preprocess((v) => (typeof v === 'string' ? v !== '' : v), z.boolean()),
 });
@@ -140,6 +142,7 @@ const ENV_MAP: Record<string, string> = {
   CHARADES_TRAIN_EVAL: 'trainEval',
   CHARADES_TRAIN_EVAL_LIMIT: 'trainEvalLimit',
   CHARADES_DEBUG: 'debug',
+  CHARADES_TRAINER: 'trainer',
 };
 
 /** The environment variables the configuration reads (the README's Configuration table, plus CHARADES_CONFIG). */

@@ -76,7 +76,7 @@ export function evaluationFromEnv(config: Config): Pick<TrainingRunnerOptions, '
 }
 
 function runnerOptionsFrom(config: Config, models?: string): TrainingRunnerOptions {
-  return { dataDir: config.dataDir, modelsDir: resolve(models ?? config.modelsDir), trainer: trainerFromEnv() };
+  return { dataDir: config.dataDir, modelsDir: resolve(models ?? config.modelsDir), trainer: trainerFromEnv({ CHARADES_TRAINER: config.trainer }) };
 }
 
 /** `charades worker --train`: the training worker until SIGINT/SIGTERM (a running job then resumes on the next start). */

@@ -9,6 +9,7 @@ import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, re
 import type { WriteStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { activeConfig } from '../../config/active.js';
 import type { ModelManifest } from '../../motion/contracts.js';
 import { REPO_ROOT, defaultCacheDir } from '../../motion/paths.js';
 import { defaultFeatureCacheDir } from '../../motion/featureCache.js';
@@ -39,8 +40,11 @@ const RUN_CHECKPOINTS = new Set(['vq.pt', 'tokens.pt', 'gpt.pt', 'evaluator.pt',
 
 export const DEFAULT_TRAINER: TrainerCommand = { command: '/usr/bin/python3', args: ['-m', 'trainer'], cwd: REPO_ROOT };
 
-/** `CHARADES_TRAINER="python3.11 -m trainer"` swaps the trainer command line (another Python, a wrapper script). */
-export function trainerFromEnv(env: NodeJS.ProcessEnv = process.env): TrainerCommand {
+/**
+ * `CHARADES_TRAINER="python3.11 -m trainer"` swaps the trainer command line (another Python, a wrapper script); the
+ * CLI passes the configured value (Config.trainer), a runner without one uses the configuration the CLI installed.
+ */
+export function trainerFromEnv(env: { CHARADES_TRAINER?: string } = { CHARADES_TRAINER: activeConfig()?.trainer }): TrainerCommand {
   const words = (env.CHARADES_TRAINER ?? '').trim().split(/\s+/).filter(Boolean);
   return words.length === 0 ? DEFAULT_TRAINER : { command: words[0], args: words.slice(1), cwd: REPO_ROOT };
 }
