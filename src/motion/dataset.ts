@@ -281,8 +281,31 @@ function packHasRotations(dir: string, records: readonly ClipRecord[]): boolean 
   return false;
 }
 
+/** How clip data is read: whole binaries once (training, evaluation), or each clip's bytes when asked (a few poses). */
+export interface OpenOptions {
+  /** Read only the asked clip's bytes each time instead of loading the whole binaries (default false). */
+  clipReads?: boolean;
+}
+
+/** One read of `length` bytes at `offset` into a fresh, aligned buffer. */
+function readRange(file: string, offset: number, length: number): ArrayBuffer {
+  const fd = openSync(file, 'r');
+  try {
+    const bytes = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, bytes, done, length - done, offset + done);
+      if (n === 0) throw new Error(`${file}: file ended after ${offset + done} bytes while reading ${length} at ${offset}`);
+      done += n;
+    }
+    return bytes.buffer;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Opens one pack, validating the index and the binary file sizes (stat only; binaries are read on first use). */
-function openPack(dir: string): Dataset {
+function openPack(dir: string, opts: OpenOptions = {}): Dataset {
   if (endianness() !== 'LE') throw new Error('the packed motion data is little-endian; this machine is big-endian');
   const indexFile = join(dir, INDEX_FILE);
   if (!existsSync(indexFile)) {
@@ -318,10 +341,14 @@ function openPack(dir: string): Dataset {
   };
 
   const positionsMm = (r: ClipRecord): Int16Array =>
-    allPositions().subarray(r.frame_offset * NUM_JOINTS * 3, (r.frame_offset + r.num_frames) * NUM_JOINTS * 3);
+    opts.clipReads
+      ? new Int16Array(readRange(positionsFile, r.frame_offset * POSITION_FRAME_BYTES, r.num_frames * POSITION_FRAME_BYTES))
+      : allPositions().subarray(r.frame_offset * NUM_JOINTS * 3, (r.frame_offset + r.num_frames) * NUM_JOINTS * 3);
   const rotationsF16 = (r: ClipRecord): Uint16Array => {
     if (!withRotations) throw new Error(`clip ${r.id} has no rotations: pack "${pack.name}" (${dir}) stores joint positions only`);
-    return allRotations().subarray(r.frame_offset * NUM_JOINTS * 4, (r.frame_offset + r.num_frames) * NUM_JOINTS * 4);
+    return opts.clipReads
+      ? new Uint16Array(readRange(rotationsFile, r.frame_offset * ROTATION_FRAME_BYTES, r.num_frames * ROTATION_FRAME_BYTES))
+      : allRotations().subarray(r.frame_offset * NUM_JOINTS * 4, (r.frame_offset + r.num_frames) * NUM_JOINTS * 4);
   };
   const rotations = (r: ClipRecord): Float32Array<ArrayBuffer> => decodeFloat16(rotationsF16(r));
   return assembleDataset({ dir, packs: [pack], records, indexBytes, byId, packOf: () => pack.name, hasRotations: () => withRotations, positionsMm, rotationsF16, rotations });
@@ -399,7 +426,7 @@ function mergePacks(parts: Dataset[]): Dataset {
  * Opens packed motion data: one folder, or several given as a list (or one string with the folders separated by
  * commas or the platform's path delimiter, as CHARADES_DATA may give them). Validates every index and binary size.
  */
-export function openDataset(dirOrDirs: string | readonly string[] = defaultDataDir()): Dataset {
+export function openDataset(dirOrDirs: string | readonly string[] = defaultDataDir(), opts: OpenOptions = {}): Dataset {
   const dirs = typeof dirOrDirs === 'string' ? splitDataDirs(dirOrDirs) : [...dirOrDirs];
   if (dirs.length === 0) throw new Error('no motion data folder given');
   const seen = new Set<string>();
@@ -408,7 +435,7 @@ export function openDataset(dirOrDirs: string | readonly string[] = defaultDataD
     if (seen.has(key)) throw new Error(`motion data folder ${d} is listed twice`);
     seen.add(key);
   }
-  return dirs.length === 1 ? openPack(dirs[0]) : mergePacks(dirs.map(openPack));
+  return dirs.length === 1 ? openPack(dirs[0], opts) : mergePacks(dirs.map((d) => openPack(d, opts)));
 }
 
 /**

@@ -189,3 +189,11 @@ test('a pack listed twice, or two packs that share a clip id, are refused by nam
   const copy = fixture(t, SMALL);
   assert.throws(() => openDataset([join(SHARED, 'motion'), copy]), /clip id "bnr1_bow_active_001" is in both/);
 });
+
+test('clip reads give the same positions and rotations as whole-file reads', () => {
+  const lazy = openDataset(join(SHARED, 'motion'), { clipReads: true });
+  for (const id of SMALL) {
+    assert.deepEqual(lazy.positionsMm(lazy.byId(id)), ds.positionsMm(ds.byId(id)));
+    assert.deepEqual(lazy.rotationsF16(lazy.byId(id)), ds.rotationsF16(ds.byId(id)));
+  }
+});

@@ -445,7 +445,8 @@ function cacheDataPoses(dir: string | null): void {
   for (const pack of ['motion', 'cmu'] as const) {
     const from = packDir(dir, pack);
     if (!existsSync(join(from, 'index.jsonl'))) continue;
-    const ds = openDataset(from);
+    // A named pose needs a few frames of a few clips: reading those alone keeps ~90 MB of binaries out of the bot.
+    const ds = openDataset(from, { clipReads: true });
     for (const [name, src] of Object.entries(DATA_POSES) as [NamedPose, DataPoseSource][]) {
       if (src.pack !== pack) continue;
       const pose = namedPoseFromData(name, ds);
