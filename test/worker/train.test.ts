@@ -11,7 +11,7 @@ import type { SwapMessage } from '../../src/motion/registry.js';
 import { openDataset, writePackedSubset } from '../../src/motion/dataset.js';
 import { defaultDataDir } from '../../src/motion/paths.js';
 import { readFeatureCache } from '../../src/motion/featureCache.js';
-import { TrainingRunner, jobLogPath, processAlive, runTrainingWorker } from '../../src/worker/train/index.js';
+import { TrainingRunner, jobDir, jobLogPath, processAlive, runTrainingWorker } from '../../src/worker/train/index.js';
 import type { TrainingEvent, TrainingJob, TrainingProgress, TrainingRunnerOptions } from '../../src/worker/train/index.js';
 import { FAKE_TRAINER, FIXTURE_DIR, PYTHON, evalMetrics, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
 import { startRedis } from '../jobs/redis.js';
@@ -316,5 +316,31 @@ describe('data and the worker loop', () => {
       await second.close();
       await first.close();
     }
+  });
+});
+
+describe('a job started from another run', () => {
+  test("--from-run seeds the job's run folder with that run's checkpoints and the trainer resumes from them", async () => {
+    const h = harness({ FAKE_METRICS: JSON.stringify(evalMetrics(0.7, 0.4)) });
+    const from = mkdtempSync(join(root, 'gpu-run-'));
+    for (const f of ['vq.pt', 'gpt.pt', 'tokens.pt', 'evaluator.pt', 'notes.txt']) writeFileSync(join(from, f), `${f} trained elsewhere`);
+    const job = await runOne(h, { config: 'tiny', fromRun: from });
+    assert.equal(job.state, 'published', job.error ?? '');
+    const runDir = join(jobDir(h.opts.dataDir, job.id), 'run');
+    const seeded = h.events.find((e) => e.detail.startsWith('seeded the run'));
+    assert.ok(seeded, 'the job log says where its checkpoints came from');
+    assert.match(seeded.detail, /evaluator\.pt, gpt\.pt, tokens\.pt, vq\.pt/);
+    assert.doesNotMatch(seeded.detail, /notes\.txt/, 'only checkpoints are copied');
+    const log = readFileSync(jobLogPath(h.opts.dataDir, job.id), 'utf8');
+    assert.match(log, /all --config tiny .* --resume/, 'the trainer continues from the seeded checkpoints');
+    assert.equal(readFileSync(join(runDir, 'vq.pt'), 'utf8'), 'vq.pt trained elsewhere');
+  });
+
+  test('--from-run without a vq.pt is refused with a message naming the folder', async () => {
+    const h = harness();
+    const empty = mkdtempSync(join(root, 'empty-run-'));
+    const job = await runOne(h, { config: 'tiny', fromRun: empty });
+    assert.equal(job.state, 'failed');
+    assert.match(job.error ?? '', /--from-run .*: no vq\.pt there/);
   });
 });
