@@ -294,6 +294,249 @@ function floorClips(ds: Dataset, descriptions: Map<string, string[]>): FloorClip
 
 // ---------------------------------------------------------------- the run
 
+/** Generation flags of one evaluation request (default: k = 4, foot clean-up and pose pinning as the engine does). */
+interface GenFlags {
+  k4?: boolean;
+  footCleanup?: boolean;
+  pinPoses?: boolean;
+}
+
+/** What every step of a run shares: the engine under test, the evaluator that judges it, the seed. */
+interface EvalRun {
+  engine: Engine;
+  manifest: ModelManifest;
+  ev: Evaluator;
+  seed: number;
+  say: (msg: string) => void;
+  /** The text encoder the evaluator's text side is built with (the engine's when given, else the shared one). */
+  encoder: () => Promise<SentenceEncoder>;
+  /** Continuations refer to their observed past by id; these ids resolve to in-memory GT windows. */
+  pasts: Map<string, Motion>;
+}
+
+/** One clip's request through the engine, seeded by its index; with the decoded features kept. */
+async function generateOne(run: EvalRun, c: ClipCase, i: number, extra: Record<string, unknown>, flags: GenFlags): Promise<{ motion: Motion; features: Float32Array }> {
+  const k4 = flags.k4 !== false;
+  const segment = { text: c.text, seconds: c.tokens / 5, ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}), ...extra };
+  const r = await run.engine.generate({ segments: [segment], seed: run.seed + i, pinPoses: flags.pinPoses }, { footCleanup: flags.footCleanup, keepFeatures: true });
+  return { motion: r.motions[0], features: (r.features as Float32Array[])[0] };
+}
+
+async function gen(run: EvalRun, c: ClipCase, i: number, extra: Record<string, unknown> = {}, flags: GenFlags = {}): Promise<Motion> {
+  return (await generateOne(run, c, i, extra, flags)).motion;
+}
+
+/** One set's text-to-motion metrics: R-precision, FID, MM-Dist, Diversity, foot skate, per action. */
+async function evaluateSet(run: EvalRun, name: string, set: ClipCase[]): Promise<SetMetrics> {
+  const { ev, manifest, seed } = run;
+  run.say(`${name}: generating ${set.length} clips (k = 4 and k = 0)`);
+  const k4: Motion[] = [];
+  const k0: Motion[] = [];
+  const k4Raw: Motion[] = [];
+  const k4F: Float32Array[] = [];
+  const k0F: Float32Array[] = [];
+  for (const [i, c] of set.entries()) {
+    const a = await generateOne(run, c, i, {}, {});
+    const b = await generateOne(run, c, i, {}, { k4: false });
+    k4.push(a.motion);
+    k4F.push(a.features);
+    k0.push(b.motion);
+    k0F.push(b.features);
+    // Same seed, same codes: only the foot clean-up differs, which measures it.
+    k4Raw.push(await gen(run, c, i, {}, { footCleanup: false }));
+  }
+  const gtFeats = set.map((c) => featurize(c.gt, 4 * c.tokens + 1));
+  const [eGt, eK4, eK0, eK4F, eK0F] = await Promise.all([
+    embedMotions(ev, gtFeats, manifest),
+    embedMotions(ev, k4.map(featuresOfMotion), manifest),
+    embedMotions(ev, k0.map(featuresOfMotion), manifest),
+    embedMotions(ev, k4F, manifest),
+    embedMotions(ev, k0F, manifest),
+  ]);
+  // The evaluator's text side is the same conditioning the generator got (k = 4 mean of descriptions or the
+  // raw sentence), and R-precision is averaged over five batch shuffles, as trainer/evaluate.py does.
+  const encoder = await run.encoder();
+  const conditioning = async (k4: boolean): Promise<Float32Array[]> =>
+    Promise.all(set.map((c) => aggregateEmbedding(c.text, k4 ? c.descriptions : [], encoder)));
+  const [eTextK4, eTextK0] = await Promise.all([conditioning(true).then((v) => embedTexts(ev, v)), conditioning(false).then((v) => embedTexts(ev, v))]);
+  const enough = set.length >= R_BATCH;
+  const rp = (text: Float32Array[], m: Float32Array[]): number[] | null => {
+    if (!enough) return null;
+    const runs = [0, 1, 2, 3, 4].map((s) => rPrecision(text, m, { batchSize: R_BATCH, seed: seed + s }).topK);
+    return runs[0].map((_, k) => mean(runs.map((r) => r[k])));
+  };
+  const div = (m: Float32Array[]): number | null => (m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null);
+  const gtTop3 = enough ? rowTop3(eTextK4, eGt, seed) : [];
+  const genTop3 = enough ? rowTop3(eTextK4, eK4, seed) : [];
+  const actionOf = (c: ClipCase): string => c.record.action_labels[0] ?? '?';
+  const actions = [...new Set(set.map(actionOf))].sort();
+  const inBatches = new Set(enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : []);
+  const pelvisGt = set.map((c) => pelvisMin(c.gt, 4 * c.tokens + 1));
+  const pelvisGen = k4.map((m) => pelvisMin(m.joints, m.numFrames));
+  const skateGt = set.map((c) => footSkateRatio(c.gt, 4 * c.tokens + 1, 20));
+  const skateK4 = k4.map((m) => footSkateRatio(m.joints, m.numFrames, 20));
+  return {
+    clips: set.length,
+    rPrecision: {
+      gt: rp(eTextK4, eGt),
+      gtRawText: rp(eTextK0, eGt),
+      k4: rp(eTextK4, eK4),
+      k0: rp(eTextK0, eK0),
+      k4Features: rp(eTextK4, eK4F),
+      k0Features: rp(eTextK0, eK0F),
+      ...(enough ? {} : { note: `fewer than ${R_BATCH} clips: no full R-precision batch` }),
+    },
+    fid: { k4: frechetDistance(eK4, eGt), k0: frechetDistance(eK0, eGt) },
+    mmDist: { gt: mmDist(eTextK4, eGt), k4: mmDist(eTextK4, eK4), k0: mmDist(eTextK0, eK0) },
+    diversity: { gt: div(eGt), k4: div(eK4) },
+    footSkate: { gt: mean(skateGt), k4: mean(skateK4), k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))) },
+    perAction: actions.map((action) => {
+      const all = set.map((c, i) => i).filter((i) => actionOf(set[i]) === action);
+      const rows = all.filter((i) => inBatches.has(i));
+      return {
+        action,
+        clips: rows.length,
+        top3Gt: mean(rows.map((i) => (gtTop3[i] ? 1 : 0))),
+        top3Gen: mean(rows.map((i) => (genTop3[i] ? 1 : 0))),
+        pelvisMinGt: mean(all.map((i) => pelvisGt[i])),
+        pelvisMinGenerated: mean(all.map((i) => pelvisGen[i])),
+      };
+    }),
+    footSkatePerClip: { gt: skateGt, k4: skateK4 },
+    rows: set.flatMap((c, i) => (inBatches.has(i) ? [{ action: actionOf(c), pack: c.pack, gt: gtTop3[i], generated: genTop3[i] }] : [])),
+  };
+}
+
+interface EvaluatedSets {
+  test: SetMetrics;
+  zeroshot: SetMetrics | null;
+  paraphrases: SetMetrics | null;
+  /** Test clips asked for by a held-out paraphrase. */
+  paraphraseClips: number;
+  external: SetMetrics | null;
+  externalPack: string | null;
+}
+
+/** The sets, in order: test split, zero-shot pairs, held-out paraphrases, the external pack. */
+async function evaluateSets(run: EvalRun, ds: Dataset, testCases: ClipCase[], zeroCases: ClipCase[], externalDir: string | null, take: <T>(rs: readonly T[]) => T[]): Promise<EvaluatedSets> {
+  const test = await evaluateSet(run, 'test', testCases);
+  const zeroshot = zeroCases.length ? await evaluateSet(run, 'zero-shot pairs', zeroCases) : null;
+  const paraCases = heldoutParaphraseCases(ds, testCases);
+  const paraphrases = paraCases.length ? await evaluateSet(run, 'held-out paraphrases', paraCases) : null;
+  const extDs = externalDir ? openDataset(externalDir) : null;
+  const extCases = extDs ? take(extDs.records).map((r) => clipCase(extDs, r, new Map())).filter((c): c is ClipCase => c !== null) : [];
+  const external = extCases.length ? await evaluateSet(run, `external ${extDs?.packs[0].name}`, extCases) : null;
+  return { test, zeroshot, paraphrases, paraphraseClips: paraCases.length, external, externalPack: extDs ? extDs.packs[0].name : null };
+}
+
+/** Acting fidelity from the sets' rows, plus side accuracy and floor-level acts generated here. */
+async function evaluateFidelity(run: EvalRun, ds: Dataset, sets: EvaluatedSets, floor: { clips: () => FloorClip[]; seeds: number }, sideSeeds: number): Promise<FidelityReport> {
+  const { test, paraphrases, external } = sets;
+  run.say('side accuracy and floor-level acts');
+  const sides = await measureSides(run.engine, sideSeeds);
+  const floorActs = await measureFloorActs(run.engine, floor.clips(), floor.seeds);
+  const perAction = groupScores(test.rows, (r) => r.action);
+  const top3 = (v: number[] | null | undefined): number | null => (v && v.length >= 3 ? v[2] : null);
+  const paraGt = top3(paraphrases?.rPrecision.gt);
+  const paraGen = top3(paraphrases?.rPrecision.k0);
+  return {
+    macro: macro(perAction),
+    rarestThird: rarestThird(perAction, trainingCounts(ds.records, (r) => r.action_labels[0] ?? '?')),
+    perPack: groupScores(test.rows, (r) => r.pack),
+    perAction,
+    paraphrases: { clips: sets.paraphraseClips, gt: paraGt, generated: paraGen, ratio: paraGt && paraGen !== null ? paraGen / paraGt : null },
+    sides,
+    floor: floorActs,
+    external: external && sets.externalPack !== null
+      ? {
+          pack: sets.externalPack,
+          clips: external.clips,
+          rPrecisionTop3: { gt: top3(external.rPrecision.gt), generated: top3(external.rPrecision.k4) },
+          perClass: external.perAction.map((a) => ({ name: a.action, clips: a.clips, gt: a.top3Gt, generated: a.top3Gen, pelvisMinGt: a.pelvisMinGt, pelvisMinGenerated: a.pelvisMinGenerated })),
+        }
+      : null,
+  };
+}
+
+/** Pose controls (initial, last, key poses): text only, the model alone (`pinPoses: false`) and pinned. */
+async function evaluatePoseControls(run: EvalRun, controlCases: ClipCase[]): Promise<PoseControlMetrics> {
+  run.say(`pose controls: ${controlCases.length} clips × 3 controls`);
+  const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
+  // Per control: [text only, model only (pinPoses false), delivered (pinned)] errors per clip.
+  const errs = { init: [[], [], []] as number[][], last: [[], [], []] as number[][], keys: [[], [], []] as number[][] };
+  const vels = { init: [[], [], []] as number[][], last: [[], [], []] as number[][] };
+  for (const [i, c] of controlCases.entries()) {
+    const T = 4 * c.tokens;
+    const baseline = await gen(run, c, i);
+    const W = Math.min(VEL_WINDOW, T);
+    const keyFrames = [Math.floor(T / 3), Math.floor((2 * T) / 3)];
+    const keys = new Float32Array(keyFrames.length * POS);
+    keyFrames.forEach((f, k) => keys.set(c.gt.subarray(f * POS, (f + 1) * POS), k * POS));
+    const controls = {
+      init: { init: pose(c.gt, 0) },
+      last: { last: pose(c.gt, T - 1) },
+      keys: { keys: keyFrames.map((f, k) => ({ at: f / 20, pose: pose(keys, k) })) },
+    };
+    const scoreInit = (m: Motion, row: number): void => {
+      errs.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, POS), 1, 20).recon);
+      if (W > 1) vels.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, W * POS), W, 20).vel);
+    };
+    const scoreLast = (m: Motion, row: number): void => {
+      errs.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - 1) * POS, T * POS), 1, 20).recon);
+      if (W > 1) vels.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - W) * POS, T * POS), W, 20).vel);
+    };
+    const scoreKeys = (m: Motion, row: number): void => {
+      errs.keys[row].push(keyPoseDistance(m.joints, m.numFrames, keys, keyFrames.length));
+    };
+    scoreInit(baseline, 0);
+    scoreLast(baseline, 0);
+    scoreKeys(baseline, 0);
+    for (const [row, pinPoses] of [[1, false], [2, true]] as const) {
+      scoreInit(await gen(run, c, i, { control: controls.init }, { pinPoses }), row);
+      scoreLast(await gen(run, c, i, { control: controls.last }, { pinPoses }), row);
+      scoreKeys(await gen(run, c, i, { control: controls.keys }, { pinPoses }), row);
+    }
+  }
+  const pc = (e: number[][], v?: number[][]): PoseControlEntry => ({
+    textOnly: mean(e[0]),
+    controlled: mean(e[2]),
+    reduction: reduction(mean(e[0]), mean(e[2])),
+    modelOnly: { controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) },
+    ...(v ? { vel: { textOnly: mean(v[0]), modelOnly: mean(v[1]), controlled: mean(v[2]) } } : {}),
+  });
+  return { clips: controlCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) };
+}
+
+/** Continuation: observe the first half of each clip, predict the second; ADE / FDE against constant velocity. */
+async function evaluateContinuation(run: EvalRun, controlCases: ClipCase[]): Promise<EvalReport['continuation']> {
+  run.say('continuation: observe the first half, predict the second');
+  const cont = { model: [] as { ade: number; fde: number }[], cv: [] as { ade: number; fde: number }[] };
+  for (const [i, c] of controlCases.entries()) {
+    if (c.tokens < 4) continue;
+    const observed = Math.floor(c.tokens / 2);
+    const obsFrames = 4 * observed + 1;
+    const id = `eval-past-${i}`;
+    run.pasts.set(id, makeMotion({ fps: 20, numFrames: obsFrames, joints: c.gt.slice(0, obsFrames * POS) }));
+    const m = (await run.engine.generate({ segments: [{ text: c.text, seconds: (c.tokens - observed) / 5, control: { continueFrom: { id } } }], seed: run.seed + i })).motions[0];
+    // The continuation's frame 0 re-shows the last observed frame; the horizon is what follows it.
+    const horizon = Math.min(m.numFrames - 1, 4 * c.tokens + 1 - obsFrames);
+    if (horizon < 1) continue;
+    const ref = c.gt.slice(obsFrames * POS, (obsFrames + horizon) * POS);
+    cont.model.push(displacementError(m.joints.slice(POS, (1 + horizon) * POS), ref, horizon));
+    const cv = new Float32Array(horizon * POS);
+    const last = c.gt.subarray((obsFrames - 1) * POS, obsFrames * POS);
+    const prev = c.gt.subarray((obsFrames - 2) * POS, (obsFrames - 1) * POS);
+    for (let t = 0; t < horizon; t++) for (let k = 0; k < POS; k++) cv[t * POS + k] = last[k] + (t + 1) * (last[k] - prev[k]);
+    cont.cv.push(displacementError(cv, ref, horizon));
+  }
+  const avg = (xs: { ade: number; fde: number }[]): { ade: number; fde: number } => ({ ade: mean(xs.map((x) => x.ade)), fde: mean(xs.map((x) => x.fde)) });
+  return { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) };
+}
+
+/**
+ * The whole production-path evaluation: the sets (evaluateSets), acting fidelity (evaluateFidelity), pose controls
+ * (evaluatePoseControls) and continuation (evaluateContinuation), in that order, through one engine and evaluator.
+ */
 export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<EvalReport> {
   const started = performance.now();
   const say = opts.onProgress ?? (() => undefined);
@@ -308,7 +551,6 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
   const testCases = cases(take(ds.records.filter((r) => r.split === 'test' && !held(r))));
   const zeroCases = cases(take(ds.records.filter(held)));
 
-  // Continuations refer to their observed past by id; these ids resolve to in-memory GT windows.
   const pasts = new Map<string, Motion>();
   const resolveMotion = (ref: MotionRef): Motion => {
     const m = 'id' in ref ? pasts.get(ref.id) : undefined;
@@ -322,199 +564,19 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
     const manifest = engine.manifest;
     const { ev, where } = await loadEvaluator(manifest, engine.modelDir, opts.evaluatorDir);
     const seed = opts.seed ?? 0;
-    interface GenFlags {
-      k4?: boolean;
-      footCleanup?: boolean;
-      pinPoses?: boolean;
-    }
-    const generateOne = async (c: ClipCase, i: number, extra: Record<string, unknown>, flags: GenFlags): Promise<{ motion: Motion; features: Float32Array }> => {
-      const k4 = flags.k4 !== false;
-      const segment = { text: c.text, seconds: c.tokens / 5, ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}), ...extra };
-      const r = await engine.generate({ segments: [segment], seed: seed + i, pinPoses: flags.pinPoses }, { footCleanup: flags.footCleanup, keepFeatures: true });
-      return { motion: r.motions[0], features: (r.features as Float32Array[])[0] };
-    };
-    const gen = async (c: ClipCase, i: number, extra: Record<string, unknown> = {}, flags: GenFlags = {}): Promise<Motion> => (await generateOne(c, i, extra, flags)).motion;
+    const run: EvalRun = { engine, manifest, ev, seed, say, pasts, encoder: async () => opts.engine?.encoder ?? (await sharedSentenceEncoder()) };
 
-    const evalSet = async (name: string, set: ClipCase[]): Promise<SetMetrics> => {
-      say(`${name}: generating ${set.length} clips (k = 4 and k = 0)`);
-      const k4: Motion[] = [];
-      const k0: Motion[] = [];
-      const k4Raw: Motion[] = [];
-      const k4F: Float32Array[] = [];
-      const k0F: Float32Array[] = [];
-      for (const [i, c] of set.entries()) {
-        const a = await generateOne(c, i, {}, {});
-        const b = await generateOne(c, i, {}, { k4: false });
-        k4.push(a.motion);
-        k4F.push(a.features);
-        k0.push(b.motion);
-        k0F.push(b.features);
-        // Same seed, same codes: only the foot clean-up differs, which measures it.
-        k4Raw.push(await gen(c, i, {}, { footCleanup: false }));
-      }
-      const gtFeats = set.map((c) => featurize(c.gt, 4 * c.tokens + 1));
-      const [eGt, eK4, eK0, eK4F, eK0F] = await Promise.all([
-        embedMotions(ev, gtFeats, manifest),
-        embedMotions(ev, k4.map(featuresOfMotion), manifest),
-        embedMotions(ev, k0.map(featuresOfMotion), manifest),
-        embedMotions(ev, k4F, manifest),
-        embedMotions(ev, k0F, manifest),
-      ]);
-      // The evaluator's text side is the same conditioning the generator got (k = 4 mean of descriptions or the
-      // raw sentence), and R-precision is averaged over five batch shuffles, as trainer/evaluate.py does.
-      const encoder = opts.engine?.encoder ?? (await sharedSentenceEncoder());
-      const conditioning = async (k4: boolean): Promise<Float32Array[]> =>
-        Promise.all(set.map((c) => aggregateEmbedding(c.text, k4 ? c.descriptions : [], encoder)));
-      const [eTextK4, eTextK0] = await Promise.all([conditioning(true).then((v) => embedTexts(ev, v)), conditioning(false).then((v) => embedTexts(ev, v))]);
-      const enough = set.length >= R_BATCH;
-      const rp = (text: Float32Array[], m: Float32Array[]): number[] | null => {
-        if (!enough) return null;
-        const runs = [0, 1, 2, 3, 4].map((s) => rPrecision(text, m, { batchSize: R_BATCH, seed: seed + s }).topK);
-        return runs[0].map((_, k) => mean(runs.map((r) => r[k])));
-      };
-      const div = (m: Float32Array[]): number | null => (m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null);
-      const gtTop3 = enough ? rowTop3(eTextK4, eGt, seed) : [];
-      const genTop3 = enough ? rowTop3(eTextK4, eK4, seed) : [];
-      const actionOf = (c: ClipCase): string => c.record.action_labels[0] ?? '?';
-      const actions = [...new Set(set.map(actionOf))].sort();
-      const inBatches = new Set(enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : []);
-      const pelvisGt = set.map((c) => pelvisMin(c.gt, 4 * c.tokens + 1));
-      const pelvisGen = k4.map((m) => pelvisMin(m.joints, m.numFrames));
-      const skateGt = set.map((c) => footSkateRatio(c.gt, 4 * c.tokens + 1, 20));
-      const skateK4 = k4.map((m) => footSkateRatio(m.joints, m.numFrames, 20));
-      return {
-        clips: set.length,
-        rPrecision: {
-          gt: rp(eTextK4, eGt),
-          gtRawText: rp(eTextK0, eGt),
-          k4: rp(eTextK4, eK4),
-          k0: rp(eTextK0, eK0),
-          k4Features: rp(eTextK4, eK4F),
-          k0Features: rp(eTextK0, eK0F),
-          ...(enough ? {} : { note: `fewer than ${R_BATCH} clips: no full R-precision batch` }),
-        },
-        fid: { k4: frechetDistance(eK4, eGt), k0: frechetDistance(eK0, eGt) },
-        mmDist: { gt: mmDist(eTextK4, eGt), k4: mmDist(eTextK4, eK4), k0: mmDist(eTextK0, eK0) },
-        diversity: { gt: div(eGt), k4: div(eK4) },
-        footSkate: { gt: mean(skateGt), k4: mean(skateK4), k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))) },
-        perAction: actions.map((action) => {
-          const all = set.map((c, i) => i).filter((i) => actionOf(set[i]) === action);
-          const rows = all.filter((i) => inBatches.has(i));
-          return {
-            action,
-            clips: rows.length,
-            top3Gt: mean(rows.map((i) => (gtTop3[i] ? 1 : 0))),
-            top3Gen: mean(rows.map((i) => (genTop3[i] ? 1 : 0))),
-            pelvisMinGt: mean(all.map((i) => pelvisGt[i])),
-            pelvisMinGenerated: mean(all.map((i) => pelvisGen[i])),
-          };
-        }),
-        footSkatePerClip: { gt: skateGt, k4: skateK4 },
-        rows: set.flatMap((c, i) => (inBatches.has(i) ? [{ action: actionOf(c), pack: c.pack, gt: gtTop3[i], generated: genTop3[i] }] : [])),
-      };
-    };
-
-    const test = await evalSet('test', testCases);
-    const zeroshot = zeroCases.length ? await evalSet('zero-shot pairs', zeroCases) : null;
-    const paraCases = heldoutParaphraseCases(ds, testCases);
-    const paraphrases = paraCases.length ? await evalSet('held-out paraphrases', paraCases) : null;
     const externalDir = opts.externalDir === undefined ? defaultExternalDir() : opts.externalDir;
-    const extDs = externalDir ? openDataset(externalDir) : null;
-    const extCases = extDs ? take(extDs.records).map((r) => clipCase(extDs, r, new Map())).filter((c): c is ClipCase => c !== null) : [];
-    const external = extCases.length ? await evalSet(`external ${extDs?.packs[0].name}`, extCases) : null;
-    say('side accuracy and floor-level acts');
+    const sets = await evaluateSets(run, ds, testCases, zeroCases, externalDir, take);
     // A --limit run is a quick look: fewer seeds too.
-    const sides = await measureSides(engine, opts.sideSeeds ?? (limit > 0 ? 3 : 12));
-    const floor = await measureFloorActs(engine, take(floorClips(ds, descriptions)), opts.floorSeeds ?? (limit > 0 ? 2 : 5));
-    const perAction = groupScores(test.rows, (r) => r.action);
-    const top3 = (v: number[] | null | undefined): number | null => (v && v.length >= 3 ? v[2] : null);
-    const paraGt = top3(paraphrases?.rPrecision.gt);
-    const paraGen = top3(paraphrases?.rPrecision.k0);
-    const fidelity: FidelityReport = {
-      macro: macro(perAction),
-      rarestThird: rarestThird(perAction, trainingCounts(ds.records, (r) => r.action_labels[0] ?? '?')),
-      perPack: groupScores(test.rows, (r) => r.pack),
-      perAction,
-      paraphrases: { clips: paraCases.length, gt: paraGt, generated: paraGen, ratio: paraGt && paraGen !== null ? paraGen / paraGt : null },
-      sides,
-      floor,
-      external: external && extDs
-        ? {
-            pack: extDs.packs[0].name,
-            clips: external.clips,
-            rPrecisionTop3: { gt: top3(external.rPrecision.gt), generated: top3(external.rPrecision.k4) },
-            perClass: external.perAction.map((a) => ({ name: a.action, clips: a.clips, gt: a.top3Gt, generated: a.top3Gen, pelvisMinGt: a.pelvisMinGt, pelvisMinGenerated: a.pelvisMinGenerated })),
-          }
-        : null,
-    };
-
+    const fidelity = await evaluateFidelity(
+      run, ds, sets,
+      { clips: () => take(floorClips(ds, descriptions)), seeds: opts.floorSeeds ?? (limit > 0 ? 2 : 5) },
+      opts.sideSeeds ?? (limit > 0 ? 3 : 12),
+    );
     const controlCases = spread(testCases, opts.controlClips ?? 0);
-    say(`pose controls: ${controlCases.length} clips × 3 controls`);
-    const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
-    // Per control: [text only, model only (pinPoses false), delivered (pinned)] errors per clip.
-    const errs = { init: [[], [], []] as number[][], last: [[], [], []] as number[][], keys: [[], [], []] as number[][] };
-    const vels = { init: [[], [], []] as number[][], last: [[], [], []] as number[][] };
-    for (const [i, c] of controlCases.entries()) {
-      const T = 4 * c.tokens;
-      const baseline = await gen(c, i);
-      const W = Math.min(VEL_WINDOW, T);
-      const keyFrames = [Math.floor(T / 3), Math.floor((2 * T) / 3)];
-      const keys = new Float32Array(keyFrames.length * POS);
-      keyFrames.forEach((f, k) => keys.set(c.gt.subarray(f * POS, (f + 1) * POS), k * POS));
-      const controls = {
-        init: { init: pose(c.gt, 0) },
-        last: { last: pose(c.gt, T - 1) },
-        keys: { keys: keyFrames.map((f, k) => ({ at: f / 20, pose: pose(keys, k) })) },
-      };
-      const scoreInit = (m: Motion, row: number): void => {
-        errs.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, POS), 1, 20).recon);
-        if (W > 1) vels.init[row].push(initialPoseError(m.joints, m.numFrames, c.gt.subarray(0, W * POS), W, 20).vel);
-      };
-      const scoreLast = (m: Motion, row: number): void => {
-        errs.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - 1) * POS, T * POS), 1, 20).recon);
-        if (W > 1) vels.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - W) * POS, T * POS), W, 20).vel);
-      };
-      const scoreKeys = (m: Motion, row: number): void => {
-        errs.keys[row].push(keyPoseDistance(m.joints, m.numFrames, keys, keyFrames.length));
-      };
-      scoreInit(baseline, 0);
-      scoreLast(baseline, 0);
-      scoreKeys(baseline, 0);
-      for (const [row, pinPoses] of [[1, false], [2, true]] as const) {
-        scoreInit(await gen(c, i, { control: controls.init }, { pinPoses }), row);
-        scoreLast(await gen(c, i, { control: controls.last }, { pinPoses }), row);
-        scoreKeys(await gen(c, i, { control: controls.keys }, { pinPoses }), row);
-      }
-    }
-    const pc = (e: number[][], v?: number[][]): PoseControlEntry => ({
-      textOnly: mean(e[0]),
-      controlled: mean(e[2]),
-      reduction: reduction(mean(e[0]), mean(e[2])),
-      modelOnly: { controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) },
-      ...(v ? { vel: { textOnly: mean(v[0]), modelOnly: mean(v[1]), controlled: mean(v[2]) } } : {}),
-    });
-
-    say('continuation: observe the first half, predict the second');
-    const cont = { model: [] as { ade: number; fde: number }[], cv: [] as { ade: number; fde: number }[] };
-    for (const [i, c] of controlCases.entries()) {
-      if (c.tokens < 4) continue;
-      const observed = Math.floor(c.tokens / 2);
-      const obsFrames = 4 * observed + 1;
-      const id = `eval-past-${i}`;
-      pasts.set(id, makeMotion({ fps: 20, numFrames: obsFrames, joints: c.gt.slice(0, obsFrames * POS) }));
-      const m = (await engine.generate({ segments: [{ text: c.text, seconds: (c.tokens - observed) / 5, control: { continueFrom: { id } } }], seed: seed + i })).motions[0];
-      // The continuation's frame 0 re-shows the last observed frame; the horizon is what follows it.
-      const horizon = Math.min(m.numFrames - 1, 4 * c.tokens + 1 - obsFrames);
-      if (horizon < 1) continue;
-      const ref = c.gt.slice(obsFrames * POS, (obsFrames + horizon) * POS);
-      cont.model.push(displacementError(m.joints.slice(POS, (1 + horizon) * POS), ref, horizon));
-      const cv = new Float32Array(horizon * POS);
-      const last = c.gt.subarray((obsFrames - 1) * POS, obsFrames * POS);
-      const prev = c.gt.subarray((obsFrames - 2) * POS, (obsFrames - 1) * POS);
-      for (let t = 0; t < horizon; t++) for (let k = 0; k < POS; k++) cv[t * POS + k] = last[k] + (t + 1) * (last[k] - prev[k]);
-      cont.cv.push(displacementError(cv, ref, horizon));
-    }
-    const avg = (xs: { ade: number; fde: number }[]): { ade: number; fde: number } => ({ ade: mean(xs.map((x) => x.ade)), fde: mean(xs.map((x) => x.fde)) });
+    const poseControl = await evaluatePoseControls(run, controlCases);
+    const continuation = await evaluateContinuation(run, controlCases);
 
     await Promise.all([ev.motion.release(), ev.text.release()]);
     return {
@@ -523,10 +585,10 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       provider: engine.provider,
       evaluator: where,
       seed,
-      sets: { test, zeroshot, paraphrases, external },
+      sets: { test: sets.test, zeroshot: sets.zeroshot, paraphrases: sets.paraphrases, external: sets.external },
       fidelity,
-      poseControl: { clips: controlCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) },
-      continuation: { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) },
+      poseControl,
+      continuation,
       python: manifest.metrics,
       seconds: (performance.now() - started) / 1000,
     };
