@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { ChatOpenAI } from '@langchain/openai';
+import { activeConfig, configAsEnv } from '../config/index.js';
 import { defaultCacheDir, defaultDataDir, defaultModelsDir } from '../motion/paths.js';
 import { liveVersionDir } from '../motion/registry.js';
 import { readVocabulary } from '../motion/vocabulary.js';
@@ -46,11 +47,17 @@ export interface LlmSettings {
 
 type Env = Record<string, string | undefined>;
 
+/** The settings of the configuration the CLI installed (environment + CHARADES_CONFIG file), by variable name. */
+function configuredEnv(): Env {
+  const config = activeConfig();
+  return config ? configAsEnv(config) : {};
+}
+
 /**
- * Reads the agent's settings from `env`; every problem is listed with its variable. Unset paths fall back to the
- * configured folders (src/config). The process.env default remains only for src/agent/cli.ts's two calls.
+ * Reads the agent's settings from `env` (default: the configuration the CLI installed, src/config); every problem
+ * is listed with its variable. Unset paths fall back to the configured folders.
  */
-export function llmSettingsFromEnv(env: Env = process.env): LlmSettings {
+export function llmSettingsFromEnv(env: Env = configuredEnv()): LlmSettings {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min: number, max: number) => {
     const raw = env[name];

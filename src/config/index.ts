@@ -92,6 +92,8 @@ export const ConfigSchema = z.strictObject({
   trainEval: z.enum(TRAIN_EVAL),
   /** Test clips the production gate evaluates (0 = all). */
   trainEvalLimit: intIn(0, 1_000_000),
+  /** Limits of the agent's LLM calls (src/agent/providers.ts). */
+  llm: z.strictObject({ timeoutMs: intIn(100, 600_000).optional(), retries: intIn(0, 10).optional(), maxTokens: intIn(16, 8192).optional() }),
   /** The trainer command line (default `/usr/bin/python3 -m trainer`, src/worker/train/runner.ts). */
   trainer: z.string().optional(),
   /** Print stack traces with errors. */
@@ -143,6 +145,9 @@ const ENV_MAP: Record<string, string> = {
   CHARADES_TRAIN_EVAL_LIMIT: 'trainEvalLimit',
   CHARADES_DEBUG: 'debug',
   CHARADES_TRAINER: 'trainer',
+  CHARADES_LLM_TIMEOUT_MS: 'llm.timeoutMs',
+  CHARADES_LLM_RETRIES: 'llm.retries',
+  CHARADES_LLM_MAX_TOKENS: 'llm.maxTokens',
 };
 
 /** The environment variables the configuration reads (the README's Configuration table, plus CHARADES_CONFIG). */
@@ -169,6 +174,7 @@ function defaults(): ConfigInput {
     ground: 'on',
     openai: {},
     llama: {},
+    llm: {},
     textEncoder: 'use',
     executionProviders: 'cpu',
     ortThreads: 1,
@@ -265,6 +271,21 @@ function valueAt(tree: Tree, path: readonly PropertyKey[]): unknown {
   let node: unknown = tree;
   for (const k of path) node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[k] : undefined;
   return node;
+}
+
+/**
+ * The configuration as the variables it was read from (name → text; unset settings absent), for code that takes
+ * its settings by variable name: the agent (src/agent/providers.ts llmSettingsFromEnv). Env wins over the file in
+ * `config` already, so this carries the same precedence.
+ */
+export function configAsEnv(config: Config): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, path] of Object.entries(ENV_MAP)) {
+    const value = valueAt(config as unknown as Tree, path.split('.'));
+    if (value === undefined || value === null || value === false) continue;
+    out[name] = Array.isArray(value) ? value.join(',') : value === true ? '1' : String(value);
+  }
+  return out;
 }
 
 /** Whether errors should carry their stack (CHARADES_DEBUG); read even when the configuration itself is bad. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFIG_ENV_VARS, loadConfig, setActiveConfig } from '../../src/config/index.js';
 import { REPO_ROOT, defaultCacheDir, defaultDataDir, defaultModelsDir, defaultTrainingDataDirs } from '../../src/motion/paths.js';
+import { llmSettingsFromEnv } from '../../src/agent/providers.js';
 import { prepareFeatureCache } from '../../src/worker/train/data.js';
 
 function configFile(body: unknown): string {
@@ -69,4 +70,20 @@ test("motionDataDir, cacheDir and modelsDir from the file reach the training dat
     setActiveConfig(undefined);
   }
   assert.notEqual(defaultDataDir(), packs[0], 'without an installed configuration the checkout defaults apply');
+});
+
+test("the agent's settings come from the installed configuration: a file's LLM server and cache reach it", () => {
+  const root = mkdtempSync(join(tmpdir(), 'charades-config-agent-'));
+  const file = configFile({ openai: { baseUrl: 'http://127.0.0.1:9/v1', model: 'local' }, cacheDir: join(root, 'cache'), expand: 'off', llm: { retries: 0 } });
+  setActiveConfig(loadConfig({ env: { CHARADES_CONFIG: file, CHARADES_PLANNER: 'offline' } }));
+  try {
+    const settings = llmSettingsFromEnv();
+    assert.deepEqual(
+      [settings.provider, settings.baseURL, settings.model, settings.cacheDir, settings.expand, settings.maxRetries, settings.planner],
+      ['openai-compatible', 'http://127.0.0.1:9/v1', 'local', join(root, 'cache'), 'off', 0, 'offline'],
+    );
+  } finally {
+    setActiveConfig(undefined);
+  }
+  assert.equal(llmSettingsFromEnv().provider, 'none', 'nothing installed: nothing configured');
 });
