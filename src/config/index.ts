@@ -251,7 +251,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-      const where = keys.map((k) => origin.get(k) ?? `config ${k}`).join(', ');
+      const where = file && keys.some((k) => origin.has(k)) ? file : 'config';
       return `  ${where}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (not a setting; see the README's Configuration table)`;
     }
     const top = issue.path.length > 1 && LIST_PATHS.has(issue.path.slice(0, -1).join('.')) ? issue.path.slice(0, -1).join('.') : path;
