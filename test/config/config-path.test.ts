@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_ENV_VARS, loadConfig, setActiveConfig } from '../../src/config/index.js';
-import { REPO_ROOT, defaultCacheDir, defaultDataDir, defaultModelsDir, defaultTrainingDataDirs } from '../../src/motion/paths.js';
+import { CONFIG_ENV_VARS, activeConfig, loadConfig, setActiveConfig } from '../../src/config/index.js';
+import { CHECKOUT_DATA_DIR, REPO_ROOT, defaultCacheDir, defaultDataDir, defaultModelsDir, defaultTrainingDataDirs } from '../../src/motion/paths.js';
 import { llmSettingsFromEnv } from '../../src/agent/providers.js';
 import { prepareFeatureCache } from '../../src/worker/train/data.js';
 
@@ -57,6 +57,7 @@ test("motionDataDir, cacheDir and modelsDir from the file reach the training dat
   for (const p of packs) mkdirSync(p);
   const file = configFile({ motionDataDir: packs.join(','), cacheDir: join(root, 'cache'), modelsDir: join(root, 'models') });
   const config = loadConfig({ env: { CHARADES_CONFIG: file } });
+  const before = activeConfig();
   setActiveConfig(config);
   try {
     assert.equal(defaultDataDir(), packs[0]);
@@ -67,14 +68,17 @@ test("motionDataDir, cacheDir and modelsDir from the file reach the training dat
     const job = join(root, 'job');
     assert.throws(() => prepareFeatureCache([], job, join(root, 'cache', 'features')), new RegExp(`no motion data at ${packs[0]} `));
   } finally {
-    setActiveConfig(undefined);
+    setActiveConfig(before);
   }
-  assert.notEqual(defaultDataDir(), packs[0], 'without an installed configuration the checkout defaults apply');
+  setActiveConfig(undefined);
+  assert.equal(defaultDataDir(), CHECKOUT_DATA_DIR, 'without an installed configuration the checkout defaults apply');
+  setActiveConfig(before);
 });
 
 test("the agent's settings come from the installed configuration: a file's LLM server and cache reach it", () => {
   const root = mkdtempSync(join(tmpdir(), 'charades-config-agent-'));
   const file = configFile({ openai: { baseUrl: 'http://127.0.0.1:9/v1', model: 'local' }, cacheDir: join(root, 'cache'), expand: 'off', llm: { retries: 0 } });
+  const before = activeConfig();
   setActiveConfig(loadConfig({ env: { CHARADES_CONFIG: file, CHARADES_PLANNER: 'offline' } }));
   try {
     const settings = llmSettingsFromEnv();
@@ -83,7 +87,9 @@ test("the agent's settings come from the installed configuration: a file's LLM s
       ['openai-compatible', 'http://127.0.0.1:9/v1', 'local', join(root, 'cache'), 'off', 0, 'offline'],
     );
   } finally {
-    setActiveConfig(undefined);
+    setActiveConfig(before);
   }
+  setActiveConfig(undefined);
   assert.equal(llmSettingsFromEnv().provider, 'none', 'nothing installed: nothing configured');
+  setActiveConfig(before);
 });
