@@ -4,12 +4,13 @@
  * The agent is imported only when probes run, so a plain `charades eval` does not pay for loading it.
  */
 import type { Command } from 'commander';
+import { activeConfig, configAsEnv, loadConfig } from './config/index.js';
 import type { MotionRequest } from './motion/contracts.js';
 import { provideProbePlanner } from './motion/probes/planner.js';
 import type { ProbePlanner } from './motion/probes/run.js';
 
 /** The offline planner with the configured Action-GPT descriptions (CHARADES_EXPAND, default: the shipped cache; never an LLM call). */
-export async function offlineProbePlanner(env: NodeJS.ProcessEnv = process.env): Promise<ProbePlanner> {
+export async function offlineProbePlanner(env: NodeJS.ProcessEnv = configAsEnv(activeConfig() ?? loadConfig())): Promise<ProbePlanner> {
   const { createAgentFromEnv, emptyConversation } = await import('./agent/index.js');
   const { agent } = createAgentFromEnv(env, { planner: 'offline', ...(env.CHARADES_EXPAND === 'llm' ? { expand: 'cache' as const } : {}) });
   return {

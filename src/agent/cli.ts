@@ -3,6 +3,7 @@
  * `charades eval-agent` (field accuracy per planner on the chat eval set) and `charades annotate`
  * (build the Action-GPT description cache with the configured LLM).
  */
+import { activeConfig, configAsEnv, loadConfig } from '../config/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -14,6 +15,11 @@ import type { EvalReport } from './eval.js';
 import { ActionGptExpander, phraseKey } from './expander.js';
 import { createAgentFromEnv, createDescriptionModel, llmSettingsFromEnv, providerId } from './providers.js';
 import { InMemoryConversations, pickSample, recordMotion } from './state.js';
+
+/** The agent's settings as variables, from the configuration the CLI installed (env over file, read once). */
+function settingsEnv(): Record<string, string> {
+  return configAsEnv(activeConfig() ?? loadConfig());
+}
 
 const PlannerOption = () => new Option('--planner <kind>', 'offline, llm or auto (LLM when one is configured)').choices(['offline', 'llm', 'auto']).default('auto');
 
@@ -35,7 +41,7 @@ export function registerAgentCommands(program: Command): void {
     .action(async (opts: { planner: 'offline' | 'llm' | 'auto'; json?: boolean; expand: boolean }) => {
       const input = await readStdin();
       const lines = parseTranscript(input);
-      const configured = createAgentFromEnv(process.env, { planner: opts.planner, ...(opts.expand ? {} : { expand: 'off' as const }) });
+      const configured = createAgentFromEnv(settingsEnv(), { planner: opts.planner, ...(opts.expand ? {} : { expand: 'off' as const }) });
       const conversations = new InMemoryConversations();
       try {
         for (const line of lines) {
@@ -69,7 +75,7 @@ export function registerAgentCommands(program: Command): void {
       const result: Record<string, unknown> = { set: opts.set, cases: cases.length };
       const rows: EvalReport[] = [];
       if (opts.planner !== 'llm') {
-        const offline = createAgentFromEnv(process.env, { planner: 'offline', expand: 'off', ground: 'lexicon' });
+        const offline = createAgentFromEnv(settingsEnv(), { planner: 'offline', expand: 'off', ground: 'lexicon' });
         const report = await evaluate(offline.agent, cases, 'offline');
         rows.push(report);
         result.offline = summarise(report, maxFailures);
@@ -80,7 +86,7 @@ export function registerAgentCommands(program: Command): void {
           result.llm = { skipped: 'no LLM configured or reachable (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)' };
           if (opts.planner === 'llm') throw new Error('eval-agent --planner llm: no LLM configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)');
         } else {
-          const llm = createAgentFromEnv(process.env, { planner: 'llm', expand: 'off', ground: 'lexicon' });
+          const llm = createAgentFromEnv(settingsEnv(), { planner: 'llm', expand: 'off', ground: 'lexicon' });
           try {
             const report = await evaluate(llm.agent, cases, `llm (${providerId(settings)})`);
             rows.push(report);

@@ -3,7 +3,7 @@
  * `charades "PROMPT" -o out.mp4` (default action), `charades chat`, `charades serve`, `charades worker`.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, setActiveConfig } from '../config/index.js';
 import type { Config } from '../config/index.js';
 import { checkOutPath, runChat, runPrompt } from './cli/index.js';
 import { createRuntime } from './runtime.js';
@@ -31,10 +31,16 @@ function parseSamples(raw: string): 1 | 4 {
 }
 
 function configFrom(opts: { config?: string }): Config {
-  return loadConfig({ file: opts.config });
+  const config = loadConfig({ file: opts.config });
+  // A --config file reaches the library defaults (text encoder, threads, Chromium path) like CHARADES_CONFIG does.
+  setActiveConfig(config);
+  return config;
 }
 
-/** CLI output stays clean: logs go to stderr and only warnings show unless LOG_LEVEL says otherwise. */
+/**
+ * CLI output stays clean: logs go to stderr and only warnings show unless LOG_LEVEL says otherwise (read here, at the
+ * edge: the configuration cannot tell an explicit "info" from its default).
+ */
 function quietCliConfig(config: Config): Config {
   return process.env.LOG_LEVEL ? config : { ...config, logLevel: 'warn' };
 }

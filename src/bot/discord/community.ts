@@ -3,6 +3,7 @@
  * charades rounds played in a thread, 👍/👎 reactions as ratings, and the sweep that closes duels and times
  * out rounds. State lives in the community tables, so a restarted bot reveals what came due while it was down.
  */
+import { configAsEnv } from '../../config/index.js';
 import { randomInt } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, MessageFlags, PermissionFlagsBits } from 'discord.js';
 import type { ButtonInteraction, ChatInputCommandInteraction, Message, MessageReaction, PartialMessageReaction, PartialUser, SendableChannels, User } from 'discord.js';
@@ -119,7 +120,7 @@ export class CommunityBot {
   /** Action-GPT descriptions only when an LLM is configured: without one the duel compares something else. */
   private descriptionLookup(): Promise<DescriptionLookup | undefined> {
     this.expander ??= import('../../agent/index.js').then(({ createAgentFromEnv }) => {
-      const env = { ...(this.options.env ?? process.env), CHARADES_PLANNER: 'offline' };
+      const env = { ...(this.options.env ?? configAsEnv(this.ctx.runtime.config)), CHARADES_PLANNER: 'offline' };
       const configured = createAgentFromEnv(env);
       return configured.settings.provider !== 'none' && configured.settings.expand === 'llm' ? configured.expander : undefined;
     }).catch((err: Error) => {

@@ -4,6 +4,7 @@
  * the three.js renderer. Every choice is reported so logs
  * and replies say what actually produced a clip.
  */
+import { configAsEnv } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
 import type { Motion, MotionRequest } from '../../motion/index.js';
 import type { GeneratorStage, PlanInput, PlannerStage, RenderOptions, RendererStage, Stages } from '../types.js';
@@ -42,10 +43,12 @@ export function assertLocalLlmInstalled(
  * The agent's planner (LLM when the environment configures one, else its offline parser). Imported
  * lazily: the agent pulls in LangChain (and node-llama-cpp for a local GGUF), which every other CLI command would pay for.
  */
-async function agentPlanner(): Promise<PlannerStage> {
-  assertLocalLlmInstalled(process.env);
+async function agentPlanner(config: Config): Promise<PlannerStage> {
+  // The agent takes its settings by variable name; the configuration renders them (env over file, as loaded).
+  const env = configAsEnv(config);
+  assertLocalLlmInstalled(env);
   const agentModule = await import('../../agent/index.js');
-  const configured = agentModule.createAgentFromEnv(process.env);
+  const configured = agentModule.createAgentFromEnv(env);
   const stateOf = (stored: unknown) => (stored === undefined || stored === null ? agentModule.emptyConversation() : agentModule.parseConversationState(stored, 'the stored conversation state'));
   return {
     name: `agent:${configured.agent.plannerKind}`,
@@ -60,8 +63,8 @@ async function agentPlanner(): Promise<PlannerStage> {
   };
 }
 
-async function choosePlanner(notes: string[]): Promise<PlannerStage> {
-  const planner = await agentPlanner();
+async function choosePlanner(config: Config, notes: string[]): Promise<PlannerStage> {
+  const planner = await agentPlanner(config);
   notes.push(`planner: ${planner.name}`);
   return planner;
 }
@@ -110,7 +113,7 @@ async function chooseRenderer(notes: string[]): Promise<RendererStage> {
 
 export async function createStages(config: Config): Promise<StageChoice> {
   const notes: string[] = [];
-  const planner = await choosePlanner(notes);
+  const planner = await choosePlanner(config, notes);
   const generator = await chooseGenerator(config, notes);
   const renderer = await chooseRenderer(notes);
   return { stages: { planner, generator, renderer }, notes };
