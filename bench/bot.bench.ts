@@ -27,9 +27,19 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 8);
 const JOBS = Number(process.env.BENCH_JOBS ?? 10);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ONLY_CLI = process.env.BENCH_ONLY === 'cli';
-if (process.env.BENCH_ONLY !== undefined && !ONLY_CLI) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: the only part that runs alone is "cli"`);
+if (process.env.BENCH_ONLY !== undefined && !ONLY_CLI)
+  throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY}: the only part that runs alone is "cli"`);
 const BIN = fileURLToPath(new URL('../bin/charades.js', import.meta.url));
-const PROMPTS = ['make a person act like a dog', 'wave with both hands', 'walk forward happily', 'jump in place', 'kick with the right leg', 'bow politely', 'sit down on the floor', 'dance happily'];
+const PROMPTS = [
+  'make a person act like a dog',
+  'wave with both hands',
+  'walk forward happily',
+  'jump in place',
+  'kick with the right leg',
+  'bow politely',
+  'sit down on the floor',
+  'dance happily',
+];
 
 const dataDir = mkdtempSync(join(tmpdir(), 'charades-bench-'));
 const config: Config = loadConfig({ overrides: { dataDir, logLevel: 'silent' } });
@@ -94,7 +104,17 @@ function memoryOf(pids: readonly number[]): Memory {
 async function cliLatency(): Promise<{ ms: number[]; notes: string[]; bot: Memory; chromium: Memory }> {
   const rt = await createRuntime(config);
   const turn = (text: string, key: string) =>
-    rt.service.start({ platform: 'bench', conversationKey: key, userId: 'bench', text, options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done;
+    rt.service.start(
+      {
+        platform: 'bench',
+        conversationKey: key,
+        userId: 'bench',
+        text,
+        options: { seconds: SECONDS },
+        limits: { userQueue: 1e6, userPerMinute: 1e6 },
+      },
+      () => undefined,
+    ).done;
   await turn('wave', 'warmup');
   const ms: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -113,11 +133,32 @@ async function cliLatency(): Promise<{ ms: number[]; notes: string[]; bot: Memor
 
 async function inProcessThroughput(): Promise<number> {
   const rt = await createRuntime(config);
-  await rt.service.start({ platform: 'bench', conversationKey: 'tp-warm', userId: 'w', text: 'wave', limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done;
+  await rt.service.start(
+    {
+      platform: 'bench',
+      conversationKey: 'tp-warm',
+      userId: 'w',
+      text: 'wave',
+      limits: { userQueue: 1e6, userPerMinute: 1e6 },
+    },
+    () => undefined,
+  ).done;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: JOBS }, (_, i) =>
-      rt.service.start({ platform: 'bench', conversationKey: `tp-${i}`, userId: `u${i}`, text: PROMPTS[i % PROMPTS.length], options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done,
+    Array.from(
+      { length: JOBS },
+      (_, i) =>
+        rt.service.start(
+          {
+            platform: 'bench',
+            conversationKey: `tp-${i}`,
+            userId: `u${i}`,
+            text: PROMPTS[i % PROMPTS.length],
+            options: { seconds: SECONDS },
+            limits: { userQueue: 1e6, userPerMinute: 1e6 },
+          },
+          () => undefined,
+        ).done,
     ),
   );
   const minutes = (performance.now() - t0) / 60_000;
@@ -127,14 +168,30 @@ async function inProcessThroughput(): Promise<number> {
 
 async function discordLatency(): Promise<{ total: number[]; firstFeedback: number[] }> {
   const double = await new DiscordDouble().start();
-  const bot = await startDiscordBot(loadConfig({ overrides: { dataDir, logLevel: 'silent', limits: { userQueue: 100, userPerMinute: 1000, uploadBytes: 10 * 1024 * 1024 }, discord: { token: 'bench', appId: double.appId, api: double.apiBase } } }));
+  const bot = await startDiscordBot(
+    loadConfig({
+      overrides: {
+        dataDir,
+        logLevel: 'silent',
+        limits: { userQueue: 100, userPerMinute: 1000, uploadBytes: 10 * 1024 * 1024 },
+        discord: { token: 'bench', appId: double.appId, api: double.apiBase },
+      },
+    }),
+  );
   const user = { id: '200000000000000001', username: 'bench' };
   const total: number[] = [];
   const firstFeedback: number[] = [];
   try {
     for (let i = -1; i < RUNS; i++) {
-      const it = double.slashCommand(user, 'act', { prompt: PROMPTS[Math.max(0, i) % PROMPTS.length], seconds: SECONDS });
-      const done = await double.waitFor(() => (it.original?.attachments.some((a) => a.filename.endsWith('.mp4')) ? performance.now() : undefined), 120_000, 'the MP4');
+      const it = double.slashCommand(user, 'act', {
+        prompt: PROMPTS[Math.max(0, i) % PROMPTS.length],
+        seconds: SECONDS,
+      });
+      const done = await double.waitFor(
+        () => (it.original?.attachments.some((a) => a.filename.endsWith('.mp4')) ? performance.now() : undefined),
+        120_000,
+        'the MP4',
+      );
       if (i < 0) continue;
       firstFeedback.push(it.callbacks[0].at - it.sentAt);
       total.push(done - it.sentAt);
@@ -147,7 +204,10 @@ async function discordLatency(): Promise<{ total: number[]; firstFeedback: numbe
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {
@@ -160,14 +220,33 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
 
 async function bullThroughput(workers: number): Promise<number> {
   const redis = await startRedis();
-  const env = { REDIS_URL: redis.url, CHARADES_DATA_DIR: dataDir, LOG_LEVEL: 'info', CHARADES_QUEUE: `bench${workers}` };
+  const env = {
+    REDIS_URL: redis.url,
+    CHARADES_DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    CHARADES_QUEUE: `bench${workers}`,
+  };
   const procs = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
-  const rt = await createRuntime(loadConfig({ overrides: { dataDir, logLevel: 'silent', redisUrl: redis.url, queueName: `bench${workers}` } }));
+  const rt = await createRuntime(
+    loadConfig({ overrides: { dataDir, logLevel: 'silent', redisUrl: redis.url, queueName: `bench${workers}` } }),
+  );
   try {
     const run = (n: number, tag: string) =>
       Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          rt.service.start({ platform: 'bench', conversationKey: `${tag}-${i}`, userId: `${tag}${i}`, text: PROMPTS[i % PROMPTS.length], options: { seconds: SECONDS }, limits: { userQueue: 1e6, userPerMinute: 1e6 } }, () => undefined).done,
+        Array.from(
+          { length: n },
+          (_, i) =>
+            rt.service.start(
+              {
+                platform: 'bench',
+                conversationKey: `${tag}-${i}`,
+                userId: `${tag}${i}`,
+                text: PROMPTS[i % PROMPTS.length],
+                options: { seconds: SECONDS },
+                limits: { userQueue: 1e6, userPerMinute: 1e6 },
+              },
+              () => undefined,
+            ).done,
         ),
       );
     await run(workers, `warm${workers}`);
@@ -205,8 +284,20 @@ function restRows(rest: ThroughputAndDiscord) {
   const feedback = stats(rest.discord.firstFeedback);
   const { inProcess, bullmq1, bullmq2 } = rest.clipsPerMinute;
   return [
-    { metric: 'Discord /act → MP4 p50 (ms)', value: discord.p50, p95: discord.p95, target: '≤ 3000', ok: discord.p50 <= 3000 },
-    { metric: 'first feedback p50 (ms)', value: feedback.p50, p95: feedback.p95, target: '≤ 300', ok: feedback.p95 <= 300 },
+    {
+      metric: 'Discord /act → MP4 p50 (ms)',
+      value: discord.p50,
+      p95: discord.p95,
+      target: '≤ 3000',
+      ok: discord.p50 <= 3000,
+    },
+    {
+      metric: 'first feedback p50 (ms)',
+      value: feedback.p50,
+      p95: feedback.p95,
+      target: '≤ 300',
+      ok: feedback.p95 <= 300,
+    },
     { metric: 'clips/min in-process', value: inProcess, target: '≥ 20', ok: inProcess >= 20 },
     { metric: 'clips/min BullMQ 1 worker', value: bullmq1, target: '≥ 20', ok: bullmq1 >= 20 },
     { metric: 'clips/min BullMQ 2 workers', value: bullmq2, target: '≥ 20', ok: bullmq2 >= 20 },
@@ -228,7 +319,13 @@ try {
     clipSeconds: SECONDS,
     stages: notes,
     cliChatToMp4Ms: stats(cli.ms),
-    ...(rest ? { discordChatToMp4Ms: stats(rest.discord.total), firstFeedbackMs: stats(rest.discord.firstFeedback), clipsPerMinute: rest.clipsPerMinute } : {}),
+    ...(rest
+      ? {
+          discordChatToMp4Ms: stats(rest.discord.total),
+          firstFeedbackMs: stats(rest.discord.firstFeedback),
+          clipsPerMinute: rest.clipsPerMinute,
+        }
+      : {}),
     botRssMb: cli.bot.rssMb,
     memoryMb: {
       bot: { rss: cli.bot.rssMb, pss: cli.bot.pssMb },
@@ -239,14 +336,35 @@ try {
     targets: { chatToMp4P50Ms: 3000, firstFeedbackMs: 300, clipsPerMinute: 20, pssMb: 700 },
   };
   report('bot', json, [
-    { metric: 'CLI chat → MP4 p50 (ms)', value: json.cliChatToMp4Ms.p50, p95: json.cliChatToMp4Ms.p95, target: '≤ 3000', ok: json.cliChatToMp4Ms.p50 <= 3000 },
+    {
+      metric: 'CLI chat → MP4 p50 (ms)',
+      value: json.cliChatToMp4Ms.p50,
+      p95: json.cliChatToMp4Ms.p95,
+      target: '≤ 3000',
+      ok: json.cliChatToMp4Ms.p50 <= 3000,
+    },
     ...(rest ? restRows(rest) : []),
     { metric: 'bot process RSS (MB)', value: json.memoryMb.bot.rss, target: '', ok: '' },
     { metric: 'bot process Pss (MB)', value: json.memoryMb.bot.pss, target: '', ok: '' },
-    { metric: `Chromium tree RSS, ${cli.chromium.processes} processes (MB)`, value: json.memoryMb.chromium.rss, target: '', ok: '' },
-    { metric: `Chromium tree Pss, ${cli.chromium.processes} processes (MB)`, value: json.memoryMb.chromium.pss, target: '', ok: '' },
+    {
+      metric: `Chromium tree RSS, ${cli.chromium.processes} processes (MB)`,
+      value: json.memoryMb.chromium.rss,
+      target: '',
+      ok: '',
+    },
+    {
+      metric: `Chromium tree Pss, ${cli.chromium.processes} processes (MB)`,
+      value: json.memoryMb.chromium.pss,
+      target: '',
+      ok: '',
+    },
     { metric: 'bot + Chromium RSS sum (MB)', value: json.memoryMb.totalRss, target: '', ok: '' },
-    { metric: 'bot + Chromium Pss sum (MB)', value: json.memoryMb.totalPss, target: '≤ 700', ok: json.memoryMb.totalPss <= 700 },
+    {
+      metric: 'bot + Chromium Pss sum (MB)',
+      value: json.memoryMb.totalPss,
+      target: '≤ 700',
+      ok: json.memoryMb.totalPss <= 700,
+    },
   ]);
 } finally {
   rmSync(dataDir, { recursive: true, force: true });

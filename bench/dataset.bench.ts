@@ -26,24 +26,36 @@ async function main(): Promise<void> {
   ds.rotations(ds.records[0]);
   const firstDecodeMs = performance.now() - firstDecodeStart;
 
-  const decodeMs = await timeIt(() => {
-    for (const r of ds.records) {
-      ds.positions(r);
-      ds.rotations(r);
-    }
-  }, { warmup: 1, runs: 3 });
-  const clipMs = await timeIt(() => {
-    for (const r of ds.records) ds.clip(r);
-  }, { warmup: 0, runs: 2 });
+  const decodeMs = await timeIt(
+    () => {
+      for (const r of ds.records) {
+        ds.positions(r);
+        ds.rotations(r);
+      }
+    },
+    { warmup: 1, runs: 3 },
+  );
+  const clipMs = await timeIt(
+    () => {
+      for (const r of ds.records) ds.clip(r);
+    },
+    { warmup: 0, runs: 2 },
+  );
 
   const positions = ds.records.map((r) => ds.positions(r));
-  const featurizeMs = await timeIt(() => {
-    ds.records.forEach((r, i) => featurize(positions[i], r.num_frames));
-  }, { warmup: 1, runs: 3 });
+  const featurizeMs = await timeIt(
+    () => {
+      ds.records.forEach((r, i) => featurize(positions[i], r.num_frames));
+    },
+    { warmup: 1, runs: 3 },
+  );
   const features = ds.records.map((r, i) => featurize(positions[i], r.num_frames));
-  const recoverMs = await timeIt(() => {
-    ds.records.forEach((r, i) => recoverJoints(features[i], r.num_frames - 1));
-  }, { warmup: 1, runs: 3 });
+  const recoverMs = await timeIt(
+    () => {
+      ds.records.forEach((r, i) => recoverJoints(features[i], r.num_frames - 1));
+    },
+    { warmup: 1, runs: 3 },
+  );
 
   const out = mkdtempSync(join(tmpdir(), 'charades-bench-features-'));
   let writeMs: number[];
@@ -77,7 +89,11 @@ async function main(): Promise<void> {
     { step: 'open index + validate', ms: result.openMsP50, 'frames/s': null },
     { step: 'first binary read (lazy)', ms: result.firstBinaryReadMs, 'frames/s': null },
     { step: 'decode all clips (pos+rot)', ms: result.decodeAllMsP50, 'frames/s': Math.round(result.decodeFramesPerS) },
-    { step: 'clip() → Motion, all clips', ms: result.clipMotionAllMsP50, 'frames/s': Math.round(frames / (result.clipMotionAllMsP50 / 1000)) },
+    {
+      step: 'clip() → Motion, all clips',
+      ms: result.clipMotionAllMsP50,
+      'frames/s': Math.round(frames / (result.clipMotionAllMsP50 / 1000)),
+    },
     { step: 'featurize all clips', ms: result.featurizeAllMsP50, 'frames/s': Math.round(result.featurizeFramesPerS) },
     { step: 'recoverJoints all clips', ms: result.recoverAllMsP50, 'frames/s': Math.round(result.recoverFramesPerS) },
     { step: 'write features cache', ms: result.cacheWriteMsP50, 'frames/s': null },

@@ -96,11 +96,19 @@ function curveClips(count: number): { text: string; seconds: number }[] {
     .map((r) => ({ text: r.texts[0], seconds: Math.min(60, Math.floor((r.num_frames - 1) / 4)) / 5 }));
 }
 
-async function judgeTop3(judge: { ev: Evaluator; dir: string }, texts: string[], motions: Float32Array[][]): Promise<number> {
+async function judgeTop3(
+  judge: { ev: Evaluator; dir: string },
+  texts: string[],
+  motions: Float32Array[][],
+): Promise<number> {
   const encoder = await sharedSentenceEncoder();
   const manifest = readManifest(judge.dir);
   const t = await embedTexts(judge.ev, await Promise.all(texts.map((x) => aggregateEmbedding(x, [], encoder))));
-  const m = await embedMotions(judge.ev, motions.map(([joints]) => featurize(joints, joints.length / POS)), manifest);
+  const m = await embedMotions(
+    judge.ev,
+    motions.map(([joints]) => featurize(joints, joints.length / POS)),
+    manifest,
+  );
   return [0, 1, 2, 3, 4].reduce((sum, seed) => sum + rPrecision(t, m, { batchSize: 32, seed }).topK[2], 0) / 5;
 }
 
@@ -122,7 +130,13 @@ async function interleavedLatency(engine: Engine, ns: number[]): Promise<Map<num
 }
 
 /** Latency and quality of best-of-N for each N: the numbers the default N is chosen from. */
-async function bestOfCurve(engine: Engine, ns: number[], clipCount: number, judgeDir: string | null, probesFile: string | null): Promise<CurvePoint[]> {
+async function bestOfCurve(
+  engine: Engine,
+  ns: number[],
+  clipCount: number,
+  judgeDir: string | null,
+  probesFile: string | null,
+): Promise<CurvePoint[]> {
   const clips = clipCount > 0 ? curveClips(clipCount) : [];
   const judge = judgeDir ? { ev: (await loadEvaluator(readManifest(judgeDir), judgeDir)).ev, dir: judgeDir } : null;
   const probes = probesFile ? loadProbeFile(probesFile) : null;
@@ -144,14 +158,27 @@ async function bestOfCurve(engine: Engine, ns: number[], clipCount: number, judg
       cos += m.provenance.fit?.score ?? NaN;
       unsure += m.provenance.fit?.unsure ? 1 : 0;
     }
-    const probeReport = probes && planner ? await runProbes(probes, planner, { version: engine.version, generate: (r: MotionRequest) => engine.generate(r, { bestOf: n }) }) : null;
+    const probeReport =
+      probes && planner
+        ? await runProbes(probes, planner, {
+            version: engine.version,
+            generate: (r: MotionRequest) => engine.generate(r, { bestOf: n }),
+          })
+        : null;
     out.push({
       bestOf: n,
       p50_ms: percentile(ms, 50),
       p95_ms: percentile(ms, 95),
       probePassRate: probeReport?.overall.rate ?? null,
       probesPassed: probeReport?.overall.passed ?? null,
-      judgeTop3: judge && clips.length >= 32 ? await judgeTop3(judge, clips.map((c) => c.text), kept) : null,
+      judgeTop3:
+        judge && clips.length >= 32
+          ? await judgeTop3(
+              judge,
+              clips.map((c) => c.text),
+              kept,
+            )
+          : null,
       liveCosine: clips.length ? cos / clips.length : null,
       unsure: clips.length ? unsure / clips.length : null,
     });
@@ -162,20 +189,40 @@ async function bestOfCurve(engine: Engine, ns: number[], clipCount: number, judg
 
 async function main(): Promise<void> {
   const loadStart = performance.now();
-  const engine: Engine = await createEngine({ modelDir, threads: args.threads === undefined ? undefined : Number(args.threads) });
+  const engine: Engine = await createEngine({
+    modelDir,
+    threads: args.threads === undefined ? undefined : Number(args.threads),
+  });
   const loadMs = performance.now() - loadStart;
   const dir = mkdtempSync(join(tmpdir(), 'charades-engine-bench-'));
   const past = join(dir, 'past.json');
-  saveMotionFile((await engine.generate({ segments: [{ text: 'a person walks', seconds: 4 }], seed: 1 })).motions[0], past);
+  saveMotionFile(
+    (await engine.generate({ segments: [{ text: 'a person walks', seconds: 4 }], seed: 1 })).motions[0],
+    past,
+  );
 
   const tasks: Record<string, MotionRequestInput['segments']> = {
     text: [{ text, seconds: 4 }],
     'text+descriptions': [{ text, descriptions, seconds: 4 }],
     init_pose: [{ text, seconds: 4, control: { init: { kind: 'named', name: 'sitting' } } }],
     last_pose: [{ text, seconds: 4, control: { last: { kind: 'named', name: 'hands-up' } } }],
-    key_poses: [{ text, seconds: 4, control: { keys: [{ at: 1, pose: { kind: 'named', name: 'crouching' } }, { at: 3, pose: { kind: 'named', name: 't-pose' } }] } }],
+    key_poses: [
+      {
+        text,
+        seconds: 4,
+        control: {
+          keys: [
+            { at: 1, pose: { kind: 'named', name: 'crouching' } },
+            { at: 3, pose: { kind: 'named', name: 't-pose' } },
+          ],
+        },
+      },
+    ],
     continue: [{ text, seconds: 4, control: { continueFrom: { path: past } } }],
-    'two segments (2 s + 2 s)': [{ text: 'a person waves', seconds: 2 }, { text: 'a person sits down', seconds: 2 }],
+    'two segments (2 s + 2 s)': [
+      { text: 'a person waves', seconds: 2 },
+      { text: 'a person sits down', seconds: 2 },
+    ],
   };
   // Poses are pinned by default; the same key-pose request without pinning shows what pinning costs.
   const unpinned = 'key_poses, pinPoses: false';
@@ -187,8 +234,17 @@ async function main(): Promise<void> {
     for (const samples of [1, 4] as const) {
       // A new seed per run, as real rerolls; the text embeddings are cached after the warm-up, as in the bot.
       const pinPoses = task === unpinned ? false : undefined;
-      const ms = await timeIt(() => engine.generate({ segments, samples, seed: seed++, pinPoses }), { warmup: 2, runs });
-      const row = { task, samples, p50_ms: percentile(ms, 50), p95_ms: percentile(ms, 95), tokens_per_s: (20 * samples * 1000) / percentile(ms, 50) };
+      const ms = await timeIt(() => engine.generate({ segments, samples, seed: seed++, pinPoses }), {
+        warmup: 2,
+        runs,
+      });
+      const row = {
+        task,
+        samples,
+        p50_ms: percentile(ms, 50),
+        p95_ms: percentile(ms, 95),
+        tokens_per_s: (20 * samples * 1000) / percentile(ms, 50),
+      };
       rows.push(row);
       results[`${task}/${samples}`] = row;
     }
@@ -196,25 +252,49 @@ async function main(): Promise<void> {
   const ns = args['best-of'].split(',').map(Number);
   const curveClipCount = Number(args['curve-clips']);
   const canRank = engine.fitThreshold !== null || engine.bestOf > 1;
-  const curve = canRank ? await bestOfCurve(engine, ns, curveClipCount, args.judge ?? defaultJudge(engine.modelDir), args.probes || null) : [];
+  const curve = canRank
+    ? await bestOfCurve(engine, ns, curveClipCount, args.judge ?? defaultJudge(engine.modelDir), args.probes || null)
+    : [];
   // The target is the default path: the per-task row when measured, else the curve's point at the default N.
-  const textP50 = (results['text/1'] as { p50_ms: number } | undefined)?.p50_ms ?? curve.find((c) => c.bestOf === engine.bestOf)?.p50_ms ?? NaN;
+  const textP50 =
+    (results['text/1'] as { p50_ms: number } | undefined)?.p50_ms ??
+    curve.find((c) => c.bestOf === engine.bestOf)?.p50_ms ??
+    NaN;
   for (const c of curve) {
-    rows.push({ task: `best of ${c.bestOf} (text, 4 s)`, samples: 1, p50_ms: c.p50_ms, p95_ms: c.p95_ms, probes: c.probePassRate === null ? '–' : `${c.probesPassed} (${(c.probePassRate * 100).toFixed(0)} %)`, judge_top3: c.judgeTop3 ?? '–', live_cos: c.liveCosine ?? '–', unsure: c.unsure ?? '–' });
+    rows.push({
+      task: `best of ${c.bestOf} (text, 4 s)`,
+      samples: 1,
+      p50_ms: c.p50_ms,
+      p95_ms: c.p95_ms,
+      probes: c.probePassRate === null ? '–' : `${c.probesPassed} (${(c.probePassRate * 100).toFixed(0)} %)`,
+      judge_top3: c.judgeTop3 ?? '–',
+      live_cos: c.liveCosine ?? '–',
+      unsure: c.unsure ?? '–',
+    });
   }
-  report('engine', {
-    model: engine.version,
-    modelDir,
-    provider: engine.provider,
-    loadMs,
-    runs,
-    clipSeconds: 4,
-    tokensPerClip: 20,
-    target: { task: 'text/1', bestOf: engine.bestOf, p50_ms: 150, met: textP50 <= 150 },
-    bestOf: { default: engine.bestOf, threshold: engine.fitThreshold, judge: args.judge ?? defaultJudge(engine.modelDir), curveClips: curveClipCount, curve },
-    results,
-    rssMb: rssMb(),
-  }, rows);
+  report(
+    'engine',
+    {
+      model: engine.version,
+      modelDir,
+      provider: engine.provider,
+      loadMs,
+      runs,
+      clipSeconds: 4,
+      tokensPerClip: 20,
+      target: { task: 'text/1', bestOf: engine.bestOf, p50_ms: 150, met: textP50 <= 150 },
+      bestOf: {
+        default: engine.bestOf,
+        threshold: engine.fitThreshold,
+        judge: args.judge ?? defaultJudge(engine.modelDir),
+        curveClips: curveClipCount,
+        curve,
+      },
+      results,
+      rssMb: rssMb(),
+    },
+    rows,
+  );
   await engine.close();
 }
 

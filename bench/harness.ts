@@ -74,7 +74,12 @@ export function rssMb(): number {
 /** The machine a number was measured on; timings mean little without it. */
 export function machineInfo(): { cpus: number; cpuModel: string; node: string; platform: string } {
   const cpus = os.cpus();
-  return { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` };
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 function formatCell(v: Row[string]): string {
@@ -89,7 +94,11 @@ export function formatTable(rows: readonly Row[]): string {
   for (const r of rows) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
   const cells = rows.map((r) => columns.map((c) => formatCell(r[c])));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
@@ -99,7 +108,11 @@ export function benchResult(name: string, json: Record<string, unknown>): Record
 }
 
 /** Prints the result object as one JSON line on stdout and the rows as a table on stderr; returns the object. */
-export function report(name: string, json: Record<string, unknown>, rows: readonly Row[] = []): Record<string, unknown> {
+export function report(
+  name: string,
+  json: Record<string, unknown>,
+  rows: readonly Row[] = [],
+): Record<string, unknown> {
   const result = benchResult(name, json);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   const table = formatTable(rows);

@@ -34,7 +34,9 @@ if (buildIsCurrent()) {
   try {
     ({ register } = await import('tsx/esm/api'));
   } catch {
-    process.stderr.write('charades: dist/ is missing or older than src/, and tsx (a dev dependency) is not installed: run `npm run build`\n');
+    process.stderr.write(
+      'charades: dist/ is missing or older than src/, and tsx (a dev dependency) is not installed: run `npm run build`\n',
+    );
     process.exit(1);
   }
   register();

@@ -78,7 +78,9 @@ async function main() {
   copyRuntimeSources();
   writeFileSync(join(DIST, 'build.json'), `${JSON.stringify({ builtAtMs, files: files.length + 1 }, null, 2)}\n`);
   const ms = Math.round(performance.now() - t0);
-  console.log(`built ${files.length} modules and the render page into ${relative(process.cwd(), DIST) || 'dist'}/ in ${ms} ms`);
+  console.log(
+    `built ${files.length} modules and the render page into ${relative(process.cwd(), DIST) || 'dist'}/ in ${ms} ms`,
+  );
 }
 
 main().catch((err) => {

@@ -60,5 +60,7 @@ pruneOnnxRuntime(removed);
 pruneLlamaBuilds(removed);
 const total = removed.reduce((sum, r) => sum + r.mb, 0);
 if (removed.length > 0) {
-  console.log(`pruned ${total.toFixed(0)} MB of native binaries for other platforms or GPUs (${removed.map((r) => r.path.slice(modules.length + 1)).join(', ')})`);
+  console.log(
+    `pruned ${total.toFixed(0)} MB of native binaries for other platforms or GPUs (${removed.map((r) => r.path.slice(modules.length + 1)).join(', ')})`,
+  );
 }

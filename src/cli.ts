@@ -34,18 +34,32 @@ const COMMAND_EXTRA_ROOMS: Partial<Record<string, (keyof typeof ROOMS)[]>> = { e
 
 /** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
 const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {
-  data: 'data', convert: 'convert', embed: 'embed', motion: 'motion', eval: 'eval',
+  data: 'data',
+  convert: 'convert',
+  embed: 'embed',
+  motion: 'motion',
+  eval: 'eval',
   render: 'render',
-  chat: 'bot', serve: 'bot', worker: 'bot',
-  plan: 'agent', 'eval-agent': 'agent', annotate: 'agent',
-  models: 'models', train: 'train',
-  report: 'community', 'export-feedback': 'community', community: 'community',
+  chat: 'bot',
+  serve: 'bot',
+  worker: 'bot',
+  plan: 'agent',
+  'eval-agent': 'agent',
+  annotate: 'agent',
+  models: 'models',
+  train: 'train',
+  report: 'community',
+  'export-feedback': 'community',
+  community: 'community',
 };
 
 function roomsFor(argv: string[]): (keyof typeof ROOMS)[] {
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  const wantsHelp = argv.slice(2).some((a) => a === '-h' || a === '--help' || a === 'help' || a === '-V' || a === '--version');
-  if (first && COMMAND_ROOM[first] && !(first === 'help')) return [COMMAND_ROOM[first], ...(COMMAND_EXTRA_ROOMS[first] ?? [])];
+  const wantsHelp = argv
+    .slice(2)
+    .some((a) => a === '-h' || a === '--help' || a === 'help' || a === '-V' || a === '--version');
+  if (first && COMMAND_ROOM[first] && !(first === 'help'))
+    return [COMMAND_ROOM[first], ...(COMMAND_EXTRA_ROOMS[first] ?? [])];
   if (!first || wantsHelp) return Object.keys(ROOMS);
   return ['bot'];
 }

@@ -10,9 +10,14 @@ import { provideProbePlanner } from './motion/probes/planner.js';
 import type { ProbePlanner } from './motion/probes/run.js';
 
 /** The offline planner with the configured Action-GPT descriptions (CHARADES_EXPAND, default: the shipped cache; never an LLM call). */
-export async function offlineProbePlanner(env: NodeJS.ProcessEnv = configAsEnv(activeConfig() ?? loadConfig())): Promise<ProbePlanner> {
+export async function offlineProbePlanner(
+  env: NodeJS.ProcessEnv = configAsEnv(activeConfig() ?? loadConfig()),
+): Promise<ProbePlanner> {
   const { createAgentFromEnv, emptyConversation } = await import('./agent/index.js');
-  const { agent } = createAgentFromEnv(env, { planner: 'offline', ...(env.CHARADES_EXPAND === 'llm' ? { expand: 'cache' as const } : {}) });
+  const { agent } = createAgentFromEnv(env, {
+    planner: 'offline',
+    ...(env.CHARADES_EXPAND === 'llm' ? { expand: 'cache' as const } : {}),
+  });
   return {
     id: 'offline',
     async plan(prompt: string): Promise<MotionRequest> {

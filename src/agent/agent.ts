@@ -65,7 +65,10 @@ export interface Agent {
 
 export function createAgent(config: AgentConfig = {}): Agent {
   const mode = config.planner ?? 'auto';
-  if (mode === 'llm' && !config.llm) throw new Error('agent config: planner is "llm" but no LLM provider is configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)');
+  if (mode === 'llm' && !config.llm)
+    throw new Error(
+      'agent config: planner is "llm" but no LLM provider is configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)',
+    );
   const llm = mode === 'offline' ? undefined : config.llm;
   const secrets = () => secretValues(config.secrets ?? []);
   const systemPrompt = llm?.systemPrompt ?? '';
@@ -91,9 +94,15 @@ export function createAgent(config: AgentConfig = {}): Agent {
         for (const seg of outcome.plan.segments) seg.action = redactActionText(seg.action, systemPrompt, hidden);
       }
       const result = await finish(conversation, ctx, outcome, config);
-      const fallbackNote = fallback ? ['(The language model was unavailable, so the built-in planner handled this.)'] : [];
+      const fallbackNote = fallback
+        ? ['(The language model was unavailable, so the built-in planner handled this.)']
+        : [];
       const reply = redactReply([result.reply, ...fallbackNote].join(' '), systemPrompt, secrets());
-      const state = withTurns(result.state, { role: 'user', text, ...(ctx.user ? { user: ctx.user } : {}) }, { role: 'assistant', text: reply });
+      const state = withTurns(
+        result.state,
+        { role: 'user', text, ...(ctx.user ? { user: ctx.user } : {}) },
+        { role: 'assistant', text: reply },
+      );
       return {
         ...(result.request ? { request: result.request } : {}),
         ...(result.planned ? { planned: result.planned, substitutions: result.substitutions } : {}),
@@ -116,28 +125,55 @@ interface Finished {
   state: ConversationState;
 }
 
-async function finish(conversation: ConversationState, ctx: TurnContext, outcome: PlanOutcome, config: AgentConfig): Promise<Finished> {
+async function finish(
+  conversation: ConversationState,
+  ctx: TurnContext,
+  outcome: PlanOutcome,
+  config: AgentConfig,
+): Promise<Finished> {
   if (outcome.kind === 'chat') return { reply: outcome.reply, notes: outcome.notes, state: conversation };
   if (outcome.kind === 'undo') {
     const undone = undoRequest(conversation);
     if (!undone) return { reply: "There's nothing to undo yet.", notes: [], state: conversation };
-    return { request: undone.request, reply: composeReply(undone.request, ['back to the previous one'], []), notes: [], state: undone.state };
+    return {
+      request: undone.request,
+      reply: composeReply(undone.request, ['back to the previous one'], []),
+      notes: [],
+      state: undone.state,
+    };
   }
   const { plan, request: planned, notes } = compilePlan(outcome.plan);
   const grounding = config.grounder ? await config.grounder.ground(plan, ctx.signal) : undefined;
   const grounded = grounding?.substitutions.length ? compilePlan(grounding.plan) : undefined;
   const request = grounded?.request ?? planned;
   const described = config.expander ? await addDescriptions(request, config.expander, ctx.signal) : request;
-  const allNotes = [...outcome.notes, ...notes, ...(grounded?.notes ?? []), ...(grounding?.unknown ?? []).map(unknownNote)];
+  const allNotes = [
+    ...outcome.notes,
+    ...notes,
+    ...(grounded?.notes ?? []),
+    ...(grounding?.unknown ?? []).map(unknownNote),
+  ];
   const said = grounding?.substitutions.length ? substitutionLine(grounding.substitutions) : undefined;
-  const body = outcome.reply ? [outcome.reply, ...notes, ...(grounding?.unknown ?? []).map(unknownNote)].join(' ') : composeReply(described, outcome.changes, allNotes);
+  const body = outcome.reply
+    ? [outcome.reply, ...notes, ...(grounding?.unknown ?? []).map(unknownNote)].join(' ')
+    : composeReply(described, outcome.changes, allNotes);
   const reply = said ? `${said} ${body}` : body;
   // the conversation keeps the plan as understood, so "slower" or "same but happier" edit the request and not its stand-in
   const state = withRequest(conversation, plan as Plan, described);
-  return { request: described, ...(grounded ? { planned, substitutions: grounding?.substitutions } : {}), reply, notes: allNotes, state };
+  return {
+    request: described,
+    ...(grounded ? { planned, substitutions: grounding?.substitutions } : {}),
+    reply,
+    notes: allNotes,
+    state,
+  };
 }
 
-async function addDescriptions(request: MotionRequest, expander: DescriptionSource, signal?: AbortSignal): Promise<MotionRequest> {
+async function addDescriptions(
+  request: MotionRequest,
+  expander: DescriptionSource,
+  signal?: AbortSignal,
+): Promise<MotionRequest> {
   const segments = await Promise.all(
     request.segments.map(async (s) => {
       if (s.descriptions?.length) return s;

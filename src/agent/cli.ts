@@ -21,7 +21,10 @@ function settingsEnv(): Record<string, string> {
   return configAsEnv(activeConfig() ?? loadConfig());
 }
 
-const PlannerOption = () => new Option('--planner <kind>', 'offline, llm or auto (LLM when one is configured)').choices(['offline', 'llm', 'auto']).default('auto');
+const PlannerOption = () =>
+  new Option('--planner <kind>', 'offline, llm or auto (LLM when one is configured)')
+    .choices(['offline', 'llm', 'auto'])
+    .default('auto');
 
 const PlanLineSchema = z.object({
   user: z.string().min(1).default('user'),
@@ -34,27 +37,46 @@ const PlanLineSchema = z.object({
 export function registerAgentCommands(program: Command): void {
   program
     .command('plan')
-    .description('read a conversation as JSON lines on stdin ({"user": "...", "text": "..."} per turn) and print one MotionRequest per turn')
+    .description(
+      'read a conversation as JSON lines on stdin ({"user": "...", "text": "..."} per turn) and print one MotionRequest per turn',
+    )
     .addOption(PlannerOption())
-    .option('--json', 'print one JSON object per turn: {user, request, planned (before grounding, when it replaced actions), reply, planner, notes}')
+    .option(
+      '--json',
+      'print one JSON object per turn: {user, request, planned (before grounding, when it replaced actions), reply, planner, notes}',
+    )
     .option('--no-expand', 'do not attach Action-GPT descriptions')
     .action(async (opts: { planner: 'offline' | 'llm' | 'auto'; json?: boolean; expand: boolean }) => {
       const input = await readStdin();
       const lines = parseTranscript(input);
-      const configured = createAgentFromEnv(settingsEnv(), { planner: opts.planner, ...(opts.expand ? {} : { expand: 'off' as const }) });
+      const configured = createAgentFromEnv(settingsEnv(), {
+        planner: opts.planner,
+        ...(opts.expand ? {} : { expand: 'off' as const }),
+      });
       const conversations = new InMemoryConversations();
       try {
         for (const line of lines) {
           const r = await configured.agent.turn(conversations.get(line.user), line.text, { user: line.user });
           let state = r.state;
-          if (line.motion !== undefined && r.request) state = recordMotion(state, Array.isArray(line.motion) ? line.motion : [line.motion]);
+          if (line.motion !== undefined && r.request)
+            state = recordMotion(state, Array.isArray(line.motion) ? line.motion : [line.motion]);
           if (line.pick !== undefined) state = pickSample(state, line.pick);
           conversations.set(line.user, state);
           if (opts.json) {
-            const out = { user: line.user, request: r.request ?? null, ...(r.planned ? { planned: r.planned } : {}), reply: r.reply, planner: r.planner, notes: r.notes, ...(r.fallback ? { fallback: r.fallback } : {}) };
+            const out = {
+              user: line.user,
+              request: r.request ?? null,
+              ...(r.planned ? { planned: r.planned } : {}),
+              reply: r.reply,
+              planner: r.planner,
+              notes: r.notes,
+              ...(r.fallback ? { fallback: r.fallback } : {}),
+            };
             process.stdout.write(`${JSON.stringify(out)}\n`);
           } else {
-            process.stdout.write(`${line.user}> ${line.text}\ncharades> ${r.reply}\n${r.request ? `  ${JSON.stringify(r.request)}\n` : ''}`);
+            process.stdout.write(
+              `${line.user}> ${line.text}\ncharades> ${r.reply}\n${r.request ? `  ${JSON.stringify(r.request)}\n` : ''}`,
+            );
           }
         }
       } finally {
@@ -83,14 +105,23 @@ export function registerAgentCommands(program: Command): void {
       if (opts.planner !== 'offline') {
         const settings = llmSettingsFromEnv();
         if (settings.provider === 'none') {
-          result.llm = { skipped: 'no LLM configured or reachable (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)' };
-          if (opts.planner === 'llm') throw new Error('eval-agent --planner llm: no LLM configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)');
+          result.llm = {
+            skipped: 'no LLM configured or reachable (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)',
+          };
+          if (opts.planner === 'llm')
+            throw new Error(
+              'eval-agent --planner llm: no LLM configured (set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH)',
+            );
         } else {
           const llm = createAgentFromEnv(settingsEnv(), { planner: 'llm', expand: 'off', ground: 'lexicon' });
           try {
             const report = await evaluate(llm.agent, cases, `llm (${providerId(settings)})`);
             rows.push(report);
-            result.llm = { ...summarise(report, maxFailures), provider: providerId(settings), reachable: report.fallbacks < report.cases };
+            result.llm = {
+              ...summarise(report, maxFailures),
+              provider: providerId(settings),
+              reachable: report.fallbacks < report.cases,
+            };
           } finally {
             await llm.dispose();
           }
@@ -102,36 +133,53 @@ export function registerAgentCommands(program: Command): void {
 
   program
     .command('annotate')
-    .description("build the Action-GPT description cache (k = 4, temperature 0.5, top-p 1, ≤ 128 tokens) with the configured LLM")
+    .description(
+      'build the Action-GPT description cache (k = 4, temperature 0.5, top-p 1, ≤ 128 tokens) with the configured LLM',
+    )
     .option('--phrases <file>', 'phrases to describe, one per line')
     .option('--data [dir]', 'describe every distinct text of a motion dataset (index.jsonl)')
     .option('--cache <dir>', 'cache folder (default: CHARADES_CACHE or .cache/)')
     .option('--limit <n>', 'describe at most n phrases')
     .option('--json', 'print a JSON summary')
-    .action(async (opts: { phrases?: string; data?: string | boolean; cache?: string; limit?: string; json?: boolean }) => {
-      const settings = llmSettingsFromEnv();
-      const model = createDescriptionModel(settings);
-      if (!model) throw new Error('annotate needs an LLM: set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH');
-      const phrases = collectPhrases(opts);
-      const limit = opts.limit === undefined ? phrases.length : parseCount('--limit', opts.limit, 1);
-      const expander = new ActionGptExpander({ cacheDir: opts.cache ?? settings.cacheDir, model, shippedPath: false });
-      const counts = { llm: 0, cache: 0, failed: 0 };
-      const failures: string[] = [];
-      for (const phrase of phrases.slice(0, limit)) {
-        try {
-          const r = await expander.lookup(phrase);
-          counts[r.source === 'llm' ? 'llm' : 'cache']++;
-          if (!opts.json) process.stderr.write(`${r.source === 'llm' ? 'described' : 'cached   '} ${phrase}\n`);
-        } catch (err) {
-          counts.failed++;
-          failures.push(`${phrase}: ${(err as Error).message.split('\n')[0]}`);
+    .action(
+      async (opts: { phrases?: string; data?: string | boolean; cache?: string; limit?: string; json?: boolean }) => {
+        const settings = llmSettingsFromEnv();
+        const model = createDescriptionModel(settings);
+        if (!model) throw new Error('annotate needs an LLM: set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH');
+        const phrases = collectPhrases(opts);
+        const limit = opts.limit === undefined ? phrases.length : parseCount('--limit', opts.limit, 1);
+        const expander = new ActionGptExpander({
+          cacheDir: opts.cache ?? settings.cacheDir,
+          model,
+          shippedPath: false,
+        });
+        const counts = { llm: 0, cache: 0, failed: 0 };
+        const failures: string[] = [];
+        for (const phrase of phrases.slice(0, limit)) {
+          try {
+            const r = await expander.lookup(phrase);
+            counts[r.source === 'llm' ? 'llm' : 'cache']++;
+            if (!opts.json) process.stderr.write(`${r.source === 'llm' ? 'described' : 'cached   '} ${phrase}\n`);
+          } catch (err) {
+            counts.failed++;
+            failures.push(`${phrase}: ${(err as Error).message.split('\n')[0]}`);
+          }
         }
-      }
-      const summary = { model: model.id, cacheFile: expander.cacheFile, phrases: Math.min(limit, phrases.length), ...counts, failures: failures.slice(0, 20) };
-      if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-      else process.stdout.write(`${summary.llm} described, ${summary.cache} already cached, ${summary.failed} failed → ${summary.cacheFile}\n`);
-      if (counts.failed) process.exitCode = 1;
-    });
+        const summary = {
+          model: model.id,
+          cacheFile: expander.cacheFile,
+          phrases: Math.min(limit, phrases.length),
+          ...counts,
+          failures: failures.slice(0, 20),
+        };
+        if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+        else
+          process.stdout.write(
+            `${summary.llm} described, ${summary.cache} already cached, ${summary.failed} failed → ${summary.cacheFile}\n`,
+          );
+        if (counts.failed) process.exitCode = 1;
+      },
+    );
 }
 
 /** Parses the transcript; each bad line is reported by number with what is wrong. */
@@ -148,10 +196,14 @@ export function parseTranscript(input: string): z.infer<typeof PlanLineSchema>[]
       throw new Error(`stdin line ${i + 1}: not valid JSON (expected {"user": "...", "text": "..."})`);
     }
     const r = PlanLineSchema.safeParse(json);
-    if (!r.success) throw new Error(`stdin line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ')}`);
+    if (!r.success)
+      throw new Error(
+        `stdin line ${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.') || 'line'}: ${x.message}`).join('; ')}`,
+      );
     out.push(r.data);
   }
-  if (!out.length) throw new Error('no turns on stdin: pipe JSON lines like {"user": "ana", "text": "wave, then sit down"}');
+  if (!out.length)
+    throw new Error('no turns on stdin: pipe JSON lines like {"user": "ana", "text": "wave, then sit down"}');
   return out;
 }
 
@@ -172,7 +224,9 @@ function summarise(r: EvalReport, maxFailures: number) {
     exactCases: r.exactCases,
     fallbacks: r.fallbacks,
     ms: r.ms,
-    failures: r.failures.slice(0, maxFailures).map((f) => ({ id: f.id, misses: f.misses, ...(f.fallback ? { fallback: f.fallback } : {}) })),
+    failures: r.failures
+      .slice(0, maxFailures)
+      .map((f) => ({ id: f.id, misses: f.misses, ...(f.fallback ? { fallback: f.fallback } : {}) })),
   };
 }
 
@@ -182,15 +236,20 @@ function printEvalTable(rows: EvalReport[], llm: unknown): void {
     process.stdout.write(
       `${r.planner.padEnd(28)} ${String(r.fields).padStart(6)}   ${(r.fieldAccuracy * 100).toFixed(1).padStart(8)}%   ${String(r.cases).padStart(5)}   ${String(r.exactCases).padStart(5)}   ${String(r.fallbacks).padStart(9)}\n`,
     );
-    for (const f of r.failures.slice(0, 10)) process.stdout.write(`  ✗ ${f.id}: ${f.misses.map((m) => `${m.field} expected ${JSON.stringify(m.expected)} got ${JSON.stringify(m.got)}`).join('; ')}\n`);
+    for (const f of r.failures.slice(0, 10))
+      process.stdout.write(
+        `  ✗ ${f.id}: ${f.misses.map((m) => `${m.field} expected ${JSON.stringify(m.expected)} got ${JSON.stringify(m.got)}`).join('; ')}\n`,
+      );
   }
-  if (llm && typeof llm === 'object' && 'skipped' in llm) process.stdout.write(`llm: skipped — ${(llm as { skipped: string }).skipped}\n`);
+  if (llm && typeof llm === 'object' && 'skipped' in llm)
+    process.stdout.write(`llm: skipped — ${(llm as { skipped: string }).skipped}\n`);
 }
 
 /** An integer option ≥ min, or an error that names the option. */
 export function parseCount(option: string, value: string, min: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min) throw new Error(`${option}: expected an integer ≥ ${min}, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < min)
+    throw new Error(`${option}: expected an integer ≥ ${min}, got "${value}"`);
   return n;
 }
 
@@ -199,7 +258,12 @@ export function collectPhrases(opts: { phrases?: string; data?: string | boolean
   const phrases: string[] = [];
   if (opts.phrases) {
     if (!existsSync(opts.phrases)) throw new Error(`--phrases: no file at ${opts.phrases}`);
-    phrases.push(...readFileSync(opts.phrases, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+    phrases.push(
+      ...readFileSync(opts.phrases, 'utf8')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
+    );
   }
   if (opts.data) {
     const dir = requireDataDir(typeof opts.data === 'string' ? opts.data : defaultDataDir());
@@ -211,10 +275,10 @@ export function collectPhrases(opts: { phrases?: string; data?: string | boolean
       } catch {
         throw new Error(`${resolve(dir, 'index.jsonl')}:${n + 1}: not valid JSON`);
       }
-      if (Array.isArray(rec.texts)) phrases.push(...rec.texts.filter((t): t is string => typeof t === 'string').map(phraseKey));
+      if (Array.isArray(rec.texts))
+        phrases.push(...rec.texts.filter((t): t is string => typeof t === 'string').map(phraseKey));
     }
   }
   if (!opts.phrases && !opts.data) throw new Error('annotate: give --phrases FILE or --data [DIR]');
   return [...new Set(phrases.map((p) => p.trim()).filter(Boolean))];
 }
-

@@ -68,7 +68,8 @@ export function loadEvalSet(path: string): EvalCase[] {
         throw new Error(`${path}:${n}: not valid JSON`);
       }
       const r = EvalCaseSchema.safeParse(json);
-      if (!r.success) throw new Error(`${path}:${n}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!r.success)
+        throw new Error(`${path}:${n}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       return r.data;
     });
 }
@@ -103,7 +104,13 @@ export interface EvalReport {
 
 /** Same words, ignoring case, punctuation and articles ("Wave the right hand." = "wave right hand"). */
 export function sameText(a: string, b: string): boolean {
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9 ]+/g, ' ').replace(/\b(a|an|the)\b/g, ' ').replace(/\s+/g, ' ').trim();
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9 ]+/g, ' ')
+      .replace(/\b(a|an|the)\b/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
   return norm(a) === norm(b);
 }
 
@@ -115,7 +122,8 @@ export async function runCase(agent: Agent, c: EvalCase): Promise<CaseResult> {
     previous = state.lastRequest ?? previous;
     last = await agent.turn(state, turn.text, { user: 'eval' });
     state = last.state;
-    if (turn.motion !== undefined && last.request) state = recordMotion(state, Array.isArray(turn.motion) ? turn.motion : [turn.motion]);
+    if (turn.motion !== undefined && last.request)
+      state = recordMotion(state, Array.isArray(turn.motion) ? turn.motion : [turn.motion]);
     if (turn.pick !== undefined) state = pickSample(state, turn.pick);
   }
   const result = last as NonNullable<typeof last>;
@@ -124,7 +132,11 @@ export async function runCase(agent: Agent, c: EvalCase): Promise<CaseResult> {
   return { id: c.id, ...score, planner: result.planner, ...(result.fallback ? { fallback: result.fallback } : {}) };
 }
 
-export function scoreRequest(c: EvalCase, got: MotionRequest | undefined, previous: MotionRequest | undefined): { fields: number; correct: number; misses: FieldMiss[] } {
+export function scoreRequest(
+  c: EvalCase,
+  got: MotionRequest | undefined,
+  previous: MotionRequest | undefined,
+): { fields: number; correct: number; misses: FieldMiss[] } {
   const misses: FieldMiss[] = [];
   let fields = 0;
   const check = (field: string, ok: boolean, expected: unknown, value: unknown) => {
@@ -133,12 +145,22 @@ export function scoreRequest(c: EvalCase, got: MotionRequest | undefined, previo
   };
   const e = c.expect;
   if ('chat' in e) {
-    check('chat', got === undefined, 'no request', got?.segments.map((s) => s.text));
+    check(
+      'chat',
+      got === undefined,
+      'no request',
+      got?.segments.map((s) => s.text),
+    );
     return { fields, correct: fields - misses.length, misses };
   }
   check('request', got !== undefined, 'a request', 'none');
   if (!got) {
-    const missed = ['segments.length', ...e.segments.flatMap((_, i) => [`segments.${i}.text`, `segments.${i}.seconds`, `segments.${i}.control`]), 'samples', 'speed'];
+    const missed = [
+      'segments.length',
+      ...e.segments.flatMap((_, i) => [`segments.${i}.text`, `segments.${i}.seconds`, `segments.${i}.control`]),
+      'samples',
+      'speed',
+    ];
     if (e.seed !== undefined) missed.push('seed');
     for (const field of missed) check(field, false, 'a request', undefined);
     return { fields, correct: fields - misses.length, misses };
@@ -149,14 +171,21 @@ export function scoreRequest(c: EvalCase, got: MotionRequest | undefined, previo
     const texts = Array.isArray(s.text) ? s.text : [s.text];
     check(`segments.${i}.text`, !!g && texts.some((t) => sameText(t, g.text)), s.text, g?.text);
     check(`segments.${i}.seconds`, !!g && Math.abs(g.seconds - s.seconds) <= 0.051, s.seconds, g?.seconds);
-    const want = Object.fromEntries((['init', 'last', 'keys', 'continueFrom'] as const).filter((k) => s[k] !== undefined).map((k) => [k, s[k]]));
+    const want = Object.fromEntries(
+      (['init', 'last', 'keys', 'continueFrom'] as const).filter((k) => s[k] !== undefined).map((k) => [k, s[k]]),
+    );
     const have = g?.control ?? {};
     check(`segments.${i}.control`, !!g && isDeepStrictEqual(JSON.parse(JSON.stringify(have)), want), want, g?.control);
   }
   check('samples', got.samples === (e.samples ?? 1), e.samples ?? 1, got.samples);
   check('speed', Math.abs(got.speed - (e.speed ?? 1)) <= 0.051, e.speed ?? 1, got.speed);
   if (e.seed !== undefined) {
-    const ok = e.seed === 'changed' ? previous !== undefined && got.seed !== previous.seed : e.seed === 'same' ? got.seed === previous?.seed : got.seed === e.seed;
+    const ok =
+      e.seed === 'changed'
+        ? previous !== undefined && got.seed !== previous.seed
+        : e.seed === 'same'
+          ? got.seed === previous?.seed
+          : got.seed === e.seed;
     check('seed', ok, e.seed, got.seed);
   }
   return { fields, correct: fields - misses.length, misses };

@@ -66,7 +66,8 @@ export class ActionGptExpander implements DescriptionSource {
   constructor(private readonly options: ExpanderOptions) {
     this.cacheFile = join(options.cacheDir, 'action-gpt', 'descriptions.jsonl');
     this.k = options.k ?? ACTION_GPT.k;
-    if (!Number.isInteger(this.k) || this.k < 1 || this.k > 8) throw new Error(`Action-GPT k must be an integer from 1 to 8, got ${options.k}`);
+    if (!Number.isInteger(this.k) || this.k < 1 || this.k > 8)
+      throw new Error(`Action-GPT k must be an integer from 1 to 8, got ${options.k}`);
   }
 
   get modelId(): string | undefined {
@@ -96,7 +97,12 @@ export class ActionGptExpander implements DescriptionSource {
     return { descriptions: await pending, source: 'llm' };
   }
 
-  private async generate(phrase: string, key: string, model: DescriptionModel, signal?: AbortSignal): Promise<string[]> {
+  private async generate(
+    phrase: string,
+    key: string,
+    model: DescriptionModel,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const prompt = actionGptPrompt(phrase);
     const answers = await Promise.all(Array.from({ length: this.k }, () => model.complete(prompt, signal)));
     const descriptions = answers.map((a) => a.replace(/\s+/g, ' ').trim()).filter(Boolean);
@@ -113,7 +119,10 @@ export class ActionGptExpander implements DescriptionSource {
     this.shipped = new Map();
     const path = this.options.shippedPath;
     if (!path) return this.shipped;
-    if (!existsSync(path)) throw new Error(`shipped Action-GPT annotations not found at ${path} (set CHARADES_DATA or pass shippedPath: false)`);
+    if (!existsSync(path))
+      throw new Error(
+        `shipped Action-GPT annotations not found at ${path} (set CHARADES_DATA or pass shippedPath: false)`,
+      );
     for (const [n, line] of readLines(path)) {
       const rec = parseLine(line);
       if (!rec || typeof rec.phrase !== 'string' || !isStringArray(rec.descriptions)) {
@@ -121,7 +130,8 @@ export class ActionGptExpander implements DescriptionSource {
         continue;
       }
       const texts = isStringArray(rec.texts) ? rec.texts : [];
-      for (const t of [rec.phrase, ...texts]) if (!this.shipped.has(phraseKey(t))) this.shipped.set(phraseKey(t), rec.descriptions);
+      for (const t of [rec.phrase, ...texts])
+        if (!this.shipped.has(phraseKey(t))) this.shipped.set(phraseKey(t), rec.descriptions);
     }
     return this.shipped;
   }
@@ -160,4 +170,5 @@ function parseLine(line: string): Record<string, unknown> | undefined {
   }
 }
 
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0);
+const isStringArray = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0);

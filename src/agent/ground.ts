@@ -93,7 +93,9 @@ export function createGrounder(opts: GrounderOptions = {}): Grounder {
           segments.push(seg);
           continue;
         }
-        const rewritten = opts.rewriter ? await rewriteWithModel(opts.rewriter, seg, matches, signal).catch(() => undefined) : undefined;
+        const rewritten = opts.rewriter
+          ? await rewriteWithModel(opts.rewriter, seg, matches, signal).catch(() => undefined)
+          : undefined;
         if (rewritten) {
           segments.push(...expandSteps(seg, rewritten.steps, room));
           substitutions.push({ asked: segmentText(seg), summary: rewritten.summary, source: 'llm' });
@@ -167,10 +169,15 @@ const TOKEN_SECONDS = 0.2;
 const MAX_HOLD_KEYS = 18;
 
 /** A still posture: start and end pinned, and a key on every token in between (spread wider past 3.8 s). */
-function holdControls(pose: NamedPose, seconds: number, every = TOKEN_SECONDS): Pick<PlanSegment, 'init' | 'last' | 'keys'> {
+function holdControls(
+  pose: NamedPose,
+  seconds: number,
+  every = TOKEN_SECONDS,
+): Pick<PlanSegment, 'init' | 'last' | 'keys'> {
   const spacing = Math.max(every, Math.ceil((seconds / (MAX_HOLD_KEYS + 1)) * 10) / 10);
   const keys: NonNullable<PlanSegment['keys']> = [];
-  for (let at = spacing; at < seconds - TOKEN_SECONDS / 2; at += spacing) keys.push({ at: round1(at), pose: named(pose) });
+  for (let at = spacing; at < seconds - TOKEN_SECONDS / 2; at += spacing)
+    keys.push({ at: round1(at), pose: named(pose) });
   return { init: named(pose), last: named(pose), keys: keys.slice(0, MAX_HOLD_KEYS) };
 }
 
@@ -193,7 +200,10 @@ const RewriteSchema = z.object({
         descriptions: z.array(z.string().min(1).max(600)).max(4).optional(),
         init: PoseName.optional(),
         last: PoseName.optional(),
-        keys: z.array(z.object({ at: z.number().min(0).max(1), pose: PoseName })).max(6).optional(),
+        keys: z
+          .array(z.object({ at: z.number().min(0).max(1), pose: PoseName }))
+          .max(6)
+          .optional(),
       }),
     )
     .min(1)
@@ -217,7 +227,12 @@ export function rewritePrompt(asked: string, matches: readonly VocabularyMatch[]
   ].join('\n');
 }
 
-async function rewriteWithModel(model: GroundingModel, seg: PlanSegment, matches: VocabularyMatch[], signal?: AbortSignal): Promise<{ summary: string; steps: PantomimeStep[] } | undefined> {
+async function rewriteWithModel(
+  model: GroundingModel,
+  seg: PlanSegment,
+  matches: VocabularyMatch[],
+  signal?: AbortSignal,
+): Promise<{ summary: string; steps: PantomimeStep[] } | undefined> {
   const answer = await model.complete(rewritePrompt(segmentText(seg), matches), signal);
   const json = /\{[\s\S]*\}/.exec(answer.replace(/```(?:json)?/g, ''))?.[0];
   if (!json) return undefined;

@@ -4,7 +4,15 @@ export { createAgent, cleanUserText, MAX_USER_TEXT } from './agent.js';
 export type { Agent, AgentConfig, DescriptionSource, LlmPlanner, TurnResult } from './agent.js';
 export type { PlanOutcome, PlannerKind, TurnContext } from './types.js';
 export {
-  ConversationStateSchema, InMemoryConversations, MEMORY, adoptRequest, emptyConversation, lastMotionRef, parseConversationState, pickSample, recordMotion,
+  ConversationStateSchema,
+  InMemoryConversations,
+  MEMORY,
+  adoptRequest,
+  emptyConversation,
+  lastMotionRef,
+  parseConversationState,
+  pickSample,
+  recordMotion,
 } from './state.js';
 export type { ConversationState, ProducedMotion, Turn } from './state.js';
 export { ChatSession } from './session.js';
@@ -15,7 +23,13 @@ export { SYSTEM_PROMPT, createLangChainPlanner, plannerTools } from './llm.js';
 export { createLlamaPlanner, GRAMMAR_SCHEMA } from './llama.js';
 export { ACTION_GPT, ActionGptExpander, actionGptPrompt, phraseKey } from './expander.js';
 export type { DescriptionModel, DescribeResult, ExpanderOptions } from './expander.js';
-export { createAgentFromEnv, createDescriptionModel, createLlmPlanner, createOpenAIChatModel, llmSettingsFromEnv } from './providers.js';
+export {
+  createAgentFromEnv,
+  createDescriptionModel,
+  createLlmPlanner,
+  createOpenAIChatModel,
+  llmSettingsFromEnv,
+} from './providers.js';
 export type { ConfiguredAgent, LlmSettings, ProviderKind } from './providers.js';
 export { evaluate, loadEvalSet } from './eval.js';
 export type { EvalCase, EvalReport } from './eval.js';

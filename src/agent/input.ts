@@ -51,17 +51,26 @@ const EMOJI_WORDS: ReadonlyArray<[emoji: string[], kind: 'animal' | 'action', wo
 ];
 
 const EMOJI_MODIFIERS = /[\u{1F3FB}-\u{1F3FF}]|\uFE0E|\uFE0F|\u200D|\u2640|\u2642/gu;
-const EMOJI_TO_WORDS = new Map(EMOJI_WORDS.flatMap(([emoji, kind, word]) => emoji.map((e) => [e, { kind, word }] as const)));
+const EMOJI_TO_WORDS = new Map(
+  EMOJI_WORDS.flatMap(([emoji, kind, word]) => emoji.map((e) => [e, { kind, word }] as const)),
+);
 const ANY_EMOJI = /\p{Extended_Pictographic}/gu;
 
 /** Removes pings; the words around them stay ("<@1> make him bow" → "make him bow"). */
 export function stripMentions(text: string): string {
-  return text.replace(MENTIONS, ' ').replace(/[ \t]{2,}/g, ' ').trim();
+  return text
+    .replace(MENTIONS, ' ')
+    .replace(/[ \t]{2,}/g, ' ')
+    .trim();
 }
 
 /** NFKC (fancy alphabets, full-width letters) and no combining marks (strike-through, Zalgo, accents). */
 export function foldUnicode(text: string): string {
-  return text.normalize('NFKC').normalize('NFD').replace(/\p{M}+/gu, '').normalize('NFC');
+  return text
+    .normalize('NFKC')
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .normalize('NFC');
 }
 
 /**

@@ -9,7 +9,15 @@ import { z } from 'zod';
 import type { LlmPlanner } from './agent.js';
 import { describeRequest } from './reply.js';
 import type { ConversationState } from './state.js';
-import { AnswerArgs, Draft, EditPreviousArgs, PlanMotionArgs, STYLE_PHRASES, SetOptionsArgs, SetPosesArgs } from './tools.js';
+import {
+  AnswerArgs,
+  Draft,
+  EditPreviousArgs,
+  PlanMotionArgs,
+  STYLE_PHRASES,
+  SetOptionsArgs,
+  SetPosesArgs,
+} from './tools.js';
 import type { PlanOutcome, TurnContext } from './types.js';
 
 export const SYSTEM_PROMPT = [
@@ -41,15 +49,25 @@ export function createLangChainPlanner(options: LangChainPlannerOptions): LlmPla
   const timeoutMs = options.timeoutMs ?? 30_000;
   const historyTurns = options.historyTurns ?? 6;
   let model: Promise<BaseChatModel> | undefined;
-  const getModel = () => (model ??= typeof options.model === 'function' ? options.model() : Promise.resolve(options.model));
+  const getModel = () =>
+    (model ??= typeof options.model === 'function' ? options.model() : Promise.resolve(options.model));
   return {
     id: options.id,
     systemPrompt: SYSTEM_PROMPT,
     async plan(state: ConversationState, text: string, ctx: TurnContext): Promise<PlanOutcome> {
       const draft = new Draft(state, ctx, text);
-      const [{ createAgent: createLangChainAgent }, { AIMessage: AIMessageClass, HumanMessage }] = await Promise.all([import('langchain'), import('@langchain/core/messages')]);
-      const agent = createLangChainAgent({ model: await getModel(), tools: await plannerTools(draft), systemPrompt: SYSTEM_PROMPT });
-      const signal = ctx.signal ? AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+      const [{ createAgent: createLangChainAgent }, { AIMessage: AIMessageClass, HumanMessage }] = await Promise.all([
+        import('langchain'),
+        import('@langchain/core/messages'),
+      ]);
+      const agent = createLangChainAgent({
+        model: await getModel(),
+        tools: await plannerTools(draft),
+        systemPrompt: SYSTEM_PROMPT,
+      });
+      const signal = ctx.signal
+        ? AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)])
+        : AbortSignal.timeout(timeoutMs);
       const messages = [...(await history(state, historyTurns)), new HumanMessage(text)];
       const result = await agent.invoke({ messages }, { recursionLimit: 12, signal });
       const final = result.messages.at(-1);
@@ -62,24 +80,52 @@ export function createLangChainPlanner(options: LangChainPlannerOptions): LlmPla
 export async function plannerTools(draft: Draft) {
   const { tool } = await import('langchain');
   return [
-    tool((a) => draft.planMotion(a), { name: 'plan_motion', description: 'Plan a new motion made of one or more actions in order.', schema: PlanMotionArgs }),
-    tool((a) => draft.editPrevious(a), { name: 'edit_previous', description: 'Change the previous request: speed, durations, style, or a new take.', schema: EditPreviousArgs }),
-    tool((a) => draft.setPoses(a), { name: 'set_poses', description: 'Set the start pose, end pose or key poses of the planned (or previous) motion.', schema: SetPosesArgs }),
-    tool((a) => draft.setOptions(a), { name: 'set_options', description: 'Set samples (1 or 4), seed or absolute speed.', schema: SetOptionsArgs }),
-    tool(() => draft.requestUndo(), { name: 'undo', description: 'Restore the request before the last one.', schema: z.object({}) }),
-    tool((a) => draft.setAnswer(a.text), { name: 'answer', description: 'Answer a message that asks for no motion.', schema: AnswerArgs }),
+    tool((a) => draft.planMotion(a), {
+      name: 'plan_motion',
+      description: 'Plan a new motion made of one or more actions in order.',
+      schema: PlanMotionArgs,
+    }),
+    tool((a) => draft.editPrevious(a), {
+      name: 'edit_previous',
+      description: 'Change the previous request: speed, durations, style, or a new take.',
+      schema: EditPreviousArgs,
+    }),
+    tool((a) => draft.setPoses(a), {
+      name: 'set_poses',
+      description: 'Set the start pose, end pose or key poses of the planned (or previous) motion.',
+      schema: SetPosesArgs,
+    }),
+    tool((a) => draft.setOptions(a), {
+      name: 'set_options',
+      description: 'Set samples (1 or 4), seed or absolute speed.',
+      schema: SetOptionsArgs,
+    }),
+    tool(() => draft.requestUndo(), {
+      name: 'undo',
+      description: 'Restore the request before the last one.',
+      schema: z.object({}),
+    }),
+    tool((a) => draft.setAnswer(a.text), {
+      name: 'answer',
+      description: 'Answer a message that asks for no motion.',
+      schema: AnswerArgs,
+    }),
   ];
 }
 
 /** Earlier turns as chat messages, plus what the last request was, so follow-ups have context. */
 async function history(state: ConversationState, turns: number): Promise<BaseMessage[]> {
   const { AIMessage, HumanMessage } = await import('@langchain/core/messages');
-  const msgs: BaseMessage[] = state.turns.slice(-turns).map((t) => (t.role === 'user' ? new HumanMessage(t.text) : new AIMessage(t.text)));
+  const msgs: BaseMessage[] = state.turns
+    .slice(-turns)
+    .map((t) => (t.role === 'user' ? new HumanMessage(t.text) : new AIMessage(t.text)));
   if (state.lastRequest) msgs.push(new AIMessage(`(The previous request was: ${describeRequest(state.lastRequest)})`));
   return msgs;
 }
 
 function messageText(m: AIMessage): string {
   if (typeof m.content === 'string') return m.content;
-  return m.content.map((c) => (typeof c === 'object' && c && 'text' in c && typeof c.text === 'string' ? c.text : '')).join('');
+  return m.content
+    .map((c) => (typeof c === 'object' && c && 'text' in c && typeof c.text === 'string' ? c.text : ''))
+    .join('');
 }

@@ -13,20 +13,54 @@ import { lastMotionRef } from './state.js';
 import type { ConversationState } from './state.js';
 import type { PlanOutcome, TurnContext } from './types.js';
 import {
-  ACTIONS, DEFAULT_SECONDS, NUMBER_SOURCE, REPEAT_WORDS, STYLES, VERB_FORMS, parseNumber, poseFromWords, styleFromWords,
+  ACTIONS,
+  DEFAULT_SECONDS,
+  NUMBER_SOURCE,
+  REPEAT_WORDS,
+  STYLES,
+  VERB_FORMS,
+  parseNumber,
+  poseFromWords,
+  styleFromWords,
 } from './vocabulary.js';
 
 const NUM = NUMBER_SOURCE;
 const POSE_SOURCE =
   '(t[- ]?pose|a[- ]pose|(?:hands|arms) (?:up|raised|in the air)|crouch(?:ing|ed)?|squat(?:ting)?|sit(?:ting)?(?: down)?|seated|kneel(?:ing)?|on (?:his|her|their|the) knees|lying(?: down)?|lie down|laying(?: down)?|lying on the (?:floor|ground)|on the (?:floor|ground)|stand(?:ing)?(?: up)?(?: straight)?|upright)';
-const PREVIOUS_FRAME = '(?:the )?(?:last|final|previous) (?:frame|pose)|where (?:he|she|they|it|you|the (?:last|previous) (?:one|clip|motion)) (?:left off|stopped|ended|finished)|the end of the (?:last|previous) (?:one|clip|motion)';
+const PREVIOUS_FRAME =
+  '(?:the )?(?:last|final|previous) (?:frame|pose)|where (?:he|she|they|it|you|the (?:last|previous) (?:one|clip|motion)) (?:left off|stopped|ended|finished)|the end of the (?:last|previous) (?:one|clip|motion)';
 const UPLOADED = '(?:my|the|this|that) (?:uploaded |attached )?pose|the pose i (?:sent|uploaded|attached)';
 
 /** Seconds for actions that have no special wording, by their verb. */
 const VERB_SECONDS: Record<string, number> = {
-  jump: 2, hop: 2, kick: 2, punch: 2, nod: 2, sneeze: 2, fall: 3, sit: 3, clap: 3, bow: 3, wave: 3, throw: 3, stand: 3,
-  slash: 2, crouch: 2.5, skip: 3, dash: 3, leap: 2,
-  dance: 6, walk: 4, run: 3, swim: 5, crawl: 5, juggle: 5, moonwalk: 5, cartwheel: 3, backflip: 2, somersault: 2,
+  jump: 2,
+  hop: 2,
+  kick: 2,
+  punch: 2,
+  nod: 2,
+  sneeze: 2,
+  fall: 3,
+  sit: 3,
+  clap: 3,
+  bow: 3,
+  wave: 3,
+  throw: 3,
+  stand: 3,
+  slash: 2,
+  crouch: 2.5,
+  skip: 3,
+  dash: 3,
+  leap: 2,
+  dance: 6,
+  walk: 4,
+  run: 3,
+  swim: 5,
+  crawl: 5,
+  juggle: 5,
+  moonwalk: 5,
+  cartwheel: 3,
+  backflip: 2,
+  somersault: 2,
 };
 
 interface Clause {
@@ -63,7 +97,11 @@ interface Globals {
 export function planOffline(state: ConversationState, rawText: string, ctx: TurnContext = {}): PlanOutcome {
   const text = normalise(rawText);
   if (!text) return chat(HELP_REPLY);
-  if (/^(undo|go back|revert( that| it)?|back to the (previous|last|old) one|previous one|the (previous|old) one|never ?mind)$/.test(text)) {
+  if (
+    /^(undo|go back|revert( that| it)?|back to the (previous|last|old) one|previous one|the (previous|old) one|never ?mind)$/.test(
+      text,
+    )
+  ) {
     return state.undo.length ? { kind: 'undo', notes: [] } : chat("There's nothing to undo yet.");
   }
   const g = extractGlobals(text, state, ctx);
@@ -75,13 +113,21 @@ export function planOffline(state: ConversationState, rawText: string, ctx: Turn
   const modifiers = clauses[0];
   if (state.plan && g.continues) {
     const last = state.plan.segments[state.plan.segments.length - 1];
-    const more: Clause = { ...modifiers, action: { phrase: last.action, seconds: last.seconds }, style: modifiers?.style ?? last.style };
+    const more: Clause = {
+      ...modifiers,
+      action: { phrase: last.action, seconds: last.seconds },
+      style: modifiers?.style ?? last.style,
+    };
     return freshOrContinued(state, text, g, [more]);
   }
   if (state.plan && (hasEdit(g) || modifiers)) return editLast(state.plan, g, modifiers);
   if (modifiers?.style && !hasEdit(g)) {
     const seg = segmentFrom({ ...modifiers, action: { phrase: 'walk forward', seconds: 4 } });
-    return planned(applyGlobals(newPlan([seg], seedFromText(text)), g), [...g.notes, "You didn't say what to do, so the person walks."], []);
+    return planned(
+      applyGlobals(newPlan([seg], seedFromText(text)), g),
+      [...g.notes, "You didn't say what to do, so the person walks."],
+      [],
+    );
   }
   if (hasEdit(g)) return chat("There's nothing to change yet — first ask for a motion, like “wave, then sit down”.");
   return chat(chatReply(text));
@@ -101,7 +147,10 @@ export function normalise(raw: string): string {
     .toLowerCase()
     .replace(/\s+/g, ' ')
     .trim();
-  t = t.replace(/[.!?]+$/g, '').replace(/\s*[.!?]+\s+/g, ', ').trim();
+  t = t
+    .replace(/[.!?]+$/g, '')
+    .replace(/\s*[.!?]+\s+/g, ', ')
+    .trim();
   return stripFraming(t.replace(INJECTION_TAIL, '').trim());
 }
 
@@ -128,7 +177,7 @@ const FRAMING: RegExp[] = [
 
 function stripFraming(text: string): string {
   let t = text;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const re of FRAMING) {
       const next = t.replace(re, '').trim();
@@ -152,17 +201,36 @@ function extractGlobals(text: string, state: ConversationState, ctx: TurnContext
     g.rest = `${g.rest.slice(0, m.index)} ${g.rest.slice(m.index + m[0].length)}`.replace(/\s+/g, ' ').trim();
     return true;
   };
-  take(/\b(?:with |using |use |set )?(?:the )?(?:random )?seed (?:of |to |= ?|number )?(\d+)\b/, (m) => (g.seed = Number(m[1])));
-  take(new RegExp(`\\b(?:give me |make |show me |with )?(${NUM}) (?:different )?(?:variations|versions|samples|takes|options|alternatives|variants|different ones)\\b`), (m) => (g.samples = parseNumber(m[1]) ?? 4));
-  take(/\b(?:give me |make |show me |with |in )?(?:some |a few |a grid of )?(?:variations|versions|alternatives|variants)\b/, () => (g.samples = 4));
+  take(
+    /\b(?:with |using |use |set )?(?:the )?(?:random )?seed (?:of |to |= ?|number )?(\d+)\b/,
+    (m) => (g.seed = Number(m[1])),
+  );
+  take(
+    new RegExp(
+      `\\b(?:give me |make |show me |with )?(${NUM}) (?:different )?(?:variations|versions|samples|takes|options|alternatives|variants|different ones)\\b`,
+    ),
+    (m) => (g.samples = parseNumber(m[1]) ?? 4),
+  );
+  take(
+    /\b(?:give me |make |show me |with |in )?(?:some |a few |a grid of )?(?:variations|versions|alternatives|variants)\b/,
+    () => (g.samples = 4),
+  );
   take(/\b(?:just|only) one(?: version| sample| take)?\b/, () => (g.samples = 1));
   takeContinuation(g, state, take);
   take(/^(?:same|the same)(?: thing| one| motion| again)?(?: but| and)?\b/, () => (g.same = true));
-  take(/\b(?:do it |try it |go )?(?:again|once more|one more time|one more|another(?: one| take| version| try)?|reroll|re-roll|retry|try again|redo(?: it)?|new seed|a different (?:one|take|version))\b(?: but| and| with)?/, () => (g.again = true));
+  take(
+    /\b(?:do it |try it |go )?(?:again|once more|one more time|one more|another(?: one| take| version| try)?|reroll|re-roll|retry|try again|redo(?: it)?|new seed|a different (?:one|take|version))\b(?: but| and| with)?/,
+    () => (g.again = true),
+  );
   takeSpeed(g, take);
   takeLength(g, take);
   takePoses(g, state, ctx, take);
-  g.rest = stripFraming(g.rest.replace(/^(?:but|and|with|it|make it|of|,)(?:\s+|$)/, '').replace(/\s*,\s*$/, '').trim());
+  g.rest = stripFraming(
+    g.rest
+      .replace(/^(?:but|and|with|it|make it|of|,)(?:\s+|$)/, '')
+      .replace(/\s*,\s*$/, '')
+      .trim(),
+  );
   return g;
 }
 
@@ -173,16 +241,24 @@ function takeContinuation(g: Globals, state: ConversationState, take: Take): voi
     take(/^(?:then|and then|after that|next)\b\s*/, () => undefined);
     return;
   }
-  take(/^(?:continue|keep going|go on|carry on|keep it going|extend it)(?: (?:with|by|into|to|and))?\b\s*|^(?:then|and then|after that|afterwards|next)\b\s*|^(?:and )?(?:then )?(?:end|finish)(?:es|ing)? (?:it )?(?:with|by)\b\s*/, () => (g.continues = true));
+  take(
+    /^(?:continue|keep going|go on|carry on|keep it going|extend it)(?: (?:with|by|into|to|and))?\b\s*|^(?:then|and then|after that|afterwards|next)\b\s*|^(?:and )?(?:then )?(?:end|finish)(?:es|ing)? (?:it )?(?:with|by)\b\s*/,
+    () => (g.continues = true),
+  );
 }
 
 function takeSpeed(g: Globals, take: Take): void {
   take(/\b(?:at |in )?(half|double|twice the|normal|regular|full|quarter) speed\b/, (m) => {
     g.speedSet = { half: 0.5, double: 2, 'twice the': 2, normal: 1, regular: 1, full: 1, quarter: 0.25 }[m[1]];
   });
-  take(new RegExp(`\\b(?:at |in )?(${NUM}) ?(?:x|×|times) (?:speed|as fast|faster)\\b|\\bspeed (?:of |to |= ?)?(\\d+(?:\\.\\d+)?) ?(?:x|×)?\\b`), (m) => {
-    g.speedSet = parseNumber(m[1] ?? m[2]);
-  });
+  take(
+    new RegExp(
+      `\\b(?:at |in )?(${NUM}) ?(?:x|×|times) (?:speed|as fast|faster)\\b|\\bspeed (?:of |to |= ?)?(\\d+(?:\\.\\d+)?) ?(?:x|×)?\\b`,
+    ),
+    (m) => {
+      g.speedSet = parseNumber(m[1] ?? m[2]);
+    },
+  );
   take(new RegExp(`\\b(twice|thrice|${NUM} times) as (fast|quick|quickly|slow|slowly)\\b`), (m) => {
     const n = REPEAT_WORDS[m[1]] ?? parseNumber(m[1].replace(/ times$/, '')) ?? 2;
     g.speedFactor = /slow/.test(m[2]) ? 1 / n : n;
@@ -193,36 +269,55 @@ function takeSpeed(g: Globals, take: Take): void {
     if (n) g.speedFactor = 1 / n;
   });
   take(/\bin slow[- ]?motion\b/, () => (g.speedSet = 0.5));
-  take(/\b(a (?:little |tiny )?bit |slightly |a little |a tad |much |way |a lot |even |lots |far )?(slower|more slowly|less fast|faster|quicker|more quickly|speedier)\b|\b(slow|speed) (?:it |this |that |things )?(down|up)\b/, (m) => {
-    const slower = /slow|less/.test(m[2] ?? m[3]);
-    const amount = /little|tiny|slightly|bit|tad/.test(m[1] ?? '') ? 1.25 : /much|way|lot|far/.test(m[1] ?? '') ? 3 : 2;
-    g.speedFactor = slower ? 1 / amount : amount;
-  });
+  take(
+    /\b(a (?:little |tiny )?bit |slightly |a little |a tad |much |way |a lot |even |lots |far )?(slower|more slowly|less fast|faster|quicker|more quickly|speedier)\b|\b(slow|speed) (?:it |this |that |things )?(down|up)\b/,
+    (m) => {
+      const slower = /slow|less/.test(m[2] ?? m[3]);
+      const amount = /little|tiny|slightly|bit|tad/.test(m[1] ?? '')
+        ? 1.25
+        : /much|way|lot|far/.test(m[1] ?? '')
+          ? 3
+          : 2;
+      g.speedFactor = slower ? 1 / amount : amount;
+    },
+  );
 }
 
 function takeLength(g: Globals, take: Take): void {
-  take(new RegExp(`\\b(${NUM}) (?:more )?(?:seconds?|secs?) (?:longer|more)\\b|\\b(${NUM}) more (?:seconds?|secs?)\\b`), (m) => {
-    g.addSeconds = parseNumber(m[1] ?? m[2]);
-  });
+  take(
+    new RegExp(`\\b(${NUM}) (?:more )?(?:seconds?|secs?) (?:longer|more)\\b|\\b(${NUM}) more (?:seconds?|secs?)\\b`),
+    (m) => {
+      g.addSeconds = parseNumber(m[1] ?? m[2]);
+    },
+  );
   take(new RegExp(`\\b(twice|thrice|${NUM} times|half) as (long|short)\\b`), (m) => {
     const n = m[1] === 'half' ? 0.5 : (REPEAT_WORDS[m[1]] ?? parseNumber(m[1].replace(/ times$/, '')) ?? 2);
     g.lengthFactor = m[2] === 'short' ? 1 / n : n;
   });
-  take(/\b(a (?:little |tiny )?bit |slightly |a little |a tad |much |way |a lot |even )?(longer|shorter|lengthier)\b/, (m) => {
-    const amount = /little|tiny|slightly|bit|tad/.test(m[1] ?? '') ? 1.25 : /much|way|lot/.test(m[1] ?? '') ? 2 : 1.5;
-    g.lengthFactor = m[2] === 'shorter' ? 1 / amount : amount;
-  });
+  take(
+    /\b(a (?:little |tiny )?bit |slightly |a little |a tad |much |way |a lot |even )?(longer|shorter|lengthier)\b/,
+    (m) => {
+      const amount = /little|tiny|slightly|bit|tad/.test(m[1] ?? '') ? 1.25 : /much|way|lot/.test(m[1] ?? '') ? 2 : 1.5;
+      g.lengthFactor = m[2] === 'shorter' ? 1 / amount : amount;
+    },
+  );
 }
 
 function takePoses(g: Globals, state: ConversationState, ctx: TurnContext, take: Take): void {
   const start = '(?:start|starts|starting|begin|begins|beginning)(?: off| out)?(?: (?:from|in|with|at|as|on))?';
-  const end = '(?:end|ends|ending|finish|finishes|finishing|stop|stops|stopping)(?: up| off)?(?: (?:in|with|by|on|as|at))?';
+  const end =
+    '(?:end|ends|ending|finish|finishes|finishing|stop|stops|stopping)(?: up| off)?(?: (?:in|with|by|on|as|at))?';
   const poseRef = (kind: 'init' | 'last', m: RegExpExecArray) => {
     if (m[1] !== undefined) return resolveSpecialPose(m[1], kind, state, ctx, g);
     return named(poseFromWords(m[2]) ?? 'standing');
   };
-  for (const [kind, verb] of [['init', start], ['last', end]] as const) {
-    const re = new RegExp(`\\b(?:and )?(?:then )?${verb} (?:from )?(?:(${PREVIOUS_FRAME}|${UPLOADED})|(?:an? |the )?${POSE_SOURCE}(?: position| pose)?)\\b`);
+  for (const [kind, verb] of [
+    ['init', start],
+    ['last', end],
+  ] as const) {
+    const re = new RegExp(
+      `\\b(?:and )?(?:then )?${verb} (?:from )?(?:(${PREVIOUS_FRAME}|${UPLOADED})|(?:an? |the )?${POSE_SOURCE}(?: position| pose)?)\\b`,
+    );
     take(re, (m) => {
       const ref = poseRef(kind, m);
       if (ref) g[kind] = ref;
@@ -234,9 +329,20 @@ function takePoses(g: Globals, state: ConversationState, ctx: TurnContext, take:
   });
 }
 
-function resolveSpecialPose(words: string, kind: 'init' | 'last', state: ConversationState, ctx: TurnContext, g: Globals): PoseRef | undefined {
+function resolveSpecialPose(
+  words: string,
+  kind: 'init' | 'last',
+  state: ConversationState,
+  ctx: TurnContext,
+  g: Globals,
+): PoseRef | undefined {
   if (new RegExp(`^(?:${UPLOADED})$`).test(words)) {
-    if (ctx.uploadedPose) return { kind: 'joints', joints: ctx.uploadedPose.joints, ...(ctx.uploadedPose.label ? { label: ctx.uploadedPose.label } : {}) };
+    if (ctx.uploadedPose)
+      return {
+        kind: 'joints',
+        joints: ctx.uploadedPose.joints,
+        ...(ctx.uploadedPose.label ? { label: ctx.uploadedPose.label } : {}),
+      };
     g.poseIgnored = true;
     g.notes.push('I found no uploaded pose on your message, so I ignored that part.');
     return undefined;
@@ -244,7 +350,9 @@ function resolveSpecialPose(words: string, kind: 'init' | 'last', state: Convers
   const motion = lastMotionRef(state);
   if (!motion) {
     g.poseIgnored = true;
-    g.notes.push(`There is no finished motion yet to take the ${kind === 'init' ? 'start' : 'end'} pose from, so I ignored that part.`);
+    g.notes.push(
+      `There is no finished motion yet to take the ${kind === 'init' ? 'start' : 'end'} pose from, so I ignored that part.`,
+    );
     return undefined;
   }
   return { kind: 'frame', motion, frame: -1 };
@@ -254,7 +362,8 @@ const named = (name: NamedPose): PoseRef => ({ kind: 'named', name });
 
 // ------------------------------------------------------------------ clauses
 
-const SEPARATORS = /\s*,?\s*\b(?:and then|then|after that|afterwards|afterward|followed by|and finally|finally|and after that|before finally|next|and (?:end|finish)(?:es|ing)? (?:with|by))\b\s*,?\s*|\s*[;,]\s*(?:and\s+)?/;
+const SEPARATORS =
+  /\s*,?\s*\b(?:and then|then|after that|afterwards|afterward|followed by|and finally|finally|and after that|before finally|next|and (?:end|finish)(?:es|ing)? (?:with|by))\b\s*,?\s*|\s*[;,]\s*(?:and\s+)?/;
 
 export function splitClauses(text: string): string[] {
   return joinDescriptiveCommas(text).flatMap(splitOnAnd);
@@ -290,7 +399,14 @@ function describesPrevious(piece: string): boolean {
   const first = piece.replace(/^(?:and|also|just) /, '').split(' ')[0];
   if (VERB_FORMS.has(first) || resolveAction(piece)) return false;
   const c = parseClause(piece);
-  return !hasClauseInfo(c) && !c.notes?.length && !!c.leftover && /^(?:on|with|in|at|into|onto|low|high|slowly|quickly|using|like|as if|keeping|holding|while|from|to|toward|towards|across|over|under|along|around|near|both|one|his|her|their|the|a|an)\b/.test(c.leftover);
+  return (
+    !hasClauseInfo(c) &&
+    !c.notes?.length &&
+    !!c.leftover &&
+    /^(?:on|with|in|at|into|onto|low|high|slowly|quickly|using|like|as if|keeping|holding|while|from|to|toward|towards|across|over|under|along|around|near|both|one|his|her|their|the|a|an)\b/.test(
+      c.leftover,
+    )
+  );
 }
 
 /** "wave and sit down" is two actions; "walk and turn left" is one the data knows, and "jump up and down" is one verb. */
@@ -336,18 +452,27 @@ function unitSeconds(unit: string | undefined): number {
  * leave the phrase, so the model never sees "walk for -".
  */
 function takeDuration(clause: Clause, take: (re: RegExp, fn: (m: RegExpExecArray) => void) => void): void {
-  const lead = '(?:for |lasting |over |taking )?(?:about |around |roughly |approximately |exactly |like )?(?:a (?=couple|few))?';
-  const refuse = (words: string, why: string) => (clause.notes = [...(clause.notes ?? []), `“${words.trim()}” ${why}, so I used the usual length.`]);
-  take(new RegExp(`\\b${lead}(${SIGN})\\s*(${NUM}|${ODD_NUMBER})(?: ?(${UNIT_SOURCE})\\b)?`), (m) => refuse(m[0], 'is not a duration (it is negative)'));
+  const lead =
+    '(?:for |lasting |over |taking )?(?:about |around |roughly |approximately |exactly |like )?(?:a (?=couple|few))?';
+  const refuse = (words: string, why: string) =>
+    (clause.notes = [...(clause.notes ?? []), `“${words.trim()}” ${why}, so I used the usual length.`]);
+  take(new RegExp(`\\b${lead}(${SIGN})\\s*(${NUM}|${ODD_NUMBER})(?: ?(${UNIT_SOURCE})\\b)?`), (m) =>
+    refuse(m[0], 'is not a duration (it is negative)'),
+  );
   take(new RegExp(`\\b${lead}(${ODD_NUMBER}) ?(${UNIT_SOURCE})\\b|\\bfor (${ODD_NUMBER})\\s*$`), (m) => {
     const n = Number(m[1] ?? m[3]);
     if (!Number.isFinite(n)) return refuse(m[0], 'is not a number of seconds');
     clause.seconds = n * unitSeconds(m[2]);
   });
-  take(new RegExp(`\\b${lead}(${NUM}) (${UNIT_SOURCE})(?: long)?\\b|\\b(?:for )?(\\d+(?:\\.\\d+)?) ?(ms|s|sec|m|min|h|hr)\\b`), (m) => {
-    const n = parseNumber(m[1] ?? m[3]);
-    if (n !== undefined) clause.seconds = n * unitSeconds(m[2] ?? m[4]);
-  });
+  take(
+    new RegExp(
+      `\\b${lead}(${NUM}) (${UNIT_SOURCE})(?: long)?\\b|\\b(?:for )?(\\d+(?:\\.\\d+)?) ?(ms|s|sec|m|min|h|hr)\\b`,
+    ),
+    (m) => {
+      const n = parseNumber(m[1] ?? m[3]);
+      if (n !== undefined) clause.seconds = n * unitSeconds(m[2] ?? m[4]);
+    },
+  );
   take(new RegExp(`\\bfor (${NUM})\\s*$`), (m) => (clause.seconds ??= parseNumber(m[1])));
 }
 
@@ -369,16 +494,25 @@ function parseClause(raw: string): Clause {
     fn(m);
     t = `${t.slice(0, m.index)} ${t.slice(m.index + m[0].length)}`;
   };
-  take(new RegExp(`\\b(?:be |being |strike |striking |hit |in |with )?(?:an? |the )?${POSE_SOURCE}(?: pose| position)? at (${NUM}) ?(?:s|secs?|seconds?)\\b`), (m) => {
-    const at = parseNumber(m[2]);
-    const pose = poseFromWords(m[1]);
-    if (at !== undefined && pose) clause.keys = [{ at, pose }];
-  });
+  take(
+    new RegExp(
+      `\\b(?:be |being |strike |striking |hit |in |with )?(?:an? |the )?${POSE_SOURCE}(?: pose| position)? at (${NUM}) ?(?:s|secs?|seconds?)\\b`,
+    ),
+    (m) => {
+      const at = parseNumber(m[2]);
+      const pose = poseFromWords(m[1]);
+      if (at !== undefined && pose) clause.keys = [{ at, pose }];
+    },
+  );
   takeDuration(clause, take);
   take(/\bfor (?:a (?:long )?while|a long time|ages)\b/, () => (clause.seconds = 8));
   take(/\bfor a (?:bit|moment|little while)\b|\bbriefly\b/, () => (clause.seconds = 2));
   take(new RegExp(`(?:${SIGN})?\\b(once|twice|thrice)\\b|(${SIGN})?\\b(${NUM}) times\\b|\\bx ?(\\d+)\\b`), (m) => {
-    if (m[2]) return void (clause.notes = [...(clause.notes ?? []), `“${m[0].trim()}” is not a number of times I can do, so I did it once.`]);
+    if (m[2])
+      return void (clause.notes = [
+        ...(clause.notes ?? []),
+        `“${m[0].trim()}” is not a number of times I can do, so I did it once.`,
+      ]);
     clause.repeat = m[1] ? REPEAT_WORDS[m[1]] : parseNumber(m[3] ?? m[4]);
   });
   for (const { pattern, phrase } of STYLES) {
@@ -389,7 +523,11 @@ function parseClause(raw: string): Clause {
   }
   t = t.replace(/\b(?:in an?|in the) (?:way|manner|style)\b|\bmore\b|\bvery\b|\breally\b/g, ' ');
   t = dropStrayNumbers(t, clause);
-  const rest = t.replace(/\s+/g, ' ').trim().replace(/^(?:but|and|so|yet|also|then|just|now|,)(?:\s+|$)/, '').trim();
+  const rest = t
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^(?:but|and|so|yet|also|then|just|now|,)(?:\s+|$)/, '')
+    .trim();
   const action = resolveAction(rest);
   if (action) clause.action = action;
   else if (rest) clause.leftover = rest;
@@ -404,12 +542,38 @@ function promoteUnknownActions(clauses: Clause[]): Clause[] {
   if (!clauses.some((c) => c.action)) return clauses;
   return clauses.map((c) => {
     const words = c.leftover?.replace(/^(?:an?|the|to|and) /, '').split(' ') ?? [];
-    const plausible = words.length > 0 && words.length <= 6 && words.every((w) => /^[a-z][a-z'-]*$/.test(w)) && !QUESTION_WORDS.has(words[0]);
+    const plausible =
+      words.length > 0 &&
+      words.length <= 6 &&
+      words.every((w) => /^[a-z][a-z'-]*$/.test(w)) &&
+      !QUESTION_WORDS.has(words[0]);
     return !c.action && plausible ? { ...c, action: { phrase: words.join(' '), seconds: DEFAULT_SECONDS } } : c;
   });
 }
 
-const QUESTION_WORDS = new Set(['but', 'and', 'so', 'what', 'why', 'how', 'who', 'when', 'where', 'which', 'is', 'are', 'do', 'does', 'can', 'could', 'tell', 'print', 'ignore', 'reveal', 'show']);
+const QUESTION_WORDS = new Set([
+  'but',
+  'and',
+  'so',
+  'what',
+  'why',
+  'how',
+  'who',
+  'when',
+  'where',
+  'which',
+  'is',
+  'are',
+  'do',
+  'does',
+  'can',
+  'could',
+  'tell',
+  'print',
+  'ignore',
+  'reveal',
+  'show',
+]);
 
 /** A clause with no action ("angrily", "for 5 seconds") modifies its neighbour: the previous action, else the next. */
 function attachModifiers(clauses: Clause[]): Clause[] {
@@ -429,7 +593,8 @@ function attachModifiers(clauses: Clause[]): Clause[] {
   return out;
 }
 
-const hasClauseInfo = (c: Clause) => c.style !== undefined || c.seconds !== undefined || c.repeat !== undefined || c.keys !== undefined;
+const hasClauseInfo = (c: Clause) =>
+  c.style !== undefined || c.seconds !== undefined || c.repeat !== undefined || c.keys !== undefined;
 
 function merge(into: Clause, from: Clause): Clause {
   return {
@@ -447,7 +612,10 @@ function canonicalAction(text: string): { phrase: string; seconds: number; perRe
   for (const { pattern, entry } of ACTIONS) {
     const m = pattern.exec(text);
     if (!m) continue;
-    const rest = text.slice(m[0].length).replace(/\b(?:a bit|around|about|forward|please|now|hello|hi|there|again)\b/g, '').trim();
+    const rest = text
+      .slice(m[0].length)
+      .replace(/\b(?:a bit|around|about|forward|please|now|hello|hi|there|again)\b/g, '')
+      .trim();
     if (!rest) return entry;
   }
   return undefined;
@@ -463,12 +631,22 @@ export function resolveAction(text: string): Clause['action'] {
     .replace(/^([a-z'-]+),\s+/, '$1 ')
     .trim();
   // "do it", "make it" name no action of their own: the message edits the last request
-  if (!t || /^(?:do|make|play|perform|try|redo) (?:it|that|this|the same)(?: again| once more)?$/.test(t)) return undefined;
+  if (!t || /^(?:do|make|play|perform|try|redo) (?:it|that|this|the same)(?: again| once more)?$/.test(t))
+    return undefined;
   // "play a dog" pretends, "play golf" is the sport: only "play" with an article is pretending
-  const pretend = /^(?:pretend(?:s|ing)? (?:to be|you are|you're|he is|she is|they are)|be|become|becoming|impersonate|imitate|play(?:ing)? (?=an? |the )(?!the (?:piano|guitar|drums?|violin|flute|trumpet|saxophone|cello|harp|bass|ball)\b)|act(?:s|ing)? as|act(?:s|ing)? like|acting out|like) ?(?:an? |the )?(.+)$/.exec(t);
+  const pretend =
+    /^(?:pretend(?:s|ing)? (?:to be|you are|you're|he is|she is|they are)|be|become|becoming|impersonate|imitate|play(?:ing)? (?=an? |the )(?!the (?:piano|guitar|drums?|violin|flute|trumpet|saxophone|cello|harp|bass|ball)\b)|act(?:s|ing)? as|act(?:s|ing)? like|acting out|like) ?(?:an? |the )?(.+)$/.exec(
+      t,
+    );
   if (pretend && !styleFromWords(pretend[1])) {
     const thing = pretend[1].replace(/^(?:an? |the )/, '');
-    return { phrase: `act like ${/^[aeiou]/.test(thing) ? 'an' : 'a'} ${thing}`.replace(/^act like an? (\w+s)$/, 'act like $1'), seconds: 5 };
+    return {
+      phrase: `act like ${/^[aeiou]/.test(thing) ? 'an' : 'a'} ${thing}`.replace(
+        /^act like an? (\w+s)$/,
+        'act like $1',
+      ),
+      seconds: 5,
+    };
   }
   const noun = /^(?:an?|the|some) (\w+)\b(.*)$/.exec(t);
   if (noun && VERB_FORMS.get(noun[1]) === noun[1]) t = `${noun[1]}${noun[2]}`;
@@ -488,7 +666,8 @@ export function resolveAction(text: string): Clause['action'] {
 function segmentFrom(c: Clause): PlanSegment {
   const action = c.action ?? { phrase: 'stand still', seconds: DEFAULT_SECONDS };
   const repeat = c.repeat && c.repeat > 1 ? Math.round(c.repeat) : undefined;
-  const seconds = c.seconds ?? (repeat ? Math.max(action.seconds, (action.perRep ?? action.seconds / 2) * repeat) : action.seconds);
+  const seconds =
+    c.seconds ?? (repeat ? Math.max(action.seconds, (action.perRep ?? action.seconds / 2) * repeat) : action.seconds);
   const seg: PlanSegment = { action: action.phrase, seconds };
   if (c.style) seg.style = c.style;
   if (repeat) seg.repeat = repeat;
@@ -501,12 +680,18 @@ function freshOrContinued(state: ConversationState, text: string, g: Globals, cl
   const notes = [...g.notes];
   if (g.continues && state.plan) {
     const motion = lastMotionRef(state);
-    const plan: Plan = { ...newPlan(segments, seedFromText(text)), speed: state.plan.speed, temperature: state.plan.temperature };
+    const plan: Plan = {
+      ...newPlan(segments, seedFromText(text)),
+      speed: state.plan.speed,
+      temperature: state.plan.temperature,
+    };
     if (motion) {
       segments[0].continueFrom = motion;
     } else {
       plan.segments = [...state.plan.segments.map((s) => ({ ...s })), ...segments];
-      notes.push('There is no finished motion to continue yet, so I made the previous part again with the new action after it.');
+      notes.push(
+        'There is no finished motion to continue yet, so I made the previous part again with the new action after it.',
+      );
     }
     return planned(applyGlobals(plan, g), notes, ['continuing']);
   }
@@ -582,8 +767,18 @@ function setTotalSeconds(plan: Plan, seconds: number): void {
 }
 
 const hasEdit = (g: Globals) =>
-  g.again || g.same || g.continues || g.seed !== undefined || g.samples !== undefined || g.speedSet !== undefined ||
-  g.speedFactor !== undefined || g.lengthFactor !== undefined || g.addSeconds !== undefined || g.init !== undefined || g.last !== undefined || g.poseIgnored === true;
+  g.again ||
+  g.same ||
+  g.continues ||
+  g.seed !== undefined ||
+  g.samples !== undefined ||
+  g.speedSet !== undefined ||
+  g.speedFactor !== undefined ||
+  g.lengthFactor !== undefined ||
+  g.addSeconds !== undefined ||
+  g.init !== undefined ||
+  g.last !== undefined ||
+  g.poseIgnored === true;
 
 function planned(plan: Plan, notes: string[], changes: string[]): PlanOutcome {
   return { kind: 'plan', plan, notes, changes };
@@ -600,8 +795,10 @@ function chat(reply: string): PlanOutcome {
 }
 
 function chatReply(text: string): string {
-  if (/^(hi|hello|hey|yo|hiya|howdy|good (morning|evening|afternoon)|greetings|sup|what'?s up)\b/.test(text)) return `Hi! ${HELP_REPLY}`;
-  if (/\b(thanks|thank you|thx|cool|nice|awesome|great|love it|perfect)\b/.test(text)) return "You're welcome! Ask for another motion any time.";
+  if (/^(hi|hello|hey|yo|hiya|howdy|good (morning|evening|afternoon)|greetings|sup|what'?s up)\b/.test(text))
+    return `Hi! ${HELP_REPLY}`;
+  if (/\b(thanks|thank you|thx|cool|nice|awesome|great|love it|perfect)\b/.test(text))
+    return "You're welcome! Ask for another motion any time.";
   if (/\b(help|what can you do|how does this work|how do (i|you) use|commands|who are you|what are you)\b/.test(text)) {
     return `I turn what you type into a short 3D animation of someone acting it out. ${HELP_REPLY}`;
   }

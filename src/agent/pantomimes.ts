@@ -51,32 +51,58 @@ const STILL = 'stand still';
 const LIE = 'lie down on the floor';
 
 /** Moving in a posture (crawling on all fours): start, every quarter and end pinned, the motion in between. */
-const along = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({ init: pose, last: pose, keys: [[0.25, pose], [0.5, pose], [0.75, pose]] });
+const along = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({
+  init: pose,
+  last: pose,
+  keys: [
+    [0.25, pose],
+    [0.5, pose],
+    [0.75, pose],
+  ],
+});
 /** Still in a posture for the whole step (sitting, lying, kneeling). */
-const held = (pose: NamedPose, every?: number): Pick<PantomimeStep, 'hold' | 'holdEvery'> => ({ hold: pose, ...(every ? { holdEvery: every } : {}) });
+const held = (pose: NamedPose, every?: number): Pick<PantomimeStep, 'hold' | 'holdEvery'> => ({
+  hold: pose,
+  ...(every ? { holdEvery: every } : {}),
+});
 /** Lowered into a posture: the step ends in it. */
 const into = (pose: NamedPose): Pick<PantomimeStep, 'last'> => ({ last: pose });
 /** Settles into a posture that closes the clip: reached by half the step and held to its end (pins blend over ±0.4 s). */
-const settle = (pose: NamedPose): Pick<PantomimeStep, 'last' | 'keys'> => ({ keys: [[0.5, pose], [0.75, pose]], last: pose });
+const settle = (pose: NamedPose): Pick<PantomimeStep, 'last' | 'keys'> => ({
+  keys: [
+    [0.5, pose],
+    [0.75, pose],
+  ],
+  last: pose,
+});
 
 const ANIMALS: Pantomime[] = [
   {
     name: 'dog',
     pattern: /\b(dog|doggy|doggie|puppy|pup|hound|wolf)s?\b/,
     summary: 'no dog data: crawling on all fours, then sitting back on the haunches',
-    steps: [{ text: CRAWL, share: 0.7, ...along('on-all-fours') }, { text: CROUCH, share: 0.3, init: 'on-all-fours', ...settle('squatting') }],
+    steps: [
+      { text: CRAWL, share: 0.7, ...along('on-all-fours') },
+      { text: CROUCH, share: 0.3, init: 'on-all-fours', ...settle('squatting') },
+    ],
   },
   {
     name: 'cat',
     pattern: /\b(cat|kitty|kitten|tiger|lion|leopard|panther)s?\b/,
     summary: 'no cat data: prowling on all fours, then curling up lying on the floor',
-    steps: [{ text: CRAWL, share: 0.65, ...along('on-all-fours') }, { text: LIE, share: 0.35, init: 'on-all-fours', ...settle('lying-front') }],
+    steps: [
+      { text: CRAWL, share: 0.65, ...along('on-all-fours') },
+      { text: LIE, share: 0.35, init: 'on-all-fours', ...settle('lying-front') },
+    ],
   },
   {
     name: 'gorilla',
     pattern: /\b(gorilla|ape|chimp|chimpanzee|orangutan)s?\b/,
     summary: 'no gorilla data: knuckle-walking on all fours, then rearing up with both arms raised',
-    steps: [{ text: CRAWL, share: 0.55, ...along('on-all-fours') }, { text: 'raise both hands', share: 0.45, init: 'squatting', keys: [[0.6, 'arms-raised']] }],
+    steps: [
+      { text: CRAWL, share: 0.55, ...along('on-all-fours') },
+      { text: 'raise both hands', share: 0.45, init: 'squatting', keys: [[0.6, 'arms-raised']] },
+    ],
   },
   {
     name: 'monkey',
@@ -93,19 +119,36 @@ const ANIMALS: Pantomime[] = [
     name: 'bear',
     pattern: /\b(bear|grizzly|polar bear)s?\b/,
     summary: 'no bear data: lumbering on all fours, then rearing up with both arms raised',
-    steps: [{ text: CRAWL, share: 0.6, ...along('on-all-fours') }, { text: 'raise both hands', share: 0.4, keys: [[0.7, 'arms-raised']] }],
+    steps: [
+      { text: CRAWL, share: 0.6, ...along('on-all-fours') },
+      { text: 'raise both hands', share: 0.4, keys: [[0.7, 'arms-raised']] },
+    ],
   },
   {
     name: 'chicken',
     pattern: /\b(chicken|hen|rooster|chick)s?\b/,
     summary: 'no chicken data: strutting, flapping both arms, then pecking with a bow',
-    steps: [{ text: 'walk forward energetically', share: 0.4 }, { text: 'wave both hands', share: 0.35 }, { text: 'bow', share: 0.25 }],
+    steps: [
+      { text: 'walk forward energetically', share: 0.4 },
+      { text: 'wave both hands', share: 0.35 },
+      { text: 'bow', share: 0.25 },
+    ],
   },
   {
     name: 'bird',
     pattern: /\b(bird|eagle|pigeon|seagull|parrot|crow|owl|butterfly|bat)s?\b|\bfly\b|\bflying\b|\bflap/,
     summary: 'no bird data: flapping both arms up and down, then running as if taking off',
-    steps: [{ text: 'wave both hands', share: 0.55, keys: [[0.3, 'arms-raised'], [0.7, 'arms-raised']] }, { text: 'run forward', share: 0.45 }],
+    steps: [
+      {
+        text: 'wave both hands',
+        share: 0.55,
+        keys: [
+          [0.3, 'arms-raised'],
+          [0.7, 'arms-raised'],
+        ],
+      },
+      { text: 'run forward', share: 0.45 },
+    ],
   },
   {
     name: 'frog',
@@ -122,19 +165,28 @@ const ANIMALS: Pantomime[] = [
     name: 'elephant',
     pattern: /\b(elephant|mammoth|rhino|hippo)s?\b/,
     summary: 'no elephant data: heavy, slow steps like a giant, then swinging the arms like a trunk',
-    steps: [{ text: 'walk forward like a giant', share: 0.6 }, { text: 'stand and swing the arms', share: 0.4 }],
+    steps: [
+      { text: 'walk forward like a giant', share: 0.6 },
+      { text: 'stand and swing the arms', share: 0.4 },
+    ],
   },
   {
     name: 'snake',
     pattern: /\b(snake|serpent|worm|cobra|python|lizard|crocodile|alligator)s?\b|\bslither/,
     summary: 'no snake data: lying on the front and crawling low along the floor',
-    steps: [{ text: LIE, share: 0.3, ...into('lying-front') }, { text: CRAWL, share: 0.7, init: 'lying-front', keys: [[0.5, 'lying-front']], last: 'lying-front' }],
+    steps: [
+      { text: LIE, share: 0.3, ...into('lying-front') },
+      { text: CRAWL, share: 0.7, init: 'lying-front', keys: [[0.5, 'lying-front']], last: 'lying-front' },
+    ],
   },
   {
     name: 'horse',
     pattern: /\b(horse|pony|donkey|zebra|deer|unicorn)s?\b|\bgallop/,
     summary: 'no horse data: galloping with big skips, then running',
-    steps: [{ text: 'skip forward energetically', share: 0.6 }, { text: 'run forward', share: 0.4 }],
+    steps: [
+      { text: 'skip forward energetically', share: 0.6 },
+      { text: 'run forward', share: 0.4 },
+    ],
   },
   {
     name: 'penguin',
@@ -146,31 +198,53 @@ const ANIMALS: Pantomime[] = [
     name: 'kangaroo',
     pattern: /\b(kangaroo|wallaby)s?\b/,
     summary: 'no kangaroo data: hopping forward on both feet',
-    steps: [{ text: 'hop', share: 0.5 }, { text: 'jump', share: 0.5 }],
+    steps: [
+      { text: 'hop', share: 0.5 },
+      { text: 'jump', share: 0.5 },
+    ],
   },
   {
     name: 'rabbit',
     pattern: /\b(rabbit|bunny|bunnies|hare)s?\b/,
     summary: 'no rabbit data: crouching, then hopping out of the crouch',
-    steps: [{ text: CROUCH, share: 0.3, ...into('squatting') }, { text: 'hop', share: 0.4 }, { text: CROUCH, share: 0.3, ...settle('squatting') }],
+    steps: [
+      { text: CROUCH, share: 0.3, ...into('squatting') },
+      { text: 'hop', share: 0.4 },
+      { text: CROUCH, share: 0.3, ...settle('squatting') },
+    ],
   },
   {
     name: 'duck',
     pattern: /\b(duck|goose|geese)s?\b/,
     summary: 'no duck data: waddling forward in a low squat',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'walk forward', share: 0.75, ...along('squatting') }],
+    steps: [
+      { text: CROUCH, share: 0.25, ...into('squatting') },
+      { text: 'walk forward', share: 0.75, ...along('squatting') },
+    ],
   },
   {
     name: 'crab',
     pattern: /\b(crab|lobster|spider)s?\b/,
     summary: 'no crab data: side-stepping in a low squat',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'side-step to the left', share: 0.75, ...along('squatting') }],
+    steps: [
+      { text: CROUCH, share: 0.25, ...into('squatting') },
+      { text: 'side-step to the left', share: 0.75, ...along('squatting') },
+    ],
   },
   {
     name: 'fish',
     pattern: /\b(fish|shark|dolphin|whale|seal)(es)?\b/,
     summary: 'no fish data: lying on the floor, flopping from the front onto the back',
-    steps: [{ text: LIE, share: 0.4, ...into('lying-front') }, { text: 'stand and sway from side to side', share: 0.6, init: 'lying-front', keys: [[0.5, 'lying-back']], last: 'lying-front' }],
+    steps: [
+      { text: LIE, share: 0.4, ...into('lying-front') },
+      {
+        text: 'stand and sway from side to side',
+        share: 0.6,
+        init: 'lying-front',
+        keys: [[0.5, 'lying-back']],
+        last: 'lying-front',
+      },
+    ],
   },
   {
     name: 'zombie',
@@ -183,9 +257,13 @@ const ANIMALS: Pantomime[] = [
 const EVERYDAY: Pantomime[] = [
   {
     name: 'sit on a chair',
-    pattern: /^(sit|sits|sitting|sat)( down)?( on| in)? (a |the )?(chair|seat|bench|stool|sofa|couch)\b|^sit down$|^sit$/,
+    pattern:
+      /^(sit|sits|sitting|sat)( down)?( on| in)? (a |the )?(chair|seat|bench|stool|sofa|couch)\b|^sit down$|^sit$/,
     summary: 'no sitting data: lowering down, then holding a seated pose (pelvis at chair height)',
-    steps: [{ text: CROUCH, share: 0.45, ...into('sitting-chair') }, { text: STILL, share: 0.55, ...held('sitting-chair') }],
+    steps: [
+      { text: CROUCH, share: 0.45, ...into('sitting-chair') },
+      { text: STILL, share: 0.55, ...held('sitting-chair') },
+    ],
   },
   {
     name: 'sit on the floor',
@@ -193,38 +271,56 @@ const EVERYDAY: Pantomime[] = [
     // (pelvis jerk 0.03 vs 0.18 m/frame², 8 seeds)
     pattern: /^(sit|sits|sitting|sat)( down)? on the (floor|ground)\b|\bcross-?legged\b/,
     summary: 'no floor-sitting data: lowering down, then holding a pose sitting on the floor',
-    steps: [{ text: CROUCH, share: 0.4, ...into('sitting-floor') }, { text: STILL, share: 0.6, ...held('sitting-floor', 0.6) }],
+    steps: [
+      { text: CROUCH, share: 0.4, ...into('sitting-floor') },
+      { text: STILL, share: 0.6, ...held('sitting-floor', 0.6) },
+    ],
   },
   {
     name: 'sleep',
     pattern: /^(sleep|nap|snore|go to (sleep|bed)|fall asleep|rest)\b/,
     // on the front: the data lies down prone, and a still hold on the back is beyond the live model (it flickers)
     summary: 'no sleeping data: lying down on the floor and staying there',
-    steps: [{ text: LIE, share: 0.45, ...into('lying-front'), pinEnd: true }, { text: LIE, share: 0.55, ...held('lying-front') }],
+    steps: [
+      { text: LIE, share: 0.45, ...into('lying-front'), pinEnd: true },
+      { text: LIE, share: 0.55, ...held('lying-front') },
+    ],
   },
   {
     name: 'kneel',
     pattern: /^(kneel|pray|propose)\b|^get down on (one|both|the) knees?\b/,
     summary: 'no kneeling data: lowering down, then holding a pose kneeling upright',
-    steps: [{ text: CROUCH, share: 0.4, ...into('kneeling-up') }, { text: STILL, share: 0.6, ...held('kneeling-up') }],
+    steps: [
+      { text: CROUCH, share: 0.4, ...into('kneeling-up') },
+      { text: STILL, share: 0.6, ...held('kneeling-up') },
+    ],
   },
   {
     name: 'meditate',
     pattern: /^(meditate|do yoga)\b/,
     summary: 'no meditation data: sitting down on the floor and staying still',
-    steps: [{ text: CROUCH, share: 0.35, ...into('sitting-floor') }, { text: STILL, share: 0.65, ...held('sitting-floor', 0.6) }],
+    steps: [
+      { text: CROUCH, share: 0.35, ...into('sitting-floor') },
+      { text: STILL, share: 0.65, ...held('sitting-floor', 0.6) },
+    ],
   },
   {
     name: 'eat or drink',
     pattern: /^(eat|drink|sip|bite|chew|have (a |some )?(meal|snack|drink|coffee|tea|water|lunch|dinner|breakfast))\b/,
     summary: 'no eating data: raising the right hand to the mouth, twice',
-    steps: [{ text: 'raise the right hand', share: 0.5 }, { text: 'raise the right hand', share: 0.5 }],
+    steps: [
+      { text: 'raise the right hand', share: 0.5 },
+      { text: 'raise the right hand', share: 0.5 },
+    ],
   },
   {
     name: 'phone call',
     pattern: /\b(phone|telephone|call someone|make a call|answer the phone|text|texting)\b/,
     summary: 'no phone data: raising the right hand to the ear, then looking around while talking',
-    steps: [{ text: 'raise the right hand', share: 0.4 }, { text: 'stand and look around', share: 0.6 }],
+    steps: [
+      { text: 'raise the right hand', share: 0.4 },
+      { text: 'stand and look around', share: 0.6 },
+    ],
   },
   {
     name: 'clap',
@@ -236,19 +332,28 @@ const EVERYDAY: Pantomime[] = [
     name: 'brush teeth',
     pattern: /\bbrush\b.*\bteeth\b|\bbrush the hair\b|\bcomb\b/,
     summary: 'no grooming data: raising the right hand to the face and moving it back and forth',
-    steps: [{ text: 'raise the right hand', share: 0.35 }, { text: 'wave the right hand', share: 0.65 }],
+    steps: [
+      { text: 'raise the right hand', share: 0.35 },
+      { text: 'wave the right hand', share: 0.65 },
+    ],
   },
   {
     name: 'read',
     pattern: /^(read|study|look at) (a |the )?(book|newspaper|paper|letter|phone|map)\b|^read$/,
     summary: 'no reading data: holding both hands up in front, then standing still looking down',
-    steps: [{ text: 'raise both hands', share: 0.35 }, { text: STILL, share: 0.65 }],
+    steps: [
+      { text: 'raise both hands', share: 0.35 },
+      { text: STILL, share: 0.65 },
+    ],
   },
   {
     name: 'cry',
     pattern: /^(cry|sob|weep|act sad(ly)?|look sad|feel sad)\b/,
     summary: 'no crying data: standing with the head bowed sadly, then crouching down',
-    steps: [{ text: 'bow sadly', share: 0.5 }, { text: 'crouch down sadly', share: 0.5 }],
+    steps: [
+      { text: 'bow sadly', share: 0.5 },
+      { text: 'crouch down sadly', share: 0.5 },
+    ],
   },
 ];
 
@@ -257,43 +362,69 @@ const SPORTS: Pantomime[] = [
     name: 'swim',
     pattern: /^(swim|swimming|do the (crawl|breaststroke)|breaststroke)\b/,
     summary: 'no swimming data: lying on the front and paddling forward along the floor',
-    steps: [{ text: LIE, share: 0.3, ...into('lying-front') }, { text: CRAWL, share: 0.7, init: 'lying-front', keys: [[0.5, 'lying-front']] }],
+    steps: [
+      { text: LIE, share: 0.3, ...into('lying-front') },
+      { text: CRAWL, share: 0.7, init: 'lying-front', keys: [[0.5, 'lying-front']] },
+    ],
   },
   {
     name: 'golf',
     pattern: /\bgolf\b|\bswing a (club|bat)\b|\bbaseball\b|\bhit a ball\b/,
     summary: 'no golf data: a two-handed swing like a sword slash',
-    steps: [{ text: STILL, share: 0.3 }, { text: 'slash as if with a sword', share: 0.7 }],
+    steps: [
+      { text: STILL, share: 0.3 },
+      { text: 'slash as if with a sword', share: 0.7 },
+    ],
   },
   {
     name: 'tennis',
     pattern: /\b(tennis|badminton|ping ?pong|squash)\b/,
     summary: 'no tennis data: side-stepping, then swinging like a sword slash',
-    steps: [{ text: 'side-step to the right', share: 0.4 }, { text: 'slash as if with a sword', share: 0.6 }],
+    steps: [
+      { text: 'side-step to the right', share: 0.4 },
+      { text: 'slash as if with a sword', share: 0.6 },
+    ],
   },
   {
     name: 'basketball',
     pattern: /\b(basketball|dunk|shoot a hoop|shoot hoops|volleyball)\b/,
     summary: 'no basketball data: running, then jumping with both arms raised as if shooting',
-    steps: [{ text: 'run forward', share: 0.45 }, { text: 'jump', share: 0.55, keys: [[0.5, 'arms-raised']] }],
+    steps: [
+      { text: 'run forward', share: 0.45 },
+      { text: 'jump', share: 0.55, keys: [[0.5, 'arms-raised']] },
+    ],
   },
   {
     name: 'ski',
     pattern: /^(ski|skiing|snowboard|surf|skate|skateboard)\b/,
     summary: 'no skiing data: swaying from side to side in a low crouch',
-    steps: [{ text: CROUCH, share: 0.25, ...into('squatting') }, { text: 'stand and sway from side to side', share: 0.75, ...along('crouching') }],
+    steps: [
+      { text: CROUCH, share: 0.25, ...into('squatting') },
+      { text: 'stand and sway from side to side', share: 0.75, ...along('crouching') },
+    ],
   },
   {
     name: 'jumping jacks',
     pattern: /\bjumping jacks?\b|\bstar jumps?\b/,
     summary: 'no jumping-jack data: jumping with both arms raised overhead',
-    steps: [{ text: 'jump', share: 0.5, keys: [[0.5, 'arms-raised']] }, { text: 'jump', share: 0.5, keys: [[0.5, 'arms-raised']] }],
+    steps: [
+      { text: 'jump', share: 0.5, keys: [[0.5, 'arms-raised']] },
+      { text: 'jump', share: 0.5, keys: [[0.5, 'arms-raised']] },
+    ],
   },
   {
     name: 'push-ups',
     pattern: /\bpush-? ?ups?\b|\bplank\b/,
     summary: 'no push-up data: getting down on all fours, then lying down on the front and pushing up',
-    steps: [{ text: CROUCH, share: 0.3, ...into('on-all-fours') }, { text: 'get up from lying on the floor into a crouch', share: 0.7, init: 'lying-front', keys: [[0.5, 'on-all-fours']] }],
+    steps: [
+      { text: CROUCH, share: 0.3, ...into('on-all-fours') },
+      {
+        text: 'get up from lying on the floor into a crouch',
+        share: 0.7,
+        init: 'lying-front',
+        keys: [[0.5, 'on-all-fours']],
+      },
+    ],
   },
 ];
 
@@ -302,19 +433,28 @@ const EMOTIONS: Pantomime[] = [
     name: 'happy',
     pattern: /^(act |look |be |feel )?(happy|happily|joyful|excited|celebrate|cheer|laugh)\b/,
     summary: 'no "happy" action in the data: jumping, then waving both hands happily',
-    steps: [{ text: 'jump happily', share: 0.45 }, { text: 'wave both hands happily', share: 0.55 }],
+    steps: [
+      { text: 'jump happily', share: 0.45 },
+      { text: 'wave both hands happily', share: 0.55 },
+    ],
   },
   {
     name: 'angry',
     pattern: /^(act |look |be |feel )?(angry|angrily|furious|mad|rage)\b|^(stomp|throw a tantrum)\b/,
     summary: 'no "angry" action in the data: stomping forward angrily, then punching the air',
-    steps: [{ text: 'walk forward angrily', share: 0.5 }, { text: 'throw a punch angrily', share: 0.5 }],
+    steps: [
+      { text: 'walk forward angrily', share: 0.5 },
+      { text: 'throw a punch angrily', share: 0.5 },
+    ],
   },
   {
     name: 'scared',
     pattern: /^(act |look |be |feel )?(scared|afraid|frightened|terrified|fearful|cower|flinch|tremble)\b/,
     summary: 'no "scared" action in the data: backing away without confidence, then crouching down',
-    steps: [{ text: 'walk backwards without confidence', share: 0.55 }, { text: CROUCH, share: 0.45, ...settle('crouching') }],
+    steps: [
+      { text: 'walk backwards without confidence', share: 0.55 },
+      { text: CROUCH, share: 0.45, ...settle('crouching') },
+    ],
   },
   {
     name: 'tired',
@@ -326,13 +466,19 @@ const EMOTIONS: Pantomime[] = [
     name: 'proud',
     pattern: /^(act |look |be |feel )?(proud|proudly|victorious|triumphant|win|victory)\b/,
     summary: 'no "proud" action in the data: walking proudly, then raising both hands',
-    steps: [{ text: 'walk forward proudly', share: 0.5 }, { text: 'raise both hands proudly', share: 0.5, keys: [[0.6, 'arms-raised']] }],
+    steps: [
+      { text: 'walk forward proudly', share: 0.5 },
+      { text: 'raise both hands proudly', share: 0.5, keys: [[0.6, 'arms-raised']] },
+    ],
   },
   {
     name: 'surprised',
     pattern: /^(act |look |be |feel )?(surprised|shocked|startled|amazed)\b/,
     summary: 'no "surprised" action in the data: throwing both hands up, then stepping back',
-    steps: [{ text: 'raise both hands', share: 0.5, keys: [[0.5, 'arms-raised']] }, { text: 'walk backwards', share: 0.5 }],
+    steps: [
+      { text: 'raise both hands', share: 0.5, keys: [[0.5, 'arms-raised']] },
+      { text: 'walk backwards', share: 0.5 },
+    ],
   },
 ];
 

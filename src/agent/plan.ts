@@ -67,7 +67,9 @@ export function clampPlan(input: Plan): { plan: Plan; notes: string[] } {
   const notes: string[] = [];
   const plan: Plan = structuredClone(input);
   if (plan.segments.length > LIMITS.maxSegments) {
-    notes.push(`I kept the first ${LIMITS.maxSegments} of ${plan.segments.length} actions (the limit is ${LIMITS.maxSegments} per request).`);
+    notes.push(
+      `I kept the first ${LIMITS.maxSegments} of ${plan.segments.length} actions (the limit is ${LIMITS.maxSegments} per request).`,
+    );
     plan.segments = plan.segments.slice(0, LIMITS.maxSegments);
   }
   for (const seg of plan.segments) clampSegment(seg, notes);
@@ -75,14 +77,20 @@ export function clampPlan(input: Plan): { plan: Plan; notes: string[] } {
   const total = plan.segments.reduce((s, x) => s + x.seconds, 0) / plan.speed;
   if (total > LIMITS.maxRequestSeconds + 1e-9) {
     const factor = LIMITS.maxRequestSeconds / total;
-    for (const seg of plan.segments) seg.seconds = Math.max(LIMITS.minSegmentSeconds, Math.floor(seg.seconds * factor * 10 + 1e-6) / 10);
-    notes.push(`The whole clip would be ${fmt(total)} s; I shortened it to fit the ${LIMITS.maxRequestSeconds} s limit.`);
+    for (const seg of plan.segments)
+      seg.seconds = Math.max(LIMITS.minSegmentSeconds, Math.floor(seg.seconds * factor * 10 + 1e-6) / 10);
+    notes.push(
+      `The whole clip would be ${fmt(total)} s; I shortened it to fit the ${LIMITS.maxRequestSeconds} s limit.`,
+    );
   }
   return { plan, notes };
 }
 
 function clampSegment(seg: PlanSegment, notes: string[]): void {
-  const cleaned = seg.action.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = seg.action
+    .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   seg.action = cleaned || 'stand still';
   const room = LIMITS.maxTextLength - (segmentText({ ...seg, action: '' }).length + 1);
   if (seg.action.length > room) {
@@ -91,10 +99,14 @@ function clampSegment(seg: PlanSegment, notes: string[]): void {
   }
   if (!Number.isFinite(seg.seconds)) seg.seconds = 4;
   if (seg.seconds > LIMITS.maxSegmentSeconds) {
-    notes.push(`"${segmentText(seg)}" was ${fmt(seg.seconds)} s; one action can last at most ${LIMITS.maxSegmentSeconds} s, so I made it ${LIMITS.maxSegmentSeconds} s.`);
+    notes.push(
+      `"${segmentText(seg)}" was ${fmt(seg.seconds)} s; one action can last at most ${LIMITS.maxSegmentSeconds} s, so I made it ${LIMITS.maxSegmentSeconds} s.`,
+    );
     seg.seconds = LIMITS.maxSegmentSeconds;
   } else if (seg.seconds < LIMITS.minSegmentSeconds) {
-    notes.push(`"${segmentText(seg)}" was ${fmt(Math.max(0, seg.seconds))} s; the shortest action is ${LIMITS.minSegmentSeconds} s.`);
+    notes.push(
+      `"${segmentText(seg)}" was ${fmt(Math.max(0, seg.seconds))} s; the shortest action is ${LIMITS.minSegmentSeconds} s.`,
+    );
     seg.seconds = LIMITS.minSegmentSeconds;
   }
   seg.seconds = round1(seg.seconds);
@@ -106,7 +118,9 @@ function clampSegment(seg: PlanSegment, notes: string[]): void {
     for (const key of seg.keys) {
       if (!Number.isFinite(key.at) || key.at < 0 || key.at > seg.seconds) {
         const at = Math.min(Math.max(Number.isFinite(key.at) ? key.at : 0, 0), seg.seconds);
-        notes.push(`A key pose at ${fmt(key.at)} s lies outside its ${fmt(seg.seconds)} s action; I moved it to ${fmt(at)} s.`);
+        notes.push(
+          `A key pose at ${fmt(key.at)} s lies outside its ${fmt(seg.seconds)} s action; I moved it to ${fmt(at)} s.`,
+        );
         key.at = at;
       }
     }
@@ -115,7 +129,8 @@ function clampSegment(seg: PlanSegment, notes: string[]): void {
 
 function clampOptions(plan: Plan, notes: string[]): void {
   const samples = Number.isFinite(plan.samples) ? Math.round(plan.samples) : 1;
-  if (samples > LIMITS.maxSamples) notes.push(`I can make at most ${LIMITS.maxSamples} variations at once, so you get ${LIMITS.maxSamples}.`);
+  if (samples > LIMITS.maxSamples)
+    notes.push(`I can make at most ${LIMITS.maxSamples} variations at once, so you get ${LIMITS.maxSamples}.`);
   else if (samples > 1 && samples < 4) notes.push(`Variations come as 1 or 4; you get 4.`);
   plan.samples = samples > 1 ? 4 : 1;
   if (!Number.isFinite(plan.speed)) plan.speed = 1;
@@ -152,7 +167,12 @@ export function compilePlan(input: Plan): { plan: Plan; request: MotionRequest; 
 }
 
 function controlOf(seg: PlanSegment) {
-  const control: { init?: PoseRef; last?: PoseRef; keys?: { at: number; pose: PoseRef }[]; continueFrom?: { id: string } | { path: string } } = {};
+  const control: {
+    init?: PoseRef;
+    last?: PoseRef;
+    keys?: { at: number; pose: PoseRef }[];
+    continueFrom?: { id: string } | { path: string };
+  } = {};
   if (seg.init) control.init = seg.init;
   if (seg.last) control.last = seg.last;
   if (seg.keys?.length) control.keys = seg.keys;

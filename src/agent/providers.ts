@@ -79,10 +79,18 @@ export function llmSettingsFromEnv(env: Env = configuredEnv()): LlmSettings {
     return raw as T;
   };
   const baseURL = env.OPENAI_BASE_URL || undefined;
-  if (baseURL && !/^https?:\/\/[^\s]+$/.test(baseURL)) problems.push(`OPENAI_BASE_URL: expected an http(s) URL, got "${baseURL}"`);
+  if (baseURL && !/^https?:\/\/[^\s]+$/.test(baseURL))
+    problems.push(`OPENAI_BASE_URL: expected an http(s) URL, got "${baseURL}"`);
   const planner = oneOf('CHARADES_PLANNER', ['offline', 'llm', 'auto'] as const, 'auto');
-  const provider: ProviderKind = env.LLAMA_MODEL_PATH ? 'llama-cpp' : baseURL ? 'openai-compatible' : env.OPENAI_API_KEY ? 'openai' : 'none';
-  if (planner === 'llm' && provider === 'none') problems.push('CHARADES_PLANNER=llm needs a provider: set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH');
+  const provider: ProviderKind = env.LLAMA_MODEL_PATH
+    ? 'llama-cpp'
+    : baseURL
+      ? 'openai-compatible'
+      : env.OPENAI_API_KEY
+        ? 'openai'
+        : 'none';
+  if (planner === 'llm' && provider === 'none')
+    problems.push('CHARADES_PLANNER=llm needs a provider: set OPENAI_API_KEY, OPENAI_BASE_URL or LLAMA_MODEL_PATH');
   const settings: LlmSettings = {
     planner,
     provider,
@@ -106,7 +114,10 @@ export function llmSettingsFromEnv(env: Env = configuredEnv()): LlmSettings {
 }
 
 /** ChatOpenAI for OpenAI or an OpenAI-compatible server; local servers need no key, but the client insists on one. */
-export async function createOpenAIChatModel(settings: LlmSettings, overrides: { temperature?: number; topP?: number; maxTokens?: number } = {}): Promise<ChatOpenAI> {
+export async function createOpenAIChatModel(
+  settings: LlmSettings,
+  overrides: { temperature?: number; topP?: number; maxTokens?: number } = {},
+): Promise<ChatOpenAI> {
   const { ChatOpenAI } = await import('@langchain/openai');
   return new ChatOpenAI({
     model: settings.model,
@@ -130,9 +141,18 @@ export function providerId(settings: LlmSettings): string {
 export function createLlmPlanner(settings: LlmSettings): LlmPlanner | undefined {
   if (settings.planner === 'offline' || settings.provider === 'none') return undefined;
   if (settings.provider === 'llama-cpp') {
-    return createLlamaPlanner({ modelPath: settings.llamaModelPath as string, threads: settings.threads, maxTokens: settings.maxTokens, timeoutMs: settings.timeoutMs });
+    return createLlamaPlanner({
+      modelPath: settings.llamaModelPath as string,
+      threads: settings.threads,
+      maxTokens: settings.maxTokens,
+      timeoutMs: settings.timeoutMs,
+    });
   }
-  return createLangChainPlanner({ model: () => createOpenAIChatModel(settings), id: providerId(settings), timeoutMs: settings.timeoutMs });
+  return createLangChainPlanner({
+    model: () => createOpenAIChatModel(settings),
+    id: providerId(settings),
+    timeoutMs: settings.timeoutMs,
+  });
 }
 
 interface Sampling {
@@ -143,7 +163,11 @@ interface Sampling {
 
 /** Action-GPT's sampler for the configured provider: temperature 0.5, top-p 1, ≤ 128 new tokens. */
 export function createDescriptionModel(settings: LlmSettings): DescriptionModel | undefined {
-  return completionModel(settings, { temperature: ACTION_GPT.temperature, topP: ACTION_GPT.topP, maxTokens: ACTION_GPT.maxTokens });
+  return completionModel(settings, {
+    temperature: ACTION_GPT.temperature,
+    topP: ACTION_GPT.topP,
+    maxTokens: ACTION_GPT.maxTokens,
+  });
 }
 
 /** Grounding's rewriter: deterministic, with room for a JSON answer of up to four steps and their descriptions. */
@@ -160,7 +184,9 @@ function completionModel(settings: LlmSettings, sampling: Sampling): Description
     async complete(prompt, signal) {
       chat ??= createOpenAIChatModel(settings, sampling);
       const msg = await (await chat).invoke(prompt, { signal });
-      return typeof msg.content === 'string' ? msg.content : msg.content.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('');
+      return typeof msg.content === 'string'
+        ? msg.content
+        : msg.content.map((c) => ('text' in c && typeof c.text === 'string' ? c.text : '')).join('');
     },
   };
 }
@@ -236,7 +262,10 @@ export function createGrounderFromSettings(settings: LlmSettings): Grounder | un
   if (settings.ground === 'off') return undefined;
   if (settings.ground === 'lexicon') return createGrounder();
   const rewriter = settings.planner !== 'offline' ? createRewriteModel(settings) : undefined;
-  return createGrounder({ knowledge: liveKnowledge(settings.modelsDir, settings.textEncoder), ...(rewriter ? { rewriter } : {}) });
+  return createGrounder({
+    knowledge: liveKnowledge(settings.modelsDir, settings.textEncoder),
+    ...(rewriter ? { rewriter } : {}),
+  });
 }
 
 /**

@@ -15,8 +15,15 @@ const fmtSpeed = (x: number) => `${Math.round(x * 1000) / 1000}`;
 
 /** Named poses in words ("on all fours", "sitting on a chair"); the others read as they are named. */
 const POSE_WORDS: Partial<Record<string, string>> = {
-  't-pose': 'a t-pose', 'a-pose': 'an a-pose', 'on-all-fours': 'on all fours', 'kneeling-up': 'kneeling upright', 'sitting-floor': 'sitting on the floor',
-  'sitting-chair': 'sitting on a chair', 'lying-back': 'lying on the back', 'lying-front': 'lying on the front', 'arms-raised': 'with the arms raised',
+  't-pose': 'a t-pose',
+  'a-pose': 'an a-pose',
+  'on-all-fours': 'on all fours',
+  'kneeling-up': 'kneeling upright',
+  'sitting-floor': 'sitting on the floor',
+  'sitting-chair': 'sitting on a chair',
+  'lying-back': 'lying on the back',
+  'lying-front': 'lying on the front',
+  'arms-raised': 'with the arms raised',
 };
 
 function poseWords(p: PoseRef): string {
@@ -33,7 +40,8 @@ export function describeRequest(r: MotionRequest): string {
   const last = r.segments[r.segments.length - 1].control;
   if (first?.continueFrom) extras.push('continuing the last clip');
   if (first?.init) extras.push(`starting from ${poseWords(first.init)}`);
-  if (last?.last) extras.push(`ending ${last.last.kind === 'named' ? poseWords(last.last) : `in ${poseWords(last.last)}`}`);
+  if (last?.last)
+    extras.push(`ending ${last.last.kind === 'named' ? poseWords(last.last) : `in ${poseWords(last.last)}`}`);
   const keyCount = r.segments.reduce((n, s) => n + (s.control?.keys?.length ?? 0), 0);
   if (keyCount) extras.push(`${keyCount} key pose${keyCount > 1 ? 's' : ''}`);
   if (r.speed !== 1) extras.push(`at ${fmtSpeed(r.speed)}× speed`);
@@ -72,7 +80,12 @@ export function replyAfterGeneration(reply: string, request: MotionRequest | und
   const asked = request?.segments.map((s) => s.text).join(', then ') ?? 'this';
   const score = `match ${fit.score.toFixed(2)}, below ${fit.threshold.toFixed(2)}, best of ${fit.candidates}`;
   const offer = request ? closestWellKnown(request) : undefined;
-  const next = request && isWellKnown(request) ? '; another take (Reroll) may show it better' : offer ? `; something I do well that comes close: “${offer}”` : '';
+  const next =
+    request && isWellKnown(request)
+      ? '; another take (Reroll) may show it better'
+      : offer
+        ? `; something I do well that comes close: “${offer}”`
+        : '';
   return `${reply} I'm not sure this clip shows “${asked}” well (${score})${next}.`;
 }
 
@@ -84,7 +97,8 @@ export function secretValues(extra: Array<string | undefined> = []): string[] {
   return [...fromEnv, ...extra].filter((v): v is string => typeof v === 'string' && v.length >= 6);
 }
 
-const KEY_SHAPES = /\b(sk-[A-Za-z0-9_-]{12,}|xox[abp]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|[MN][A-Za-z\d]{23,}\.[\w-]{6}\.[\w-]{27,})\b/g;
+const KEY_SHAPES =
+  /\b(sk-[A-Za-z0-9_-]{12,}|xox[abp]-[A-Za-z0-9-]{10,}|gh[pousr]_[A-Za-z0-9]{20,}|[MN][A-Za-z\d]{23,}\.[\w-]{6}\.[\w-]{27,})\b/g;
 
 /**
  * Removes secrets and any quotation of the system prompt. A reply that quotes 6+ consecutive words of the
@@ -94,7 +108,8 @@ export function redactReply(reply: string, systemPrompt: string, secrets: string
   let out = stripMentions(reply);
   for (const s of secrets) out = out.split(s).join('[redacted]');
   out = out.replace(KEY_SHAPES, '[redacted]');
-  if (quotesPrompt(out, systemPrompt)) return "I can't share how I'm set up, but I'm happy to act something out — try “wave, then sit down”.";
+  if (quotesPrompt(out, systemPrompt))
+    return "I can't share how I'm set up, but I'm happy to act something out — try “wave, then sit down”.";
   return out.length > 1500 ? `${out.slice(0, 1500)}…` : out;
 }
 
@@ -108,7 +123,12 @@ export function redactActionText(text: string, systemPrompt: string, secrets: st
 
 function quotesPrompt(reply: string, prompt: string): boolean {
   if (!prompt) return false;
-  const words = (s: string) => s.toLowerCase().replace(/[^a-z0-9 ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const words = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9 ]+/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
   const p = words(prompt);
   const r = ` ${words(reply).join(' ')} `;
   for (let i = 0; i + 6 <= p.length; i++) if (r.includes(` ${p.slice(i, i + 6).join(' ')} `)) return true;

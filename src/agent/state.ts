@@ -48,7 +48,9 @@ export function emptyConversation(): ConversationState {
 export function parseConversationState(input: unknown, source = 'conversation state'): ConversationState {
   const r = ConversationStateSchema.safeParse(input);
   if (!r.success) {
-    throw new Error(`${source} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `${source} is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return r.data;
 }
@@ -82,7 +84,10 @@ export function withTurns(state: ConversationState, ...turns: Turn[]): Conversat
 
 /** Makes `plan`/`request` current, pushing the previous ones onto the undo stack. */
 export function withRequest(state: ConversationState, plan: Plan, request: MotionRequest): ConversationState {
-  const undo = state.plan && state.lastRequest ? [...state.undo, { plan: state.plan, request: state.lastRequest }].slice(-MEMORY.undo) : state.undo;
+  const undo =
+    state.plan && state.lastRequest
+      ? [...state.undo, { plan: state.plan, request: state.lastRequest }].slice(-MEMORY.undo)
+      : state.undo;
   return { ...state, plan, lastRequest: request, undo };
 }
 
@@ -94,19 +99,38 @@ export function withRequest(state: ConversationState, plan: Plan, request: Motio
 export function adoptRequest(state: ConversationState, request: MotionRequest): ConversationState {
   const known = state.plan?.segments ?? [];
   const segments: PlanSegment[] = request.segments.map((seg, i) => {
-    const control = { ...(seg.control?.init ? { init: seg.control.init } : {}), ...(seg.control?.last ? { last: seg.control.last } : {}), ...(seg.control?.keys ? { keys: seg.control.keys } : {}), ...(seg.control?.continueFrom ? { continueFrom: seg.control.continueFrom } : {}) };
+    const control = {
+      ...(seg.control?.init ? { init: seg.control.init } : {}),
+      ...(seg.control?.last ? { last: seg.control.last } : {}),
+      ...(seg.control?.keys ? { keys: seg.control.keys } : {}),
+      ...(seg.control?.continueFrom ? { continueFrom: seg.control.continueFrom } : {}),
+    };
     const same = known[i] && segmentText(known[i]) === seg.text ? known[i] : undefined;
-    return same ? { ...same, seconds: seg.seconds, ...control } : { action: seg.text, seconds: seg.seconds, ...control };
+    return same
+      ? { ...same, seconds: seg.seconds, ...control }
+      : { action: seg.text, seconds: seg.seconds, ...control };
   });
-  const plan: Plan = { segments, samples: request.samples, seed: request.seed, temperature: request.temperature, speed: request.speed };
+  const plan: Plan = {
+    segments,
+    samples: request.samples,
+    seed: request.seed,
+    temperature: request.temperature,
+    speed: request.speed,
+  };
   return withRequest(state, plan, request);
 }
 
 /** Restores the previous request; undefined when there is nothing to undo. */
-export function undoRequest(state: ConversationState): { state: ConversationState; plan: Plan; request: MotionRequest } | undefined {
+export function undoRequest(
+  state: ConversationState,
+): { state: ConversationState; plan: Plan; request: MotionRequest } | undefined {
   const prev = state.undo.at(-1);
   if (!prev) return undefined;
-  return { state: { ...state, plan: prev.plan, lastRequest: prev.request, undo: state.undo.slice(0, -1) }, plan: prev.plan, request: prev.request };
+  return {
+    state: { ...state, plan: prev.plan, lastRequest: prev.request, undo: state.undo.slice(0, -1) },
+    plan: prev.plan,
+    request: prev.request,
+  };
 }
 
 /** Keeps conversations in memory (REPL, tests); the bot room persists the same objects in its store. */

@@ -18,15 +18,28 @@ export const STYLE_PHRASES = [...new Set(STYLES.map((s) => s.phrase))];
 const POSE_CHOICES = [...NAMED_POSES, 'previous_last_frame', 'uploaded_pose'] as const;
 
 const SegmentArg = z.object({
-  action: z.string().min(1).max(300).describe('what the person does, as a short verb phrase in base form, e.g. "wave", "act like a dog", "walk forward"'),
-  style: z.string().max(80).optional().describe(`how, if the user said so; prefer one of: ${STYLE_PHRASES.join('; ')}`),
+  action: z
+    .string()
+    .min(1)
+    .max(300)
+    .describe(
+      'what the person does, as a short verb phrase in base form, e.g. "wave", "act like a dog", "walk forward"',
+    ),
+  style: z
+    .string()
+    .max(80)
+    .optional()
+    .describe(`how, if the user said so; prefer one of: ${STYLE_PHRASES.join('; ')}`),
   seconds: z.number().optional().describe('duration of this action in seconds (0.5–12); omit for a sensible default'),
   repeat: z.number().int().min(1).max(10).optional().describe('how many times, for "twice", "three times"'),
 });
 
 export const PlanMotionArgs = z.object({
   segments: z.array(SegmentArg).min(1).max(12).describe('the actions in order; "wave, then sit down" is two segments'),
-  continue_previous: z.boolean().optional().describe('true when the user wants to continue from where the previous motion ended'),
+  continue_previous: z
+    .boolean()
+    .optional()
+    .describe('true when the user wants to continue from where the previous motion ended'),
 });
 export const EditPreviousArgs = z.object({
   speed_factor: z.number().optional().describe('multiply playback speed: 0.5 = "slower", 2 = "faster"'),
@@ -38,7 +51,11 @@ export const EditPreviousArgs = z.object({
 export const SetPosesArgs = z.object({
   start: z.enum(POSE_CHOICES).optional().describe('pose the motion starts in'),
   end: z.enum(POSE_CHOICES).optional().describe('pose the motion ends in'),
-  keys: z.array(z.object({ at: z.number(), pose: z.enum(NAMED_POSES) })).max(20).optional().describe('poses to hit at given seconds'),
+  keys: z
+    .array(z.object({ at: z.number(), pose: z.enum(NAMED_POSES) }))
+    .max(20)
+    .optional()
+    .describe('poses to hit at given seconds'),
 });
 export const SetOptionsArgs = z.object({
   samples: z.number().int().optional().describe('1, or 4 for a grid of variations'),
@@ -85,7 +102,9 @@ export class Draft {
       if (motion) segments[0].continueFrom = motion;
       else {
         plan.segments = [...previous.segments.map((s) => ({ ...s })), ...segments];
-        this.notes.push('There is no finished motion to continue yet, so I made the previous part again with the new action after it.');
+        this.notes.push(
+          'There is no finished motion to continue yet, so I made the previous part again with the new action after it.',
+        );
       }
       this.changes.push('continuing');
     }
@@ -191,7 +210,9 @@ export class Draft {
     } catch {
       return 'none';
     }
-    const call = z.object({ name: z.string(), arguments: z.unknown().optional(), parameters: z.unknown().optional() }).safeParse(value);
+    const call = z
+      .object({ name: z.string(), arguments: z.unknown().optional(), parameters: z.unknown().optional() })
+      .safeParse(value);
     if (!call.success) return 'none';
     const args = call.data.arguments ?? call.data.parameters ?? {};
     const apply: Record<string, (a: unknown) => string | undefined> = {
@@ -233,7 +254,12 @@ export class Draft {
 
   private pose(choice: (typeof POSE_CHOICES)[number]): PoseRef | undefined {
     if (choice === 'uploaded_pose') {
-      if (this.ctx.uploadedPose) return { kind: 'joints', joints: this.ctx.uploadedPose.joints, ...(this.ctx.uploadedPose.label ? { label: this.ctx.uploadedPose.label } : {}) };
+      if (this.ctx.uploadedPose)
+        return {
+          kind: 'joints',
+          joints: this.ctx.uploadedPose.joints,
+          ...(this.ctx.uploadedPose.label ? { label: this.ctx.uploadedPose.label } : {}),
+        };
       this.notes.push('I found no uploaded pose on your message, so I ignored that part.');
       return undefined;
     }
@@ -260,7 +286,10 @@ function parsed<T>(schema: z.ZodType<T>, value: unknown, apply: (v: T) => string
 
 function segmentFromArg(a: z.infer<typeof SegmentArg>): PlanSegment {
   const known = resolveAction(a.action.toLowerCase().trim());
-  const seg: PlanSegment = { action: known?.phrase ?? a.action.trim(), seconds: a.seconds ?? known?.seconds ?? DEFAULT_SECONDS };
+  const seg: PlanSegment = {
+    action: known?.phrase ?? a.action.trim(),
+    seconds: a.seconds ?? known?.seconds ?? DEFAULT_SECONDS,
+  };
   if (a.repeat && a.repeat > 1) {
     seg.repeat = a.repeat;
     if (a.seconds === undefined) seg.seconds = Math.max(seg.seconds, (known?.perRep ?? seg.seconds / 2) * a.repeat);

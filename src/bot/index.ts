@@ -57,35 +57,50 @@ export function registerBotCommands(program: Command): void {
     .option('--samples <n>', '1, or 4 for a 2×2 grid of variations', parseSamples)
     .option('--seed <n>', 'random seed', parseNumber('--seed', 0, 2 ** 31 - 1, true))
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
-    .action(async (words: string[], opts: { out: string; seconds?: number; samples?: 1 | 4; seed?: number; config?: string }) => {
-      if (words.length === 0) program.help();
-      // "charades help [command]" is the usual help, not a prompt about helping.
-      if (words[0] === 'help' && words.length <= 2) {
-        const sub = words[1] && program.commands.find((c) => c.name() === words[1]);
-        if (sub) sub.help();
-        if (words.length === 1) program.help();
-      }
-      checkOutPath(opts.out);
-      const rt = await createRuntime(quietCliConfig(configFrom(opts)), { name: 'charades-cli' });
-      try {
-        const summary = await runPrompt(rt, words.join(' '), opts);
-        process.stderr.write(`${summary.reply}\n${summary.notes.map((n) => `  · ${n}`).join('\n')}${summary.notes.length ? '\n' : ''}`);
-        process.stdout.write(`${summary.path}\n`);
-      } finally {
-        await rt.close();
-      }
-    });
+    .action(
+      async (
+        words: string[],
+        opts: { out: string; seconds?: number; samples?: 1 | 4; seed?: number; config?: string },
+      ) => {
+        if (words.length === 0) program.help();
+        // "charades help [command]" is the usual help, not a prompt about helping.
+        if (words[0] === 'help' && words.length <= 2) {
+          const sub = words[1] && program.commands.find((c) => c.name() === words[1]);
+          if (sub) sub.help();
+          if (words.length === 1) program.help();
+        }
+        checkOutPath(opts.out);
+        const rt = await createRuntime(quietCliConfig(configFrom(opts)), { name: 'charades-cli' });
+        try {
+          const summary = await runPrompt(rt, words.join(' '), opts);
+          process.stderr.write(
+            `${summary.reply}\n${summary.notes.map((n) => `  · ${n}`).join('\n')}${summary.notes.length ? '\n' : ''}`,
+          );
+          process.stdout.write(`${summary.path}\n`);
+        } finally {
+          await rt.close();
+        }
+      },
+    );
 
   program
     .command('chat')
     .description('a conversation in the terminal: each turn writes the next MP4 and prints its path')
-    .option('--session <name>', 'resume (or name) a conversation; follow-ups survive restarts', `chat-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`)
+    .option(
+      '--session <name>',
+      'resume (or name) a conversation; follow-ups survive restarts',
+      `chat-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`,
+    )
     .option('--out-dir <dir>', 'where the MP4s go', 'charades-chat')
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
     .action(async (opts: { session: string; outDir: string; config?: string }) => {
       const rt = await createRuntime(quietCliConfig(configFrom(opts)), { name: 'charades-chat' });
       try {
-        await runChat(rt, { session: opts.session, outDir: opts.outDir, log: (line) => process.stderr.write(`${line}\n`) });
+        await runChat(rt, {
+          session: opts.session,
+          outDir: opts.outDir,
+          log: (line) => process.stderr.write(`${line}\n`),
+        });
       } finally {
         await rt.close();
       }
@@ -93,7 +108,9 @@ export function registerBotCommands(program: Command): void {
 
   program
     .command('serve')
-    .description('run the Discord bot (DISCORD_TOKEN, DISCORD_APP_ID); jobs run in-process, or in workers when REDIS_URL is set')
+    .description(
+      'run the Discord bot (DISCORD_TOKEN, DISCORD_APP_ID); jobs run in-process, or in workers when REDIS_URL is set',
+    )
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
     .option('--no-register', 'do not (re-)register the slash commands')
     .action(async (opts: { config?: string; register: boolean }) => {
@@ -106,7 +123,10 @@ export function registerBotCommands(program: Command): void {
     .command('worker')
     .description('process queued jobs from REDIS_URL (run as many as you like); --train: the training worker instead')
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
-    .option('--train', 'run training jobs (charades train, Discord /train) one at a time: train → evaluate → gate → publish')
+    .option(
+      '--train',
+      'run training jobs (charades train, Discord /train) one at a time: train → evaluate → gate → publish',
+    )
     .action(async (opts: { config?: string; train?: boolean }) => {
       if (opts.train) {
         const { startTrainingWorker } = await import('../worker/train/index.js');

@@ -33,7 +33,8 @@ export interface Runtime {
  */
 export function failInterruptedRequests(store: Store): number {
   const stale = store.unfinishedRequests();
-  for (const r of stale) store.setRequestStatus(r.id, 'failed', 'interrupted: the bot restarted before this request finished');
+  for (const r of stale)
+    store.setRequestStatus(r.id, 'failed', 'interrupted: the bot restarted before this request finished');
   return stale.length;
 }
 
@@ -45,10 +46,12 @@ export function failInterruptedRequests(store: Store): number {
 function followOrphanedRequests(service: ChatService, logger: Logger): number {
   const orphans = service.store.unfinishedRequests().filter((r) => r.replyTo === undefined);
   for (const r of orphans) {
-    service.resume(r.id, () => undefined).done.then(
-      () => logger.info({ jobId: r.id }, 'an earlier run\'s job finished; its result is stored'),
-      (err: Error) => logger.info({ jobId: r.id, err: err.message }, 'an earlier run\'s job did not finish here'),
-    );
+    service
+      .resume(r.id, () => undefined)
+      .done.then(
+        () => logger.info({ jobId: r.id }, "an earlier run's job finished; its result is stored"),
+        (err: Error) => logger.info({ jobId: r.id, err: err.message }, "an earlier run's job did not finish here"),
+      );
   }
   return orphans.length;
 }
@@ -68,25 +71,44 @@ export async function createRuntime(config: Config, options: RuntimeOptions = {}
   let stageNotes: string[] = [];
   let queue: JobQueue;
   if (config.redisUrl) {
-    queue = new BullJobQueue({ redisUrl: config.redisUrl, queueName: config.queueName, attempts: config.attempts, dataDir: config.dataDir, metrics });
-    stageNotes = [`jobs: BullMQ queue "${config.queueName}" on ${config.redisUrl} (run \`charades worker\` to process them)`];
+    queue = new BullJobQueue({
+      redisUrl: config.redisUrl,
+      queueName: config.queueName,
+      attempts: config.attempts,
+      dataDir: config.dataDir,
+      metrics,
+    });
+    stageNotes = [
+      `jobs: BullMQ queue "${config.queueName}" on ${config.redisUrl} (run \`charades worker\` to process them)`,
+    ];
   } else {
     if (options.stages) stages = options.stages;
     else ({ stages, notes: stageNotes } = await createStages(config));
-    queue = new InProcessQueue({ stages, dataDir: config.dataDir, render: config.render }, { concurrency: config.concurrency, attempts: config.attempts, metrics });
+    queue = new InProcessQueue(
+      { stages, dataDir: config.dataDir, render: config.render },
+      { concurrency: config.concurrency, attempts: config.attempts, metrics },
+    );
   }
   for (const note of stageNotes) logger.info(note);
   const service = new ChatService(store, queue);
   if (queue.kind === 'in-process') {
     const interrupted = failInterruptedRequests(store);
-    if (interrupted > 0) logger.warn({ interrupted }, 'requests left unfinished by the previous run were marked failed');
+    if (interrupted > 0)
+      logger.warn({ interrupted }, 'requests left unfinished by the previous run were marked failed');
   } else {
     const followed = followOrphanedRequests(service, logger);
     if (followed > 0) logger.info({ followed }, 'following jobs an earlier run left queued or running');
   }
   let closed = false;
   return {
-    config, logger, store, queue, metrics, service, stages, stageNotes,
+    config,
+    logger,
+    store,
+    queue,
+    metrics,
+    service,
+    stages,
+    stageNotes,
     async close() {
       if (closed) return;
       closed = true;

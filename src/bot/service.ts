@@ -53,33 +53,54 @@ export class LimitError extends Error {
 }
 
 export class ChatService {
-  constructor(readonly store: Store, readonly queue: JobQueue) {}
+  constructor(
+    readonly store: Store,
+    readonly queue: JobQueue,
+  ) {}
 
   /** Refuses early (before anything is recorded) when the user is over a limit. */
   checkLimits(userId: string, limits: TurnRequest['limits']): void {
     const active = this.store.activeRequests(userId);
     if (active >= limits.userQueue) {
-      throw new LimitError(`You already have ${active} request${active === 1 ? '' : 's'} in the queue (limit ${limits.userQueue}). Wait for ${active === 1 ? 'it' : 'them'} to finish, then ask again.`);
+      throw new LimitError(
+        `You already have ${active} request${active === 1 ? '' : 's'} in the queue (limit ${limits.userQueue}). Wait for ${active === 1 ? 'it' : 'them'} to finish, then ask again.`,
+      );
     }
     const since = new Date(Date.now() - 60_000).toISOString();
     const recent = this.store.requestsSince(userId, since);
     if (recent >= limits.userPerMinute) {
-      throw new LimitError(`You have made ${recent} requests in the last minute (limit ${limits.userPerMinute}). Please wait a little.`);
+      throw new LimitError(
+        `You have made ${recent} requests in the last minute (limit ${limits.userPerMinute}). Please wait a little.`,
+      );
     }
   }
 
   /** Everything up to the enqueue; returns the job id at once and the outcome when the job finishes. */
   start(turn: TurnRequest, onProgress: (p: Progress) => void): StartedTurn {
-    if (turn.text.length > MAX_JOB_TEXT) throw new LimitError(`Your message is ${turn.text.length} characters long; I read at most ${MAX_JOB_TEXT}. Please say it shorter.`);
+    if (turn.text.length > MAX_JOB_TEXT)
+      throw new LimitError(
+        `Your message is ${turn.text.length} characters long; I read at most ${MAX_JOB_TEXT}. Please say it shorter.`,
+      );
     this.checkLimits(turn.userId, turn.limits);
     const known = turn.conversationId ? this.store.conversationById(turn.conversationId) : undefined;
     const conversation = known ?? this.store.conversation(turn.platform, turn.conversationKey, turn.userId);
     const action = turn.action ?? 'prompt';
-    const turnId = this.store.addTurn({ conversationId: conversation.id, userId: turn.userId, text: turn.text, action });
+    const turnId = this.store.addTurn({
+      conversationId: conversation.id,
+      userId: turn.userId,
+      text: turn.text,
+      action,
+    });
     const baseId = turn.baseRequestId ?? conversation.lastRequestId;
     const last = baseId ? this.store.request(baseId) : undefined;
     const jobId = randomUUID();
-    this.store.addRequest({ id: jobId, conversationId: conversation.id, turnId, userId: turn.userId, replyTo: turn.replyTo });
+    this.store.addRequest({
+      id: jobId,
+      conversationId: conversation.id,
+      turnId,
+      userId: turn.userId,
+      replyTo: turn.replyTo,
+    });
     const input: JobInput = {
       id: jobId,
       conversationId: conversation.id,
@@ -92,7 +113,12 @@ export class ChatService {
       options: turn.options ?? {},
       title: turn.title,
     };
-    const done = this.settle(conversation.id, turnId, jobId, this.queue.submit(input, this.tracking(jobId, onProgress)));
+    const done = this.settle(
+      conversation.id,
+      turnId,
+      jobId,
+      this.queue.submit(input, this.tracking(jobId, onProgress)),
+    );
     return { jobId, conversationId: conversation.id, done };
   }
 
@@ -104,10 +130,20 @@ export class ChatService {
     const row = this.store.request(requestId);
     if (!row) throw new Error(`request ${requestId} is not in the store`);
     const base = { jobId: row.id, conversationId: row.conversationId };
-    if (row.status === 'failed') return { ...base, done: Promise.reject(new TurnFailedError(row.error ?? 'the request failed')) };
-    if (row.status === 'done' || row.status === 'replied') return { ...base, done: Promise.resolve({ ...base, result: this.storedResult(row) }) };
+    if (row.status === 'failed')
+      return { ...base, done: Promise.reject(new TurnFailedError(row.error ?? 'the request failed')) };
+    if (row.status === 'done' || row.status === 'replied')
+      return { ...base, done: Promise.resolve({ ...base, result: this.storedResult(row) }) };
     if (row.turnId === null) throw new Error(`request ${requestId} has no turn to answer`);
-    return { ...base, done: this.settle(row.conversationId, row.turnId, row.id, this.queue.attach(row.id, this.tracking(row.id, onProgress))) };
+    return {
+      ...base,
+      done: this.settle(
+        row.conversationId,
+        row.turnId,
+        row.id,
+        this.queue.attach(row.id, this.tracking(row.id, onProgress)),
+      ),
+    };
   }
 
   private tracking(jobId: string, onProgress: (p: Progress) => void): (p: Progress) => void {
@@ -150,16 +186,35 @@ export class ChatService {
       timingsMs: {},
     };
     if (row.status !== 'done' || row.request === undefined || !row.videoPath) return result;
-    return { ...result, request: parseMotionRequest(row.request), videoPath: row.videoPath, seconds: row.seconds ?? undefined, numFrames: motions[0]?.numFrames, generator: motions[0]?.source };
+    return {
+      ...result,
+      request: parseMotionRequest(row.request),
+      videoPath: row.videoPath,
+      seconds: row.seconds ?? undefined,
+      numFrames: motions[0]?.numFrames,
+      generator: motions[0]?.source,
+    };
   }
 
   private persist(conversationId: string, turnId: number, result: JobResult): void {
     const tx = this.store.db.transaction(() => {
       this.store.finishTurn(turnId, result.reply, result.notes, result.planner);
       if (result.request && result.videoPath) {
-        this.store.completeRequest(result.jobId, { request: result.request, videoPath: result.videoPath, seconds: result.seconds ?? 0 });
+        this.store.completeRequest(result.jobId, {
+          request: result.request,
+          videoPath: result.videoPath,
+          seconds: result.seconds ?? 0,
+        });
         result.motionIds.forEach((id, sample) =>
-          this.store.addMotion({ id, requestId: result.jobId, sample, path: `motions/${id}.json`, numFrames: result.numFrames ?? 0, fps: result.seconds ? (result.numFrames ?? 0) / result.seconds : 0, source: result.generator ?? 'unknown' }),
+          this.store.addMotion({
+            id,
+            requestId: result.jobId,
+            sample,
+            path: `motions/${id}.json`,
+            numFrames: result.numFrames ?? 0,
+            fps: result.seconds ? (result.numFrames ?? 0) / result.seconds : 0,
+            source: result.generator ?? 'unknown',
+          }),
         );
         this.store.saveConversationState(conversationId, result.state, result.jobId);
       } else {

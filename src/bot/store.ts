@@ -157,7 +157,9 @@ export class Store {
   private migrate(): void {
     const current = this.schemaVersion;
     if (current > MIGRATIONS.length) {
-      throw new Error(`the store at ${this.path} has schema version ${current}, newer than this Charades (${MIGRATIONS.length}); upgrade Charades`);
+      throw new Error(
+        `the store at ${this.path} has schema version ${current}, newer than this Charades (${MIGRATIONS.length}); upgrade Charades`,
+      );
     }
     for (let v = current; v < MIGRATIONS.length; v++) {
       this.db.transaction(() => {
@@ -169,7 +171,8 @@ export class Store {
 
   /** The conversation for (platform, key) — a Discord thread, a channel reply chain, a CLI session — created on first use. */
   conversation(platform: string, key: string, owner: string): ConversationRow {
-    const found = this.db.prepare('SELECT * FROM conversations WHERE platform = ? AND key = ?').get(platform, key) as Record<string, unknown> | undefined;
+    const found = this.db.prepare('SELECT * FROM conversations WHERE platform = ? AND key = ?').get(platform, key) as
+      Record<string, unknown> | undefined;
     if (found) return toConversation(found);
     // Ids are not derived from keys: a key moves (a reply chain becomes a thread) and may be reused later.
     const id = randomUUID();
@@ -181,30 +184,38 @@ export class Store {
   }
 
   conversationByKey(platform: string, key: string): ConversationRow | undefined {
-    const row = this.db.prepare('SELECT * FROM conversations WHERE platform = ? AND key = ?').get(platform, key) as Record<string, unknown> | undefined;
+    const row = this.db.prepare('SELECT * FROM conversations WHERE platform = ? AND key = ?').get(platform, key) as
+      Record<string, unknown> | undefined;
     return row ? toConversation(row) : undefined;
   }
 
   conversationKeyExists(platform: string, key: string): boolean {
-    return this.db.prepare('SELECT 1 FROM conversations WHERE platform = ? AND key = ?').get(platform, key) !== undefined;
+    return (
+      this.db.prepare('SELECT 1 FROM conversations WHERE platform = ? AND key = ?').get(platform, key) !== undefined
+    );
   }
 
   conversationById(id: string): ConversationRow | undefined {
-    const row = this.db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.db.prepare('SELECT * FROM conversations WHERE id = ?').get(id) as
+      Record<string, unknown> | undefined;
     return row ? toConversation(row) : undefined;
   }
 
   /** The conversation a user touched most recently on a platform. */
   latestConversation(platform: string, owner: string): ConversationRow | undefined {
     const row = this.db
-      .prepare('SELECT * FROM conversations WHERE platform = ? AND owner = ? AND last_request_id IS NOT NULL ORDER BY updated_at DESC LIMIT 1')
+      .prepare(
+        'SELECT * FROM conversations WHERE platform = ? AND owner = ? AND last_request_id IS NOT NULL ORDER BY updated_at DESC LIMIT 1',
+      )
       .get(platform, owner) as Record<string, unknown> | undefined;
     return row ? toConversation(row) : undefined;
   }
 
   /** The job whose reply was delivered as `target` (a reply to a bot message continues that job's conversation). */
   jobDeliveredAs(target: string): string | undefined {
-    return (this.db.prepare('SELECT job_id FROM deliveries WHERE target = ?').get(target) as { job_id: string } | undefined)?.job_id;
+    return (
+      this.db.prepare('SELECT job_id FROM deliveries WHERE target = ?').get(target) as { job_id: string } | undefined
+    )?.job_id;
   }
 
   /** Re-keys a conversation (a channel reply that became a thread keeps its history). */
@@ -214,7 +225,9 @@ export class Store {
 
   saveConversationState(id: string, state: unknown, lastRequestId: string | null): void {
     this.db
-      .prepare('UPDATE conversations SET state_json = ?, last_request_id = COALESCE(?, last_request_id), updated_at = ? WHERE id = ?')
+      .prepare(
+        'UPDATE conversations SET state_json = ?, last_request_id = COALESCE(?, last_request_id), updated_at = ? WHERE id = ?',
+      )
       .run(state === undefined ? null : JSON.stringify(state), lastRequestId, now(), id);
   }
 
@@ -226,29 +239,55 @@ export class Store {
   }
 
   finishTurn(turnId: number, reply: string, notes: readonly string[], planner: string): void {
-    this.db.prepare('UPDATE turns SET reply = ?, notes_json = ?, planner = ? WHERE id = ?').run(reply, JSON.stringify(notes), planner, turnId);
+    this.db
+      .prepare('UPDATE turns SET reply = ?, notes_json = ?, planner = ? WHERE id = ?')
+      .run(reply, JSON.stringify(notes), planner, turnId);
   }
 
-  turns(conversationId: string): { id: number; userId: string; text: string; action: string; reply: string | null; planner: string | null }[] {
+  turns(
+    conversationId: string,
+  ): { id: number; userId: string; text: string; action: string; reply: string | null; planner: string | null }[] {
     return this.db
-      .prepare('SELECT id, user_id AS userId, text, action, reply, planner FROM turns WHERE conversation_id = ? ORDER BY id')
-      .all(conversationId) as { id: number; userId: string; text: string; action: string; reply: string | null; planner: string | null }[];
+      .prepare(
+        'SELECT id, user_id AS userId, text, action, reply, planner FROM turns WHERE conversation_id = ? ORDER BY id',
+      )
+      .all(conversationId) as {
+      id: number;
+      userId: string;
+      text: string;
+      action: string;
+      reply: string | null;
+      planner: string | null;
+    }[];
   }
 
   addRequest(r: { id: string; conversationId: string; turnId: number; userId: string; replyTo?: unknown }): void {
     this.db
-      .prepare("INSERT INTO requests (id, conversation_id, turn_id, user_id, status, created_at, reply_json) VALUES (?, ?, ?, ?, 'queued', ?, ?)")
-      .run(r.id, r.conversationId, r.turnId, r.userId, now(), r.replyTo === undefined ? null : JSON.stringify(r.replyTo));
+      .prepare(
+        "INSERT INTO requests (id, conversation_id, turn_id, user_id, status, created_at, reply_json) VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+      )
+      .run(
+        r.id,
+        r.conversationId,
+        r.turnId,
+        r.userId,
+        now(),
+        r.replyTo === undefined ? null : JSON.stringify(r.replyTo),
+      );
   }
 
   setRequestStatus(id: string, status: RequestStatus, error?: string): void {
     const finished = status === 'done' || status === 'failed' || status === 'replied' ? now() : null;
-    this.db.prepare('UPDATE requests SET status = ?, error = ?, finished_at = COALESCE(?, finished_at) WHERE id = ?').run(status, error ?? null, finished, id);
+    this.db
+      .prepare('UPDATE requests SET status = ?, error = ?, finished_at = COALESCE(?, finished_at) WHERE id = ?')
+      .run(status, error ?? null, finished, id);
   }
 
   completeRequest(id: string, done: { request: unknown; videoPath: string; seconds: number }): void {
     this.db
-      .prepare("UPDATE requests SET status = 'done', request_json = ?, video_path = ?, seconds = ?, finished_at = ? WHERE id = ?")
+      .prepare(
+        "UPDATE requests SET status = 'done', request_json = ?, video_path = ?, seconds = ?, finished_at = ? WHERE id = ?",
+      )
       .run(JSON.stringify(done.request), done.videoPath, done.seconds, now(), id);
   }
 
@@ -271,17 +310,27 @@ export class Store {
 
   /** Requests of a user that are queued or running (the per-user queue limit counts these). */
   activeRequests(userId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM requests WHERE user_id = ? AND status IN ('queued', 'running')").get(userId) as { n: number }).n;
+    return (
+      this.db
+        .prepare("SELECT COUNT(*) AS n FROM requests WHERE user_id = ? AND status IN ('queued', 'running')")
+        .get(userId) as { n: number }
+    ).n;
   }
 
   /** Requests a user started since `sinceIso` (the per-minute rate limit counts these). */
   requestsSince(userId: string, sinceIso: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM requests WHERE user_id = ? AND created_at >= ?').get(userId, sinceIso) as { n: number }).n;
+    return (
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM requests WHERE user_id = ? AND created_at >= ?')
+        .get(userId, sinceIso) as { n: number }
+    ).n;
   }
 
   /** Requests left queued or running by a process that stopped (re-queued or failed at startup). */
   unfinishedRequests(): RequestRow[] {
-    const ids = this.db.prepare("SELECT id FROM requests WHERE status IN ('queued', 'running') ORDER BY created_at").all() as { id: string }[];
+    const ids = this.db
+      .prepare("SELECT id FROM requests WHERE status IN ('queued', 'running') ORDER BY created_at")
+      .all() as { id: string }[];
     return ids.map((r) => this.request(r.id) as RequestRow);
   }
 
@@ -307,46 +356,70 @@ export class Store {
     this.db.prepare('DELETE FROM deliveries WHERE job_id = ? AND target = ?').run(jobId, pendingDelivery(platform));
   }
 
-  turn(id: number): { id: number; conversationId: string; reply: string | null; notes: string[]; planner: string | null } | undefined {
-    const row = this.db.prepare('SELECT id, conversation_id, reply, notes_json, planner FROM turns WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  turn(
+    id: number,
+  ): { id: number; conversationId: string; reply: string | null; notes: string[]; planner: string | null } | undefined {
+    const row = this.db
+      .prepare('SELECT id, conversation_id, reply, notes_json, planner FROM turns WHERE id = ?')
+      .get(id) as Record<string, unknown> | undefined;
     if (!row) return undefined;
     const notes = parseJson(row.notes_json as string | null, `turn ${id} notes`);
-    return { id, conversationId: row.conversation_id as string, reply: row.reply as string | null, notes: Array.isArray(notes) ? notes.map(String) : [], planner: row.planner as string | null };
+    return {
+      id,
+      conversationId: row.conversation_id as string,
+      reply: row.reply as string | null,
+      notes: Array.isArray(notes) ? notes.map(String) : [],
+      planner: row.planner as string | null,
+    };
   }
 
   addMotion(m: MotionRow): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO motions (id, request_id, sample, path, num_frames, fps, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO motions (id, request_id, sample, path, num_frames, fps, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(m.id, m.requestId, m.sample, m.path, m.numFrames, m.fps, m.source, now());
   }
 
   motion(id: string): MotionRow | undefined {
     return this.db
-      .prepare('SELECT id, request_id AS requestId, sample, path, num_frames AS numFrames, fps, source FROM motions WHERE id = ?')
+      .prepare(
+        'SELECT id, request_id AS requestId, sample, path, num_frames AS numFrames, fps, source FROM motions WHERE id = ?',
+      )
       .get(id) as MotionRow | undefined;
   }
 
   motionsOf(requestId: string): MotionRow[] {
     return this.db
-      .prepare('SELECT id, request_id AS requestId, sample, path, num_frames AS numFrames, fps, source FROM motions WHERE request_id = ? ORDER BY sample')
+      .prepare(
+        'SELECT id, request_id AS requestId, sample, path, num_frames AS numFrames, fps, source FROM motions WHERE request_id = ? ORDER BY sample',
+      )
       .all(requestId) as MotionRow[];
   }
 
   /** Records a 👍 (+1) or 👎 (-1); a second vote by the same user replaces the first. */
   rate(requestId: string, userId: string, value: 1 | -1): void {
     this.db
-      .prepare('INSERT INTO ratings (request_id, user_id, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET value = excluded.value, created_at = excluded.created_at')
+      .prepare(
+        'INSERT INTO ratings (request_id, user_id, value, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (request_id, user_id) DO UPDATE SET value = excluded.value, created_at = excluded.created_at',
+      )
       .run(requestId, userId, value, now());
   }
 
   /** Withdraws a user's vote — only if it is still `value`: removing 👍 after switching to 👎 keeps the 👎. */
   unrate(requestId: string, userId: string, value: 1 | -1): boolean {
-    return this.db.prepare('DELETE FROM ratings WHERE request_id = ? AND user_id = ? AND value = ?').run(requestId, userId, value).changes === 1;
+    return (
+      this.db
+        .prepare('DELETE FROM ratings WHERE request_id = ? AND user_id = ? AND value = ?')
+        .run(requestId, userId, value).changes === 1
+    );
   }
 
   ratings(requestId: string): { up: number; down: number } {
     const row = this.db
-      .prepare('SELECT COALESCE(SUM(value = 1), 0) AS up, COALESCE(SUM(value = -1), 0) AS down FROM ratings WHERE request_id = ?')
+      .prepare(
+        'SELECT COALESCE(SUM(value = 1), 0) AS up, COALESCE(SUM(value = -1), 0) AS down FROM ratings WHERE request_id = ?',
+      )
       .get(requestId) as { up: number; down: number };
     return row;
   }
@@ -357,7 +430,10 @@ export class Store {
    * while posting and `setDeliveryTarget` once posted; any other target is final at once.
    */
   claimDelivery(jobId: string, target: string): boolean {
-    const claimed = this.db.prepare('INSERT OR IGNORE INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?)').run(jobId, target, now()).changes === 1;
+    const claimed =
+      this.db
+        .prepare('INSERT OR IGNORE INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?)')
+        .run(jobId, target, now()).changes === 1;
     if (claimed && !target.endsWith(PENDING_SUFFIX)) this.forgetReplyTarget(jobId);
     return claimed;
   }
@@ -373,14 +449,18 @@ export class Store {
    */
   settleDelivery(jobId: string, target: string): void {
     this.db
-      .prepare('INSERT INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET target = excluded.target, delivered_at = excluded.delivered_at')
+      .prepare(
+        'INSERT INTO deliveries (job_id, target, delivered_at) VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET target = excluded.target, delivered_at = excluded.delivered_at',
+      )
       .run(jobId, target, now());
     this.forgetReplyTarget(jobId);
   }
 
   /** Where a job's reply went (a message, a pending claim or a final failure), if anywhere yet. */
   deliveryTarget(jobId: string): string | undefined {
-    return (this.db.prepare('SELECT target FROM deliveries WHERE job_id = ?').get(jobId) as { target: string } | undefined)?.target;
+    return (
+      this.db.prepare('SELECT target FROM deliveries WHERE job_id = ?').get(jobId) as { target: string } | undefined
+    )?.target;
   }
 
   /** The reply target holds an interaction token, a credential: once the reply is out it is not kept at rest. */
@@ -389,13 +469,16 @@ export class Store {
   }
 
   guildSettings(guildId: string): GuildSettings {
-    const row = this.db.prepare('SELECT settings_json FROM guild_settings WHERE guild_id = ?').get(guildId) as { settings_json: string } | undefined;
+    const row = this.db.prepare('SELECT settings_json FROM guild_settings WHERE guild_id = ?').get(guildId) as
+      { settings_json: string } | undefined;
     return row ? (parseJson(row.settings_json, `guild_settings ${guildId}`) as GuildSettings) : {};
   }
 
   setGuildSettings(guildId: string, settings: GuildSettings): void {
     this.db
-      .prepare('INSERT INTO guild_settings (guild_id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at')
+      .prepare(
+        'INSERT INTO guild_settings (guild_id, settings_json, updated_at) VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET settings_json = excluded.settings_json, updated_at = excluded.updated_at',
+      )
       .run(guildId, JSON.stringify(settings), now());
   }
 

@@ -6,7 +6,13 @@
  */
 import type { Config } from '../config/index.js';
 import type { GeneratorStage, RendererStage, Stages } from '../jobs/index.js';
-import { createMotionTextScorer, footSkateRatio, liveVersionDir, makeMotion, parseMotionRequest } from '../motion/index.js';
+import {
+  createMotionTextScorer,
+  footSkateRatio,
+  liveVersionDir,
+  makeMotion,
+  parseMotionRequest,
+} from '../motion/index.js';
 import type { Motion, MotionRequest, MotionTextScorer } from '../motion/index.js';
 
 export interface ClipSpec {
@@ -34,7 +40,13 @@ export interface ActorOptions {
 
 export function clipRequest(spec: ClipSpec): MotionRequest {
   return parseMotionRequest({
-    segments: [{ text: spec.text, seconds: spec.seconds, ...(spec.descriptions?.length ? { descriptions: spec.descriptions } : {}) }],
+    segments: [
+      {
+        text: spec.text,
+        seconds: spec.seconds,
+        ...(spec.descriptions?.length ? { descriptions: spec.descriptions } : {}),
+      },
+    ],
     samples: 1,
     seed: spec.seed,
     ...(spec.guidance !== undefined ? { guidance: spec.guidance } : {}),
@@ -50,7 +62,10 @@ export class Actor {
   private ownStages?: Promise<Stages>;
   private scorer?: Promise<MotionTextScorer | null>;
 
-  constructor(private readonly config: Config, private readonly options: ActorOptions) {}
+  constructor(
+    private readonly config: Config,
+    private readonly options: ActorOptions,
+  ) {}
 
   /** One motion for one clip spec (sample 0 of the request). */
   async act(spec: ClipSpec): Promise<Motion> {
@@ -120,7 +135,9 @@ export class Actor {
 
   /** Jobs run in BullMQ workers: this process then needs stages of its own for community clips (made on first use). */
   private stagesOfOwn(): Promise<Stages> {
-    this.ownStages ??= import('../jobs/index.js').then(async ({ createStages }) => (await createStages(this.config)).stages);
+    this.ownStages ??= import('../jobs/index.js').then(
+      async ({ createStages }) => (await createStages(this.config)).stages,
+    );
     return this.ownStages;
   }
 

@@ -47,8 +47,14 @@ export function readAnnotations(motionDataDir: string): AnnotationRecord[] {
     } catch {
       throw new Error(`${path}:${n + 1}: not JSON`);
     }
-    if (typeof rec.phrase !== 'string' || typeof rec.action !== 'string' || !Array.isArray(rec.texts)) throw new Error(`${path}:${n + 1}: expected phrase, action and texts`);
-    out.push({ phrase: rec.phrase, action: rec.action, style: String(rec.style ?? ''), texts: rec.texts.filter((t): t is string => typeof t === 'string') });
+    if (typeof rec.phrase !== 'string' || typeof rec.action !== 'string' || !Array.isArray(rec.texts))
+      throw new Error(`${path}:${n + 1}: expected phrase, action and texts`);
+    out.push({
+      phrase: rec.phrase,
+      action: rec.action,
+      style: String(rec.style ?? ''),
+      texts: rec.texts.filter((t): t is string => typeof t === 'string'),
+    });
   }
   return out;
 }
@@ -61,7 +67,11 @@ function percentile(sorted: readonly number[], q: number): number {
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 /** Thresholds are searched on a 0.005 grid: finer would only fit the noise of a few hundred records. */
-export function chooseThreshold(positive: readonly number[], negative: readonly number[], maxFalseAccept: number): { threshold: number; tpr: number; fpr: number } {
+export function chooseThreshold(
+  positive: readonly number[],
+  negative: readonly number[],
+  maxFalseAccept: number,
+): { threshold: number; tpr: number; fpr: number } {
   let best = { threshold: 1, tpr: 0, fpr: 0, j: -Infinity };
   for (let step = 0; step <= 200; step++) {
     const t = step / 200;
@@ -73,7 +83,11 @@ export function chooseThreshold(positive: readonly number[], negative: readonly 
   return { threshold: best.threshold, tpr: best.tpr, fpr: best.fpr };
 }
 
-export async function calibrateGuessThreshold(records: readonly AnnotationRecord[], encoder: SentenceEncoder, maxFalseAccept = 0.01): Promise<Calibration> {
+export async function calibrateGuessThreshold(
+  records: readonly AnnotationRecord[],
+  encoder: SentenceEncoder,
+  maxFalseAccept = 0.01,
+): Promise<Calibration> {
   if (records.length < 2) throw new Error(`calibration needs at least 2 annotation records, got ${records.length}`);
   const phrases = records.map((r) => normalisePhrase(r.phrase));
   const sentences = records.map((r) => [...new Set(r.texts.map(normalisePhrase).filter(Boolean))]);
@@ -106,7 +120,16 @@ export async function calibrateGuessThreshold(records: readonly AnnotationRecord
     falseAcceptRate: round3(fpr),
     nearMissAcceptRate: round3(nearMiss.filter((c) => c >= threshold).length / Math.max(nearMiss.length, 1)),
     maxFalseAccept,
-    positive: { p5: round3(percentile(pos, 0.05)), p50: round3(percentile(pos, 0.5)), p95: round3(percentile(pos, 0.95)) },
-    negative: { p5: round3(percentile(neg, 0.05)), p50: round3(percentile(neg, 0.5)), p95: round3(percentile(neg, 0.95)), max: round3(neg[neg.length - 1]) },
+    positive: {
+      p5: round3(percentile(pos, 0.05)),
+      p50: round3(percentile(pos, 0.5)),
+      p95: round3(percentile(pos, 0.95)),
+    },
+    negative: {
+      p5: round3(percentile(neg, 0.05)),
+      p50: round3(percentile(neg, 0.5)),
+      p95: round3(percentile(neg, 0.95)),
+      max: round3(neg[neg.length - 1]),
+    },
   };
 }

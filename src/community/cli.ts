@@ -16,7 +16,8 @@ import { CommunityStore } from './store.js';
 function openStore(opts: { config?: string }): { store: CommunityStore; close: () => void } {
   const config = loadConfig({ file: opts.config });
   const path = join(config.dataDir, 'charades.sqlite');
-  if (!existsSync(path)) throw new Error(`no Charades store at ${path} yet (set CHARADES_DATA_DIR, or run the bot first)`);
+  if (!existsSync(path))
+    throw new Error(`no Charades store at ${path} yet (set CHARADES_DATA_DIR, or run the bot first)`);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   return { store: new CommunityStore(db), close: () => db.close() };
@@ -25,7 +26,9 @@ function openStore(opts: { config?: string }): { store: CommunityStore; close: (
 export function registerCommunityCommands(program: Command): void {
   program
     .command('report')
-    .description('community zero-shot report: ratings, A/B win rate of k=4 over k=0 (95% Wilson CI), charades recognition, automatic metrics')
+    .description(
+      'community zero-shot report: ratings, A/B win rate of k=4 over k=0 (95% Wilson CI), charades recognition, automatic metrics',
+    )
     .option('--json', 'print the report as JSON')
     .option('--html <dir>', 'also write report.json, PNG charts and index.html into DIR')
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
@@ -67,9 +70,11 @@ export function registerCommunityCommands(program: Command): void {
     .option('--config <file>', 'JSON config file (env CHARADES_CONFIG)')
     .action(async (opts: { maxFalseAccept: string; limit?: string; config?: string }) => {
       const rate = Number(opts.maxFalseAccept);
-      if (!(rate >= 0 && rate < 1)) throw new Error(`--max-false-accept must be a rate from 0 to 1, got "${opts.maxFalseAccept}"`);
+      if (!(rate >= 0 && rate < 1))
+        throw new Error(`--max-false-accept must be a rate from 0 to 1, got "${opts.maxFalseAccept}"`);
       const limit = opts.limit === undefined ? undefined : Number(opts.limit);
-      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 2)) throw new Error(`--limit must be a whole number ≥ 2, got "${opts.limit}"`);
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 2))
+        throw new Error(`--limit must be a whole number ≥ 2, got "${opts.limit}"`);
       const config = loadConfig({ file: opts.config });
       const records = readAnnotations(config.motionDataDir).slice(0, limit);
       const { sharedSentenceEncoder } = await import('../motion/text/index.js');

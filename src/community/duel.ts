@@ -28,7 +28,11 @@ export const GUIDANCE_DUEL = [1, 3] as const;
 
 export const RAW_LABEL = 'k=0 (raw phrase)';
 
-export async function planDuel(phrase: string, lookup: DescriptionLookup | undefined, pick: (n: number) => number = randomInt): Promise<DuelPlan> {
+export async function planDuel(
+  phrase: string,
+  lookup: DescriptionLookup | undefined,
+  pick: (n: number) => number = randomInt,
+): Promise<DuelPlan> {
   let found: { descriptions: string[]; source: string } = { descriptions: [], source: 'none' };
   let why = 'no LLM is configured';
   if (lookup) {
@@ -44,11 +48,17 @@ export async function planDuel(phrase: string, lookup: DescriptionLookup | undef
   if (found.descriptions.length > 0) {
     variable = 'expansion';
     const k = found.descriptions.length;
-    pair = [{ label: RAW_LABEL, k: 0 }, { label: `k=${k} (Action-GPT, ${found.source})`, k, descriptions: found.descriptions }];
+    pair = [
+      { label: RAW_LABEL, k: 0 },
+      { label: `k=${k} (Action-GPT, ${found.source})`, k, descriptions: found.descriptions },
+    ];
     about = `Duelled: the raw phrase (k=0) against Action-GPT's k=${k} descriptions of it.`;
   } else {
     variable = 'guidance';
-    pair = [{ label: `guidance ${GUIDANCE_DUEL[0]}`, k: 0, guidance: GUIDANCE_DUEL[0] }, { label: `guidance ${GUIDANCE_DUEL[1]}`, k: 0, guidance: GUIDANCE_DUEL[1] }];
+    pair = [
+      { label: `guidance ${GUIDANCE_DUEL[0]}`, k: 0, guidance: GUIDANCE_DUEL[0] },
+      { label: `guidance ${GUIDANCE_DUEL[1]}`, k: 0, guidance: GUIDANCE_DUEL[1] },
+    ];
     about = `Duelled: classifier-free guidance ${GUIDANCE_DUEL[0]} vs ${GUIDANCE_DUEL[1]} — ${why}, so Action-GPT expansion (k=0 vs k=4) cannot be compared.`;
   }
   const [a, b] = pick(2) === 0 ? pair : [pair[1], pair[0]];
@@ -73,6 +83,13 @@ export function expandedSide(a: DuelVariant, b: DuelVariant): 'A' | 'B' | undefi
 
 export function revealText(a: DuelVariant, b: DuelVariant, tally: Record<DuelChoice, number>): string {
   const total = tally.A + tally.B + tally.N;
-  const winner = tally.A === tally.B ? (total ? 'a tie' : 'no votes') : tally.A > tally.B ? `**A** (${a.label}) wins` : `**B** (${b.label}) wins`;
+  const winner =
+    tally.A === tally.B
+      ? total
+        ? 'a tie'
+        : 'no votes'
+      : tally.A > tally.B
+        ? `**A** (${a.label}) wins`
+        : `**B** (${b.label}) wins`;
   return `🔓 Revealed: A = ${a.label}, B = ${b.label} · votes A ${tally.A} · B ${tally.B} · neither ${tally.N} → ${winner}`;
 }

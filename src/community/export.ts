@@ -41,9 +41,26 @@ export function feedbackLines(store: CommunityStore): string[] {
     norm: store.phrase(p.id)?.norm ?? p.text,
     removed: p.removed,
     ratings: { up: p.ratings.up, down: p.ratings.down },
-    ab: { duels: p.expansion.duels, k4: p.expansion.votes.k4, k0: p.expansion.votes.k0, neither: p.expansion.votes.neither, k4_win_rate: round(p.expansion.k4WinRate.rate), ci95: p.expansion.k4WinRate.ci95?.map((x) => round(x)) ?? null },
-    recognition: { rounds: p.game.rounds, solved: p.game.solved, rate: round(p.game.recognition.rate), ci95: p.game.recognition.ci95?.map((x) => round(x)) ?? null },
-    metrics: { clips: p.metrics.clips, similarity_k0: round(p.metrics.similarity.k0), similarity_k4: round(p.metrics.similarity.k4), foot_skate: round(p.metrics.footSkate.all, 6) },
+    ab: {
+      duels: p.expansion.duels,
+      k4: p.expansion.votes.k4,
+      k0: p.expansion.votes.k0,
+      neither: p.expansion.votes.neither,
+      k4_win_rate: round(p.expansion.k4WinRate.rate),
+      ci95: p.expansion.k4WinRate.ci95?.map((x) => round(x)) ?? null,
+    },
+    recognition: {
+      rounds: p.game.rounds,
+      solved: p.game.solved,
+      rate: round(p.game.recognition.rate),
+      ci95: p.game.recognition.ci95?.map((x) => round(x)) ?? null,
+    },
+    metrics: {
+      clips: p.metrics.clips,
+      similarity_k0: round(p.metrics.similarity.k0),
+      similarity_k4: round(p.metrics.similarity.k4),
+      foot_skate: round(p.metrics.footSkate.all, 6),
+    },
     descriptions: descriptionsOf.get(p.id) ?? [],
   }));
   const ratings = store.ratedResults().map((r) => ({

@@ -24,7 +24,10 @@ export interface GuessVerdict {
 export class GuessMatcher {
   private readonly phraseVectors = new Map<string, Float32Array>();
 
-  constructor(private readonly encoder: () => Promise<SentenceEncoder>, readonly threshold = GUESS_THRESHOLD) {
+  constructor(
+    private readonly encoder: () => Promise<SentenceEncoder>,
+    readonly threshold = GUESS_THRESHOLD,
+  ) {
     if (!(threshold > 0 && threshold <= 1)) throw new Error(`guess threshold must be in (0, 1], got ${threshold}`);
   }
 

@@ -96,7 +96,10 @@ function guidanceSummary(duels: readonly ClosedDuel[]): GuidanceSummary {
   for (const d of duels) {
     if (d.variable !== 'guidance') continue;
     count++;
-    for (const [side, variant] of [['A', d.a], ['B', d.b]] as const) {
+    for (const [side, variant] of [
+      ['A', d.a],
+      ['B', d.b],
+    ] as const) {
       const key = `guidance ${variant.guidance ?? '?'}`;
       votes[key] = (votes[key] ?? 0) + d.tally[side];
     }
@@ -120,7 +123,11 @@ function metricSummary(ms: readonly GeneratedMetrics[]): MetricSummary {
   const skate = (xs: readonly GeneratedMetrics[]) => meanOf(xs.map((m) => m.footSkate ?? Number.NaN));
   const k0 = ms.filter((m) => m.k === 0);
   const k4 = ms.filter((m) => m.k > 0);
-  return { clips: ms.length, similarity: { k0: sim(k0), k4: sim(k4), all: sim(ms) }, footSkate: { k0: skate(k0), k4: skate(k4), all: skate(ms) } };
+  return {
+    clips: ms.length,
+    similarity: { k0: sim(k0), k4: sim(k4), all: sim(ms) },
+    footSkate: { k0: skate(k0), k4: skate(k4), all: skate(ms) },
+  };
 }
 
 interface ReportInputs {
@@ -140,7 +147,10 @@ function phraseReport(p: Phrase, { ratings, duels, games, wrong, generated }: Re
     ratings: ratingSummary(ratings.filter((r) => r.norm === p.norm)),
     expansion: expansionSummary(mine),
     guidance: guidanceSummary(mine),
-    game: gameSummary(games.filter((g) => g.phraseId === p.id), wrong),
+    game: gameSummary(
+      games.filter((g) => g.phraseId === p.id),
+      wrong,
+    ),
     metrics: metricSummary(generated.filter((m) => m.phraseId === p.id)),
   };
 }
@@ -155,7 +165,8 @@ export function buildReport(store: CommunityStore): CommunityReport {
   const notes: string[] = [];
   if (!phrases.length) notes.push('The community pool is empty: add phrases with /zeroshot submit.');
   if (!ratings.length) notes.push('No ratings yet: press 👍 or 👎 on a result.');
-  if (!duels.length) notes.push('No closed duels yet: start one with /zeroshot duel; results count once voting closes.');
+  if (!duels.length)
+    notes.push('No closed duels yet: start one with /zeroshot duel; results count once voting closes.');
   if (!games.length) notes.push('No finished charades rounds yet: start one with /charades start.');
   const removed = phrases.filter((p) => p.removedAt !== null).length;
   return {
@@ -164,7 +175,10 @@ export function buildReport(store: CommunityStore): CommunityReport {
     pool: { active: phrases.length - removed, removed },
     overall: {
       ratings: ratingSummary(ratings),
-      ratingsByK: { k0: ratingSummary(ratings.filter((r) => r.k === 0)), k4: ratingSummary(ratings.filter((r) => r.k > 0)) },
+      ratingsByK: {
+        k0: ratingSummary(ratings.filter((r) => r.k === 0)),
+        k4: ratingSummary(ratings.filter((r) => r.k > 0)),
+      },
       expansion: expansionSummary(duels),
       guidance: guidanceSummary(duels),
       game: gameSummary(games, wrong),
@@ -175,7 +189,10 @@ export function buildReport(store: CommunityStore): CommunityReport {
   };
 }
 
-const pct = (p: Proportion): string => (p.rate === null ? 'n/a' : `${(100 * p.rate).toFixed(1)} % [${(100 * p.ci95![0]).toFixed(1)}, ${(100 * p.ci95![1]).toFixed(1)}]`);
+const pct = (p: Proportion): string =>
+  p.rate === null
+    ? 'n/a'
+    : `${(100 * p.rate).toFixed(1)} % [${(100 * p.ci95![0]).toFixed(1)}, ${(100 * p.ci95![1]).toFixed(1)}]`;
 const num = (x: number | null, digits = 3): string => (x === null ? 'n/a' : x.toFixed(digits));
 
 /** The overall numbers in a few lines (Discord message, CLI table). */
@@ -185,7 +202,13 @@ export function summaryLines(r: CommunityReport): string[] {
     `Pool: ${r.pool.active} phrase${r.pool.active === 1 ? '' : 's'}${r.pool.removed ? ` (${r.pool.removed} removed)` : ''}`,
     `Ratings: 👍 ${o.ratings.up} · 👎 ${o.ratings.down} · approval ${pct(o.ratings.approval)}`,
     `A/B k=4 over k=0: ${o.expansion.votes.k4} vs ${o.expansion.votes.k0} (neither ${o.expansion.votes.neither}) in ${o.expansion.duels} duel${o.expansion.duels === 1 ? '' : 's'} · win rate ${pct(o.expansion.k4WinRate)} (95 % Wilson)`,
-    ...(o.guidance.duels ? [`Guidance duels: ${o.guidance.duels} · votes ${Object.entries(o.guidance.votes).map(([k, v]) => `${k} ${v}`).join(' · ')}`] : []),
+    ...(o.guidance.duels
+      ? [
+          `Guidance duels: ${o.guidance.duels} · votes ${Object.entries(o.guidance.votes)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(' · ')}`,
+        ]
+      : []),
     `Charades: ${o.game.solved} of ${o.game.rounds} rounds recognised · ${pct(o.game.recognition)}`,
     `Automatic metrics (${o.metrics.clips} clips): evaluator similarity k=0 ${num(o.metrics.similarity.k0)} · k=4 ${num(o.metrics.similarity.k4)} · foot-skate ${num(o.metrics.footSkate.all, 4)}`,
   ];
@@ -193,7 +216,8 @@ export function summaryLines(r: CommunityReport): string[] {
 
 /** One line per active phrase with anything measured, most-played first (the Discord report lists a few). */
 export function phraseLines(r: CommunityReport, limit = 8): string[] {
-  const played = (p: PhraseReport) => p.ratings.up + p.ratings.down + p.expansion.duels + p.guidance.duels + p.game.rounds;
+  const played = (p: PhraseReport) =>
+    p.ratings.up + p.ratings.down + p.expansion.duels + p.guidance.duels + p.game.rounds;
   return r.phrases
     .filter((p) => !p.removed && played(p) > 0)
     .sort((a, b) => played(b) - played(a) || a.id - b.id)
@@ -210,27 +234,55 @@ const chartLabel = (p: PhraseReport) => `#${p.id}`;
 
 export function reportCharts(r: CommunityReport): Record<string, Buffer> {
   const shown = r.phrases.filter((p) => !p.removed);
-  const groups = (f: (p: PhraseReport) => number[]) => [{ label: 'all', values: f({ ...r.overall, id: 0, text: 'all', removed: false }) }, ...shown.map((p) => ({ label: chartLabel(p), values: f(p) }))];
+  const groups = (f: (p: PhraseReport) => number[]) => [
+    { label: 'all', values: f({ ...r.overall, id: 0, text: 'all', removed: false }) },
+    ...shown.map((p) => ({ label: chartLabel(p), values: f(p) })),
+  ];
   const rate = (p: Proportion) => [p.rate ?? 0, p.ci95?.[0] ?? 0, p.ci95?.[1] ?? 0];
   return {
-    'ab-win-rate.png': barChart('k=4 over k=0: win rate and 95% CI', ['win rate', 'CI low', 'CI high'], groups((p) => rate(p.expansion.k4WinRate)), { max: 1 }),
-    'recognition.png': barChart('charades recognition rate and 95% CI', ['recognised', 'CI low', 'CI high'], groups((p) => rate(p.game.recognition)), { max: 1 }),
-    'ratings.png': barChart('ratings', ['up', 'down'], groups((p) => [p.ratings.up, p.ratings.down])),
-    'similarity.png': barChart('evaluator text-motion similarity', ['k=0', 'k=4'], groups((p) => [p.metrics.similarity.k0 ?? 0, p.metrics.similarity.k4 ?? 0]), { max: 1 }),
+    'ab-win-rate.png': barChart(
+      'k=4 over k=0: win rate and 95% CI',
+      ['win rate', 'CI low', 'CI high'],
+      groups((p) => rate(p.expansion.k4WinRate)),
+      { max: 1 },
+    ),
+    'recognition.png': barChart(
+      'charades recognition rate and 95% CI',
+      ['recognised', 'CI low', 'CI high'],
+      groups((p) => rate(p.game.recognition)),
+      { max: 1 },
+    ),
+    'ratings.png': barChart(
+      'ratings',
+      ['up', 'down'],
+      groups((p) => [p.ratings.up, p.ratings.down]),
+    ),
+    'similarity.png': barChart(
+      'evaluator text-motion similarity',
+      ['k=0', 'k=4'],
+      groups((p) => [p.metrics.similarity.k0 ?? 0, p.metrics.similarity.k4 ?? 0]),
+      { max: 1 },
+    ),
   };
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 export function reportHtml(r: CommunityReport, charts: readonly string[]): string {
   const rows = r.phrases
-    .map((p) => `<tr${p.removed ? ' class="removed"' : ''}><td>#${p.id}</td><td>${escapeHtml(p.text)}</td><td>${p.ratings.up}/${p.ratings.down}</td><td>${p.expansion.votes.k4}:${p.expansion.votes.k0}:${p.expansion.votes.neither}</td><td>${pct(p.expansion.k4WinRate)}</td><td>${p.game.solved}/${p.game.rounds}</td><td>${num(p.metrics.similarity.k0)} / ${num(p.metrics.similarity.k4)}</td><td>${num(p.metrics.footSkate.all, 4)}</td></tr>`)
+    .map(
+      (p) =>
+        `<tr${p.removed ? ' class="removed"' : ''}><td>#${p.id}</td><td>${escapeHtml(p.text)}</td><td>${p.ratings.up}/${p.ratings.down}</td><td>${p.expansion.votes.k4}:${p.expansion.votes.k0}:${p.expansion.votes.neither}</td><td>${pct(p.expansion.k4WinRate)}</td><td>${p.game.solved}/${p.game.rounds}</td><td>${num(p.metrics.similarity.k0)} / ${num(p.metrics.similarity.k4)}</td><td>${num(p.metrics.footSkate.all, 4)}</td></tr>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Charades community report</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}.removed{color:#999}img{max-width:100%;margin:1em 0}</style></head>
 <body><h1>Charades community report</h1><p>Generated ${escapeHtml(r.generatedAt)}</p>
-<ul>${summaryLines(r).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>
+<ul>${summaryLines(r)
+    .map((l) => `<li>${escapeHtml(l)}</li>`)
+    .join('')}</ul>
 ${r.notes.length ? `<p>${r.notes.map(escapeHtml).join('<br>')}</p>` : ''}
 <table><tr><th>id</th><th>phrase</th><th>👍/👎</th><th>A/B votes k4:k0:neither</th><th>k=4 win rate [95% CI]</th><th>recognised</th><th>similarity k0 / k4</th><th>foot-skate</th></tr>
 ${rows}

@@ -184,8 +184,13 @@ type Row = Record<string, unknown>;
 
 function toPhrase(r: Row): Phrase {
   return {
-    id: r.id as number, text: r.text as string, norm: r.norm as string, userId: r.user_id as string, guildId: r.guild_id as string | null,
-    createdAt: r.created_at as string, removedAt: r.removed_at as string | null,
+    id: r.id as number,
+    text: r.text as string,
+    norm: r.norm as string,
+    userId: r.user_id as string,
+    guildId: r.guild_id as string | null,
+    createdAt: r.created_at as string,
+    removedAt: r.removed_at as string | null,
   };
 }
 
@@ -199,19 +204,40 @@ function parseVariant(text: string, what: string): DuelVariant {
 
 function toDuel(r: Row): Duel {
   return {
-    id: r.id as string, phraseId: r.phrase_id as number, guildId: r.guild_id as string | null, channelId: r.channel_id as string | null,
-    messageId: r.message_id as string | null, createdBy: r.created_by as string, variable: r.variable as string,
-    a: parseVariant(r.variant_a_json as string, `duel ${r.id as string} side A`), b: parseVariant(r.variant_b_json as string, `duel ${r.id as string} side B`),
-    seed: r.seed as number, modelVersion: r.model_version as string | null, status: r.status as DuelStatus, createdAt: r.created_at as string, closesAt: r.closes_at as string | null,
+    id: r.id as string,
+    phraseId: r.phrase_id as number,
+    guildId: r.guild_id as string | null,
+    channelId: r.channel_id as string | null,
+    messageId: r.message_id as string | null,
+    createdBy: r.created_by as string,
+    variable: r.variable as string,
+    a: parseVariant(r.variant_a_json as string, `duel ${r.id as string} side A`),
+    b: parseVariant(r.variant_b_json as string, `duel ${r.id as string} side B`),
+    seed: r.seed as number,
+    modelVersion: r.model_version as string | null,
+    status: r.status as DuelStatus,
+    createdAt: r.created_at as string,
+    closesAt: r.closes_at as string | null,
   };
 }
 
 function toGame(r: Row): Game {
   return {
-    id: r.id as string, phraseId: r.phrase_id as number, guildId: r.guild_id as string, channelId: r.channel_id as string, threadId: r.thread_id as string | null,
-    messageId: r.message_id as string | null, startedBy: r.started_by as string, status: r.status as GameStatus, wrongGuesses: r.wrong_guesses as number,
-    hints: r.hints as number, winnerId: r.winner_id as string | null, seed: r.seed as number, modelVersion: r.model_version as string | null,
-    startedAt: r.started_at as string, deadlineAt: r.deadline_at as string | null,
+    id: r.id as string,
+    phraseId: r.phrase_id as number,
+    guildId: r.guild_id as string,
+    channelId: r.channel_id as string,
+    threadId: r.thread_id as string | null,
+    messageId: r.message_id as string | null,
+    startedBy: r.started_by as string,
+    status: r.status as GameStatus,
+    wrongGuesses: r.wrong_guesses as number,
+    hints: r.hints as number,
+    winnerId: r.winner_id as string | null,
+    seed: r.seed as number,
+    modelVersion: r.model_version as string | null,
+    startedAt: r.started_at as string,
+    deadlineAt: r.deadline_at as string | null,
   };
 }
 
@@ -227,10 +253,13 @@ export class CommunityStore {
 
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS community_schema (version INTEGER NOT NULL)');
-    if (!this.db.prepare('SELECT 1 FROM community_schema').get()) this.db.prepare('INSERT INTO community_schema (version) VALUES (0)').run();
+    if (!this.db.prepare('SELECT 1 FROM community_schema').get())
+      this.db.prepare('INSERT INTO community_schema (version) VALUES (0)').run();
     const current = this.schemaVersion;
     if (current > COMMUNITY_MIGRATIONS.length) {
-      throw new Error(`the community tables have schema version ${current}, newer than this Charades (${COMMUNITY_MIGRATIONS.length}); upgrade Charades`);
+      throw new Error(
+        `the community tables have schema version ${current}, newer than this Charades (${COMMUNITY_MIGRATIONS.length}); upgrade Charades`,
+      );
     }
     for (let v = current; v < COMMUNITY_MIGRATIONS.length; v++) {
       this.db.transaction(() => {
@@ -244,11 +273,17 @@ export class CommunityStore {
 
   /** How often a user did `kind` since `sinceIso` (submissions, duels, game starts, guesses). */
   eventsSince(userId: string, kind: string, sinceIso: string): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM community_events WHERE user_id = ? AND kind = ? AND created_at >= ?').get(userId, kind, sinceIso) as { n: number }).n;
+    return (
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM community_events WHERE user_id = ? AND kind = ? AND created_at >= ?')
+        .get(userId, kind, sinceIso) as { n: number }
+    ).n;
   }
 
   recordEvent(userId: string, kind: string): void {
-    this.db.prepare('INSERT INTO community_events (user_id, kind, created_at) VALUES (?, ?, ?)').run(userId, kind, now());
+    this.db
+      .prepare('INSERT INTO community_events (user_id, kind, created_at) VALUES (?, ?, ?)')
+      .run(userId, kind, now());
   }
 
   // ---------------------------------------------------------------- the pool
@@ -275,7 +310,11 @@ export class CommunityStore {
 
   /** Active phrases, newest first. */
   phrases(limit = 1000, offset = 0): Phrase[] {
-    return (this.db.prepare('SELECT * FROM community_phrases WHERE removed_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?').all(limit, offset) as Row[]).map(toPhrase);
+    return (
+      this.db
+        .prepare('SELECT * FROM community_phrases WHERE removed_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?')
+        .all(limit, offset) as Row[]
+    ).map(toPhrase);
   }
 
   /** Every phrase ever submitted, removed ones included (reports keep their history). */
@@ -284,11 +323,15 @@ export class CommunityStore {
   }
 
   poolSize(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM community_phrases WHERE removed_at IS NULL').get() as { n: number }).n;
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM community_phrases WHERE removed_at IS NULL').get() as { n: number }
+    ).n;
   }
 
   removePhrase(id: number, by: string): Phrase | undefined {
-    this.db.prepare('UPDATE community_phrases SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL').run(now(), by, id);
+    this.db
+      .prepare('UPDATE community_phrases SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL')
+      .run(now(), by, id);
     return this.phrase(id);
   }
 
@@ -296,7 +339,9 @@ export class CommunityStore {
   leastPlayedPhrase(source: 'duel' | 'game', pick: (n: number) => number): Phrase | undefined {
     const table = source === 'duel' ? 'community_duels' : 'community_games';
     const rows = this.db
-      .prepare(`SELECT p.*, (SELECT COUNT(*) FROM ${table} x WHERE x.phrase_id = p.id) AS plays FROM community_phrases p WHERE p.removed_at IS NULL ORDER BY plays`)
+      .prepare(
+        `SELECT p.*, (SELECT COUNT(*) FROM ${table} x WHERE x.phrase_id = p.id) AS plays FROM community_phrases p WHERE p.removed_at IS NULL ORDER BY plays`,
+      )
       .all() as (Row & { plays: number })[];
     if (!rows.length) return undefined;
     const fewest = rows.filter((r) => r.plays === rows[0].plays);
@@ -305,12 +350,34 @@ export class CommunityStore {
 
   // ---------------------------------------------------------------- duels
 
-  createDuel(d: { phraseId: number; guildId: string | null; channelId: string | null; createdBy: string; variable: string; a: DuelVariant; b: DuelVariant; seed: number }): Duel {
+  createDuel(d: {
+    phraseId: number;
+    guildId: string | null;
+    channelId: string | null;
+    createdBy: string;
+    variable: string;
+    a: DuelVariant;
+    b: DuelVariant;
+    seed: number;
+  }): Duel {
     const id = randomUUID();
     this.db
-      .prepare(`INSERT INTO community_duels (id, phrase_id, guild_id, channel_id, created_by, variable, variant_a_json, variant_b_json, seed, status, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'rendering', ?)`)
-      .run(id, d.phraseId, d.guildId, d.channelId, d.createdBy, d.variable, JSON.stringify(d.a), JSON.stringify(d.b), d.seed, now());
+      .prepare(
+        `INSERT INTO community_duels (id, phrase_id, guild_id, channel_id, created_by, variable, variant_a_json, variant_b_json, seed, status, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'rendering', ?)`,
+      )
+      .run(
+        id,
+        d.phraseId,
+        d.guildId,
+        d.channelId,
+        d.createdBy,
+        d.variable,
+        JSON.stringify(d.a),
+        JSON.stringify(d.b),
+        d.seed,
+        now(),
+      );
     return this.duel(id)!;
   }
 
@@ -319,37 +386,56 @@ export class CommunityStore {
     return r ? toDuel(r) : undefined;
   }
 
-  openDuel(id: string, o: { messageId: string; channelId: string; closesAt: string; modelVersion: string | null }): void {
+  openDuel(
+    id: string,
+    o: { messageId: string; channelId: string; closesAt: string; modelVersion: string | null },
+  ): void {
     this.db
-      .prepare("UPDATE community_duels SET status = 'open', message_id = ?, channel_id = ?, closes_at = ?, model_version = ? WHERE id = ?")
+      .prepare(
+        "UPDATE community_duels SET status = 'open', message_id = ?, channel_id = ?, closes_at = ?, model_version = ? WHERE id = ?",
+      )
       .run(o.messageId, o.channelId, o.closesAt, o.modelVersion, id);
   }
 
   failDuel(id: string, error: string): void {
-    this.db.prepare("UPDATE community_duels SET status = 'failed', error = ?, closed_at = ? WHERE id = ?").run(error, now(), id);
+    this.db
+      .prepare("UPDATE community_duels SET status = 'failed', error = ?, closed_at = ? WHERE id = ?")
+      .run(error, now(), id);
   }
 
   /** Closes a duel once; true only for the caller that closed it (the sweep and a manual close may race). */
   closeDuel(id: string): boolean {
-    return this.db.prepare("UPDATE community_duels SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'").run(now(), id).changes === 1;
+    return (
+      this.db
+        .prepare("UPDATE community_duels SET status = 'closed', closed_at = ? WHERE id = ? AND status = 'open'")
+        .run(now(), id).changes === 1
+    );
   }
 
   /** Open duels whose voting time is over. */
   duelsDue(atIso: string): Duel[] {
-    return (this.db.prepare("SELECT * FROM community_duels WHERE status = 'open' AND closes_at <= ?").all(atIso) as Row[]).map(toDuel);
+    return (
+      this.db.prepare("SELECT * FROM community_duels WHERE status = 'open' AND closes_at <= ?").all(atIso) as Row[]
+    ).map(toDuel);
   }
 
   /** Records a vote; a second vote by the same user replaces the first. */
   voteDuel(duelId: string, userId: string, choice: DuelChoice): { changed: boolean } {
-    const before = this.db.prepare('SELECT choice FROM community_duel_votes WHERE duel_id = ? AND user_id = ?').get(duelId, userId) as { choice: string } | undefined;
+    const before = this.db
+      .prepare('SELECT choice FROM community_duel_votes WHERE duel_id = ? AND user_id = ?')
+      .get(duelId, userId) as { choice: string } | undefined;
     this.db
-      .prepare('INSERT INTO community_duel_votes (duel_id, user_id, choice, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (duel_id, user_id) DO UPDATE SET choice = excluded.choice, created_at = excluded.created_at')
+      .prepare(
+        'INSERT INTO community_duel_votes (duel_id, user_id, choice, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (duel_id, user_id) DO UPDATE SET choice = excluded.choice, created_at = excluded.created_at',
+      )
       .run(duelId, userId, choice, now());
     return { changed: before !== undefined && before.choice !== choice };
   }
 
   duelTally(duelId: string): Record<DuelChoice, number> {
-    const rows = this.db.prepare('SELECT choice, COUNT(*) AS n FROM community_duel_votes WHERE duel_id = ? GROUP BY choice').all(duelId) as { choice: DuelChoice; n: number }[];
+    const rows = this.db
+      .prepare('SELECT choice, COUNT(*) AS n FROM community_duel_votes WHERE duel_id = ? GROUP BY choice')
+      .all(duelId) as { choice: DuelChoice; n: number }[];
     const tally: Record<DuelChoice, number> = { A: 0, B: 0, N: 0 };
     for (const r of rows) tally[r.choice] = r.n;
     return tally;
@@ -357,7 +443,9 @@ export class CommunityStore {
 
   /** Closed duels with their tallies (what the report counts: only revealed results). */
   closedDuels(): (Duel & { tally: Record<DuelChoice, number> })[] {
-    return (this.db.prepare("SELECT * FROM community_duels WHERE status = 'closed' ORDER BY created_at").all() as Row[]).map(toDuel).map((d) => ({ ...d, tally: this.duelTally(d.id) }));
+    return (this.db.prepare("SELECT * FROM community_duels WHERE status = 'closed' ORDER BY created_at").all() as Row[])
+      .map(toDuel)
+      .map((d) => ({ ...d, tally: this.duelTally(d.id) }));
   }
 
   // ---------------------------------------------------------------- games
@@ -365,7 +453,9 @@ export class CommunityStore {
   createGame(g: { phraseId: number; guildId: string; channelId: string; startedBy: string; seed: number }): Game {
     const id = randomUUID();
     this.db
-      .prepare("INSERT INTO community_games (id, phrase_id, guild_id, channel_id, started_by, status, seed, started_at) VALUES (?, ?, ?, ?, ?, 'acting', ?, ?)")
+      .prepare(
+        "INSERT INTO community_games (id, phrase_id, guild_id, channel_id, started_by, status, seed, started_at) VALUES (?, ?, ?, ?, ?, 'acting', ?, ?)",
+      )
       .run(id, g.phraseId, g.guildId, g.channelId, g.startedBy, g.seed, now());
     return this.game(id)!;
   }
@@ -378,33 +468,55 @@ export class CommunityStore {
   /** The round being acted or played in a channel (its thread counts as the channel). */
   activeGameIn(channelId: string): Game | undefined {
     const r = this.db
-      .prepare("SELECT * FROM community_games WHERE status IN ('acting', 'open') AND (channel_id = ? OR thread_id = ?) ORDER BY started_at DESC LIMIT 1")
+      .prepare(
+        "SELECT * FROM community_games WHERE status IN ('acting', 'open') AND (channel_id = ? OR thread_id = ?) ORDER BY started_at DESC LIMIT 1",
+      )
       .get(channelId, channelId) as Row | undefined;
     return r ? toGame(r) : undefined;
   }
 
-  openGame(id: string, o: { messageId: string; threadId: string; deadlineAt: string; modelVersion: string | null }): void {
+  openGame(
+    id: string,
+    o: { messageId: string; threadId: string; deadlineAt: string; modelVersion: string | null },
+  ): void {
     this.db
-      .prepare("UPDATE community_games SET status = 'open', message_id = ?, thread_id = ?, deadline_at = ?, model_version = ? WHERE id = ?")
+      .prepare(
+        "UPDATE community_games SET status = 'open', message_id = ?, thread_id = ?, deadline_at = ?, model_version = ? WHERE id = ?",
+      )
       .run(o.messageId, o.threadId, o.deadlineAt, o.modelVersion, id);
   }
 
   /** Ends a round once; true only for the caller that ended it (a correct guess and the timeout may race). */
-  endGame(id: string, status: Exclude<GameStatus, 'acting' | 'open'>, o: { winnerId?: string; error?: string } = {}): boolean {
-    return this.db
-      .prepare("UPDATE community_games SET status = ?, winner_id = ?, error = ?, ended_at = ? WHERE id = ? AND status IN ('acting', 'open')")
-      .run(status, o.winnerId ?? null, o.error ?? null, now(), id).changes === 1;
+  endGame(
+    id: string,
+    status: Exclude<GameStatus, 'acting' | 'open'>,
+    o: { winnerId?: string; error?: string } = {},
+  ): boolean {
+    return (
+      this.db
+        .prepare(
+          "UPDATE community_games SET status = ?, winner_id = ?, error = ?, ended_at = ? WHERE id = ? AND status IN ('acting', 'open')",
+        )
+        .run(status, o.winnerId ?? null, o.error ?? null, now(), id).changes === 1
+    );
   }
 
   gamesDue(atIso: string): Game[] {
-    return (this.db.prepare("SELECT * FROM community_games WHERE status = 'open' AND deadline_at <= ?").all(atIso) as Row[]).map(toGame);
+    return (
+      this.db.prepare("SELECT * FROM community_games WHERE status = 'open' AND deadline_at <= ?").all(atIso) as Row[]
+    ).map(toGame);
   }
 
   /** Records a guess; wrong ones bump the round's counter, which the hints follow. */
   addGuess(gameId: string, userId: string, text: string, similarity: number | null, correct: boolean): Game {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO community_guesses (game_id, user_id, text, similarity, correct, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(gameId, userId, text, similarity, correct ? 1 : 0, now());
-      if (!correct) this.db.prepare('UPDATE community_games SET wrong_guesses = wrong_guesses + 1 WHERE id = ?').run(gameId);
+      this.db
+        .prepare(
+          'INSERT INTO community_guesses (game_id, user_id, text, similarity, correct, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(gameId, userId, text, similarity, correct ? 1 : 0, now());
+      if (!correct)
+        this.db.prepare('UPDATE community_games SET wrong_guesses = wrong_guesses + 1 WHERE id = ?').run(gameId);
     })();
     return this.game(gameId)!;
   }
@@ -414,26 +526,41 @@ export class CommunityStore {
   }
 
   guesses(gameId: string): { userId: string; text: string; similarity: number | null; correct: boolean }[] {
-    return (this.db.prepare('SELECT user_id, text, similarity, correct FROM community_guesses WHERE game_id = ? ORDER BY id').all(gameId) as Row[]).map((r) => ({
-      userId: r.user_id as string, text: r.text as string, similarity: r.similarity as number | null, correct: r.correct === 1,
+    return (
+      this.db
+        .prepare('SELECT user_id, text, similarity, correct FROM community_guesses WHERE game_id = ? ORDER BY id')
+        .all(gameId) as Row[]
+    ).map((r) => ({
+      userId: r.user_id as string,
+      text: r.text as string,
+      similarity: r.similarity as number | null,
+      correct: r.correct === 1,
     }));
   }
 
   /** Rounds that ended by a guess or by running out of time (stopped and failed rounds say nothing about recognition). */
   finishedGames(): Game[] {
-    return (this.db.prepare("SELECT * FROM community_games WHERE status IN ('solved', 'timeout') ORDER BY started_at").all() as Row[]).map(toGame);
+    return (
+      this.db
+        .prepare("SELECT * FROM community_games WHERE status IN ('solved', 'timeout') ORDER BY started_at")
+        .all() as Row[]
+    ).map(toGame);
   }
 
   /** Wrong guesses per round, for all rounds at once (the report reads every round). */
   wrongGuessCounts(): Map<string, number> {
-    const rows = this.db.prepare('SELECT game_id, COUNT(*) AS n FROM community_guesses WHERE correct = 0 GROUP BY game_id').all() as { game_id: string; n: number }[];
+    const rows = this.db
+      .prepare('SELECT game_id, COUNT(*) AS n FROM community_guesses WHERE correct = 0 GROUP BY game_id')
+      .all() as { game_id: string; n: number }[];
     return new Map(rows.map((r) => [r.game_id, r.n]));
   }
 
   /** Solved rounds per player in a guild, best first. */
   leaderboard(guildId: string, limit = 10): { userId: string; wins: number }[] {
     return this.db
-      .prepare("SELECT winner_id AS userId, COUNT(*) AS wins FROM community_games WHERE guild_id = ? AND status = 'solved' GROUP BY winner_id ORDER BY wins DESC, MIN(ended_at) LIMIT ?")
+      .prepare(
+        "SELECT winner_id AS userId, COUNT(*) AS wins FROM community_games WHERE guild_id = ? AND status = 'solved' GROUP BY winner_id ORDER BY wins DESC, MIN(ended_at) LIMIT ?",
+      )
       .all(guildId, limit) as { userId: string; wins: number }[];
   }
 
@@ -441,15 +568,36 @@ export class CommunityStore {
 
   addGenerated(m: GeneratedMetrics): void {
     this.db
-      .prepare('INSERT INTO community_generated (phrase_id, source, ref_id, variant, k, guidance, model_version, seed, similarity, foot_skate, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.phraseId, m.source, m.refId, m.variant, m.k, m.guidance ?? null, m.modelVersion ?? null, m.seed, m.similarity, m.footSkate, now());
+      .prepare(
+        'INSERT INTO community_generated (phrase_id, source, ref_id, variant, k, guidance, model_version, seed, similarity, foot_skate, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        m.phraseId,
+        m.source,
+        m.refId,
+        m.variant,
+        m.k,
+        m.guidance ?? null,
+        m.modelVersion ?? null,
+        m.seed,
+        m.similarity,
+        m.footSkate,
+        now(),
+      );
   }
 
   generated(): GeneratedMetrics[] {
     return (this.db.prepare('SELECT * FROM community_generated ORDER BY id').all() as Row[]).map((r) => ({
-      phraseId: r.phrase_id as number, source: r.source as 'duel' | 'game', refId: r.ref_id as string, variant: r.variant as string, k: r.k as number,
-      guidance: (r.guidance as number | null) ?? undefined, modelVersion: (r.model_version as string | null) ?? undefined, seed: r.seed as number,
-      similarity: r.similarity as number | null, footSkate: r.foot_skate as number | null,
+      phraseId: r.phrase_id as number,
+      source: r.source as 'duel' | 'game',
+      refId: r.ref_id as string,
+      variant: r.variant as string,
+      k: r.k as number,
+      guidance: (r.guidance as number | null) ?? undefined,
+      modelVersion: (r.model_version as string | null) ?? undefined,
+      seed: r.seed as number,
+      similarity: r.similarity as number | null,
+      footSkate: r.foot_skate as number | null,
     }));
   }
 
@@ -460,7 +608,11 @@ export class CommunityStore {
    * so reports and exports keep it even after the motion files are cleaned up.
    */
   recordRatingContext(requestId: string, modelVersion: string | null): void {
-    this.db.prepare('INSERT OR IGNORE INTO community_rating_context (request_id, model_version, recorded_at) VALUES (?, ?, ?)').run(requestId, modelVersion, now());
+    this.db
+      .prepare(
+        'INSERT OR IGNORE INTO community_rating_context (request_id, model_version, recorded_at) VALUES (?, ?, ?)',
+      )
+      .run(requestId, modelVersion, now());
   }
 
   /**
@@ -469,20 +621,29 @@ export class CommunityStore {
    */
   ratedResults(): RatedResult[] {
     const rows = this.db
-      .prepare(`SELECT r.request_id, r.user_id, r.value, r.created_at, q.request_json, t.planner, c.model_version,
+      .prepare(
+        `SELECT r.request_id, r.user_id, r.value, r.created_at, q.request_json, t.planner, c.model_version,
                        (SELECT m.source FROM motions m WHERE m.request_id = q.id ORDER BY m.sample LIMIT 1) AS generator
                   FROM ratings r JOIN requests q ON q.id = r.request_id LEFT JOIN turns t ON t.id = q.turn_id
                   LEFT JOIN community_rating_context c ON c.request_id = r.request_id
-                 ORDER BY r.created_at`)
+                 ORDER BY r.created_at`,
+      )
       .all() as Row[];
     return rows.map((r) => {
       const request = parseRequest(r.request_json as string | null);
       const first = request?.segments?.[0];
       return {
-        requestId: r.request_id as string, userId: r.user_id as string, value: r.value as 1 | -1, ratedAt: r.created_at as string,
-        text: request?.segments?.map((s) => s.text).join(' → ') ?? null, norm: first ? normalisePhrase(first.text) : null,
-        seed: request?.seed ?? null, k: first?.descriptions?.length ?? 0, modelVersion: (r.model_version as string | null) ?? request?.modelVersion ?? null,
-        planner: (r.planner as string | null) ?? null, generator: (r.generator as string | null) ?? null,
+        requestId: r.request_id as string,
+        userId: r.user_id as string,
+        value: r.value as 1 | -1,
+        ratedAt: r.created_at as string,
+        text: request?.segments?.map((s) => s.text).join(' → ') ?? null,
+        norm: first ? normalisePhrase(first.text) : null,
+        seed: request?.seed ?? null,
+        k: first?.descriptions?.length ?? 0,
+        modelVersion: (r.model_version as string | null) ?? request?.modelVersion ?? null,
+        planner: (r.planner as string | null) ?? null,
+        generator: (r.generator as string | null) ?? null,
       };
     });
   }

@@ -23,7 +23,17 @@ export function normalisePhrase(text: string): string {
 }
 
 // Leetspeak and stretched letters ("sh1iiit") are how filters get dodged; they are folded before matching.
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+};
 
 function foldForFilter(text: string): string {
   return text
@@ -36,9 +46,50 @@ function foldForFilter(text: string): string {
 
 /** Whole words that make a phrase unfit for a public pool (slurs, sexual terms, profanity). */
 const BLOCKED_WORDS = [
-  'fuck', 'fucking', 'fucker', 'motherfucker', 'shit', 'bullshit', 'cunt', 'bitch', 'bastard', 'asshole', 'arsehole', 'dick', 'cock', 'pussy', 'twat', 'wanker',
-  'whore', 'slut', 'porn', 'porno', 'nude', 'naked', 'sex', 'sexy', 'masturbate', 'masturbating', 'blowjob', 'rape', 'raping', 'rapist', 'molest',
-  'nigger', 'nigga', 'faggot', 'fag', 'retard', 'retarded', 'tranny', 'spic', 'chink', 'kike', 'wetback', 'nazi', 'hitler',
+  'fuck',
+  'fucking',
+  'fucker',
+  'motherfucker',
+  'shit',
+  'bullshit',
+  'cunt',
+  'bitch',
+  'bastard',
+  'asshole',
+  'arsehole',
+  'dick',
+  'cock',
+  'pussy',
+  'twat',
+  'wanker',
+  'whore',
+  'slut',
+  'porn',
+  'porno',
+  'nude',
+  'naked',
+  'sex',
+  'sexy',
+  'masturbate',
+  'masturbating',
+  'blowjob',
+  'rape',
+  'raping',
+  'rapist',
+  'molest',
+  'nigger',
+  'nigga',
+  'faggot',
+  'fag',
+  'retard',
+  'retarded',
+  'tranny',
+  'spic',
+  'chink',
+  'kike',
+  'wetback',
+  'nazi',
+  'hitler',
 ];
 /** Fragments blocked even inside longer words, because no innocent word contains them. */
 const BLOCKED_FRAGMENTS = ['fuck', 'nigg', 'faggot', 'cunt'];
@@ -60,15 +111,23 @@ function blockedWord(folded: string): string | undefined {
 export function checkPhrase(raw: string): PhraseProblem {
   const text = raw.replace(/\s+/g, ' ').trim();
   if (!text) return { ok: false, reason: 'The phrase is empty: say an action, e.g. "juggle three balls".' };
-  if (text.length > PHRASE_LIMITS.maxChars) return { ok: false, reason: `The phrase is ${text.length} characters; the limit is ${PHRASE_LIMITS.maxChars}.` };
+  if (text.length > PHRASE_LIMITS.maxChars)
+    return { ok: false, reason: `The phrase is ${text.length} characters; the limit is ${PHRASE_LIMITS.maxChars}.` };
   if (/https?:\/\/|www\.|discord\.gg/i.test(text)) return { ok: false, reason: 'Links are not allowed in phrases.' };
-  if (/<[@#&!:]|@everyone|@here|```/.test(text)) return { ok: false, reason: 'Mentions and code are not allowed in phrases.' };
+  if (/<[@#&!:]|@everyone|@here|```/.test(text))
+    return { ok: false, reason: 'Mentions and code are not allowed in phrases.' };
   const norm = normalisePhrase(text);
-  if (norm.length < PHRASE_LIMITS.minChars || !/\p{L}{2}/u.test(norm)) return { ok: false, reason: `The phrase needs at least ${PHRASE_LIMITS.minChars} letters of an action, e.g. "bow".` };
+  if (norm.length < PHRASE_LIMITS.minChars || !/\p{L}{2}/u.test(norm))
+    return {
+      ok: false,
+      reason: `The phrase needs at least ${PHRASE_LIMITS.minChars} letters of an action, e.g. "bow".`,
+    };
   const words = norm.split(' ').length;
-  if (words > PHRASE_LIMITS.maxWords) return { ok: false, reason: `The phrase has ${words} words; keep it to ${PHRASE_LIMITS.maxWords} or fewer.` };
+  if (words > PHRASE_LIMITS.maxWords)
+    return { ok: false, reason: `The phrase has ${words} words; keep it to ${PHRASE_LIMITS.maxWords} or fewer.` };
   const folded = foldForFilter(text);
-  if (blockedWord(folded) || ABUSE_PATTERNS.some((p) => p.test(folded))) return { ok: false, reason: 'That phrase is not allowed in the community pool (profanity or abuse filter).' };
+  if (blockedWord(folded) || ABUSE_PATTERNS.some((p) => p.test(folded)))
+    return { ok: false, reason: 'That phrase is not allowed in the community pool (profanity or abuse filter).' };
   return { ok: true, text, norm };
 }
 

@@ -93,7 +93,11 @@ export const ConfigSchema = z.strictObject({
   /** Test clips the production gate evaluates (0 = all). */
   trainEvalLimit: intIn(0, 1_000_000),
   /** Limits of the agent's LLM calls (src/agent/providers.ts). */
-  llm: z.strictObject({ timeoutMs: intIn(100, 600_000).optional(), retries: intIn(0, 10).optional(), maxTokens: intIn(16, 8192).optional() }),
+  llm: z.strictObject({
+    timeoutMs: intIn(100, 600_000).optional(),
+    retries: intIn(0, 10).optional(),
+    maxTokens: intIn(16, 8192).optional(),
+  }),
   /** The trainer command line (default `/usr/bin/python3 -m trainer`, src/worker/train/runner.ts). */
   trainer: z.string().optional(),
   /** Print stack traces with errors. */
@@ -200,7 +204,10 @@ function mergeDeep(base: Tree, over: Tree): Tree {
   const out: Tree = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? mergeDeep(b as Tree, v as Tree) : v;
+    out[k] =
+      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
+        ? mergeDeep(b as Tree, v as Tree)
+        : v;
   }
   return out;
 }
@@ -213,7 +220,8 @@ function readConfigFile(path: string): Tree {
   } catch (err) {
     throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${path} must hold a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`config file ${path} must hold a JSON object`);
   return parsed as Tree;
 }
 
@@ -240,7 +248,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   for (const [name, path] of Object.entries(ENV_MAP)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    setPath(fromEnv, path, LIST_PATHS.has(path) ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw);
+    setPath(
+      fromEnv,
+      path,
+      LIST_PATHS.has(path)
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : raw,
+    );
     origin.set(path, `env ${name}`);
   }
   tree = mergeDeep(tree, fromEnv);
@@ -254,7 +271,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       const where = file && keys.some((k) => origin.has(k)) ? file : 'config';
       return `  ${where}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')} (not a setting; see the README's Configuration table)`;
     }
-    const top = issue.path.length > 1 && LIST_PATHS.has(issue.path.slice(0, -1).join('.')) ? issue.path.slice(0, -1).join('.') : path;
+    const top =
+      issue.path.length > 1 && LIST_PATHS.has(issue.path.slice(0, -1).join('.'))
+        ? issue.path.slice(0, -1).join('.')
+        : path;
     const where = origin.get(top) ?? origin.get(path) ?? `config ${path}`;
     return `  ${where} = ${JSON.stringify(valueAt(tree, issue.path))}: ${issue.message}`;
   });
@@ -298,6 +318,9 @@ export { activeConfig, setActiveConfig } from './active.js';
 /** The Discord settings `charades serve` cannot run without, with a message naming the missing variables. */
 export function requireDiscord(config: Config): { token: string; appId: string } {
   const missing = [!config.discord.token && 'DISCORD_TOKEN', !config.discord.appId && 'DISCORD_APP_ID'].filter(Boolean);
-  if (missing.length) throw new Error(`charades serve needs ${missing.join(' and ')} (the bot token and application id from the Discord developer portal)`);
+  if (missing.length)
+    throw new Error(
+      `charades serve needs ${missing.join(' and ')} (the bot token and application id from the Discord developer portal)`,
+    );
   return { token: config.discord.token as string, appId: config.discord.appId as string };
 }

@@ -20,7 +20,11 @@ function totalSeconds(r: MotionRequest): number {
 }
 
 /** Applies a button action to the previous request; `continueText` is the new segment's action for Continue. */
-export function applyAction(last: MotionRequest, action: Exclude<JobAction, 'prompt'>, options: { seed?: number; continueText?: string; continueFromId?: string } = {}): MotionRequest {
+export function applyAction(
+  last: MotionRequest,
+  action: Exclude<JobAction, 'prompt'>,
+  options: { seed?: number; continueText?: string; continueFromId?: string } = {},
+): MotionRequest {
   const seed = options.seed ?? randomSeed();
   switch (action) {
     case 'reroll':
@@ -29,16 +33,27 @@ export function applyAction(last: MotionRequest, action: Exclude<JobAction, 'pro
       return parseMotionRequest({ ...last, samples: 4, seed });
     case 'slower':
     case 'faster': {
-      const speed = Math.min(4, Math.max(0.25, action === 'slower' ? last.speed * SPEED_STEP : last.speed / SPEED_STEP));
+      const speed = Math.min(
+        4,
+        Math.max(0.25, action === 'slower' ? last.speed * SPEED_STEP : last.speed / SPEED_STEP),
+      );
       const next = { ...last, speed: Math.round(speed * 1000) / 1000 };
-      if (totalSeconds(next) > LIMITS.maxRequestSeconds) throw new PermanentJobError(`slowing down further would make the clip longer than ${LIMITS.maxRequestSeconds} s`);
+      if (totalSeconds(next) > LIMITS.maxRequestSeconds)
+        throw new PermanentJobError(
+          `slowing down further would make the clip longer than ${LIMITS.maxRequestSeconds} s`,
+        );
       return parseMotionRequest(next);
     }
     case 'continue': {
       const text = options.continueText?.trim() || last.segments[last.segments.length - 1].text;
       const seconds = Math.min(last.segments[last.segments.length - 1].seconds, LIMITS.maxSegmentSeconds);
       const control = options.continueFromId ? { continueFrom: { id: options.continueFromId } } : undefined;
-      return parseMotionRequest({ ...last, samples: 1, seed, segments: [{ text, seconds, ...(control ? { control } : {}) }] });
+      return parseMotionRequest({
+        ...last,
+        samples: 1,
+        seed,
+        segments: [{ text, seconds, ...(control ? { control } : {}) }],
+      });
     }
   }
 }

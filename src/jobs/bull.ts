@@ -45,11 +45,13 @@ export interface BullQueueOptions {
 
 function parseResult(value: unknown, jobId: string): JobResult {
   const result = (typeof value === 'string' ? JSON.parse(value) : value) as JobResult | null;
-  if (!result || typeof result !== 'object' || result.jobId !== jobId) throw new Error(`job ${jobId} finished with an unreadable result`);
+  if (!result || typeof result !== 'object' || result.jobId !== jobId)
+    throw new Error(`job ${jobId} finished with an unreadable result`);
   return result;
 }
 
-const isProgress = (p: unknown): p is Progress => typeof p === 'object' && p !== null && typeof (p as { stage?: unknown }).stage === 'string';
+const isProgress = (p: unknown): p is Progress =>
+  typeof p === 'object' && p !== null && typeof (p as { stage?: unknown }).stage === 'string';
 
 export class BullJobQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
@@ -120,13 +122,24 @@ export class BullJobQueue implements JobQueue {
     if (!job) {
       const stored = loadJobResult(this.options.dataDir, jobId);
       if (stored) this.settle(jobId, { result: stored });
-      else this.settle(jobId, { error: new JobLostError(`job ${jobId} is no longer in the queue and left no result (it expired, or Redis was flushed); please ask again`) });
+      else
+        this.settle(jobId, {
+          error: new JobLostError(
+            `job ${jobId} is no longer in the queue and left no result (it expired, or Redis was flushed); please ask again`,
+          ),
+        });
       return;
     }
     const state = await job.getState();
-    if (state === 'completed') this.finish(jobId, () => (job.returnvalue ? parseResult(job.returnvalue, jobId) : (loadJobResult(this.options.dataDir, jobId) ?? parseResult(null, jobId))));
+    if (state === 'completed')
+      this.finish(jobId, () =>
+        job.returnvalue
+          ? parseResult(job.returnvalue, jobId)
+          : (loadJobResult(this.options.dataDir, jobId) ?? parseResult(null, jobId)),
+      );
     else if (state === 'failed') this.settle(jobId, { error: new Error(job.failedReason || `job ${jobId} failed`) });
-    else if (state === 'active' && isProgress(job.progress)) for (const w of this.waiters.get(jobId) ?? []) w.onProgress(job.progress as Progress);
+    else if (state === 'active' && isProgress(job.progress))
+      for (const w of this.waiters.get(jobId) ?? []) w.onProgress(job.progress as Progress);
   }
 
   private async sweep(): Promise<void> {
@@ -139,7 +152,13 @@ export class BullJobQueue implements JobQueue {
   async submit(input: JobInput, onProgress: (p: Progress) => void): Promise<JobResult> {
     if (this.closing) throw new QueueClosedError('the queue is shutting down; try again in a moment');
     await this.ready;
-    const waiter: Waiter = { onProgress, resolve: () => undefined, reject: () => undefined, enqueuedAt: Date.now(), adding: true };
+    const waiter: Waiter = {
+      onProgress,
+      resolve: () => undefined,
+      reject: () => undefined,
+      enqueuedAt: Date.now(),
+      adding: true,
+    };
     const done = settledLater(waiter);
     this.follow(input.id, waiter);
     try {
@@ -166,13 +185,19 @@ export class BullJobQueue implements JobQueue {
     if (this.closing) throw new JobDetachedError('the queue is shutting down; the job stays queued for the next bot');
     await this.ready;
     const job = await this.queue.getJob(jobId);
-    const waiter: Waiter = { onProgress, resolve: () => undefined, reject: () => undefined, enqueuedAt: job?.timestamp ?? Date.now() };
+    const waiter: Waiter = {
+      onProgress,
+      resolve: () => undefined,
+      reject: () => undefined,
+      enqueuedAt: job?.timestamp ?? Date.now(),
+    };
     const done = settledLater(waiter);
     // Following first, checking second: a completion between the two is caught by the event or the check.
     this.follow(jobId, waiter);
     try {
       const state = job ? await job.getState() : 'unknown';
-      if (state === 'waiting' || state === 'prioritized' || state === 'delayed') onProgress({ stage: 'queued', position: Math.max(1, await this.queue.getWaitingCount()) });
+      if (state === 'waiting' || state === 'prioritized' || state === 'delayed')
+        onProgress({ stage: 'queued', position: Math.max(1, await this.queue.getWaitingCount()) });
       await this.check(jobId);
     } catch {
       // A Redis hiccup: the job stays followed and the next sweep looks again.
@@ -189,7 +214,9 @@ export class BullJobQueue implements JobQueue {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.sweeper);
-    const detached = new JobDetachedError('the bot stopped following this job; it stays queued and the next bot to start delivers it');
+    const detached = new JobDetachedError(
+      'the bot stopped following this job; it stays queued and the next bot to start delivers it',
+    );
     for (const [, waiters] of this.waiters) for (const w of waiters) w.reject(detached);
     this.waiters.clear();
     await this.events.close();
@@ -229,14 +256,20 @@ export interface BullWorkerHandle {
 export async function startBullWorker(options: BullWorkerOptions): Promise<BullWorkerHandle> {
   const processor = async (job: Job): Promise<JobResult> => {
     const parsed = JobInputSchema.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`job ${job.id} has invalid data: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new UnrecoverableError(
+        `job ${job.id} has invalid data: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     options.onEvent?.('active', String(job.id));
     try {
       const result = await runJob(parsed.data, {
         stages: options.stages,
         dataDir: options.dataDir,
         render: options.render,
-        onProgress: (p) => void job.updateProgress(job.attemptsMade > 0 && p.stage !== 'queued' ? { ...p, attempt: job.attemptsMade + 1 } : p),
+        onProgress: (p) =>
+          void job.updateProgress(
+            job.attemptsMade > 0 && p.stage !== 'queued' ? { ...p, attempt: job.attemptsMade + 1 } : p,
+          ),
       });
       saveJobResult(options.dataDir, result);
       return result;

@@ -17,7 +17,8 @@ export class MotionFiles {
   }
 
   pathOf(id: string): string {
-    if (!/^[A-Za-z0-9_.-]+$/.test(id)) throw new Error(`invalid motion id "${id}": letters, digits, '.', '_' and '-' only`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(id))
+      throw new Error(`invalid motion id "${id}": letters, digits, '.', '_' and '-' only`);
     return join(this.dir, `${id}.json`);
   }
 
@@ -36,7 +37,8 @@ export class MotionFiles {
 
   load(id: string): Motion {
     const path = this.pathOf(id);
-    if (!existsSync(path)) throw new Error(`motion ${id} is not in ${this.dir} (was the data directory moved or cleaned?)`);
+    if (!existsSync(path))
+      throw new Error(`motion ${id} is not in ${this.dir} (was the data directory moved or cleaned?)`);
     return loadMotionFile(path);
   }
 }

@@ -30,11 +30,26 @@ function lastRequestOf(input: JobInput): MotionRequest | undefined {
 
 function withOptions(request: MotionRequest, options: JobInput['options']): MotionRequest {
   if (options.seconds === undefined && options.samples === undefined && options.seed === undefined) return request;
-  const factor = options.seconds === undefined ? 1 : options.seconds / request.segments.reduce((a, x) => a + x.seconds, 0);
+  const factor =
+    options.seconds === undefined ? 1 : options.seconds / request.segments.reduce((a, x) => a + x.seconds, 0);
   // key poses keep their place in the action when its length changes (else one can fall past its end)
-  const segments = factor === 1 ? request.segments : request.segments.map((s) => ({ ...s, seconds: s.seconds * factor, ...(s.control?.keys ? { control: { ...s.control, keys: s.control.keys.map((k) => ({ ...k, at: k.at * factor })) } } : {}) }));
+  const segments =
+    factor === 1
+      ? request.segments
+      : request.segments.map((s) => ({
+          ...s,
+          seconds: s.seconds * factor,
+          ...(s.control?.keys
+            ? { control: { ...s.control, keys: s.control.keys.map((k) => ({ ...k, at: k.at * factor })) } }
+            : {}),
+        }));
   try {
-    return parseMotionRequest({ ...request, segments, samples: options.samples ?? request.samples, seed: options.seed ?? request.seed });
+    return parseMotionRequest({
+      ...request,
+      segments,
+      samples: options.samples ?? request.samples,
+      seed: options.seed ?? request.seed,
+    });
   } catch (err) {
     throw new PermanentJobError((err as Error).message);
   }
@@ -43,7 +58,12 @@ function withOptions(request: MotionRequest, options: JobInput['options']): Moti
 async function planStep(input: JobInput, ctx: PipelineContext) {
   const last = lastRequestOf(input);
   if (input.action === 'prompt') {
-    const out = await ctx.stages.planner.plan({ text: input.text, state: input.state, lastRequest: last, userId: input.userId });
+    const out = await ctx.stages.planner.plan({
+      text: input.text,
+      state: input.state,
+      lastRequest: last,
+      userId: input.userId,
+    });
     return { ...out, request: out.request && withOptions(out.request, input.options) };
   }
   if (!last) throw new PermanentJobError(`there is nothing to ${input.action} yet: ask for a motion first`);
@@ -59,11 +79,16 @@ async function planStep(input: JobInput, ctx: PipelineContext) {
 function describeAction(action: JobInput['action'], r: MotionRequest): string {
   const what = r.segments.map((s) => s.text).join(', then ');
   switch (action) {
-    case 'reroll': return `Another take of: ${what}`;
-    case 'variations': return `Four variations of: ${what}`;
-    case 'slower': return `Slower (speed ${r.speed}×): ${what}`;
-    case 'faster': return `Faster (speed ${r.speed}×): ${what}`;
-    default: return `Continuing with: ${what}`;
+    case 'reroll':
+      return `Another take of: ${what}`;
+    case 'variations':
+      return `Four variations of: ${what}`;
+    case 'slower':
+      return `Slower (speed ${r.speed}×): ${what}`;
+    case 'faster':
+      return `Faster (speed ${r.speed}×): ${what}`;
+    default:
+      return `Continuing with: ${what}`;
   }
 }
 
@@ -86,7 +111,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 export async function runJob(input: JobInput, ctx: PipelineContext): Promise<JobResult> {
   ctx.onProgress({ stage: 'planning' });
   const [plan, planMs] = await timed(() => planStep(input, ctx));
-  const base: JobResult = { jobId: input.id, reply: plan.reply, notes: plan.notes, planner: plan.planner, state: plan.state, motionIds: [], timingsMs: { plan: planMs } };
+  const base: JobResult = {
+    jobId: input.id,
+    reply: plan.reply,
+    notes: plan.notes,
+    planner: plan.planner,
+    state: plan.state,
+    motionIds: [],
+    timingsMs: { plan: planMs },
+  };
   if (!plan.request) return base;
   const request = plan.request;
 
@@ -103,7 +136,9 @@ export async function runJob(input: JobInput, ctx: PipelineContext): Promise<Job
   const state = ctx.stages.planner.recordMotions ? ctx.stages.planner.recordMotions(plan.state, motionIds) : plan.state;
 
   ctx.onProgress({ stage: 'rendering' });
-  const [mp4, renderMs] = await timed(() => ctx.stages.renderer.render(motions, { size: ctx.render.size, fps: ctx.render.fps, title: input.title }));
+  const [mp4, renderMs] = await timed(() =>
+    ctx.stages.renderer.render(motions, { size: ctx.render.size, fps: ctx.render.fps, title: input.title }),
+  );
   const videoPath = saveVideo(ctx.dataDir, input.id, mp4);
   const first: Motion = motions[0];
   return {

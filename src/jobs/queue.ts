@@ -66,7 +66,10 @@ export class InProcessQueue implements JobQueue {
   private closing = false;
   private readonly idle: (() => void)[] = [];
 
-  constructor(private readonly ctx: Omit<PipelineContext, 'onProgress'>, private readonly options: QueueOptions) {}
+  constructor(
+    private readonly ctx: Omit<PipelineContext, 'onProgress'>,
+    private readonly options: QueueOptions,
+  ) {}
 
   submit(input: JobInput, onProgress: (p: Progress) => void): Promise<JobResult> {
     if (this.closing) return Promise.reject(new QueueClosedError('the queue is shutting down; try again in a moment'));
@@ -110,7 +113,10 @@ export class InProcessQueue implements JobQueue {
     let lastError: Error = new Error('the job never ran');
     for (let attempt = 1; attempt <= this.options.attempts; attempt++) {
       try {
-        const result = await runJob(job.input, { ...this.ctx, onProgress: (p) => job.onProgress(attempt > 1 && p.stage !== 'queued' ? { ...p, attempt } : p) });
+        const result = await runJob(job.input, {
+          ...this.ctx,
+          onProgress: (p) => job.onProgress(attempt > 1 && p.stage !== 'queued' ? { ...p, attempt } : p),
+        });
         if (metrics) {
           recordTimings(metrics, result.timingsMs);
           metrics.jobSeconds.observe((performance.now() - job.enqueuedAt) / 1000);
@@ -131,7 +137,8 @@ export class InProcessQueue implements JobQueue {
   /** Stops taking jobs, fails the waiting ones, and waits for the running ones to finish. */
   async close(): Promise<void> {
     this.closing = true;
-    for (const p of this.waiting.splice(0)) p.reject(new QueueClosedError('the bot is shutting down; your request was not started, please ask again'));
+    for (const p of this.waiting.splice(0))
+      p.reject(new QueueClosedError('the bot is shutting down; your request was not started, please ask again'));
     if (this.running > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

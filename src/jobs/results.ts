@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { JobResult } from './types.js';
 
 function resultPath(dataDir: string, jobId: string): string {
-  if (!/^[A-Za-z0-9_.-]+$/.test(jobId)) throw new Error(`invalid job id "${jobId}": letters, digits, '.', '_' and '-' only`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(jobId))
+    throw new Error(`invalid job id "${jobId}": letters, digits, '.', '_' and '-' only`);
   return join(dataDir, 'results', `${jobId}.json`);
 }
 

@@ -27,7 +27,11 @@ export const JobInputSchema = z.object({
   lastMotionIds: z.array(z.string()).default([]),
   /** Explicit options from a slash command (override what the planner chose). */
   options: z
-    .object({ seconds: z.number().optional(), samples: z.union([z.literal(1), z.literal(4)]).optional(), seed: z.number().int().nonnegative().optional() })
+    .object({
+      seconds: z.number().optional(),
+      samples: z.union([z.literal(1), z.literal(4)]).optional(),
+      seed: z.number().int().nonnegative().optional(),
+    })
     .default({}),
   title: z.string().optional(),
 });

@@ -62,7 +62,9 @@ export function readBvhFile(path: string): BvhClip {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${(err as Error).message})`, { cause: err });
+    throw new Error(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   return parseBvh(text, path);
 }
@@ -86,7 +88,10 @@ export function parseBvh(text: string, file = '<bvh>'): BvhClip {
   return { file, joints: hierarchy.joints, channelsPerFrame: hierarchy.channelsPerFrame, ...motion };
 }
 
-function parseHierarchy(tokens: Token[], fail: (line: number, message: string) => never): { joints: BvhJoint[]; channelsPerFrame: number } {
+function parseHierarchy(
+  tokens: Token[],
+  fail: (line: number, message: string) => never,
+): { joints: BvhJoint[]; channelsPerFrame: number } {
   let i = 0;
   const lastLine = tokens.length ? tokens[tokens.length - 1].line : 1;
   const next = (what: string): Token => {
@@ -101,13 +106,15 @@ function parseHierarchy(tokens: Token[], fail: (line: number, message: string) =
   };
   const number = (what: string): number => {
     const t = next(what);
-    if (!NUMBER_RE.test(t.text) || !Number.isFinite(Number(t.text))) fail(t.line, `expected a number for ${what}, found "${t.text}"`);
+    if (!NUMBER_RE.test(t.text) || !Number.isFinite(Number(t.text)))
+      fail(t.line, `expected a number for ${what}, found "${t.text}"`);
     return Number(t.text);
   };
   const vec = (what: string): Vec3 => [number(`${what} x`), number(`${what} y`), number(`${what} z`)];
 
   const first = next('"HIERARCHY"');
-  if (first.text !== 'HIERARCHY') fail(first.line, `not a BVH file: expected "HIERARCHY" at the start, found "${first.text.slice(0, 40)}"`);
+  if (first.text !== 'HIERARCHY')
+    fail(first.line, `not a BVH file: expected "HIERARCHY" at the start, found "${first.text.slice(0, 40)}"`);
   const joints: BvhJoint[] = [];
   let channelsPerFrame = 0;
   const names = new Set<string>();
@@ -125,13 +132,15 @@ function parseHierarchy(tokens: Token[], fail: (line: number, message: string) =
       i++;
       const countTok = tokens[i];
       const count = number(`the CHANNELS count of "${name}"`);
-      if (!Number.isInteger(count) || count < 0 || count > 6) fail(countTok.line, `joint "${name}": CHANNELS count must be 0–6, got ${countTok.text}`);
+      if (!Number.isInteger(count) || count < 0 || count > 6)
+        fail(countTok.line, `joint "${name}": CHANNELS count must be 0–6, got ${countTok.text}`);
       for (let c = 0; c < count; c++) {
         const ch = next(`channel ${c + 1} of "${name}"`);
         if (!(BVH_CHANNELS as readonly string[]).includes(ch.text)) {
           fail(ch.line, `joint "${name}": unknown channel "${ch.text}" (expected one of ${BVH_CHANNELS.join(', ')})`);
         }
-        if (channels.includes(ch.text as BvhChannel)) fail(ch.line, `joint "${name}": channel "${ch.text}" listed twice`);
+        if (channels.includes(ch.text as BvhChannel))
+          fail(ch.line, `joint "${name}": channel "${ch.text}" listed twice`);
         channels.push(ch.text as BvhChannel);
       }
     }
@@ -154,7 +163,8 @@ function parseHierarchy(tokens: Token[], fail: (line: number, message: string) =
 
   expect('ROOT');
   parseJoint(-1);
-  if (i < tokens.length) fail(tokens[i].line, `unexpected "${tokens[i].text}" after the root joint (only one ROOT is supported)`);
+  if (i < tokens.length)
+    fail(tokens[i].line, `unexpected "${tokens[i].text}" after the root joint (only one ROOT is supported)`);
   return { joints, channelsPerFrame };
 }
 
@@ -189,7 +199,10 @@ function parseMotion(
     if (raw === '') continue;
     if (frame >= numFrames) {
       const extra = lines.slice(ln).filter((l) => l.trim() !== '').length;
-      fail(ln + 1, `frame count mismatch: the header says ${numFrames} frames, but ${numFrames + extra} motion lines follow`);
+      fail(
+        ln + 1,
+        `frame count mismatch: the header says ${numFrames} frames, but ${numFrames + extra} motion lines follow`,
+      );
     }
     const parts = raw.split(/\s+/);
     if (parts.length !== channelsPerFrame) {
@@ -204,7 +217,11 @@ function parseMotion(
     }
     frame++;
   }
-  if (frame < numFrames) fail(lines.length, `frame count mismatch: the header says ${numFrames} frames, but only ${frame} motion lines follow (truncated file?)`);
+  if (frame < numFrames)
+    fail(
+      lines.length,
+      `frame count mismatch: the header says ${numFrames} frames, but only ${frame} motion lines follow (truncated file?)`,
+    );
   return { numFrames, frameTime, values };
 }
 
@@ -278,7 +295,10 @@ export function bvhFps(clip: BvhClip): number {
  * Global joint positions (BVH units), numFrames × joints × 3. With `fps`, the clip is resampled first:
  * local rotations by nlerp and translations linearly, then FK, so fast limbs keep their arcs.
  */
-export function bvhGlobalPositions(clip: BvhClip, fps?: number): { positions: Float64Array; numFrames: number; fps: number } {
+export function bvhGlobalPositions(
+  clip: BvhClip,
+  fps?: number,
+): { positions: Float64Array; numFrames: number; fps: number } {
   const J = clip.joints.length;
   const times = sampleTimes(clip, fps);
   const positions = new Float64Array(times.length * J * 3);
@@ -289,7 +309,8 @@ export function bvhGlobalPositions(clip: BvhClip, fps?: number): { positions: Fl
 /** Source frame positions (fractional) of each output frame: frame k at k/fps seconds, up to the clip's duration. */
 export function sampleTimes(clip: BvhClip, fps?: number): number[] {
   const srcFps = bvhFps(clip);
-  if (fps === undefined || Math.abs(fps - srcFps) < 1e-6 * srcFps) return Array.from({ length: clip.numFrames }, (_, i) => i);
+  if (fps === undefined || Math.abs(fps - srcFps) < 1e-6 * srcFps)
+    return Array.from({ length: clip.numFrames }, (_, i) => i);
   if (!(fps > 0)) throw new Error(`${clip.file}: the target frame rate must be positive, got ${fps}`);
   // floor(N · fps / srcFps) frames, as the dataset converter did (30 → 20 fps: 138 → 92 frames).
   const count = clip.numFrames === 0 ? 0 : Math.max(1, Math.floor((clip.numFrames * fps) / srcFps + 1e-6));
@@ -322,7 +343,11 @@ const END_SITE_LENGTH: Partial<Record<number, number>> = { 10: 0.05, 11: 0.05, 1
 export function estimateRestOffsets(joints: Float32Array, numFrames: number): Vec3[] {
   if (numFrames < 1) throw new Error('estimateRestOffsets: the motion has no frames');
   const J = NUM_JOINTS;
-  const at = (t: number, j: number): Vec3 => [joints[(t * J + j) * 3], joints[(t * J + j) * 3 + 1], joints[(t * J + j) * 3 + 2]];
+  const at = (t: number, j: number): Vec3 => [
+    joints[(t * J + j) * 3],
+    joints[(t * J + j) * 3 + 1],
+    joints[(t * J + j) * 3 + 2],
+  ];
   const sub = (a: Vec3, b: Vec3): Vec3 => [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
   const step = Math.max(1, Math.floor(numFrames / 200));
   const frames: number[] = [];
@@ -336,7 +361,10 @@ export function estimateRestOffsets(joints: Float32Array, numFrames: number): Ve
     const len = median(frames.map((t) => Math.hypot(...sub(at(t, j), at(t, PARENTS[j])))));
     return [dir[0] * len, dir[1] * len, dir[2] * len];
   });
-  for (const [hub, left, right, up] of [[0, 1, 2, 3], [9, 13, 14, 12]] as const) {
+  for (const [hub, left, right, up] of [
+    [0, 1, 2, 3],
+    [9, 13, 14, 12],
+  ] as const) {
     const local = frames.map((t) => {
       const x = normalize3(sub(at(t, left), at(t, right))) ?? [1, 0, 0];
       const z = normalize3(cross3(x, sub(at(t, up), at(t, hub)))) ?? [0, 0, 1];
@@ -355,14 +383,37 @@ export function estimateRestOffsets(joints: Float32Array, numFrames: number): Ve
 
 /** Unit T-pose bone directions (from the Bandai-Namco rest offsets): legs down, spine up, arms along ±X, feet forward. */
 const REST_DIRECTIONS: readonly Vec3[] = [
-  [0, 0, 0], [0.947, -0.321, 0], [-0.947, -0.321, 0], [0, 1, 0], [0, -1, 0], [0, -1, 0], [0, 1, 0], [0, -1, 0], [0, -1, 0],
-  [0, 1, 0], [0, -0.371, 0.928], [0, -0.371, 0.928], [0, 1, 0], [0.999, 0, -0.049], [-0.999, 0, -0.049], [0, 1, 0],
-  [1, 0, 0], [-1, 0, 0], [1, 0, 0], [-1, 0, 0], [1, 0, 0], [-1, 0, 0],
+  [0, 0, 0],
+  [0.947, -0.321, 0],
+  [-0.947, -0.321, 0],
+  [0, 1, 0],
+  [0, -1, 0],
+  [0, -1, 0],
+  [0, 1, 0],
+  [0, -1, 0],
+  [0, -1, 0],
+  [0, 1, 0],
+  [0, -0.371, 0.928],
+  [0, -0.371, 0.928],
+  [0, 1, 0],
+  [0.999, 0, -0.049],
+  [-0.999, 0, -0.049],
+  [0, 1, 0],
+  [1, 0, 0],
+  [-1, 0, 0],
+  [1, 0, 0],
+  [-1, 0, 0],
+  [1, 0, 0],
+  [-1, 0, 0],
 ];
 
 /** The rest offsets and rotations a motion is written with (solving rotations from the joints when it has none). */
-export function bvhExportPose(motion: Motion, restOffsets?: readonly (readonly number[])[]): { restOffsets: readonly (readonly number[])[]; rotations: Float32Array } {
-  if (restOffsets && restOffsets.length !== NUM_JOINTS) throw new Error(`writeBvh: expected ${NUM_JOINTS} rest offsets, got ${restOffsets.length}`);
+export function bvhExportPose(
+  motion: Motion,
+  restOffsets?: readonly (readonly number[])[],
+): { restOffsets: readonly (readonly number[])[]; rotations: Float32Array } {
+  if (restOffsets && restOffsets.length !== NUM_JOINTS)
+    throw new Error(`writeBvh: expected ${NUM_JOINTS} rest offsets, got ${restOffsets.length}`);
   if (motion.rotations && (restOffsets ?? motion.restOffsets)) {
     const offsets = restOffsets ?? motion.restOffsets!;
     return { restOffsets: offsets, rotations: motion.rotations };
@@ -378,7 +429,8 @@ export function bvhExportPose(motion: Motion, restOffsets?: readonly (readonly n
  */
 export function writeBvh(motion: Motion, opts: WriteBvhOptions = {}): string {
   const order = opts.rotationOrder ?? 'ZXY';
-  if (!EULER_ORDERS.includes(order)) throw new Error(`writeBvh: unknown rotation order "${order}"; use one of ${EULER_ORDERS.join(', ')}`);
+  if (!EULER_ORDERS.includes(order))
+    throw new Error(`writeBvh: unknown rotation order "${order}"; use one of ${EULER_ORDERS.join(', ')}`);
   const scale = opts.scale ?? 'cm';
   if (scale !== 'cm' && scale !== 'm') throw new Error(`writeBvh: scale must be "cm" or "m", got "${String(scale)}"`);
   const unit = scale === 'cm' ? 100 : 1;
@@ -388,7 +440,10 @@ export function writeBvh(motion: Motion, opts: WriteBvhOptions = {}): string {
     return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
   };
   const { restOffsets, rotations } = bvhExportPose(motion, opts.restOffsets);
-  const rotChannels = order.split('').map((a) => `${a}rotation`).join(' ');
+  const rotChannels = order
+    .split('')
+    .map((a) => `${a}rotation`)
+    .join(' ');
   const children = PARENTS.map((_, j) => PARENTS.flatMap((p, c) => (p === j ? [c] : [])));
   // The root's OFFSET is zero and its position channels are absolute: readers disagree on whether the root
   // OFFSET adds to those channels (three's BVHLoader adds it, Blender's importer does not), and zero is read
@@ -407,7 +462,12 @@ export function writeBvh(motion: Motion, opts: WriteBvhOptions = {}): string {
       const o = restOffsets[j];
       const n = Math.hypot(o[0], o[1], o[2]) || 1;
       const len = END_SITE_LENGTH[j] ?? 0.05;
-      out.push(`${pad}  End Site`, `${pad}  {`, `${pad}    OFFSET ${[0, 1, 2].map((k) => fmt((o[k] / n) * len * unit)).join(' ')}`, `${pad}  }`);
+      out.push(
+        `${pad}  End Site`,
+        `${pad}  {`,
+        `${pad}    OFFSET ${[0, 1, 2].map((k) => fmt((o[k] / n) * len * unit)).join(' ')}`,
+        `${pad}  }`,
+      );
     }
     for (const c of children[j]) writeJoint(c, depth + 1);
     out.push(`${pad}}`);
@@ -435,7 +495,8 @@ export function writeBvh(motion: Motion, opts: WriteBvhOptions = {}): string {
 export function bvhExportPositions(motion: Motion, restOffsets?: readonly (readonly number[])[]): Float32Array {
   const pose = bvhExportPose(motion, restOffsets);
   const root = new Float32Array(motion.numFrames * 3);
-  for (let t = 0; t < motion.numFrames; t++) root.set(motion.joints.subarray(t * NUM_JOINTS * 3, t * NUM_JOINTS * 3 + 3), t * 3);
+  for (let t = 0; t < motion.numFrames; t++)
+    root.set(motion.joints.subarray(t * NUM_JOINTS * 3, t * NUM_JOINTS * 3 + 3), t * 3);
   return forwardKinematics(pose.rotations, root, pose.restOffsets, PARENTS);
 }
 

@@ -48,7 +48,10 @@ export const MotionSchema = z
     /** Optional local joint rotations, T×22×4 quaternions (w, x, y, z); joint 0 is the global root orientation. */
     rotations: z.instanceof(Float32Array).optional(),
     /** Rest offsets (22×3, parent frame) that `rotations` are relative to. */
-    restOffsets: z.array(z.tuple([z.number(), z.number(), z.number()])).length(NUM_JOINTS).optional(),
+    restOffsets: z
+      .array(z.tuple([z.number(), z.number(), z.number()]))
+      .length(NUM_JOINTS)
+      .optional(),
     segments: z.array(MotionSegmentSchema).default([]),
     provenance: ProvenanceSchema.default({ source: 'unknown' }),
   })
@@ -69,7 +72,11 @@ export const MotionSchema = z
     }
     for (const [i, s] of m.segments.entries()) {
       if (s.end < s.start || s.end > m.numFrames) {
-        ctx.addIssue({ code: 'custom', path: ['segments', i], message: `segment frames ${s.start}–${s.end} outside 0–${m.numFrames}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['segments', i],
+          message: `segment frames ${s.start}–${s.end} outside 0–${m.numFrames}`,
+        });
       }
     }
   });
@@ -78,7 +85,8 @@ export type Motion = z.infer<typeof MotionSchema>;
 /** Builds a validated Motion; throws a readable error when the arrays do not match. */
 export function makeMotion(input: z.input<typeof MotionSchema>): Motion {
   const r = MotionSchema.safeParse(input);
-  if (!r.success) throw new Error(`invalid motion: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(`invalid motion: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return r.data;
 }
 
@@ -94,9 +102,23 @@ export const LIMITS = {
 } as const;
 
 export const NAMED_POSES = [
-  't-pose', 'a-pose', 'standing', 'hands-up', 'crouching', 'sitting', 'kneeling', 'lying',
+  't-pose',
+  'a-pose',
+  'standing',
+  'hands-up',
+  'crouching',
+  'sitting',
+  'kneeling',
+  'lying',
   // postures text alone cannot hold (issue 15): taken from frames of the motion data where it has them
-  'on-all-fours', 'kneeling-up', 'sitting-floor', 'sitting-chair', 'lying-back', 'lying-front', 'squatting', 'arms-raised',
+  'on-all-fours',
+  'kneeling-up',
+  'sitting-floor',
+  'sitting-chair',
+  'lying-back',
+  'lying-front',
+  'squatting',
+  'arms-raised',
 ] as const;
 export type NamedPose = (typeof NAMED_POSES)[number];
 
@@ -112,14 +134,21 @@ export const PoseRefSchema = z.discriminatedUnion('kind', [
   /** A frame of an earlier motion; negative frames count from the end (-1 = last frame). */
   z.object({ kind: z.literal('frame'), motion: MotionRefSchema, frame: z.number().int() }),
   /** An uploaded pose: 22×3 joint positions in metres (BVH / JSON uploads are converted to this). */
-  z.object({ kind: z.literal('joints'), joints: z.array(z.number()).length(NUM_JOINTS * 3), label: z.string().optional() }),
+  z.object({
+    kind: z.literal('joints'),
+    joints: z.array(z.number()).length(NUM_JOINTS * 3),
+    label: z.string().optional(),
+  }),
 ]);
 export type PoseRef = z.infer<typeof PoseRefSchema>;
 
 export const SegmentControlSchema = z.object({
   init: PoseRefSchema.optional(),
   last: PoseRefSchema.optional(),
-  keys: z.array(z.object({ at: z.number().nonnegative(), pose: PoseRefSchema })).max(20).optional(),
+  keys: z
+    .array(z.object({ at: z.number().nonnegative(), pose: PoseRefSchema }))
+    .max(20)
+    .optional(),
   continueFrom: MotionRefSchema.optional(),
 });
 export type SegmentControl = z.infer<typeof SegmentControlSchema>;
@@ -137,7 +166,12 @@ export const MotionRequestSchema = z
   .object({
     segments: z.array(RequestSegmentSchema).min(1).max(LIMITS.maxSegments),
     samples: z.union([z.literal(1), z.literal(4)]).default(1),
-    seed: z.number().int().nonnegative().max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31 - 1)
+      .default(0),
     temperature: z.number().positive().max(2).default(1),
     /** Playback speed factor: 0.5 = half speed (twice as long), 2 = double speed. */
     speed: z.number().min(0.25).max(4).default(1),
@@ -152,7 +186,11 @@ export const MotionRequestSchema = z
   .superRefine((r, ctx) => {
     const total = r.segments.reduce((s, x) => s + x.seconds, 0) / r.speed;
     if (total > LIMITS.maxRequestSeconds + 1e-9) {
-      ctx.addIssue({ code: 'custom', path: ['segments'], message: `the request is ${total.toFixed(1)} s long; the limit is ${LIMITS.maxRequestSeconds} s` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['segments'],
+        message: `the request is ${total.toFixed(1)} s long; the limit is ${LIMITS.maxRequestSeconds} s`,
+      });
     }
   });
 export type MotionRequest = z.infer<typeof MotionRequestSchema>;
@@ -161,7 +199,10 @@ export type MotionRequestInput = z.input<typeof MotionRequestSchema>;
 /** Parses a request, turning zod's issues into one sentence a user can act on. */
 export function parseMotionRequest(input: unknown): MotionRequest {
   const r = MotionRequestSchema.safeParse(input);
-  if (!r.success) throw new Error(`invalid motion request: ${r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `invalid motion request: ${r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 

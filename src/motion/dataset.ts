@@ -8,7 +8,17 @@
  * Opening parses and validates the index and checks the binary sizes with `stat` only; each binary is read
  * into memory once, on first use, and clips are handed out as views into it, decoded only when asked for.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -125,7 +135,8 @@ export function decodeFloat16Bits(h: number): number {
 export function decodeFloat16(u16: Uint16Array): Float32Array<ArrayBuffer>;
 export function decodeFloat16<O extends Float32Array>(u16: Uint16Array, out: O): O;
 export function decodeFloat16(u16: Uint16Array, out: Float32Array = new Float32Array(u16.length)): Float32Array {
-  if (out.length < u16.length) throw new Error(`decodeFloat16: output holds ${out.length} values, input has ${u16.length}`);
+  if (out.length < u16.length)
+    throw new Error(`decodeFloat16: output holds ${out.length} values, input has ${u16.length}`);
   const table = float16Table();
   for (let i = 0; i < u16.length; i++) out[i] = table[u16[i]];
   return out;
@@ -161,8 +172,12 @@ export function encodeFloat16Bits(value: number): number {
 }
 
 /** Encodes numbers as float16 bit patterns (into `out` when given). */
-export function encodeFloat16(values: ArrayLike<number>, out: Uint16Array = new Uint16Array(values.length)): Uint16Array {
-  if (out.length < values.length) throw new Error(`encodeFloat16: output holds ${out.length} values, input has ${values.length}`);
+export function encodeFloat16(
+  values: ArrayLike<number>,
+  out: Uint16Array = new Uint16Array(values.length),
+): Uint16Array {
+  if (out.length < values.length)
+    throw new Error(`encodeFloat16: output holds ${out.length} values, input has ${values.length}`);
   for (let i = 0; i < values.length; i++) out[i] = encodeFloat16Bits(values[i]);
   return out;
 }
@@ -201,7 +216,9 @@ function checkRecordLayout(records: readonly ClipRecord[], indexFile: string, wi
     if (seen.has(r.id)) throw new Error(`${where}: duplicate id`);
     seen.add(r.id);
     if (r.frame_offset !== expectedOffset) {
-      throw new Error(`${where}: frame_offset is ${r.frame_offset}, expected ${expectedOffset} (clips are stored one after another)`);
+      throw new Error(
+        `${where}: frame_offset is ${r.frame_offset}, expected ${expectedOffset} (clips are stored one after another)`,
+      );
     }
     const expect = (field: keyof ClipRecord, actual: number, want: number): void => {
       if (actual !== want) throw new Error(`${where}: ${String(field)} is ${actual}, expected ${want}`);
@@ -210,7 +227,9 @@ function checkRecordLayout(records: readonly ClipRecord[], indexFile: string, wi
     expect('pos_byte_length', r.pos_byte_length, r.num_frames * POSITION_FRAME_BYTES);
     if (withRotations) {
       if (r.rot_byte_offset === null || r.rot_byte_length === null || r.rest_offsets_m === null) {
-        throw new Error(`${where}: rot_byte_offset, rot_byte_length and rest_offsets_m are required in a pack with ${ROTATIONS_FILE}`);
+        throw new Error(
+          `${where}: rot_byte_offset, rot_byte_length and rest_offsets_m are required in a pack with ${ROTATIONS_FILE}`,
+        );
       }
       expect('rot_byte_offset', r.rot_byte_offset, r.frame_offset * ROTATION_FRAME_BYTES);
       expect('rot_byte_length', r.rot_byte_length, r.num_frames * ROTATION_FRAME_BYTES);
@@ -228,7 +247,8 @@ function checkBinarySize(file: string, frameBytes: number, totalFrames: number):
     const frames = (size / frameBytes).toFixed(size % frameBytes ? 2 : 0);
     throw new Error(
       `${file} has ${size} bytes (${frames} frames) but index.jsonl describes ${totalFrames} frames = ${want} bytes; ` +
-        (size < want ? 'the file is truncated' : 'the file has extra bytes') + ' or does not belong to this index',
+        (size < want ? 'the file is truncated' : 'the file has extra bytes') +
+        ' or does not belong to this index',
     );
   }
 }
@@ -277,7 +297,10 @@ export function nearestIds(id: string, ids: Iterable<string>, count = 3): string
 function packHasRotations(dir: string, records: readonly ClipRecord[]): boolean {
   if (existsSync(join(dir, ROTATIONS_FILE))) return true;
   const claims = records.find((r) => r.rot_byte_offset !== null);
-  if (claims) throw new Error(`${join(dir, ROTATIONS_FILE)} is missing but clip ${claims.id} in ${join(dir, INDEX_FILE)} has rotation offsets`);
+  if (claims)
+    throw new Error(
+      `${join(dir, ROTATIONS_FILE)} is missing but clip ${claims.id} in ${join(dir, INDEX_FILE)} has rotation offsets`,
+    );
   return false;
 }
 
@@ -295,7 +318,8 @@ function readRange(file: string, offset: number, length: number): ArrayBuffer {
     let done = 0;
     while (done < length) {
       const n = readSync(fd, bytes, done, length - done, offset + done);
-      if (n === 0) throw new Error(`${file}: file ended after ${offset + done} bytes while reading ${length} at ${offset}`);
+      if (n === 0)
+        throw new Error(`${file}: file ended after ${offset + done} bytes while reading ${length} at ${offset}`);
       done += n;
     }
     return bytes.buffer;
@@ -336,26 +360,57 @@ function openPack(dir: string, opts: OpenOptions = {}): Dataset {
 
   const byId = (id: string): ClipRecord => {
     const r = byIdMap.get(id);
-    if (!r) throw new Error(`unknown clip id "${id}" in ${indexFile}; nearest ids: ${nearestIds(id, byIdMap.keys()).join(', ')}`);
+    if (!r)
+      throw new Error(
+        `unknown clip id "${id}" in ${indexFile}; nearest ids: ${nearestIds(id, byIdMap.keys()).join(', ')}`,
+      );
     return r;
   };
 
   const positionsMm = (r: ClipRecord): Int16Array =>
     opts.clipReads
-      ? new Int16Array(readRange(positionsFile, r.frame_offset * POSITION_FRAME_BYTES, r.num_frames * POSITION_FRAME_BYTES))
+      ? new Int16Array(
+          readRange(positionsFile, r.frame_offset * POSITION_FRAME_BYTES, r.num_frames * POSITION_FRAME_BYTES),
+        )
       : allPositions().subarray(r.frame_offset * NUM_JOINTS * 3, (r.frame_offset + r.num_frames) * NUM_JOINTS * 3);
   const rotationsF16 = (r: ClipRecord): Uint16Array => {
-    if (!withRotations) throw new Error(`clip ${r.id} has no rotations: pack "${pack.name}" (${dir}) stores joint positions only`);
+    if (!withRotations)
+      throw new Error(`clip ${r.id} has no rotations: pack "${pack.name}" (${dir}) stores joint positions only`);
     return opts.clipReads
-      ? new Uint16Array(readRange(rotationsFile, r.frame_offset * ROTATION_FRAME_BYTES, r.num_frames * ROTATION_FRAME_BYTES))
+      ? new Uint16Array(
+          readRange(rotationsFile, r.frame_offset * ROTATION_FRAME_BYTES, r.num_frames * ROTATION_FRAME_BYTES),
+        )
       : allRotations().subarray(r.frame_offset * NUM_JOINTS * 4, (r.frame_offset + r.num_frames) * NUM_JOINTS * 4);
   };
   const rotations = (r: ClipRecord): Float32Array<ArrayBuffer> => decodeFloat16(rotationsF16(r));
-  return assembleDataset({ dir, packs: [pack], records, indexBytes, byId, packOf: () => pack.name, hasRotations: () => withRotations, positionsMm, rotationsF16, rotations });
+  return assembleDataset({
+    dir,
+    packs: [pack],
+    records,
+    indexBytes,
+    byId,
+    packOf: () => pack.name,
+    hasRotations: () => withRotations,
+    positionsMm,
+    rotationsF16,
+    rotations,
+  });
 }
 
 /** The parts of a Dataset that depend on where its clips live; the rest is derived from them. */
-type DatasetCore = Pick<Dataset, 'dir' | 'packs' | 'records' | 'indexBytes' | 'byId' | 'packOf' | 'hasRotations' | 'positionsMm' | 'rotationsF16' | 'rotations'>;
+type DatasetCore = Pick<
+  Dataset,
+  | 'dir'
+  | 'packs'
+  | 'records'
+  | 'indexBytes'
+  | 'byId'
+  | 'packOf'
+  | 'hasRotations'
+  | 'positionsMm'
+  | 'rotationsF16'
+  | 'rotations'
+>;
 
 function assembleDataset(core: DatasetCore): Dataset {
   const positions = (r: ClipRecord): Float32Array<ArrayBuffer> => {
@@ -378,7 +433,8 @@ function assembleDataset(core: DatasetCore): Dataset {
     });
   };
   const split = (name: string): ClipRecord[] => {
-    if (!(SPLITS as readonly string[]).includes(name)) throw new Error(`unknown split "${name}"; splits are: ${SPLITS.join(', ')}`);
+    if (!(SPLITS as readonly string[]).includes(name))
+      throw new Error(`unknown split "${name}"; splits are: ${SPLITS.join(', ')}`);
     return core.records.filter((r) => r.split === name);
   };
   const totalFrames = core.packs.reduce((s, p) => s + p.frames, 0);
@@ -392,7 +448,10 @@ function mergePacks(parts: Dataset[]): Dataset {
   for (const part of parts) {
     for (const r of part.records) {
       const clash = byIdMap.get(r.id);
-      if (clash) throw new Error(`clip id "${r.id}" is in both ${owner.get(clash)?.dir} and ${part.dir}; packs must not share clip ids`);
+      if (clash)
+        throw new Error(
+          `clip id "${r.id}" is in both ${owner.get(clash)?.dir} and ${part.dir}; packs must not share clip ids`,
+        );
       byIdMap.set(r.id, r);
       owner.set(r, part);
     }
@@ -404,7 +463,10 @@ function mergePacks(parts: Dataset[]): Dataset {
   };
   const byId = (id: string): ClipRecord => {
     const r = byIdMap.get(id);
-    if (!r) throw new Error(`unknown clip id "${id}" in packs ${parts.map((p) => p.packs[0].name).join(', ')}; nearest ids: ${nearestIds(id, byIdMap.keys()).join(', ')}`);
+    if (!r)
+      throw new Error(
+        `unknown clip id "${id}" in packs ${parts.map((p) => p.packs[0].name).join(', ')}; nearest ids: ${nearestIds(id, byIdMap.keys()).join(', ')}`,
+      );
     return r;
   };
   return assembleDataset({

@@ -44,7 +44,9 @@ export const FeatureCacheClipSchema = z.object({
   /** The pack (data folder name) the clip came from; the trainer filters and balances by it. */
   pack: z.string().optional(),
   /** The hand / foot the motion mainly uses (limbs.ts): the side of one-sided actions whose label names none. */
-  limbs: z.object({ hand: z.enum(['left', 'right']).nullable(), foot: z.enum(['left', 'right']).nullable() }).optional(),
+  limbs: z
+    .object({ hand: z.enum(['left', 'right']).nullable(), foot: z.enum(['left', 'right']).nullable() })
+    .optional(),
   offset: z.number().int().nonnegative(),
   length: z.number().int().positive(),
   action_labels: z.array(z.string()),
@@ -115,7 +117,8 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
     });
     offset += length;
   }
-  if (trainFeatures.length === 0) throw new Error(`${ds.dir}: the dataset has no train clips to compute normalisation statistics from`);
+  if (trainFeatures.length === 0)
+    throw new Error(`${ds.dir}: the dataset has no train clips to compute normalisation statistics from`);
   const stdFloor = opts.stdFloor ?? DEFAULT_STD_FLOOR;
   const stats = computeNormStats(trainFeatures, { stdFloor });
   const meta: FeatureCacheMeta = {
@@ -131,7 +134,11 @@ export function buildFeatureCache(ds: Dataset, opts: { stdFloor?: number } = {})
     statsFrames: stats.frames,
     mirror: { perm: [...FEATURE_MIRROR.perm], sign: [...FEATURE_MIRROR.sign] },
     clips,
-    source: { dataDir: resolve(ds.dir), indexSha256: sha256Hex(ds.indexBytes), dataDirs: ds.packs.map((p) => resolve(p.dir)) },
+    source: {
+      dataDir: resolve(ds.dir),
+      indexSha256: sha256Hex(ds.indexBytes),
+      dataDirs: ds.packs.map((p) => resolve(p.dir)),
+    },
     featurizerSha256: featurizerSha256(),
     created: new Date().toISOString(),
   };
@@ -169,7 +176,13 @@ export function writeFeatureCache(
   // The binary first: features.json is what readers look for, so it appears only once the data is complete.
   writeAtomically(join(outDir, FEATURES_BIN), bin);
   writeAtomically(join(outDir, FEATURES_META), json);
-  return { dir: outDir, frames: meta.frames, clips: meta.clips.length, binBytes: bin.byteLength, metaBytes: Buffer.byteLength(json) };
+  return {
+    dir: outDir,
+    frames: meta.frames,
+    clips: meta.clips.length,
+    binBytes: bin.byteLength,
+    metaBytes: Buffer.byteLength(json),
+  };
 }
 
 export interface FeatureCache {
@@ -182,17 +195,21 @@ export interface FeatureCache {
 }
 
 function checkMetaConsistency(meta: FeatureCacheMeta, file: string): void {
-  if (meta.layout !== FEATURE_LAYOUT) throw new Error(`${file}: layout is "${meta.layout}", this build reads "${FEATURE_LAYOUT}"`);
-  if (meta.dim !== FEATURE_DIM) throw new Error(`${file}: dim is ${meta.dim}, layout ${FEATURE_LAYOUT} has ${FEATURE_DIM}`);
+  if (meta.layout !== FEATURE_LAYOUT)
+    throw new Error(`${file}: layout is "${meta.layout}", this build reads "${FEATURE_LAYOUT}"`);
+  if (meta.dim !== FEATURE_DIM)
+    throw new Error(`${file}: dim is ${meta.dim}, layout ${FEATURE_LAYOUT} has ${FEATURE_DIM}`);
   for (const key of ['mean', 'std'] as const) {
-    if (meta[key].length !== meta.dim) throw new Error(`${file}: ${key} has ${meta[key].length} values, expected ${meta.dim}`);
+    if (meta[key].length !== meta.dim)
+      throw new Error(`${file}: ${key} has ${meta[key].length} values, expected ${meta.dim}`);
   }
   if (meta.mirror.perm.length !== meta.dim || meta.mirror.sign.length !== meta.dim) {
     throw new Error(`${file}: mirror.perm/sign must have ${meta.dim} entries each`);
   }
   let expected = 0;
   for (const c of meta.clips) {
-    if (c.offset !== expected) throw new Error(`${file}: clip ${c.id} starts at frame ${c.offset}, expected ${expected}`);
+    if (c.offset !== expected)
+      throw new Error(`${file}: clip ${c.id} starts at frame ${c.offset}, expected ${expected}`);
     expected += c.length;
   }
   if (expected !== meta.frames) throw new Error(`${file}: clips cover ${expected} frames but frames is ${meta.frames}`);
@@ -202,7 +219,8 @@ function checkMetaConsistency(meta: FeatureCacheMeta, file: string): void {
 export function readFeatureCache(dir: string = defaultFeatureCacheDir()): FeatureCache {
   const metaFile = join(dir, FEATURES_META);
   const binFile = join(dir, FEATURES_BIN);
-  if (!existsSync(metaFile)) throw new Error(`no features cache at ${dir} (${FEATURES_META} missing); run: charades data features --out ${dir}`);
+  if (!existsSync(metaFile))
+    throw new Error(`no features cache at ${dir} (${FEATURES_META} missing); run: charades data features --out ${dir}`);
   if (!existsSync(binFile)) throw new Error(`${binFile} is missing; rebuild with: charades data features --out ${dir}`);
   let raw: unknown;
   try {
@@ -212,23 +230,33 @@ export function readFeatureCache(dir: string = defaultFeatureCacheDir()): Featur
   }
   const parsed = FeatureCacheMetaSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${metaFile}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'root'}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `${metaFile}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'root'}: ${i.message}`).join('; ')}`,
+    );
   }
   const meta = parsed.data;
   checkMetaConsistency(meta, metaFile);
   const wantBytes = meta.frames * meta.dim * 2;
   const size = statSync(binFile).size;
   if (size !== wantBytes) {
-    throw new Error(`${binFile} has ${size} bytes, ${FEATURES_META} describes ${meta.frames}×${meta.dim} float16 = ${wantBytes} bytes`);
+    throw new Error(
+      `${binFile} has ${size} bytes, ${FEATURES_META} describes ${meta.frames}×${meta.dim} float16 = ${wantBytes} bytes`,
+    );
   }
   const buf = readFileSync(binFile);
   // A copy only when Node handed back an odd-aligned slice of its pool; a fresh large read is aligned.
-  const bits = buf.byteOffset % 2 === 0 ? new Uint16Array(buf.buffer, buf.byteOffset, size / 2) : new Uint16Array(new Uint8Array(buf).buffer);
+  const bits =
+    buf.byteOffset % 2 === 0
+      ? new Uint16Array(buf.buffer, buf.byteOffset, size / 2)
+      : new Uint16Array(new Uint8Array(buf).buffer);
   const index = new Map(meta.clips.map((c, i) => [c.id, i]));
   const clipFeatures = (idOrIndex: string | number): Float32Array<ArrayBuffer> => {
     const i = typeof idOrIndex === 'number' ? idOrIndex : index.get(idOrIndex);
     const c = i === undefined ? undefined : meta.clips[i];
-    if (!c) throw new Error(`clip ${JSON.stringify(idOrIndex)} is not in the features cache ${dir} (${meta.clips.length} clips)`);
+    if (!c)
+      throw new Error(
+        `clip ${JSON.stringify(idOrIndex)} is not in the features cache ${dir} (${meta.clips.length} clips)`,
+      );
     return decodeFloat16(bits.subarray(c.offset * meta.dim, (c.offset + c.length) * meta.dim));
   };
   return { dir, meta, bits, clipFeatures };
@@ -244,7 +272,9 @@ export function featureCacheStaleReasons(meta: FeatureCacheMeta, dataDir?: strin
     const missing = indexFiles.filter((f) => !existsSync(f));
     if (missing.length > 0) reasons.push(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`);
     else if (sha256Hex(Buffer.concat(indexFiles.map((f) => readFileSync(f)))) !== meta.source.indexSha256) {
-      reasons.push(`${indexFiles.length === 1 ? indexFiles[0] : `the indexes of ${dirs.join(', ')}`} changed since the cache was written`);
+      reasons.push(
+        `${indexFiles.length === 1 ? indexFiles[0] : `the indexes of ${dirs.join(', ')}`} changed since the cache was written`,
+      );
     }
   }
   return reasons;

@@ -33,7 +33,12 @@ export const CONTACT_JOINTS = [7, 10, 8, 11] as const;
  * ankle rides higher) and well below a swinging foot.
  */
 export const CONTACT_MAX_SPEED = 0.5; // metres per second
-export const CONTACT_MAX_HEIGHT: Readonly<Record<(typeof CONTACT_JOINTS)[number], number>> = { 7: 0.18, 10: 0.1, 8: 0.18, 11: 0.1 };
+export const CONTACT_MAX_HEIGHT: Readonly<Record<(typeof CONTACT_JOINTS)[number], number>> = {
+  7: 0.18,
+  10: 0.1,
+  8: 0.18,
+  11: 0.1,
+};
 
 const PELVIS = 0;
 const LEFT_HIP = 1;
@@ -48,16 +53,22 @@ function checkJoints(joints: Float32Array, numFrames: number, minFrames: number,
     throw new Error(`${what}: needs at least ${minFrames} frame(s), got numFrames = ${numFrames}`);
   }
   if (joints.length !== numFrames * NUM_JOINTS * 3) {
-    throw new Error(`${what}: joints has ${joints.length} values, expected ${numFrames}×${NUM_JOINTS}×3 = ${numFrames * NUM_JOINTS * 3}`);
+    throw new Error(
+      `${what}: joints has ${joints.length} values, expected ${numFrames}×${NUM_JOINTS}×3 = ${numFrames * NUM_JOINTS * 3}`,
+    );
   }
 }
 
 function checkFeatures(features: Float32Array, numFeatureFrames: number, what: string): void {
   if (!Number.isInteger(numFeatureFrames) || numFeatureFrames < 0) {
-    throw new Error(`${what}: ${features.length} values do not make whole frames of ${FEATURE_DIM} (frame count ${numFeatureFrames})`);
+    throw new Error(
+      `${what}: ${features.length} values do not make whole frames of ${FEATURE_DIM} (frame count ${numFeatureFrames})`,
+    );
   }
   if (features.length !== numFeatureFrames * FEATURE_DIM) {
-    throw new Error(`${what}: features has ${features.length} values, expected ${numFeatureFrames}×${FEATURE_DIM} = ${numFeatureFrames * FEATURE_DIM}`);
+    throw new Error(
+      `${what}: features has ${features.length} values, expected ${numFeatureFrames}×${FEATURE_DIM} = ${numFeatureFrames * FEATURE_DIM}`,
+    );
   }
 }
 
@@ -77,8 +88,16 @@ export function headingAngles(joints: Float32Array, numFrames: number): Float64A
   const out = new Float64Array(numFrames);
   for (let t = 0; t < numFrames; t++) {
     const b = t * NUM_JOINTS * 3;
-    const ax = joints[b + RIGHT_HIP * 3] - joints[b + LEFT_HIP * 3] + joints[b + RIGHT_SHOULDER * 3] - joints[b + LEFT_SHOULDER * 3];
-    const az = joints[b + RIGHT_HIP * 3 + 2] - joints[b + LEFT_HIP * 3 + 2] + joints[b + RIGHT_SHOULDER * 3 + 2] - joints[b + LEFT_SHOULDER * 3 + 2];
+    const ax =
+      joints[b + RIGHT_HIP * 3] -
+      joints[b + LEFT_HIP * 3] +
+      joints[b + RIGHT_SHOULDER * 3] -
+      joints[b + LEFT_SHOULDER * 3];
+    const az =
+      joints[b + RIGHT_HIP * 3 + 2] -
+      joints[b + LEFT_HIP * 3 + 2] +
+      joints[b + RIGHT_SHOULDER * 3 + 2] -
+      joints[b + LEFT_SHOULDER * 3 + 2];
     // forward = up × across = (az, 0, −ax); atan2 needs no normalisation.
     out[t] = Math.atan2(az, -ax);
   }
@@ -114,13 +133,18 @@ export function featurize(joints: Float32Array, numFrames: number): Float32Array
       out[k + 1] = joints[b + j * 3 + 1];
       out[k + 2] = px * s + pz * c;
     }
-    for (let i = 0; i < CONTACT_JOINTS.length; i++) out[o + CONTACT_OFFSET + i] = footContact(joints, b, nb, CONTACT_JOINTS[i]);
+    for (let i = 0; i < CONTACT_JOINTS.length; i++)
+      out[o + CONTACT_OFFSET + i] = footContact(joints, b, nb, CONTACT_JOINTS[i]);
   }
   return out;
 }
 
 function footContact(joints: Float32Array, b: number, nb: number, j: (typeof CONTACT_JOINTS)[number]): number {
-  const step = Math.hypot(joints[nb + j * 3] - joints[b + j * 3], joints[nb + j * 3 + 1] - joints[b + j * 3 + 1], joints[nb + j * 3 + 2] - joints[b + j * 3 + 2]);
+  const step = Math.hypot(
+    joints[nb + j * 3] - joints[b + j * 3],
+    joints[nb + j * 3 + 1] - joints[b + j * 3 + 1],
+    joints[nb + j * 3 + 2] - joints[b + j * 3 + 2],
+  );
   // The layout is defined at the data's 20 fps, so one frame step is 1/FPS seconds.
   const slow = step * FPS < CONTACT_MAX_SPEED;
   return slow && joints[b + j * 3 + 1] < CONTACT_MAX_HEIGHT[j] ? 1 : 0;
@@ -134,7 +158,11 @@ export interface RecoverOptions {
 }
 
 /** Features N×71 → positions N×22×3 by integrating root rotation and velocity (HumanML3D's recover_from_ric). */
-export function recoverJoints(features: Float32Array, numFeatureFrames: number, opts: RecoverOptions = {}): Float32Array<ArrayBuffer> {
+export function recoverJoints(
+  features: Float32Array,
+  numFeatureFrames: number,
+  opts: RecoverOptions = {},
+): Float32Array<ArrayBuffer> {
   checkFeatures(features, numFeatureFrames, 'recoverJoints');
   const out = new Float32Array(numFeatureFrames * NUM_JOINTS * 3);
   let theta = opts.heading0 ?? 0;
@@ -224,7 +252,8 @@ export function computeNormStats(featureArrays: Iterable<Float32Array>, opts: { 
   const sumSq = new Float64Array(FEATURE_DIM);
   let frames = 0;
   for (const f of featureArrays) {
-    if (f.length % FEATURE_DIM !== 0) throw new Error(`computeNormStats: an array has ${f.length} values, not a multiple of ${FEATURE_DIM}`);
+    if (f.length % FEATURE_DIM !== 0)
+      throw new Error(`computeNormStats: an array has ${f.length} values, not a multiple of ${FEATURE_DIM}`);
     for (let o = 0; o < f.length; o += FEATURE_DIM) {
       for (let i = 0; i < FEATURE_DIM; i++) {
         const v = f[o + i];
@@ -242,13 +271,18 @@ export function computeNormStats(featureArrays: Iterable<Float32Array>, opts: { 
 
 function checkStats(stats: Pick<NormStats, 'mean' | 'std'>, what: string): void {
   if (stats.mean.length !== FEATURE_DIM || stats.std.length !== FEATURE_DIM) {
-    throw new Error(`${what}: stats have ${stats.mean.length} means and ${stats.std.length} stds, expected ${FEATURE_DIM} each`);
+    throw new Error(
+      `${what}: stats have ${stats.mean.length} means and ${stats.std.length} stds, expected ${FEATURE_DIM} each`,
+    );
   }
   const bad = stats.std.findIndex((s) => !(s > 0));
   if (bad >= 0) throw new Error(`${what}: std[${bad}] is ${stats.std[bad]}, must be positive`);
 }
 
-export function normalizeFeatures(features: Float32Array, stats: Pick<NormStats, 'mean' | 'std'>): Float32Array<ArrayBuffer> {
+export function normalizeFeatures(
+  features: Float32Array,
+  stats: Pick<NormStats, 'mean' | 'std'>,
+): Float32Array<ArrayBuffer> {
   checkStats(stats, 'normalizeFeatures');
   checkFeatures(features, features.length / FEATURE_DIM, 'normalizeFeatures');
   const out = new Float32Array(features.length);
@@ -258,7 +292,10 @@ export function normalizeFeatures(features: Float32Array, stats: Pick<NormStats,
   return out;
 }
 
-export function denormalizeFeatures(normalized: Float32Array, stats: Pick<NormStats, 'mean' | 'std'>): Float32Array<ArrayBuffer> {
+export function denormalizeFeatures(
+  normalized: Float32Array,
+  stats: Pick<NormStats, 'mean' | 'std'>,
+): Float32Array<ArrayBuffer> {
   checkStats(stats, 'denormalizeFeatures');
   checkFeatures(normalized, normalized.length / FEATURE_DIM, 'denormalizeFeatures');
   const out = new Float32Array(normalized.length);

@@ -29,7 +29,10 @@ export function formatFromExtension(path: string): MotionFormat | null {
 /** The format the bytes look like (NPY magic, "HIERARCHY", a JSON object), or null. */
 export function sniffFormat(bytes: Uint8Array): MotionFormat | null {
   if (bytes.length >= 6 && NPY_MAGIC.equals(Buffer.from(bytes.subarray(0, 6)))) return 'npy';
-  const head = Buffer.from(bytes.subarray(0, 64)).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const head = Buffer.from(bytes.subarray(0, 64))
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (head.startsWith('HIERARCHY')) return 'bvh';
   if (head.startsWith('{')) return 'json';
   return null;
@@ -51,16 +54,26 @@ const MotionFileSchema = z.object({
 });
 
 /** Flattens a T×22×width nested array, checking every level; the message points at the first bad entry. */
-function flattenFrames(value: unknown[], numFrames: number, width: number, field: string, file: string): Float32Array<ArrayBuffer> {
-  if (value.length !== numFrames) throw new Error(`${file}: "${field}" has ${value.length} frames, but numFrames is ${numFrames}`);
+function flattenFrames(
+  value: unknown[],
+  numFrames: number,
+  width: number,
+  field: string,
+  file: string,
+): Float32Array<ArrayBuffer> {
+  if (value.length !== numFrames)
+    throw new Error(`${file}: "${field}" has ${value.length} frames, but numFrames is ${numFrames}`);
   const out = new Float32Array(numFrames * NUM_JOINTS * width);
   value.forEach((frame, t) => {
     if (!Array.isArray(frame)) throw new Error(`${file}: ${field}[${t}] must be a list of ${NUM_JOINTS} joints`);
-    if (frame.length !== NUM_JOINTS) throw new Error(`${file}: ${field}[${t}]: expected ${NUM_JOINTS} joints, got ${frame.length}`);
+    if (frame.length !== NUM_JOINTS)
+      throw new Error(`${file}: ${field}[${t}]: expected ${NUM_JOINTS} joints, got ${frame.length}`);
     frame.forEach((joint: unknown, j: number) => {
-      if (!Array.isArray(joint) || joint.length !== width) throw new Error(`${file}: ${field}[${t}][${j}] must be ${width} numbers`);
+      if (!Array.isArray(joint) || joint.length !== width)
+        throw new Error(`${file}: ${field}[${t}][${j}] must be ${width} numbers`);
       joint.forEach((v: unknown, k: number) => {
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: ${field}[${t}][${j}][${k}] is not a finite number: ${JSON.stringify(v)}`);
+        if (typeof v !== 'number' || !Number.isFinite(v))
+          throw new Error(`${file}: ${field}[${t}][${j}][${k}] is not a finite number: ${JSON.stringify(v)}`);
         out[(t * NUM_JOINTS + j) * width + k] = v;
       });
     });
@@ -86,7 +99,15 @@ export function parseMotionJson(text: string, file = '<json>'): Motion {
   const joints = flattenFrames(m.joints, m.numFrames, 3, 'joints', file);
   const rotations = m.rotations && flattenFrames(m.rotations, m.numFrames, 4, 'rotations', file);
   try {
-    return makeMotion({ fps: m.fps, numFrames: m.numFrames, joints, rotations, restOffsets: m.restOffsets, segments: m.segments, provenance: m.provenance });
+    return makeMotion({
+      fps: m.fps,
+      numFrames: m.numFrames,
+      joints,
+      rotations,
+      restOffsets: m.restOffsets,
+      segments: m.segments,
+      provenance: m.provenance,
+    });
   } catch (err) {
     throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
   }
@@ -99,7 +120,9 @@ function roundTo(x: number, digits: number): number {
 
 function nest(values: Float32Array, numFrames: number, width: number, digits: number): number[][][] {
   return Array.from({ length: numFrames }, (_, t) =>
-    Array.from({ length: NUM_JOINTS }, (_, j) => Array.from({ length: width }, (_, k) => roundTo(values[(t * NUM_JOINTS + j) * width + k], digits))),
+    Array.from({ length: NUM_JOINTS }, (_, j) =>
+      Array.from({ length: width }, (_, k) => roundTo(values[(t * NUM_JOINTS + j) * width + k], digits)),
+    ),
   );
 }
 
@@ -135,7 +158,9 @@ function readBytes(path: string): Buffer {
     stat = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${(err as Error).message})`, { cause: err });
+    throw new Error(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${(err as Error).message})`, {
+      cause: err,
+    });
   }
   if (stat.isDirectory()) throw new Error(`${path}: is a directory, not a motion file`);
   const bytes = readFileSync(path);
@@ -148,13 +173,20 @@ export function loadMotionFile(path: string, opts: LoadMotionOptions = {}): Moti
   const bytes = readBytes(path);
   const format = sniffFormat(bytes) ?? formatFromExtension(path);
   if (!format) {
-    throw new Error(`${path}: unknown motion format: the content is not BVH, NPY or JSON and the extension is not .bvh, .npy or .json`);
+    throw new Error(
+      `${path}: unknown motion format: the content is not BVH, NPY or JSON and the extension is not .bvh, .npy or .json`,
+    );
   }
   let motion: Motion;
   if (format === 'bvh') {
-    motion = retargetBvh(parseBvh(bytes.toString('utf8'), path), { fps: opts.fps, map: opts.map, metresPerUnit: opts.metresPerUnit });
+    motion = retargetBvh(parseBvh(bytes.toString('utf8'), path), {
+      fps: opts.fps,
+      map: opts.map,
+      metresPerUnit: opts.metresPerUnit,
+    });
   } else {
-    motion = format === 'npy' ? motionFromNpy(parseNpy(bytes, path), path) : parseMotionJson(bytes.toString('utf8'), path);
+    motion =
+      format === 'npy' ? motionFromNpy(parseNpy(bytes, path), path) : parseMotionJson(bytes.toString('utf8'), path);
     if (opts.fps !== undefined && opts.fps !== motion.fps) motion = resampleMotion(motion, opts.fps);
   }
   const bad = findNonFinite(motion.joints);
@@ -169,10 +201,16 @@ export interface SaveMotionOptions extends WriteBvhOptions {
 }
 
 /** Saves a motion as BVH, NPY or JSON (format from the argument, else from the extension). */
-export function saveMotionFile(motion: Motion, path: string, format?: MotionFormat, opts: SaveMotionOptions = {}): MotionFormat {
+export function saveMotionFile(
+  motion: Motion,
+  path: string,
+  format?: MotionFormat,
+  opts: SaveMotionOptions = {},
+): MotionFormat {
   const fmt = format ?? formatFromExtension(path);
   if (!fmt) throw new Error(`${path}: cannot tell the output format from the extension; use .bvh, .npy or .json`);
-  if (!(MOTION_FORMATS as readonly string[]).includes(fmt)) throw new Error(`${path}: unknown motion format "${fmt}"; use one of ${MOTION_FORMATS.join(', ')}`);
+  if (!(MOTION_FORMATS as readonly string[]).includes(fmt))
+    throw new Error(`${path}: unknown motion format "${fmt}"; use one of ${MOTION_FORMATS.join(', ')}`);
   const bad = findNonFinite(motion.joints);
   if (bad) throw new Error(`${path}: refusing to save a motion whose joint positions contain ${bad}`);
   const content = fmt === 'bvh' ? writeBvh(motion, opts) : fmt === 'npy' ? motionToNpy(motion) : motionToJson(motion);

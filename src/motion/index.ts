@@ -15,5 +15,11 @@ export * from './registry.js';
 export * from './metrics/index.js';
 export * from './text/index.js';
 export * from './engine/index.js';
-export { createMotionTextScorer, evaluateProductionPath, type EvalOptions, type EvalReport, type MotionTextScorer } from './engine/evaluate.js';
+export {
+  createMotionTextScorer,
+  evaluateProductionPath,
+  type EvalOptions,
+  type EvalReport,
+  type MotionTextScorer,
+} from './engine/evaluate.js';
 export { registerMotionCommands } from './cli/index.js';

@@ -18,8 +18,14 @@ const DEG = Math.PI / 180;
 export const QUAT_IDENTITY: Readonly<Quat> = [1, 0, 0, 0];
 
 export function quatMultiply(a: QuatLike, b: QuatLike): Quat {
-  const aw = a[0], ax = a[1], ay = a[2], az = a[3];
-  const bw = b[0], bx = b[1], by = b[2], bz = b[3];
+  const aw = a[0],
+    ax = a[1],
+    ay = a[2],
+    az = a[3];
+  const bw = b[0],
+    bx = b[1],
+    by = b[2],
+    bz = b[3];
   return [
     aw * bw - ax * bx - ay * by - az * bz,
     aw * bx + ax * bw + ay * bz - az * by,
@@ -40,16 +46,15 @@ export function quatNormalize(q: QuatLike): Quat {
 }
 
 export function quatRotate(q: QuatLike, v: VecLike): Vec3 {
-  const w = q[0], x = q[1], y = q[2], z = q[3];
+  const w = q[0],
+    x = q[1],
+    y = q[2],
+    z = q[3];
   // v' = v + 2w(u×v) + 2u×(u×v), u = (x,y,z): cheaper than two quaternion products.
   const tx = 2 * (y * v[2] - z * v[1]);
   const ty = 2 * (z * v[0] - x * v[2]);
   const tz = 2 * (x * v[1] - y * v[0]);
-  return [
-    v[0] + w * tx + (y * tz - z * ty),
-    v[1] + w * ty + (z * tx - x * tz),
-    v[2] + w * tz + (x * ty - y * tx),
-  ];
+  return [v[0] + w * tx + (y * tz - z * ty), v[1] + w * ty + (z * tx - x * tz), v[2] + w * tz + (x * ty - y * tx)];
 }
 
 export function quatDot(a: QuatLike, b: QuatLike): number {
@@ -99,15 +104,29 @@ export function quatFromAxisAngle(axis: VecLike, angle: number): Quat {
 export function quatToMatrix(q: QuatLike): number[] {
   const [w, x, y, z] = quatNormalize(q);
   return [
-    1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-    2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-    2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    1 - 2 * (y * y + z * z),
+    2 * (x * y - w * z),
+    2 * (x * z + w * y),
+    2 * (x * y + w * z),
+    1 - 2 * (x * x + z * z),
+    2 * (y * z - w * x),
+    2 * (x * z - w * y),
+    2 * (y * z + w * x),
+    1 - 2 * (x * x + y * y),
   ];
 }
 
 /** Quaternion of a 3×3 rotation matrix (row-major), by Shepperd's method (stable for every angle). */
 export function quatFromMatrix(m: ArrayLike<number>): Quat {
-  const m00 = m[0], m01 = m[1], m02 = m[2], m10 = m[3], m11 = m[4], m12 = m[5], m20 = m[6], m21 = m[7], m22 = m[8];
+  const m00 = m[0],
+    m01 = m[1],
+    m02 = m[2],
+    m10 = m[3],
+    m11 = m[4],
+    m12 = m[5],
+    m20 = m[6],
+    m21 = m[7],
+    m22 = m[8];
   const trace = m00 + m11 + m22;
   let q: Quat;
   if (trace > 0) {
@@ -129,7 +148,8 @@ export function quatFromMatrix(m: ArrayLike<number>): Quat {
 const AXIS_INDEX: Record<string, 0 | 1 | 2> = { X: 0, Y: 1, Z: 2 };
 
 function axisIndices(order: EulerOrder): [0 | 1 | 2, 0 | 1 | 2, 0 | 1 | 2] {
-  if (!EULER_ORDERS.includes(order)) throw new Error(`unknown Euler order "${order}"; use one of ${EULER_ORDERS.join(', ')}`);
+  if (!EULER_ORDERS.includes(order))
+    throw new Error(`unknown Euler order "${order}"; use one of ${EULER_ORDERS.join(', ')}`);
   return [AXIS_INDEX[order[0]], AXIS_INDEX[order[1]], AXIS_INDEX[order[2]]];
 }
 
@@ -147,7 +167,10 @@ export function quatAboutAxis(axis: 0 | 1 | 2, deg: number): Quat {
  */
 export function quatFromEuler(anglesDeg: ArrayLike<number>, order: EulerOrder): Quat {
   const [i, j, k] = axisIndices(order);
-  return quatMultiply(quatMultiply(quatAboutAxis(i, anglesDeg[0]), quatAboutAxis(j, anglesDeg[1])), quatAboutAxis(k, anglesDeg[2]));
+  return quatMultiply(
+    quatMultiply(quatAboutAxis(i, anglesDeg[0]), quatAboutAxis(j, anglesDeg[1])),
+    quatAboutAxis(k, anglesDeg[2]),
+  );
 }
 
 /**
@@ -226,7 +249,8 @@ export function quatFromTwoVectors(acrossRest: VecLike, upRest: VecLike, acrossO
   // G = F_obs · F_restᵀ.
   const g = new Array<number>(9);
   for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) g[r * 3 + c] = fo[r * 3] * fr[c * 3] + fo[r * 3 + 1] * fr[c * 3 + 1] + fo[r * 3 + 2] * fr[c * 3 + 2];
+    for (let c = 0; c < 3; c++)
+      g[r * 3 + c] = fo[r * 3] * fr[c * 3] + fo[r * 3 + 1] * fr[c * 3 + 1] + fo[r * 3 + 2] * fr[c * 3 + 2];
   }
   return quatFromMatrix(g);
 }
@@ -248,9 +272,11 @@ export function forwardKinematics(
 ): Float32Array {
   const J = parents.length;
   const T = rootPositions.length / 3;
-  if (!Number.isInteger(T)) throw new Error(`forwardKinematics: rootPositions must be T×3, got ${rootPositions.length} values`);
+  if (!Number.isInteger(T))
+    throw new Error(`forwardKinematics: rootPositions must be T×3, got ${rootPositions.length} values`);
   checkLength('forwardKinematics: rotations', rotations, T * J * 4, `${T}×${J}×4`);
-  if (restOffsets.length !== J) throw new Error(`forwardKinematics: expected ${J} rest offsets, got ${restOffsets.length}`);
+  if (restOffsets.length !== J)
+    throw new Error(`forwardKinematics: expected ${J} rest offsets, got ${restOffsets.length}`);
   parents.forEach((p, j) => {
     if (p >= j) throw new Error(`forwardKinematics: parent ${p} of joint ${j} must come before it`);
   });
@@ -316,16 +342,20 @@ export function rotationsFromJoints(
 ): Float32Array {
   const J = NUM_JOINTS;
   checkLength('rotationsFromJoints: joints', joints, numFrames * J * 3, `${numFrames}×${J}×3`);
-  if (restOffsets.length !== J) throw new Error(`rotationsFromJoints: expected ${J} rest offsets, got ${restOffsets.length}`);
+  if (restOffsets.length !== J)
+    throw new Error(`rotationsFromJoints: expected ${J} rest offsets, got ${restOffsets.length}`);
   const plan = planJointSolve(PARENTS);
   const out = new Float32Array(numFrames * J * 4);
   const world: Quat[] = new Array(J);
   const sub = (t: number, a: number, b: number): Vec3 => {
-    const ia = (t * J + a) * 3, ib = (t * J + b) * 3;
+    const ia = (t * J + a) * 3,
+      ib = (t * J + b) * 3;
     return [joints[ia] - joints[ib], joints[ia + 1] - joints[ib + 1], joints[ia + 2] - joints[ib + 2]];
   };
   const restDiff = (a: number, b: number): Vec3 => [
-    restOffsets[a][0] - restOffsets[b][0], restOffsets[a][1] - restOffsets[b][1], restOffsets[a][2] - restOffsets[b][2],
+    restOffsets[a][0] - restOffsets[b][0],
+    restOffsets[a][1] - restOffsets[b][1],
+    restOffsets[a][2] - restOffsets[b][2],
   ];
   for (let t = 0; t < numFrames; t++) {
     for (let j = 0; j < J; j++) {
@@ -351,7 +381,8 @@ export function rotationsFromJoints(
 
 /** Largest and mean distance between two T×J×3 position arrays (same units as the input). */
 export function positionError(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; mean: number } {
-  if (a.length !== b.length || a.length % 3 !== 0) throw new Error(`positionError: arrays differ in size (${a.length} vs ${b.length})`);
+  if (a.length !== b.length || a.length % 3 !== 0)
+    throw new Error(`positionError: arrays differ in size (${a.length} vs ${b.length})`);
   let max = 0;
   let sum = 0;
   const n = a.length / 3;

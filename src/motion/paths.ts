@@ -74,7 +74,9 @@ export function defaultAllDataDirs(): string[] {
 export function defaultTrainingDataDirs(): string[] {
   const configured = configuredDataDirs();
   if (configured) return configured;
-  return DEFAULT_TRAINING_PACKS.map((p) => resolve(SHARED_DATA, p)).filter((d) => existsSync(resolve(d, 'index.jsonl')));
+  return DEFAULT_TRAINING_PACKS.map((p) => resolve(SHARED_DATA, p)).filter((d) =>
+    existsSync(resolve(d, 'index.jsonl')),
+  );
 }
 
 /** Where derived, re-creatable files go (feature caches, embedding tables): the configured cache (CHARADES_CACHE) or .cache/. */

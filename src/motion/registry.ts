@@ -17,7 +17,15 @@
  * hot-swap.ts (a model user following LIVE). This file is the registry's public surface.
  */
 
-export { LIVE_FILE, HISTORY_FILE, STAGING_DIR, DEFAULT_TEXT_ENCODER, RegistryError, sha256File, assertVersionName } from './registry/common.js';
+export {
+  LIVE_FILE,
+  HISTORY_FILE,
+  STAGING_DIR,
+  DEFAULT_TEXT_ENCODER,
+  RegistryError,
+  sha256File,
+  assertVersionName,
+} from './registry/common.js';
 export type { TextEncoderSpec, VerifyOptions, VerifyResult } from './registry/common.js';
 export { inspectOnnx } from './registry/onnx-header.js';
 export type { OnnxValueInfo, OnnxSummary } from './registry/onnx-header.js';

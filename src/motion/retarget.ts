@@ -36,12 +36,28 @@ export const BANDAI_NAMCO_MAP: JointMap = {
   name: 'bandai-namco',
   metresPerUnit: 0.01,
   joints: {
-    pelvis: 'Hips', left_hip: 'UpperLeg_L', right_hip: 'UpperLeg_R', spine1: 'Spine',
-    left_knee: 'LowerLeg_L', right_knee: 'LowerLeg_R', spine2: 'Chest', left_ankle: 'Foot_L', right_ankle: 'Foot_R',
+    pelvis: 'Hips',
+    left_hip: 'UpperLeg_L',
+    right_hip: 'UpperLeg_R',
+    spine1: 'Spine',
+    left_knee: 'LowerLeg_L',
+    right_knee: 'LowerLeg_R',
+    spine2: 'Chest',
+    left_ankle: 'Foot_L',
+    right_ankle: 'Foot_R',
     spine3: { from: 'Chest', to: 'Neck', at: 12.9942 / 16.3773 },
-    left_foot: 'Toes_L', right_foot: 'Toes_R', neck: 'Neck', left_collar: 'Shoulder_L', right_collar: 'Shoulder_R',
-    head: 'Head', left_shoulder: 'UpperArm_L', right_shoulder: 'UpperArm_R', left_elbow: 'LowerArm_L',
-    right_elbow: 'LowerArm_R', left_wrist: 'Hand_L', right_wrist: 'Hand_R',
+    left_foot: 'Toes_L',
+    right_foot: 'Toes_R',
+    neck: 'Neck',
+    left_collar: 'Shoulder_L',
+    right_collar: 'Shoulder_R',
+    head: 'Head',
+    left_shoulder: 'UpperArm_L',
+    right_shoulder: 'UpperArm_R',
+    left_elbow: 'LowerArm_L',
+    right_elbow: 'LowerArm_R',
+    left_wrist: 'Hand_L',
+    right_wrist: 'Hand_R',
   },
 };
 
@@ -50,11 +66,27 @@ export const ACCAD_MAP: JointMap = {
   name: 'accad',
   metresPerUnit: 0.01,
   joints: {
-    pelvis: 'Hips', left_hip: 'LeftUpLeg', right_hip: 'RightUpLeg', spine1: 'ToSpine',
-    left_knee: 'LeftLeg', right_knee: 'RightLeg', spine2: 'Spine', left_ankle: 'LeftFoot', right_ankle: 'RightFoot',
-    spine3: 'Spine1', left_foot: 'LeftToeBase', right_foot: 'RightToeBase', neck: 'Neck',
-    left_collar: 'LeftShoulder', right_collar: 'RightShoulder', head: 'Head', left_shoulder: 'LeftArm',
-    right_shoulder: 'RightArm', left_elbow: 'LeftForeArm', right_elbow: 'RightForeArm', left_wrist: 'LeftHand',
+    pelvis: 'Hips',
+    left_hip: 'LeftUpLeg',
+    right_hip: 'RightUpLeg',
+    spine1: 'ToSpine',
+    left_knee: 'LeftLeg',
+    right_knee: 'RightLeg',
+    spine2: 'Spine',
+    left_ankle: 'LeftFoot',
+    right_ankle: 'RightFoot',
+    spine3: 'Spine1',
+    left_foot: 'LeftToeBase',
+    right_foot: 'RightToeBase',
+    neck: 'Neck',
+    left_collar: 'LeftShoulder',
+    right_collar: 'RightShoulder',
+    head: 'Head',
+    left_shoulder: 'LeftArm',
+    right_shoulder: 'RightArm',
+    left_elbow: 'LeftForeArm',
+    right_elbow: 'RightForeArm',
+    left_wrist: 'LeftHand',
     right_wrist: 'RightHand',
   },
 };
@@ -103,12 +135,23 @@ export function jointMapByName(name: string): JointMap {
  */
 export function guessMetresPerUnit(clip: BvhClip): number {
   if (clip.numFrames === 0) throw new Error(`${clip.file}: the clip has no frames, so its units cannot be guessed`);
-  const { positions } = bvhGlobalPositions({ ...clip, numFrames: 1, values: clip.values.subarray(0, clip.channelsPerFrame) });
+  const { positions } = bvhGlobalPositions({
+    ...clip,
+    numFrames: 1,
+    values: clip.values.subarray(0, clip.channelsPerFrame),
+  });
   const J = clip.joints.length;
   let span = 0;
   for (let a = 0; a < J; a++) {
     for (let b = a + 1; b < J; b++) {
-      span = Math.max(span, Math.hypot(positions[a * 3] - positions[b * 3], positions[a * 3 + 1] - positions[b * 3 + 1], positions[a * 3 + 2] - positions[b * 3 + 2]));
+      span = Math.max(
+        span,
+        Math.hypot(
+          positions[a * 3] - positions[b * 3],
+          positions[a * 3 + 1] - positions[b * 3 + 1],
+          positions[a * 3 + 2] - positions[b * 3 + 2],
+        ),
+      );
     }
   }
   for (const unit of [1, 0.01, 0.001]) {
@@ -136,9 +179,11 @@ export interface RetargetOptions {
 export function retargetBvh(clip: BvhClip, opts: RetargetOptions = {}): Motion {
   const map = opts.map ?? detectJointMap(clip);
   const missing = missingSourceJoints(clip, map);
-  if (missing.length) throw new Error(`${clip.file}: joint map "${map.name}" needs joints the file lacks: ${missing.join(', ')}`);
+  if (missing.length)
+    throw new Error(`${clip.file}: joint map "${map.name}" needs joints the file lacks: ${missing.join(', ')}`);
   const fps = opts.fps ?? FPS;
-  if (!(fps > 0) || !Number.isFinite(fps)) throw new Error(`${clip.file}: the frame rate must be a positive number, got ${fps}`);
+  if (!(fps > 0) || !Number.isFinite(fps))
+    throw new Error(`${clip.file}: the frame rate must be a positive number, got ${fps}`);
   const unit = opts.metresPerUnit ?? map.metresPerUnit ?? guessMetresPerUnit(clip);
   const src = bvhGlobalPositions(clip, fps);
   const J = clip.joints.length;
@@ -158,9 +203,10 @@ export function retargetBvh(clip: BvhClip, opts: RetargetOptions = {}): Motion {
     }
   });
   // Rotations carry over only when the rest offsets alone place the joints (no translation channels below the root).
-  const own = map === CHARADES_MAP && clip.joints.every((j) => j.parent < 0 || j.channels.every((c) => c.endsWith('rotation')))
-    ? charadesJointOrder(clip)
-    : null;
+  const own =
+    map === CHARADES_MAP && clip.joints.every((j) => j.parent < 0 || j.channels.every((c) => c.endsWith('rotation')))
+      ? charadesJointOrder(clip)
+      : null;
   return makeMotion({
     fps,
     numFrames: src.numFrames,
@@ -171,7 +217,12 @@ export function retargetBvh(clip: BvhClip, opts: RetargetOptions = {}): Motion {
 }
 
 /** Local rotations (resampled like the positions) and rest offsets in metres of a clip on our skeleton. */
-function ownSkeletonRotations(clip: BvhClip, order: number[], fps: number, unit: number): Pick<Motion, 'rotations' | 'restOffsets'> {
+function ownSkeletonRotations(
+  clip: BvhClip,
+  order: number[],
+  fps: number,
+  unit: number,
+): Pick<Motion, 'rotations' | 'restOffsets'> {
   const times = sampleTimes(clip, fps);
   const rotations = new Float32Array(times.length * NUM_JOINTS * 4);
   times.forEach((f, t) => {
@@ -179,7 +230,9 @@ function ownSkeletonRotations(clip: BvhClip, order: number[], fps: number, unit:
     order.forEach((ci, j) => rotations.set(pose.rotations[ci], (t * NUM_JOINTS + j) * 4));
   });
   const restOffsets = order.map((ci, j) =>
-    j === 0 ? ([0, 0, 0] as [number, number, number]) : (clip.joints[ci].offset.map((v) => v * unit) as [number, number, number]),
+    j === 0
+      ? ([0, 0, 0] as [number, number, number])
+      : (clip.joints[ci].offset.map((v) => v * unit) as [number, number, number]),
   );
   return { rotations, restOffsets };
 }

@@ -4,10 +4,28 @@
  */
 
 export const JOINT_NAMES = [
-  'pelvis', 'left_hip', 'right_hip', 'spine1', 'left_knee', 'right_knee', 'spine2',
-  'left_ankle', 'right_ankle', 'spine3', 'left_foot', 'right_foot', 'neck',
-  'left_collar', 'right_collar', 'head', 'left_shoulder', 'right_shoulder',
-  'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
+  'pelvis',
+  'left_hip',
+  'right_hip',
+  'spine1',
+  'left_knee',
+  'right_knee',
+  'spine2',
+  'left_ankle',
+  'right_ankle',
+  'spine3',
+  'left_foot',
+  'right_foot',
+  'neck',
+  'left_collar',
+  'right_collar',
+  'head',
+  'left_shoulder',
+  'right_shoulder',
+  'left_elbow',
+  'right_elbow',
+  'left_wrist',
+  'right_wrist',
 ] as const;
 
 export type JointName = (typeof JOINT_NAMES)[number];
@@ -36,11 +54,28 @@ export const FOOT_JOINTS = { leftAnkle: 7, rightAnkle: 8, leftFoot: 10, rightFoo
 
 /** Bandai-Namco rest offsets (metres, parent frame), shared by every bandai-namco clip. */
 export const REST_OFFSETS_BANDAI: readonly (readonly [number, number, number])[] = [
-  [0, 0, 0], [0.06469, -0.02192, 0], [-0.06469, -0.02193, 0], [0, 0.15736, 0], [0, -0.39081, 0],
-  [0, -0.39081, 0], [0, 0.08994, 0], [0, -0.40985, 0], [0, -0.40985, 0], [0, 0.12994, 0],
-  [0, -0.04365, 0.10914], [0, -0.04365, 0.10914], [0, 0.03383, 0], [0.0498, 0, -0.00243],
-  [-0.0498, 0, -0.00243], [0, 0.06457, 0], [0.05348, 0, 0], [-0.05348, 0, 0], [0.24329, 0, 0],
-  [-0.24329, 0, 0], [0.22292, 0, 0], [-0.22292, 0, 0],
+  [0, 0, 0],
+  [0.06469, -0.02192, 0],
+  [-0.06469, -0.02193, 0],
+  [0, 0.15736, 0],
+  [0, -0.39081, 0],
+  [0, -0.39081, 0],
+  [0, 0.08994, 0],
+  [0, -0.40985, 0],
+  [0, -0.40985, 0],
+  [0, 0.12994, 0],
+  [0, -0.04365, 0.10914],
+  [0, -0.04365, 0.10914],
+  [0, 0.03383, 0],
+  [0.0498, 0, -0.00243],
+  [-0.0498, 0, -0.00243],
+  [0, 0.06457, 0],
+  [0.05348, 0, 0],
+  [-0.05348, 0, 0],
+  [0.24329, 0, 0],
+  [-0.24329, 0, 0],
+  [0.22292, 0, 0],
+  [-0.22292, 0, 0],
 ];
 
 /** Index of a joint by name, with a clear error for a typo. */

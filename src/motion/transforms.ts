@@ -13,9 +13,12 @@ const POS = NUM_JOINTS * 3;
 const ROT = NUM_JOINTS * 4;
 
 function checkPositions(joints: Float32Array, numFrames: number, what: string): void {
-  if (!Number.isInteger(numFrames) || numFrames < 0) throw new Error(`${what}: frame count must be a non-negative integer, got ${numFrames}`);
+  if (!Number.isInteger(numFrames) || numFrames < 0)
+    throw new Error(`${what}: frame count must be a non-negative integer, got ${numFrames}`);
   if (joints.length !== numFrames * POS) {
-    throw new Error(`${what}: joints has ${joints.length} values, expected ${numFrames}×${NUM_JOINTS}×3 = ${numFrames * POS}`);
+    throw new Error(
+      `${what}: joints has ${joints.length} values, expected ${numFrames}×${NUM_JOINTS}×3 = ${numFrames * POS}`,
+    );
   }
 }
 
@@ -63,7 +66,13 @@ export function resamplePositions(
   return { joints: out, numFrames: outFrames };
 }
 
-function resampleRotations(rotations: Float32Array, numFrames: number, fromFps: number, toFps: number, outFrames: number): Float32Array<ArrayBuffer> {
+function resampleRotations(
+  rotations: Float32Array,
+  numFrames: number,
+  fromFps: number,
+  toFps: number,
+  outFrames: number,
+): Float32Array<ArrayBuffer> {
   const out = new Float32Array(outFrames * ROT);
   if (numFrames === 1) out.set(rotations);
   for (let i = 0; numFrames > 1 && i < outFrames; i++) {
@@ -101,7 +110,8 @@ export function resampleMotion(motion: Motion, fps: number): Motion {
 
 /** Plays a motion `speed` times as fast at the same frame rate (0.5 = twice as long). */
 export function retimeMotion(motion: Motion, speed: number): Motion {
-  if (!(Number.isFinite(speed) && speed > 0)) throw new Error(`retimeMotion: speed must be a positive number, got ${speed}`);
+  if (!(Number.isFinite(speed) && speed > 0))
+    throw new Error(`retimeMotion: speed must be a positive number, got ${speed}`);
   if (speed === 1) return motion;
   // Pretending the frames were captured `speed` times faster, then resampling back to the real rate.
   return resampleMotion({ ...motion, fps: motion.fps * speed }, motion.fps);
@@ -131,7 +141,9 @@ export function mirrorPositions(joints: Float32Array, numFrames: number): Float3
  */
 export function mirrorRotations(rotations: Float32Array, numFrames: number): Float32Array<ArrayBuffer> {
   if (rotations.length !== numFrames * ROT) {
-    throw new Error(`mirrorRotations: rotations has ${rotations.length} values, expected ${numFrames}×${NUM_JOINTS}×4 = ${numFrames * ROT}`);
+    throw new Error(
+      `mirrorRotations: rotations has ${rotations.length} values, expected ${numFrames}×${NUM_JOINTS}×4 = ${numFrames * ROT}`,
+    );
   }
   const out = new Float32Array(rotations.length);
   for (let t = 0; t < numFrames; t++) {
@@ -196,7 +208,8 @@ export function concatMotions(motions: readonly Motion[]): Motion {
   if (motions.length === 0) throw new Error('concatMotions: no motions to join');
   const fps = motions[0].fps;
   const bad = motions.findIndex((m) => m.fps !== fps);
-  if (bad >= 0) throw new Error(`concatMotions: motion ${bad} is ${motions[bad].fps} fps, motion 0 is ${fps} fps; resample first`);
+  if (bad >= 0)
+    throw new Error(`concatMotions: motion ${bad} is ${motions[bad].fps} fps, motion 0 is ${fps} fps; resample first`);
   const numFrames = motions.reduce((s, m) => s + m.numFrames, 0);
   const joints = new Float32Array(numFrames * POS);
   const restOffsets = motions[0].restOffsets;
@@ -225,7 +238,8 @@ export function concatMotions(motions: readonly Motion[]): Motion {
 
 /** Moves every joint by `offset` (metres); rotations are unaffected. */
 export function translateMotion(motion: Motion, offset: readonly [number, number, number]): Motion {
-  if (!offset.every(Number.isFinite)) throw new Error(`translateMotion: offset must be 3 finite numbers, got [${offset.join(', ')}]`);
+  if (!offset.every(Number.isFinite))
+    throw new Error(`translateMotion: offset must be 3 finite numbers, got [${offset.join(', ')}]`);
   const joints = new Float32Array(motion.joints.length);
   for (let i = 0; i < joints.length; i += 3) {
     joints[i] = motion.joints[i] + offset[0];

@@ -65,7 +65,8 @@ export class Vocabulary {
   /** The k entries closest to an embedding (cosine, highest first); `kinds` narrows the search. */
   nearest(embedding: ArrayLike<number>, k = 5, kinds?: readonly VocabularyKind[]): VocabularyMatch[] {
     const dim = this.file.encoder.dim;
-    if (embedding.length !== dim) throw new Error(`vocabulary of ${this.file.model}: expected a ${dim}-dim embedding, got ${embedding.length}`);
+    if (embedding.length !== dim)
+      throw new Error(`vocabulary of ${this.file.model}: expected a ${dim}-dim embedding, got ${embedding.length}`);
     const norm = Math.hypot(...Array.from(embedding)) || 1;
     const scored: VocabularyMatch[] = [];
     this.file.entries.forEach((entry, i) => {
@@ -96,7 +97,9 @@ const ParaphrasesSchema = z.object({
 });
 
 const IndexLineSchema = z.object({ texts: z.array(z.string()), action_labels: z.array(z.string()) }).passthrough();
-const AnnotationSchema = z.object({ phrase: z.string().min(1), descriptions: z.array(z.string().min(1)).min(1), action: z.string().optional() }).passthrough();
+const AnnotationSchema = z
+  .object({ phrase: z.string().min(1), descriptions: z.array(z.string().min(1)).min(1), action: z.string().optional() })
+  .passthrough();
 
 function readJsonLines<T>(path: string, schema: z.ZodType<T>): T[] {
   return readFileSync(path, 'utf8')
@@ -105,13 +108,17 @@ function readJsonLines<T>(path: string, schema: z.ZodType<T>): T[] {
     .filter(([line]) => line)
     .map(([line, n]) => {
       const r = schema.safeParse(JSON.parse(line));
-      if (!r.success) throw new Error(`${path}:${n}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+      if (!r.success)
+        throw new Error(`${path}:${n}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
       return r.data;
     });
 }
 
 /** The entries of every source, deduplicated by text (the first source to name a text keeps it). */
-export function collectVocabularyEntries(sources: VocabularySources): { entries: VocabularyEntry[]; counts: Record<string, number> } {
+export function collectVocabularyEntries(sources: VocabularySources): {
+  entries: VocabularyEntry[];
+  counts: Record<string, number>;
+} {
   const byText = new Map<string, VocabularyEntry>();
   const counts: Record<string, number> = { label: 0, text: 0, paraphrase: 0, 'action-gpt': 0 };
   const add = (entry: VocabularyEntry) => {
@@ -135,14 +142,24 @@ export function collectVocabularyEntries(sources: VocabularySources): { entries:
   }
   if (sources.paraphrases && existsSync(sources.paraphrases)) {
     const r = ParaphrasesSchema.safeParse(JSON.parse(readFileSync(sources.paraphrases, 'utf8')));
-    if (!r.success) throw new Error(`${sources.paraphrases}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+    if (!r.success)
+      throw new Error(
+        `${sources.paraphrases}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+      );
     // only paraphrases of what these packs hold: a model trained without CMU knows no "play basketball"
-    for (const [label, a] of Object.entries(r.data.actions)) if (labels.has(label)) for (const p of a.phrases) add({ text: p, kind: 'paraphrase', label });
-    for (const [text, t] of Object.entries(r.data.texts)) if (texts.has(text)) for (const p of t.phrases) add({ text: p, kind: 'paraphrase' });
+    for (const [label, a] of Object.entries(r.data.actions))
+      if (labels.has(label)) for (const p of a.phrases) add({ text: p, kind: 'paraphrase', label });
+    for (const [text, t] of Object.entries(r.data.texts))
+      if (texts.has(text)) for (const p of t.phrases) add({ text: p, kind: 'paraphrase' });
   }
   if (sources.annotations && existsSync(sources.annotations)) {
     for (const a of readJsonLines(sources.annotations, AnnotationSchema)) {
-      add({ text: a.phrase, kind: 'action-gpt', ...(a.action ? { label: a.action } : {}), descriptions: a.descriptions });
+      add({
+        text: a.phrase,
+        kind: 'action-gpt',
+        ...(a.action ? { label: a.action } : {}),
+        descriptions: a.descriptions,
+      });
     }
   }
   return { entries: [...byText.values()], counts };
@@ -151,7 +168,11 @@ export function collectVocabularyEntries(sources: VocabularySources): { entries:
 // ---------------------------------------------------------------- building, writing, reading
 
 /** Embeds every entry (an Action-GPT phrase as the mean of its descriptions, as the model is conditioned). */
-export async function embedVocabulary(entries: readonly VocabularyEntry[], encoder: SentenceEncoder, batch = 64): Promise<Float32Array> {
+export async function embedVocabulary(
+  entries: readonly VocabularyEntry[],
+  encoder: SentenceEncoder,
+  batch = 64,
+): Promise<Float32Array> {
   const out = new Float32Array(entries.length * encoder.dim);
   const plain = entries.map((e, i) => [e, i] as const).filter(([e]) => !e.descriptions?.length);
   for (let b = 0; b < plain.length; b += batch) {
@@ -163,7 +184,10 @@ export async function embedVocabulary(entries: readonly VocabularyEntry[], encod
     if (!e.descriptions?.length) continue;
     const mean = meanVector(await encoder.embed(e.descriptions));
     const norm = Math.hypot(...mean) || 1;
-    out.set(mean.map((v) => v / norm), i * encoder.dim);
+    out.set(
+      mean.map((v) => v / norm),
+      i * encoder.dim,
+    );
   }
   return out;
 }
@@ -203,10 +227,17 @@ export interface BuildVocabularyOptions extends VocabularySources {
 /** Builds and writes the vocabulary of a model version, and lists its files (with sha256) in the manifest. */
 export async function writeVocabulary(opts: BuildVocabularyOptions): Promise<{ file: VocabularyFile; bytes: number }> {
   const manifestPath = join(opts.modelDir, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new Error(`vocabulary: ${opts.modelDir} is no model version (manifest.json missing)`);
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { version: string; textEncoder: { id: string; dim: number }; files: Record<string, string> };
+  if (!existsSync(manifestPath))
+    throw new Error(`vocabulary: ${opts.modelDir} is no model version (manifest.json missing)`);
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+    version: string;
+    textEncoder: { id: string; dim: number };
+    files: Record<string, string>;
+  };
   if (manifest.textEncoder.id !== opts.encoder.id || manifest.textEncoder.dim !== opts.encoder.dim) {
-    throw new Error(`vocabulary: the model ${manifest.version} was trained with text encoder ${manifest.textEncoder.id} (${manifest.textEncoder.dim}), the configured one is ${opts.encoder.id} (${opts.encoder.dim})`);
+    throw new Error(
+      `vocabulary: the model ${manifest.version} was trained with text encoder ${manifest.textEncoder.id} (${manifest.textEncoder.dim}), the configured one is ${opts.encoder.id} (${opts.encoder.dim})`,
+    );
   }
   const { entries, counts } = collectVocabularyEntries(opts);
   if (entries.length === 0) throw new Error('vocabulary: the sources hold no texts');
@@ -241,14 +272,20 @@ export function readVocabulary(modelDir: string): Vocabulary | undefined {
   const jsonPath = join(modelDir, VOCABULARY_FILE);
   const binPath = join(modelDir, VOCABULARY_EMBEDDINGS_FILE);
   if (!existsSync(jsonPath)) return undefined;
-  if (!existsSync(binPath)) throw new Error(`${binPath} is missing (${VOCABULARY_FILE} needs it); regenerate with \`charades models vocabulary\``);
+  if (!existsSync(binPath))
+    throw new Error(
+      `${binPath} is missing (${VOCABULARY_FILE} needs it); regenerate with \`charades models vocabulary\``,
+    );
   const r = VocabularyFileSchema.safeParse(JSON.parse(readFileSync(jsonPath, 'utf8')));
-  if (!r.success) throw new Error(`${jsonPath}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(`${jsonPath}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
   const file = r.data;
   const raw = readFileSync(binPath);
   const expected = file.entries.length * file.encoder.dim;
   if (raw.length !== expected || file.scales.length !== file.entries.length) {
-    throw new Error(`${binPath}: ${raw.length} bytes and ${file.scales.length} scales for ${file.entries.length} entries × ${file.encoder.dim} dims (expected ${expected}); regenerate with \`charades models vocabulary\``);
+    throw new Error(
+      `${binPath}: ${raw.length} bytes and ${file.scales.length} scales for ${file.entries.length} entries × ${file.encoder.dim} dims (expected ${expected}); regenerate with \`charades models vocabulary\``,
+    );
   }
   const bytes = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
   return new Vocabulary(file, dequantise(bytes, file.scales, file.encoder.dim));

@@ -27,7 +27,11 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOpsServer(port: number, registry: Registry, health: () => Promise<Health>): Promise<OpsServer> {
+export async function startOpsServer(
+  port: number,
+  registry: Registry,
+  health: () => Promise<Health>,
+): Promise<OpsServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -36,7 +40,10 @@ export async function startOpsServer(port: number, registry: Registry, health: (
     };
     if (req.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
     if (path === '/metrics') {
-      registry.metrics().then((text) => send(200, registry.contentType, text), (err: Error) => send(500, 'text/plain', `${err.message}\n`));
+      registry.metrics().then(
+        (text) => send(200, registry.contentType, text),
+        (err: Error) => send(500, 'text/plain', `${err.message}\n`),
+      );
     } else if (path === '/healthz' || path === '/health') {
       health().then(
         (h) => send(h.ok ? 200 : 503, 'application/json', JSON.stringify(h)),
@@ -106,12 +113,16 @@ export function guardProcess(log: ProcessLog, shutdown: () => Promise<unknown>):
     crashing = true;
     const deadline = setTimeout(() => process.exit(1), CRASH_SHUTDOWN_MS);
     deadline.unref();
-    void shutdown().catch(() => undefined).finally(() => process.exit(1));
+    void shutdown()
+      .catch(() => undefined)
+      .finally(() => process.exit(1));
   };
   const ours = new Set<unknown>([onRejection, onException]);
   const dropForeignListeners = () => {
-    for (const listener of process.listeners('unhandledRejection')) if (!ours.has(listener)) process.removeListener('unhandledRejection', listener);
-    for (const listener of process.listeners('uncaughtException')) if (!ours.has(listener)) process.removeListener('uncaughtException', listener);
+    for (const listener of process.listeners('unhandledRejection'))
+      if (!ours.has(listener)) process.removeListener('unhandledRejection', listener);
+    for (const listener of process.listeners('uncaughtException'))
+      if (!ours.has(listener)) process.removeListener('uncaughtException', listener);
   };
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);

@@ -32,7 +32,8 @@ const SIZES = [512, 768, 1024];
 const FPS_CHOICES = [20, 30];
 
 function choice(name: string, value: string, allowed: readonly (string | number)[]): string {
-  if (!allowed.map(String).includes(value)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  if (!allowed.map(String).includes(value))
+    throw new Error(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value;
 }
 
@@ -47,13 +48,18 @@ function loadInput(input: string, dataset: () => Dataset): Motion {
 function siblings(ds: Dataset, id: string): string[] {
   const rec = ds.byId(id);
   const label = rec.action_labels[0];
-  return ds.records.filter((r) => r.id !== id && r.action_labels[0] === label).slice(0, 3).map((r) => r.id);
+  return ds.records
+    .filter((r) => r.id !== id && r.action_labels[0] === label)
+    .slice(0, 3)
+    .map((r) => r.id);
 }
 
 export function parseRenderCliOptions(raw: RenderCliOptions): RenderOptions {
   const timeout = Number(raw.timeout);
-  if (!Number.isFinite(timeout) || timeout <= 0) throw new Error(`--timeout must be a positive number of seconds, got "${raw.timeout}"`);
-  const preview = raw.preview === undefined ? false : (choice('preview', raw.preview, ['webp', 'gif']) as 'webp' | 'gif');
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    throw new Error(`--timeout must be a positive number of seconds, got "${raw.timeout}"`);
+  const preview =
+    raw.preview === undefined ? false : (choice('preview', raw.preview, ['webp', 'gif']) as 'webp' | 'gif');
   return {
     size: Number(choice('size', raw.size, SIZES)),
     fps: Number(choice('fps', raw.fps, FPS_CHOICES)) as 20 | 30,
@@ -71,7 +77,10 @@ export function registerRenderCommands(program: Command): void {
   program
     .command('render')
     .description('render a motion (BVH, NPY, Charades JSON or a dataset clip id) to an MP4 of a 3D mannequin')
-    .argument('[inputs...]', 'motion files or dataset clip ids (2 or 4 with --grid, or one clip id whose label fills a 2×2 grid)')
+    .argument(
+      '[inputs...]',
+      'motion files or dataset clip ids (2 or 4 with --grid, or one clip id whose label fills a 2×2 grid)',
+    )
     .requiredOption('-o, --out <file>', 'output MP4 path')
     .option('--clip <id>', 'a dataset clip id (same as giving it as INPUT)')
     .option('--size <px>', `square video size: ${SIZES.join(', ')}`, '512')
@@ -81,19 +90,26 @@ export function registerRenderCommands(program: Command): void {
     .option('--title <text>', 'a line shown above the caption')
     .option('--preview <kind>', 'also write an animated preview next to the MP4: webp or gif')
     .option('--thumbnail', 'also write a PNG thumbnail next to the MP4')
-    .option('--quality <q>', 'fast (no MSAA, contact shadow) or high (4× MSAA, real shadow map, about 3× slower)', 'fast')
+    .option(
+      '--quality <q>',
+      'fast (no MSAA, contact shadow) or high (4× MSAA, real shadow map, about 3× slower)',
+      'fast',
+    )
     .option('--transport <t>', `how frames leave the browser: ${TRANSPORTS.join(', ')} (default webcodecs)`)
     .option('--timeout <s>', 'seconds one render attempt may take', '120')
     .option('--data <dir>', 'dataset folder for clip ids (default: CHARADES_DATA or ../shared/data/motion)')
     .action(async (inputs: string[], raw: RenderCliOptions) => {
       const options = parseRenderCliOptions(raw);
       const all = [...inputs, ...(raw.clip ? [raw.clip] : [])];
-      if (all.length === 0) throw new Error('nothing to render: give a motion file or a dataset clip id (INPUT or --clip ID)');
+      if (all.length === 0)
+        throw new Error('nothing to render: give a motion file or a dataset clip id (INPUT or --clip ID)');
       let ds: Dataset | null = null;
       const dataset = () => (ds ??= openDataset(raw.data));
       if (raw.grid && all.length === 1 && !existsSync(all[0])) all.push(...siblings(dataset(), all[0]));
-      if (raw.grid && all.length !== 2 && all.length !== 4) throw new Error(`--grid needs 2 motions (side by side) or 4 (2×2), got ${all.length}`);
-      if (!raw.grid && all.length !== 1) throw new Error(`one motion per video (got ${all.length}); add --grid for 2 side by side or 4 in a 2×2 grid`);
+      if (raw.grid && all.length !== 2 && all.length !== 4)
+        throw new Error(`--grid needs 2 motions (side by side) or 4 (2×2), got ${all.length}`);
+      if (!raw.grid && all.length !== 1)
+        throw new Error(`one motion per video (got ${all.length}); add --grid for 2 side by side or 4 in a 2×2 grid`);
       if (raw.labels !== undefined && !raw.grid) throw new Error('--labels names grid cells; add --grid');
       const labels = raw.labels?.split(',').map((l) => l.trim());
       const motions = all.map((x) => loadInput(x, dataset));

@@ -24,7 +24,12 @@ export function runTool(cmd: string, args: string[], input?: Buffer): Promise<Ru
     child.on('error', (e) => reject(new Error(`could not start ${cmd}: ${e.message}`)));
     child.on('close', (code) => {
       if (code === 0) resolve({ stdout: Buffer.concat(out), stderr: err });
-      else reject(new Error(`${cmd} ${args.slice(0, 6).join(' ')} … exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new Error(
+            `${cmd} ${args.slice(0, 6).join(' ')} … exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? Buffer.alloc(0));
@@ -35,9 +40,29 @@ const MP4_FLAGS = ['-movflags', '+faststart', '-f', 'mp4'];
 
 /** Wraps an Annex-B H.264 stream into MP4 at `fps` (stream copy: no quality loss, milliseconds). */
 export async function muxH264(ffmpeg: string, h264: Buffer, fps: number, outPath: string): Promise<void> {
-  await runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'h264', '-framerate', String(fps), '-i', 'pipe:0', '-c:v', 'copy',
-    // without an output rate the mp4 gets a 1/1200000 time base and 30 fps reads back as 30.0003
-    '-r', String(fps), ...MP4_FLAGS, outPath], h264);
+  await runTool(
+    ffmpeg,
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'h264',
+      '-framerate',
+      String(fps),
+      '-i',
+      'pipe:0',
+      '-c:v',
+      'copy',
+      // without an output rate the mp4 gets a 1/1200000 time base and 30 fps reads back as 30.0003
+      '-r',
+      String(fps),
+      ...MP4_FLAGS,
+      outPath,
+    ],
+    h264,
+  );
 }
 
 export type ImageKind = 'jpeg' | 'png' | 'raw';
@@ -51,9 +76,38 @@ export class FrameEncoder {
   constructor(ffmpeg: string, kind: ImageKind, size: number, fps: number, outPath: string, crf = 23) {
     const input =
       kind === 'raw'
-        ? ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${size}x${size}`, '-framerate', String(fps), '-i', 'pipe:0', '-vf', 'vflip']
+        ? [
+            '-f',
+            'rawvideo',
+            '-pix_fmt',
+            'rgba',
+            '-s',
+            `${size}x${size}`,
+            '-framerate',
+            String(fps),
+            '-i',
+            'pipe:0',
+            '-vf',
+            'vflip',
+          ]
         : ['-f', 'image2pipe', '-c:v', kind === 'jpeg' ? 'mjpeg' : 'png', '-framerate', String(fps), '-i', 'pipe:0'];
-    const args = ['-hide_banner', '-loglevel', 'error', '-y', ...input, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(crf), '-pix_fmt', 'yuv420p', ...MP4_FLAGS, outPath];
+    const args = [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      ...input,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      String(crf),
+      '-pix_fmt',
+      'yuv420p',
+      ...MP4_FLAGS,
+      outPath,
+    ];
     this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-4000);
@@ -61,7 +115,9 @@ export class FrameEncoder {
     this.child.stdin.on('error', () => undefined);
     this.done = new Promise((resolve, reject) => {
       this.child.on('error', (e) => reject(new Error(`could not start ${ffmpeg}: ${e.message}`)));
-      this.child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg frame encoder exited with ${code}: ${this.stderr.trim()}`))));
+      this.child.on('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`ffmpeg frame encoder exited with ${code}: ${this.stderr.trim()}`)),
+      );
     });
     this.done.catch(() => undefined);
   }
@@ -82,12 +138,46 @@ export class FrameEncoder {
 }
 
 /** An animated preview from the MP4: small and short enough to post where video does not autoplay. */
-export async function makePreview(ffmpeg: string, mp4Path: string, kind: 'webp' | 'gif', outPath: string, width = 256, fps = 10): Promise<void> {
+export async function makePreview(
+  ffmpeg: string,
+  mp4Path: string,
+  kind: 'webp' | 'gif',
+  outPath: string,
+  width = 256,
+  fps = 10,
+): Promise<void> {
   const scale = `fps=${fps},scale=${width}:-2:flags=lanczos`;
   const args =
     kind === 'webp'
-      ? ['-i', mp4Path, '-vf', scale, '-c:v', 'libwebp_anim', '-loop', '0', '-quality', '70', '-compression_level', '3', '-an', '-f', 'webp', outPath]
-      : ['-i', mp4Path, '-vf', `${scale},split[a][b];[a]palettegen=max_colors=96[p];[b][p]paletteuse=dither=bayer`, '-loop', '0', '-f', 'gif', outPath];
+      ? [
+          '-i',
+          mp4Path,
+          '-vf',
+          scale,
+          '-c:v',
+          'libwebp_anim',
+          '-loop',
+          '0',
+          '-quality',
+          '70',
+          '-compression_level',
+          '3',
+          '-an',
+          '-f',
+          'webp',
+          outPath,
+        ]
+      : [
+          '-i',
+          mp4Path,
+          '-vf',
+          `${scale},split[a][b];[a]palettegen=max_colors=96[p];[b][p]paletteuse=dither=bayer`,
+          '-loop',
+          '0',
+          '-f',
+          'gif',
+          outPath,
+        ];
   await runTool(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
 }
 
@@ -112,10 +202,29 @@ function ratio(s: string): number {
 
 /** Facts about a video file, from ffprobe (frames are counted, not estimated). */
 export async function probeVideo(ffprobe: string, path: string): Promise<ProbeResult> {
-  const { stdout } = await runTool(ffprobe, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries',
-    'stream=codec_name,profile,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_read_frames:format=duration,size', '-of', 'json', path]);
+  const { stdout } = await runTool(ffprobe, [
+    '-v',
+    'error',
+    '-count_frames',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=codec_name,profile,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_read_frames:format=duration,size',
+    '-of',
+    'json',
+    path,
+  ]);
   const j = JSON.parse(stdout.toString()) as {
-    streams?: { codec_name: string; profile?: string; pix_fmt: string; width: number; height: number; avg_frame_rate: string; r_frame_rate: string; nb_read_frames: string }[];
+    streams?: {
+      codec_name: string;
+      profile?: string;
+      pix_fmt: string;
+      width: number;
+      height: number;
+      avg_frame_rate: string;
+      r_frame_rate: string;
+      nb_read_frames: string;
+    }[];
     format?: { duration: string; size: string };
   };
   const s = j.streams?.[0];

@@ -42,7 +42,13 @@ export function outputFrameCount(numFrames: number, srcFps: number, outFps: numb
  * Joints at the output frame rate by linear interpolation; frames past the end hold the last pose so
  * grid cells of different lengths stay in sync.
  */
-export function resampleJoints(joints: Float32Array, numFrames: number, srcFps: number, outFps: number, outFrames: number): Float32Array {
+export function resampleJoints(
+  joints: Float32Array,
+  numFrames: number,
+  srcFps: number,
+  outFps: number,
+  outFrames: number,
+): Float32Array {
   const out = new Float32Array(outFrames * J3);
   for (let i = 0; i < outFrames; i++) {
     const s = Math.min((i * srcFps) / outFps, numFrames - 1);
@@ -57,8 +63,16 @@ export function resampleJoints(joints: Float32Array, numFrames: number, srcFps: 
 /** Facing angle (0 = +Z, positive towards +X) of one frame, from hips and shoulders as in the data contract. */
 export function headingAt(joints: Float32Array, frame: number): number {
   const o = frame * J3;
-  const ax = joints[o + JOINT.right_hip * 3] - joints[o + JOINT.left_hip * 3] + joints[o + JOINT.right_shoulder * 3] - joints[o + JOINT.left_shoulder * 3];
-  const az = joints[o + JOINT.right_hip * 3 + 2] - joints[o + JOINT.left_hip * 3 + 2] + joints[o + JOINT.right_shoulder * 3 + 2] - joints[o + JOINT.left_shoulder * 3 + 2];
+  const ax =
+    joints[o + JOINT.right_hip * 3] -
+    joints[o + JOINT.left_hip * 3] +
+    joints[o + JOINT.right_shoulder * 3] -
+    joints[o + JOINT.left_shoulder * 3];
+  const az =
+    joints[o + JOINT.right_hip * 3 + 2] -
+    joints[o + JOINT.left_hip * 3 + 2] +
+    joints[o + JOINT.right_shoulder * 3 + 2] -
+    joints[o + JOINT.left_shoulder * 3 + 2];
   // forward = up × across = (az, 0, -ax) for across = (ax, 0, az)
   return Math.atan2(az, -ax);
 }
@@ -77,7 +91,13 @@ export function initialHeading(joints: Float32Array, numFrames: number, fps: num
 }
 
 /** Zero-phase Gaussian smoothing of the pelvis's XZ path (edges clamped), the camera's look-at path. */
-export function followTrack(joints: Float32Array, frames: number, fps: number, targetY: number, sigmaSeconds = FOLLOW_SIGMA_SECONDS): Float32Array {
+export function followTrack(
+  joints: Float32Array,
+  frames: number,
+  fps: number,
+  targetY: number,
+  sigmaSeconds = FOLLOW_SIGMA_SECONDS,
+): Float32Array {
   const sigma = Math.max(1e-6, sigmaSeconds * fps);
   const radius = Math.ceil(3 * sigma);
   const weights: number[] = [];
@@ -113,13 +133,22 @@ export function topHeight(joints: Float32Array): number {
  * inside SAFE_AREA, for a camera looking at `track[i]` from the given angles.
  */
 export function requiredDistance(
-  joints: Float32Array, frames: number, track: Float32Array, azimuthRad: number,
-  elevationDeg = CAMERA_ELEVATION_DEG, fovDeg = CAMERA_FOV_DEG, aspect = 1,
+  joints: Float32Array,
+  frames: number,
+  track: Float32Array,
+  azimuthRad: number,
+  elevationDeg = CAMERA_ELEVATION_DEG,
+  fovDeg = CAMERA_FOV_DEG,
+  aspect = 1,
 ): number {
   const el = (elevationDeg * Math.PI) / 180;
   const back = [Math.sin(azimuthRad) * Math.cos(el), Math.sin(el), Math.cos(azimuthRad) * Math.cos(el)];
   const right = [Math.cos(azimuthRad), 0, -Math.sin(azimuthRad)];
-  const up = [back[1] * right[2] - back[2] * right[1], back[2] * right[0] - back[0] * right[2], back[0] * right[1] - back[1] * right[0]];
+  const up = [
+    back[1] * right[2] - back[2] * right[1],
+    back[2] * right[0] - back[0] * right[2],
+    back[0] * right[1] - back[1] * right[0],
+  ];
   const t = Math.tan((fovDeg * Math.PI) / 360);
   // the field of view is vertical: a narrower picture sees proportionally less sideways
   const tx = t * aspect;
@@ -152,13 +181,25 @@ export function requiredDistance(
  * Camera for one or several clips (resampled joints at the output rate) that share one scale; `aspect`
  * is each cell's width / height (1 for a single clip or a 2×2 grid, ½ side by side).
  */
-export function planCameras(cells: readonly { joints: Float32Array; frames: number }[], fps: number, aspect = 1): CameraRig[] {
+export function planCameras(
+  cells: readonly { joints: Float32Array; frames: number }[],
+  fps: number,
+  aspect = 1,
+): CameraRig[] {
   const rigs = cells.map((c) => {
     const top = topHeight(c.joints);
     const targetY = top * 0.48;
     const track = followTrack(c.joints, c.frames, fps, targetY);
     const azimuthRad = initialHeading(c.joints, c.frames, fps) + CAMERA_YAW_OFFSET_RAD;
-    const distance = requiredDistance(c.joints, c.frames, track, azimuthRad, CAMERA_ELEVATION_DEG, CAMERA_FOV_DEG, aspect);
+    const distance = requiredDistance(
+      c.joints,
+      c.frames,
+      track,
+      azimuthRad,
+      CAMERA_ELEVATION_DEG,
+      CAMERA_FOV_DEG,
+      aspect,
+    );
     return { fovDeg: CAMERA_FOV_DEG, elevationDeg: CAMERA_ELEVATION_DEG, azimuthRad, distance, track, aspect };
   });
   const shared = Math.max(...rigs.map((r) => r.distance));
@@ -171,7 +212,11 @@ export function projectToNdc(rig: CameraRig, i: number, p: readonly [number, num
   const el = (rig.elevationDeg * Math.PI) / 180;
   const back = [Math.sin(rig.azimuthRad) * Math.cos(el), Math.sin(el), Math.cos(rig.azimuthRad) * Math.cos(el)];
   const right = [Math.cos(rig.azimuthRad), 0, -Math.sin(rig.azimuthRad)];
-  const up = [back[1] * right[2] - back[2] * right[1], back[2] * right[0] - back[0] * right[2], back[0] * right[1] - back[1] * right[0]];
+  const up = [
+    back[1] * right[2] - back[2] * right[1],
+    back[2] * right[0] - back[0] * right[2],
+    back[0] * right[1] - back[1] * right[0],
+  ];
   const r = [p[0] - rig.track[i * 3], p[1] - rig.track[i * 3 + 1], p[2] - rig.track[i * 3 + 2]];
   const x = r[0] * right[0] + r[1] * right[1] + r[2] * right[2];
   const y = r[0] * up[0] + r[1] * up[1] + r[2] * up[2];

@@ -193,10 +193,18 @@ export class BrowserPool {
 
   constructor(options: PoolOptions = {}) {
     this.size = options.size ?? 1;
-    if (!Number.isInteger(this.size) || this.size < 1 || this.size > 8) throw new Error(`pool size must be 1–8, got ${options.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1 || this.size > 8)
+      throw new Error(`pool size must be 1–8, got ${options.size}`);
     this.chromiumPath = options.chromiumPath ?? findChromium();
     this.launchTimeoutMs = options.launchTimeoutMs ?? 30_000;
-    this.slots = Array.from({ length: this.size }, () => ({ browser: null, page: null, userDataDir: null, busy: false, launching: null, generation: 0 }));
+    this.slots = Array.from({ length: this.size }, () => ({
+      browser: null,
+      page: null,
+      userDataDir: null,
+      busy: false,
+      launching: null,
+      generation: 0,
+    }));
     trackBrowsersUntilExit();
   }
 
@@ -303,9 +311,11 @@ export class BrowserPool {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e instanceof Error ? e.message : String(e)));
       await page.goto(server.url, { waitUntil: 'load', timeout: this.launchTimeoutMs });
-      await page.waitForFunction(() => document.title === 'charades-ready', { timeout: this.launchTimeoutMs }).catch(() => {
-        throw new Error(`the render page did not start${errors.length ? `: ${errors.join('; ')}` : ''}`);
-      });
+      await page
+        .waitForFunction(() => document.title === 'charades-ready', { timeout: this.launchTimeoutMs })
+        .catch(() => {
+          throw new Error(`the render page did not start${errors.length ? `: ${errors.join('; ')}` : ''}`);
+        });
       slot.page = page;
       this.launches++;
       this.lastLaunchMs = performance.now() - t0;
@@ -328,21 +338,28 @@ export class BrowserPool {
     if (slot.userDataDir) {
       const dir = slot.userDataDir;
       slot.userDataDir = null;
-      const removal = this.removeProfile(dir, proc && proc.exitCode === null && proc.signalCode === null ? proc : undefined);
+      const removal = this.removeProfile(
+        dir,
+        proc && proc.exitCode === null && proc.signalCode === null ? proc : undefined,
+      );
       this.removals.add(removal);
       void removal.finally(() => this.removals.delete(removal));
     }
   }
 
   /** Removes a profile folder once its browser has exited (Chromium writes to it until then). */
-  private async removeProfile(dir: string, running: { once(event: 'exit', listener: () => void): unknown } | undefined): Promise<void> {
-    if (running) await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 2_000);
-      running.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
+  private async removeProfile(
+    dir: string,
+    running: { once(event: 'exit', listener: () => void): unknown } | undefined,
+  ): Promise<void> {
+    if (running)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 2_000);
+        running.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-    });
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
     liveBrowsers.delete(dir);
   }

@@ -19,44 +19,73 @@ import { RENDER_LIMITS, RenderInputError, validateMotion } from './validate.js';
 /** Longer names would not fit a cell's corner at 512². */
 const MAX_LABEL_CHARS = 12;
 
-export const RenderOptionsSchema = z.object({
-  /** Square output size in pixels (even). 512 default; 768 and 1024 are the other offered sizes. */
-  size: z.number().int().min(128).max(1920).refine((n) => n % 2 === 0, 'must be even (H.264 yuv420p)').default(512),
-  fps: z.union([z.literal(20), z.literal(30)]).default(20),
-  /** fast (default): no MSAA, a contact shadow under the body; high: 4× MSAA and a real 1024² shadow map, about 3× slower. */
-  quality: z.enum(['fast', 'high']).default('fast'),
-  /**
-   * Several motions in one synchronised video at one camera scale: 2 side by side (a duel) or 4 in a
-   * 2×2 grid (variations); `motion` then only supplies the captions.
-   */
-  grid: z
-    .array(z.custom<Motion>())
-    .superRefine((g, ctx) => {
-      if (g.length !== 2 && g.length !== 4) ctx.addIssue({ code: 'custom', message: `${g.length} motion${g.length === 1 ? '' : 's'} — give 2 (side by side) or 4 (2×2)` });
-    })
-    .optional(),
-  /** One short name per grid cell, drawn in its corner; default '1'…'n'. */
-  labels: z.array(z.string().trim().min(1, 'a label may not be empty').max(MAX_LABEL_CHARS, `at most ${MAX_LABEL_CHARS} characters each`)).optional(),
-  title: z.string().max(200).optional(),
-  preview: z.union([z.enum(['webp', 'gif']), z.literal(false)]).default(false),
-  thumbnail: z.boolean().default(false),
-  /** Time one attempt may take before its browser is killed (a retry gets the same again). */
-  timeoutMs: z.number().int().positive().default(60_000),
-  /** Extra attempts on a fresh browser after a crash or timeout. */
-  retries: z.number().int().min(0).max(3).default(1),
-  /** Where to write the MP4 (it is returned as a Buffer either way). */
-  out: z.string().min(1).optional(),
-  transport: z.enum(TRANSPORTS as [Transport, ...Transport[]]).optional(),
-  /** Output frames to return as PNG (for inspection and tests). */
-  pngFrames: z.array(z.number().int().nonnegative()).max(64).default([]),
-  maxSeconds: z.number().positive().default(RENDER_LIMITS.maxSeconds),
-}).superRefine((o, ctx) => {
-  if (o.labels === undefined) return;
-  if (!o.grid) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'labels name grid cells; give them together with grid' });
-  else if (o.labels.length !== o.grid.length) {
-    ctx.addIssue({ code: 'custom', path: ['labels'], message: `${o.labels.length} labels for ${o.grid.length} grid motions — give one per motion` });
-  }
-});
+export const RenderOptionsSchema = z
+  .object({
+    /** Square output size in pixels (even). 512 default; 768 and 1024 are the other offered sizes. */
+    size: z
+      .number()
+      .int()
+      .min(128)
+      .max(1920)
+      .refine((n) => n % 2 === 0, 'must be even (H.264 yuv420p)')
+      .default(512),
+    fps: z.union([z.literal(20), z.literal(30)]).default(20),
+    /** fast (default): no MSAA, a contact shadow under the body; high: 4× MSAA and a real 1024² shadow map, about 3× slower. */
+    quality: z.enum(['fast', 'high']).default('fast'),
+    /**
+     * Several motions in one synchronised video at one camera scale: 2 side by side (a duel) or 4 in a
+     * 2×2 grid (variations); `motion` then only supplies the captions.
+     */
+    grid: z
+      .array(z.custom<Motion>())
+      .superRefine((g, ctx) => {
+        if (g.length !== 2 && g.length !== 4)
+          ctx.addIssue({
+            code: 'custom',
+            message: `${g.length} motion${g.length === 1 ? '' : 's'} — give 2 (side by side) or 4 (2×2)`,
+          });
+      })
+      .optional(),
+    /** One short name per grid cell, drawn in its corner; default '1'…'n'. */
+    labels: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1, 'a label may not be empty')
+          .max(MAX_LABEL_CHARS, `at most ${MAX_LABEL_CHARS} characters each`),
+      )
+      .optional(),
+    title: z.string().max(200).optional(),
+    preview: z.union([z.enum(['webp', 'gif']), z.literal(false)]).default(false),
+    thumbnail: z.boolean().default(false),
+    /** Time one attempt may take before its browser is killed (a retry gets the same again). */
+    timeoutMs: z.number().int().positive().default(60_000),
+    /** Extra attempts on a fresh browser after a crash or timeout. */
+    retries: z.number().int().min(0).max(3).default(1),
+    /** Where to write the MP4 (it is returned as a Buffer either way). */
+    out: z.string().min(1).optional(),
+    transport: z.enum(TRANSPORTS as [Transport, ...Transport[]]).optional(),
+    /** Output frames to return as PNG (for inspection and tests). */
+    pngFrames: z.array(z.number().int().nonnegative()).max(64).default([]),
+    maxSeconds: z.number().positive().default(RENDER_LIMITS.maxSeconds),
+  })
+  .superRefine((o, ctx) => {
+    if (o.labels === undefined) return;
+    if (!o.grid)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labels'],
+        message: 'labels name grid cells; give them together with grid',
+      });
+    else if (o.labels.length !== o.grid.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['labels'],
+        message: `${o.labels.length} labels for ${o.grid.length} grid motions — give one per motion`,
+      });
+    }
+  });
 export type RenderOptions = z.input<typeof RenderOptionsSchema>;
 type ParsedOptions = z.output<typeof RenderOptionsSchema>;
 
@@ -129,7 +158,10 @@ export function bitrateFor(size: number): number {
 
 function parseOptions(options: RenderOptions | undefined): ParsedOptions {
   const r = RenderOptionsSchema.safeParse(options ?? {});
-  if (!r.success) throw new RenderInputError(`render options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new RenderInputError(
+      `render options: ${r.error.issues.map((i) => `${i.path.join('.') || 'options'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
@@ -156,13 +188,17 @@ export function buildSceneJob(motion: Motion, o: ParsedOptions, transport: Trans
   if (o.grid) validateCaptionSource(motion);
   sources.forEach((m, i) => validateMotion(m, o.grid ? `grid[${i}]` : 'motion', o.maxSeconds));
   const frames = Math.max(...sources.map((m) => outputFrameCount(m.numFrames, m.fps, o.fps)));
-  const resampled = sources.map((m) => ({ joints: resampleJoints(m.joints, m.numFrames, m.fps, o.fps, frames), frames }));
+  const resampled = sources.map((m) => ({
+    joints: resampleJoints(m.joints, m.numFrames, m.fps, o.fps, frames),
+    frames,
+  }));
   // side by side, each cell is half as wide as it is tall
   const rigs = planCameras(resampled, o.fps, sources.length === 2 ? 0.5 : 1);
   const { captions, at } = captionsFor(motion, frames, o.fps);
   const thumbnailFrame = o.thumbnail ? Math.min(frames - 1, Math.round(frames * 0.45)) : -1;
   for (const f of o.pngFrames) {
-    if (f >= frames) throw new RenderInputError(`pngFrames: frame ${f} is past the end (the video has ${frames} frames)`);
+    if (f >= frames)
+      throw new RenderInputError(`pngFrames: frame ${f} is past the end (the video has ${frames} frames)`);
   }
   return {
     size: o.size,
@@ -191,7 +227,9 @@ export function buildSceneJob(motion: Motion, o: ParsedOptions, transport: Trans
 
 function validateCaptionSource(motion: Motion): void {
   if (!motion || typeof motion !== 'object' || !Array.isArray(motion.segments)) {
-    throw new RenderInputError('motion: with grid, the first argument must still be a Motion (its segments give the captions)');
+    throw new RenderInputError(
+      'motion: with grid, the first argument must still be a Motion (its segments give the captions)',
+    );
   }
 }
 
@@ -199,7 +237,9 @@ function validateCaptionSource(motion: Motion): void {
 function isBrowserFailure(err: unknown): boolean {
   if (err instanceof RenderTimeoutError) return true;
   const msg = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return /Target closed|Session closed|Protocol error|Connection closed|browser has disconnected|detached|crash|ECONNRESET|socket hang up|Navigating frame was detached|Execution context was destroyed|could not start Chromium/i.test(msg);
+  return /Target closed|Session closed|Protocol error|Connection closed|browser has disconnected|detached|crash|ECONNRESET|socket hang up|Navigating frame was detached|Execution context was destroyed|could not start Chromium/i.test(
+    msg,
+  );
 }
 
 class ChromiumRenderer implements Renderer {
@@ -220,7 +260,12 @@ class ChromiumRenderer implements Renderer {
   }
 
   health(): { pids: number[]; restarts: number; launches: number; lastLaunchMs: number } {
-    return { pids: this.pool.pids(), restarts: this.pool.restarts, launches: this.pool.launches, lastLaunchMs: this.pool.lastLaunchMs };
+    return {
+      pids: this.pool.pids(),
+      restarts: this.pool.restarts,
+      launches: this.pool.launches,
+      lastLaunchMs: this.pool.lastLaunchMs,
+    };
   }
 
   close(): Promise<void> {
@@ -248,7 +293,9 @@ class ChromiumRenderer implements Renderer {
         }
       }
       if (lastError instanceof RenderTimeoutError) {
-        throw new RenderTimeoutError(`render timed out: ${attempt} attempt(s) of ${o.timeoutMs} ms each for ${job.frames} frames at ${o.size}²`);
+        throw new RenderTimeoutError(
+          `render timed out: ${attempt} attempt(s) of ${o.timeoutMs} ms each for ${job.frames} frames at ${o.size}²`,
+        );
       }
       const msg = lastError instanceof Error ? lastError.message : String(lastError);
       throw new Error(`render failed after ${attempt} attempt(s), Chromium kept failing: ${msg}`);
@@ -290,9 +337,12 @@ class ChromiumRenderer implements Renderer {
         const tPage = performance.now();
         await held.page.evaluate((j: SceneJob) => (window as unknown as PageApi).charades.begin(j), job);
         let encodeMs = 0;
-        if (job.transport !== 'webcodecs') encoder = new FrameEncoder(this.ffmpeg, job.transport, job.size, job.fps, mp4Path);
+        if (job.transport !== 'webcodecs')
+          encoder = new FrameEncoder(this.ffmpeg, job.transport, job.size, job.fps, mp4Path);
         for (;;) {
-          const batch: BatchResult = await held.page.evaluate(() => (window as unknown as PageApi).charades.nextBatch());
+          const batch: BatchResult = await held.page.evaluate(() =>
+            (window as unknown as PageApi).charades.nextBatch(),
+          );
           if (encoder) {
             const te = performance.now();
             for (const f of batch.frames) await encoder.write(Buffer.from(f, 'base64'));
@@ -331,7 +381,15 @@ class ChromiumRenderer implements Renderer {
     }
   }
 
-  private async finish(r: AttemptResult, job: SceneJob, o: ParsedOptions, work: string, attempts: number, prepareMs: number, t0: number): Promise<RenderResult> {
+  private async finish(
+    r: AttemptResult,
+    job: SceneJob,
+    o: ParsedOptions,
+    work: string,
+    attempts: number,
+    prepareMs: number,
+    t0: number,
+  ): Promise<RenderResult> {
     const result: RenderResult = { mp4: Buffer.alloc(0), pngFrames: {}, stats: undefined as unknown as RenderStats };
     let previewMs = 0;
     if (o.preview) {

@@ -58,7 +58,10 @@ function configuredTools(): ToolPaths {
 }
 
 /** CHROMIUM_PATH, then the first candidate that exists (headless shell before full Chromium); a clear error when none does. */
-export function findChromium(tools: ToolPaths = configuredTools(), candidates: readonly string[] = CHROMIUM_CANDIDATES): string {
+export function findChromium(
+  tools: ToolPaths = configuredTools(),
+  candidates: readonly string[] = CHROMIUM_CANDIDATES,
+): string {
   const override = tools.CHROMIUM_PATH;
   if (override) {
     if (!isExecutable(override)) throw new Error(`CHROMIUM_PATH=${override} is not an executable file`);
@@ -105,7 +108,10 @@ function findTool(envName: keyof ToolPaths, name: string, installer: string, too
     return override;
   }
   const found = onPath(name) ?? fromInstaller(installer);
-  if (!found) throw new Error(`no ${name} found: set ${envName}, install ${name} (apt-get install ffmpeg) or the npm package ${installer} (npm install ${installer})`);
+  if (!found)
+    throw new Error(
+      `no ${name} found: set ${envName}, install ${name} (apt-get install ffmpeg) or the npm package ${installer} (npm install ${installer})`,
+    );
   return found;
 }
 
@@ -122,7 +128,10 @@ export function findFfprobe(tools: ToolPaths = configuredTools()): string {
 /** Whether this ffmpeg can write the animated WebP preview (static npm builds may lack libwebp). */
 export function ffmpegHasEncoder(ffmpeg: string, encoder: string): boolean {
   try {
-    const out = execFileSync(ffmpeg, ['-hide_banner', '-encoders'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync(ffmpeg, ['-hide_banner', '-encoders'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     return new RegExp(`\\s${encoder}\\s`).test(out);
   } catch {
     return false;

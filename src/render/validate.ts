@@ -18,15 +18,19 @@ export class RenderInputError extends Error {
 
 /** Throws a RenderInputError naming `label` and the first problem found. */
 export function validateMotion(motion: Motion, label = 'motion', maxSeconds: number = RENDER_LIMITS.maxSeconds): void {
-  if (!(motion.joints instanceof Float32Array)) throw new RenderInputError(`${label}.joints must be a Float32Array (T×22×3 metres)`);
-  if (!Number.isFinite(motion.fps) || motion.fps <= 0) throw new RenderInputError(`${label}.fps must be a positive number, got ${motion.fps}`);
+  if (!(motion.joints instanceof Float32Array))
+    throw new RenderInputError(`${label}.joints must be a Float32Array (T×22×3 metres)`);
+  if (!Number.isFinite(motion.fps) || motion.fps <= 0)
+    throw new RenderInputError(`${label}.fps must be a positive number, got ${motion.fps}`);
   if (!Number.isInteger(motion.numFrames) || motion.numFrames < 0) {
     throw new RenderInputError(`${label}.numFrames must be a whole number ≥ 0, got ${motion.numFrames}`);
   }
   if (motion.numFrames === 0) throw new RenderInputError(`${label} has 0 frames; there is nothing to render`);
   const expected = motion.numFrames * NUM_JOINTS * 3;
   if (motion.joints.length !== expected) {
-    throw new RenderInputError(`${label}.joints has ${motion.joints.length} values; ${motion.numFrames} frames × ${NUM_JOINTS} joints × 3 = ${expected}`);
+    throw new RenderInputError(
+      `${label}.joints has ${motion.joints.length} values; ${motion.numFrames} frames × ${NUM_JOINTS} joints × 3 = ${expected}`,
+    );
   }
   const seconds = motion.numFrames / motion.fps;
   if (seconds > maxSeconds + 1e-9) {
@@ -41,8 +45,12 @@ export function validateMotion(motion: Motion, label = 'motion', maxSeconds: num
       const frame = Math.floor(i / (NUM_JOINTS * 3));
       const joint = Math.floor(i / 3) % NUM_JOINTS;
       const axis = 'xyz'[i % 3];
-      const what = Number.isFinite(v) ? `${v} m is implausibly far (limit ±${RENDER_LIMITS.maxAbsCoordinate} m; are the units millimetres?)` : `is ${v}`;
-      throw new RenderInputError(`${label}.joints at frame ${frame}, joint ${joint} (${JOINT_NAMES[joint]}), ${axis} ${what}`);
+      const what = Number.isFinite(v)
+        ? `${v} m is implausibly far (limit ±${RENDER_LIMITS.maxAbsCoordinate} m; are the units millimetres?)`
+        : `is ${v}`;
+      throw new RenderInputError(
+        `${label}.joints at frame ${frame}, joint ${joint} (${JOINT_NAMES[joint]}), ${axis} ${what}`,
+      );
     }
   }
 }

@@ -12,8 +12,14 @@ export interface WorkerRun {
   close(): Promise<void>;
 }
 
-export async function runWorker(config: Config, options: { stages?: Stages; installSignalHandlers?: boolean } = {}): Promise<WorkerRun> {
-  if (!config.redisUrl) throw new Error('charades worker needs REDIS_URL (e.g. redis://127.0.0.1:6379): workers consume the shared BullMQ queue');
+export async function runWorker(
+  config: Config,
+  options: { stages?: Stages; installSignalHandlers?: boolean } = {},
+): Promise<WorkerRun> {
+  if (!config.redisUrl)
+    throw new Error(
+      'charades worker needs REDIS_URL (e.g. redis://127.0.0.1:6379): workers consume the shared BullMQ queue',
+    );
   const logger = createLogger(config, 'charades-worker');
   const choice = options.stages ? { stages: options.stages, notes: ['stages: injected'] } : await createStages(config);
   for (const note of choice.notes) logger.info(note);
@@ -35,8 +41,18 @@ export async function runWorker(config: Config, options: { stages?: Stages; inst
       logger.info({ event, jobId, detail, pid: process.pid }, `job ${event}`);
     },
   });
-  const ops = config.metricsPort === undefined ? undefined : await startOpsServer(config.metricsPort, metrics.registry, async () => ({ ok: !handle.worker.closing, running, pid: process.pid }));
-  logger.info({ queue: config.queueName, concurrency: config.concurrency, pid: process.pid, metricsPort: ops?.port }, 'worker ready');
+  const ops =
+    config.metricsPort === undefined
+      ? undefined
+      : await startOpsServer(config.metricsPort, metrics.registry, async () => ({
+          ok: !handle.worker.closing,
+          running,
+          pid: process.pid,
+        }));
+  logger.info(
+    { queue: config.queueName, concurrency: config.concurrency, pid: process.pid, metricsPort: ops?.port },
+    'worker ready',
+  );
   const close = async () => {
     await handle.close();
     await choice.stages.renderer.close();

@@ -13,13 +13,20 @@ test('after a button, typed follow-ups edit what the button produced, and undo r
   assert.ok(slowed.speed < first.request.speed);
   const state = adoptRequest(first.state, slowed);
   assert.deepEqual(state.lastRequest, slowed);
-  assert.equal(state.plan?.segments[0].style, first.state.plan?.segments[0].style, 'the plan keeps action and style apart');
+  assert.equal(
+    state.plan?.segments[0].style,
+    first.state.plan?.segments[0].style,
+    'the plan keeps action and style apart',
+  );
 
   const factor = (await agent.turn(first.state, 'faster')).request!.speed / first.request.speed;
   assert.ok(factor > 1.1);
   const faster = await agent.turn(state, 'faster');
   assert.ok(faster.request);
-  assert.ok(Math.abs(faster.request.speed - slowed.speed * factor) < 0.01, `"faster" scales the slowed clip's speed ${slowed.speed}, got ${faster.request.speed}`);
+  assert.ok(
+    Math.abs(faster.request.speed - slowed.speed * factor) < 0.01,
+    `"faster" scales the slowed clip's speed ${slowed.speed}, got ${faster.request.speed}`,
+  );
 
   const happier = await agent.turn(state, 'same but angrier');
   assert.equal(happier.request?.speed, slowed.speed, 'a style swap keeps the speed the button set');

@@ -8,10 +8,22 @@ import { llmSettingsFromEnv } from '../../src/agent/index.js';
 import { parseTranscript } from '../../src/agent/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OFFLINE_ENV = { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', LLAMA_MODEL_PATH: '', CHARADES_PLANNER: '' };
+const OFFLINE_ENV = {
+  ...process.env,
+  OPENAI_API_KEY: '',
+  OPENAI_BASE_URL: '',
+  LLAMA_MODEL_PATH: '',
+  CHARADES_PLANNER: '',
+};
 
 function charades(args: string[], input = '', env: NodeJS.ProcessEnv = OFFLINE_ENV) {
-  const r = spawnSync(process.execPath, ['bin/charades.js', ...args], { cwd: ROOT, input, env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['bin/charades.js', ...args], {
+    cwd: ROOT,
+    input,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -22,16 +34,27 @@ test('charades plan --json: one request per turn, conversations kept per user', 
     { user: 'ana', text: 'slower', motion: 'clip-1' },
     { user: 'ana', text: 'continue with a jump' },
     { user: 'bo', text: 'hello' },
-  ].map((l) => JSON.stringify(l)).join('\n');
+  ]
+    .map((l) => JSON.stringify(l))
+    .join('\n');
   const r = charades(['plan', '--json', '--planner', 'offline'], transcript);
   assert.equal(r.code, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string; request: unknown; planned?: unknown; reply: string; planner: string });
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { user: string; request: unknown; planned?: unknown; reply: string; planner: string });
   assert.equal(lines.length, 5);
   for (const l of lines.slice(0, 4)) assert.equal(MotionRequestSchema.safeParse(l.request).success, true);
   const req = (i: number) => MotionRequestSchema.parse(lines[i].request);
   // "sit down" has no data: the request holds the stand-in (lowering into a pinned chair pose), `planned` what was understood
-  assert.deepEqual(MotionRequestSchema.parse(lines[0].planned).segments.map((s) => s.text), ['wave the right hand', 'sit down']);
-  assert.deepEqual(req(0).segments.map((s) => s.text), ['wave the right hand', 'crouch down', 'stand still']);
+  assert.deepEqual(
+    MotionRequestSchema.parse(lines[0].planned).segments.map((s) => s.text),
+    ['wave the right hand', 'sit down'],
+  );
+  assert.deepEqual(
+    req(0).segments.map((s) => s.text),
+    ['wave the right hand', 'crouch down', 'stand still'],
+  );
   assert.deepEqual(req(0).segments[2].control?.last, { kind: 'named', name: 'sitting-chair' });
   assert.match(lines[0].reply, /^No sitting data: /);
   assert.equal(req(0).segments[0].descriptions?.length, 4, 'shipped Action-GPT descriptions attached');
@@ -74,8 +97,16 @@ test('agent settings from the environment: provider choice and errors named by v
   assert.equal(llmSettingsFromEnv({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1' }).provider, 'openai-compatible');
   assert.equal(llmSettingsFromEnv({ LLAMA_MODEL_PATH: '/m.gguf', LLAMA_THREADS: '2' }).threads, 2);
   assert.equal(llmSettingsFromEnv({}).expand, 'cache');
-  assert.throws(() => llmSettingsFromEnv({ LLAMA_THREADS: "many", OPENAI_BASE_URL: "ftp://x" }), (err: Error) => /LLAMA_THREADS: expected an integer/.test(err.message) && /OPENAI_BASE_URL: expected an http\(s\) URL/.test(err.message));
-  assert.throws(() => llmSettingsFromEnv({ CHARADES_PLANNER: 'gpt' }), /CHARADES_PLANNER: expected one of offline, llm, auto/);
+  assert.throws(
+    () => llmSettingsFromEnv({ LLAMA_THREADS: 'many', OPENAI_BASE_URL: 'ftp://x' }),
+    (err: Error) =>
+      /LLAMA_THREADS: expected an integer/.test(err.message) &&
+      /OPENAI_BASE_URL: expected an http\(s\) URL/.test(err.message),
+  );
+  assert.throws(
+    () => llmSettingsFromEnv({ CHARADES_PLANNER: 'gpt' }),
+    /CHARADES_PLANNER: expected one of offline, llm, auto/,
+  );
   assert.throws(() => llmSettingsFromEnv({ CHARADES_PLANNER: 'llm' }), /CHARADES_PLANNER=llm needs a provider/);
 });
 
@@ -85,12 +116,18 @@ test('charades annotate --phrases builds the Action-GPT cache through the config
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { startOpenAIServer } = await import('./openai-server.js');
-  const server = await startOpenAIServer((body) => ({ content: `Body movements for: ${(body.messages as { content: string }[])[0].content.slice(70)}` }));
+  const server = await startOpenAIServer((body) => ({
+    content: `Body movements for: ${(body.messages as { content: string }[])[0].content.slice(70)}`,
+  }));
   const dir = mkdtempSync(join(tmpdir(), 'charades-annotate-'));
   const run = () =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
       const env = { ...OFFLINE_ENV, OPENAI_BASE_URL: server.baseURL, CHARADES_LLM_RETRIES: '0' };
-      const child = spawn(process.execPath, ['bin/charades.js', 'annotate', '--phrases', join(dir, 'phrases.txt'), '--cache', dir, '--json'], { cwd: ROOT, env });
+      const child = spawn(
+        process.execPath,
+        ['bin/charades.js', 'annotate', '--phrases', join(dir, 'phrases.txt'), '--cache', dir, '--json'],
+        { cwd: ROOT, env },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -103,7 +140,9 @@ test('charades annotate --phrases builds the Action-GPT cache through the config
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(JSON.parse(first.stdout).llm, 2);
     assert.equal(server.requests.length, 8);
-    const lines = readFileSync(join(dir, 'action-gpt', 'descriptions.jsonl'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(dir, 'action-gpt', 'descriptions.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(lines.length, 2);
     assert.equal(JSON.parse(lines[1]).descriptions.length, 4);
     const second = await run();

@@ -15,7 +15,10 @@ function withCache<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 
 test('the shipped annotations answer by phrase and by dataset text, without any model', () =>
   withCache(async (dir) => {
-    const shipped = readFileSync(SHIPPED, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { phrase: string; texts: string[]; descriptions: string[] });
+    const shipped = readFileSync(SHIPPED, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { phrase: string; texts: string[]; descriptions: string[] });
     const walkAngry = shipped.find((r) => r.phrase === 'walk forward angrily');
     assert.ok(walkAngry, 'shipped file lacks "walk forward angrily"');
     const ex = new ActionGptExpander({ cacheDir: dir, shippedPath: SHIPPED });
@@ -27,9 +30,12 @@ test('the shipped annotations answer by phrase and by dataset text, without any 
     assert.deepEqual(await ex.lookup('juggle flaming torches'), { descriptions: [], source: 'none' });
   }));
 
-test('the offline agent attaches shipped descriptions to the data\'s phrases and none (k = 0) to new ones', () =>
+test("the offline agent attaches shipped descriptions to the data's phrases and none (k = 0) to new ones", () =>
   withCache(async (dir) => {
-    const agent = createAgent({ planner: 'offline', expander: new ActionGptExpander({ cacheDir: dir, shippedPath: SHIPPED }) });
+    const agent = createAgent({
+      planner: 'offline',
+      expander: new ActionGptExpander({ cacheDir: dir, shippedPath: SHIPPED }),
+    });
     const r = await agent.turn(emptyConversation(), 'walk angrily, then act like a dog');
     assert.equal(r.request?.segments[0].descriptions?.length, 4);
     assert.equal(r.request?.segments[1].descriptions, undefined);
@@ -50,10 +56,19 @@ test('repeats are free: concurrent lookups of one phrase make k calls once, late
     const [a, b] = await Promise.all([ex.describe('do a cartwheel'), ex.describe('Do a cartwheel!')]);
     assert.equal(prompts.length, 4);
     assert.deepEqual(a, b);
-    assert.deepEqual(a, ['description 1 of the motion', 'description 2 of the motion', 'description 3 of the motion', 'description 4 of the motion']);
+    assert.deepEqual(a, [
+      'description 1 of the motion',
+      'description 2 of the motion',
+      'description 3 of the motion',
+      'description 4 of the motion',
+    ]);
     await ex.describe('do a cartwheel');
     assert.equal(prompts.length, 4);
-    const other = new ActionGptExpander({ cacheDir: dir, model: { ...model, id: 'another-model' }, shippedPath: false });
+    const other = new ActionGptExpander({
+      cacheDir: dir,
+      model: { ...model, id: 'another-model' },
+      shippedPath: false,
+    });
     await other.describe('do a cartwheel');
     assert.equal(prompts.length, 8, 'the cache is keyed by (phrase, model)');
   }));
@@ -61,8 +76,15 @@ test('repeats are free: concurrent lookups of one phrase make k calls once, late
 test('corrupt cache lines are skipped and reported, not fatal', () =>
   withCache(async (dir) => {
     mkdirSync(join(dir, 'action-gpt'), { recursive: true });
-    writeFileSync(join(dir, 'action-gpt', 'descriptions.jsonl'), `not json\n{"phrase":"hop","model":"m","descriptions":["up and down"]}\n{"phrase":3}\n`);
-    const ex = new ActionGptExpander({ cacheDir: dir, model: { id: 'm', complete: async () => 'x' }, shippedPath: false });
+    writeFileSync(
+      join(dir, 'action-gpt', 'descriptions.jsonl'),
+      `not json\n{"phrase":"hop","model":"m","descriptions":["up and down"]}\n{"phrase":3}\n`,
+    );
+    const ex = new ActionGptExpander({
+      cacheDir: dir,
+      model: { id: 'm', complete: async () => 'x' },
+      shippedPath: false,
+    });
     assert.deepEqual(await ex.describe('hop'), ['up and down']);
     assert.equal(ex.skipped.length, 2);
     assert.match(ex.skipped[0], /descriptions\.jsonl:1: expected/);
@@ -71,10 +93,26 @@ test('corrupt cache lines are skipped and reported, not fatal', () =>
 test('bad settings and a missing shipped file are clear errors; a failing model rejects', () =>
   withCache(async (dir) => {
     assert.throws(() => new ActionGptExpander({ cacheDir: dir, k: 0 }), /k must be an integer from 1 to 8/);
-    await assert.rejects(new ActionGptExpander({ cacheDir: dir, shippedPath: join(dir, 'nope.jsonl') }).describe('wave'), /shipped Action-GPT annotations not found/);
-    const failing = new ActionGptExpander({ cacheDir: dir, shippedPath: false, model: { id: 'down', complete: async () => { throw new Error('503'); } } });
+    await assert.rejects(
+      new ActionGptExpander({ cacheDir: dir, shippedPath: join(dir, 'nope.jsonl') }).describe('wave'),
+      /shipped Action-GPT annotations not found/,
+    );
+    const failing = new ActionGptExpander({
+      cacheDir: dir,
+      shippedPath: false,
+      model: {
+        id: 'down',
+        complete: async () => {
+          throw new Error('503');
+        },
+      },
+    });
     await assert.rejects(failing.describe('wave'), /503/);
-    const empty = new ActionGptExpander({ cacheDir: dir, shippedPath: false, model: { id: 'mute', complete: async () => '   ' } });
+    const empty = new ActionGptExpander({
+      cacheDir: dir,
+      shippedPath: false,
+      model: { id: 'mute', complete: async () => '   ' },
+    });
     await assert.rejects(empty.describe('wave'), /returned 4 empty descriptions/);
   }));
 

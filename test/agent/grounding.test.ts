@@ -10,7 +10,14 @@ import { namedPose } from '../../src/motion/engine/poses.js';
 import { liveVersionDir } from '../../src/motion/registry.js';
 import { sharedSentenceEncoder } from '../../src/motion/text/config.js';
 import { readVocabulary } from '../../src/motion/vocabulary.js';
-import { createAgent, createAgentFromEnv, emptyConversation, evaluate, loadEvalSet, recordMotion } from '../../src/agent/index.js';
+import {
+  createAgent,
+  createAgentFromEnv,
+  emptyConversation,
+  evaluate,
+  loadEvalSet,
+  recordMotion,
+} from '../../src/agent/index.js';
 import { startOpenAIServer } from './openai-server.js';
 import { GROUNDING_THRESHOLD, createGrounder, expandSteps, rewritePrompt } from '../../src/agent/ground.js';
 import type { GroundingModel, Knowledge } from '../../src/agent/ground.js';
@@ -43,11 +50,45 @@ function heldSeconds(r: MotionRequest, pose: string): number {
 
 test('the lexicon covers what chat users ask for that no data holds: animals, everyday acts, sports, emotions', async () => {
   const asks = [
-    'act like a dog', 'be a cat', 'pretend to be a monkey', 'act like a chicken', 'act like a bird', 'act like a frog', 'act like an elephant', 'act like a snake',
-    'act like a horse', 'act like a bear', 'act like a penguin', 'act like a kangaroo', 'act like a rabbit', 'act like a duck', 'act like a gorilla', 'act like a crab', 'act like a fish',
-    'sit down on a chair', 'sit on the floor', 'sleep', 'eat a sandwich', 'drink water', 'talk on the phone', 'clap', 'brush your teeth', 'read a book', 'kneel',
-    'swim', 'play golf', 'play basketball', 'play tennis', 'ski', 'do jumping jacks',
-    'act happy', 'cry', 'act angry', 'act scared', 'act tired', 'act proud',
+    'act like a dog',
+    'be a cat',
+    'pretend to be a monkey',
+    'act like a chicken',
+    'act like a bird',
+    'act like a frog',
+    'act like an elephant',
+    'act like a snake',
+    'act like a horse',
+    'act like a bear',
+    'act like a penguin',
+    'act like a kangaroo',
+    'act like a rabbit',
+    'act like a duck',
+    'act like a gorilla',
+    'act like a crab',
+    'act like a fish',
+    'sit down on a chair',
+    'sit on the floor',
+    'sleep',
+    'eat a sandwich',
+    'drink water',
+    'talk on the phone',
+    'clap',
+    'brush your teeth',
+    'read a book',
+    'kneel',
+    'swim',
+    'play golf',
+    'play basketball',
+    'play tennis',
+    'ski',
+    'do jumping jacks',
+    'act happy',
+    'cry',
+    'act angry',
+    'act scared',
+    'act tired',
+    'act proud',
   ];
   for (const ask of asks) {
     const r = await turn(ask);
@@ -60,7 +101,10 @@ test('"act like a dog" shows the figure on all fours for most of the clip, and t
   const r = await turn('make a person act like a dog');
   assert.deepEqual(texts(r.planned), ['act like a dog'], 'the planner understood a dog');
   assert.ok(r.request);
-  assert.ok(heldSeconds(r.request, 'on-all-fours') / total(r.request) >= 0.6, `on all fours for ${heldSeconds(r.request, 'on-all-fours')} of ${total(r.request)} s`);
+  assert.ok(
+    heldSeconds(r.request, 'on-all-fours') / total(r.request) >= 0.6,
+    `on all fours for ${heldSeconds(r.request, 'on-all-fours')} of ${total(r.request)} s`,
+  );
   assert.equal(r.request.segments[0].text, 'crawl forward low on the floor, on knees and forearms');
   assert.ok((r.request.segments[0].control?.keys?.length ?? 0) >= 3, 'key poses pin the posture in between');
   assert.match(r.reply, /^No dog data: crawling on all fours[^.]*\. /);
@@ -77,7 +121,9 @@ test('a sitting request ends with the pelvis at chair height, pinned; sleeping l
   const sleep = (await turn('sleep')).request!;
   assert.ok(heldSeconds(sleep, 'lying-front') / total(sleep) > 0.5);
   const still = chair.segments.at(-1)!;
-  const gaps = [0, ...(still.control?.keys ?? []).map((k) => k.at), still.seconds].map((t, i, all) => (i ? t - all[i - 1] : 0)).slice(1);
+  const gaps = [0, ...(still.control?.keys ?? []).map((k) => k.at), still.seconds]
+    .map((t, i, all) => (i ? t - all[i - 1] : 0))
+    .slice(1);
   assert.ok(Math.max(...gaps) <= 0.21, `a held posture is pinned on every 0.2 s motion token: gaps ${gaps.join(', ')}`);
 });
 
@@ -85,7 +131,10 @@ test("the request's own duration, style, end pose and continuation survive the s
   const long = (await turn('act like a dog for 10 seconds')).request!;
   assert.ok(Math.abs(total(long) - 10) < 1e-9, `10 s, got ${total(long)}`);
   const angry = (await turn('act like a dog angrily')).request!;
-  assert.ok(angry.segments.every((s) => / angrily$/.test(s.text)), texts(angry)?.join(' | '));
+  assert.ok(
+    angry.segments.every((s) => / angrily$/.test(s.text)),
+    texts(angry)?.join(' | '),
+  );
   const ending = (await turn('act like a cat and end standing')).request!;
   assert.deepEqual(ending.segments.at(-1)?.control?.last, { kind: 'named', name: 'standing' });
   let state = (await lexiconAgent.turn(emptyConversation(), 'walk')).state;
@@ -110,7 +159,8 @@ test('no two pins on neighbouring frames: a step ends unpinned where the next on
   for (const p of PANTOMIMES) {
     const segs = expandSteps({ action: p.name, seconds: 6 }, p.steps, 8);
     for (let i = 0; i + 1 < segs.length; i++) {
-      if (segs[i + 1].init && !p.steps[i].pinEnd) assert.equal(segs[i].last, undefined, `${p.name}: step ${i} and ${i + 1}`);
+      if (segs[i + 1].init && !p.steps[i].pinEnd)
+        assert.equal(segs[i].last, undefined, `${p.name}: step ${i} and ${i + 1}`);
     }
   }
   const sleep = expandSteps({ action: 'sleep', seconds: 4 }, findPantomime('sleep')!.steps, 8);
@@ -131,11 +181,16 @@ test('every pantomime step is something the live model knows (cosine to its voca
   const embeddings = await encoder.embed(steps);
   steps.forEach((text, i) => {
     const best = vocabulary.nearest(embeddings[i], 1)[0];
-    assert.ok(best.cosine >= GROUNDING_THRESHOLD, `"${text}": nearest "${best.entry.text}" at ${best.cosine.toFixed(3)}`);
+    assert.ok(
+      best.cosine >= GROUNDING_THRESHOLD,
+      `"${text}": nearest "${best.entry.text}" at ${best.cosine.toFixed(3)}`,
+    );
   });
   for (const p of PANTOMIMES) {
     assert.ok(Math.abs(p.steps.reduce((s, x) => s + x.share, 0) - 1) < 1e-6, `${p.name}: shares add up to 1`);
-    for (const s of p.steps) for (const pose of [s.init, s.last, ...(s.keys ?? []).map((k) => k[1])]) if (pose) assert.ok(NAMED_POSES.includes(pose), `${p.name}: ${pose}`);
+    for (const s of p.steps)
+      for (const pose of [s.init, s.last, ...(s.keys ?? []).map((k) => k[1])])
+        if (pose) assert.ok(NAMED_POSES.includes(pose), `${p.name}: ${pose}`);
     assert.match(p.summary, /^no [^:]+ data: /, `${p.name}: the summary says what is missing`);
   }
 });
@@ -144,28 +199,80 @@ test('the threshold separates what the model knows from what it does not (measur
   const { vocabulary, encoder } = await liveKnowledge();
   // the planner's wording of actions the data holds, styled as users ask for them
   const known = [
-    'walk forward', 'wave the right hand', 'wave the left hand', 'raise both hands', 'run forward angrily', 'jump', 'bow proudly', 'kick', 'throw a punch', 'crouch down',
-    'lie down on the floor', 'skip forward happily', 'walk backwards', 'turn around', 'stand still', 'stand and look around', 'bend down and pick up a box',
-    'walk forward like an old person', 'dash forward at full speed', 'wave goodbye sadly', 'walk sideways to the left', 'walk and turn right', 'hop', 'leap forward',
-    'dance', 'run backwards', 'stand up', 'wave both hands', 'walk forward sadly', 'run forward tiredly', 'slash as if with a sword', 'jump twice',
+    'walk forward',
+    'wave the right hand',
+    'wave the left hand',
+    'raise both hands',
+    'run forward angrily',
+    'jump',
+    'bow proudly',
+    'kick',
+    'throw a punch',
+    'crouch down',
+    'lie down on the floor',
+    'skip forward happily',
+    'walk backwards',
+    'turn around',
+    'stand still',
+    'stand and look around',
+    'bend down and pick up a box',
+    'walk forward like an old person',
+    'dash forward at full speed',
+    'wave goodbye sadly',
+    'walk sideways to the left',
+    'walk and turn right',
+    'hop',
+    'leap forward',
+    'dance',
+    'run backwards',
+    'stand up',
+    'wave both hands',
+    'walk forward sadly',
+    'run forward tiredly',
+    'slash as if with a sword',
+    'jump twice',
   ];
   const unknown = [
-    'act like a dog', 'act like a cat', 'act like a monkey', 'act like a chicken', 'act like an elephant', 'act like a snake', 'act like a horse', 'swim', 'play golf',
-    'brush the teeth', 'eat a sandwich', 'drink water', 'talk on the phone', 'sleep', 'read a book', 'meditate', 'play the guitar', 'juggle', 'ride a bike', 'cry',
+    'act like a dog',
+    'act like a cat',
+    'act like a monkey',
+    'act like a chicken',
+    'act like an elephant',
+    'act like a snake',
+    'act like a horse',
+    'swim',
+    'play golf',
+    'brush the teeth',
+    'eat a sandwich',
+    'drink water',
+    'talk on the phone',
+    'sleep',
+    'read a book',
+    'meditate',
+    'play the guitar',
+    'juggle',
+    'ride a bike',
+    'cry',
   ];
   const best = async (list: string[]) => (await encoder.embed(list)).map((e) => vocabulary.nearest(e, 1)[0].cosine);
   const k = await best(known);
   const u = await best(unknown);
   k.forEach((c, i) => assert.ok(c >= GROUNDING_THRESHOLD, `known "${known[i]}" at ${c.toFixed(3)}`));
   const caught = u.filter((c) => c < GROUNDING_THRESHOLD).length;
-  assert.ok(caught / u.length >= 0.85, `${caught} of ${u.length} unknown requests fall below ${GROUNDING_THRESHOLD}: ${u.map((c) => c.toFixed(2)).join(' ')}`);
+  assert.ok(
+    caught / u.length >= 0.85,
+    `${caught} of ${u.length} unknown requests fall below ${GROUNDING_THRESHOLD}: ${u.map((c) => c.toFixed(2)).join(' ')}`,
+  );
 });
 
 test('offline, a far phrase the lexicon lacks is kept and the reply names the closest thing the model does well', async () => {
   const agent = createAgent({ planner: 'offline', grounder: createGrounder({ knowledge: liveKnowledge }) });
   const r = await agent.turn(emptyConversation(), 'juggle three balls');
   assert.deepEqual(texts(r.request), ['juggle three balls']);
-  assert.match(r.reply, /I have no motion data close to “juggle three balls”, so it may not show; the closest thing I do well is “[^”]+”/);
+  assert.match(
+    r.reply,
+    /I have no motion data close to “juggle three balls”, so it may not show; the closest thing I do well is “[^”]+”/,
+  );
   const known = await agent.turn(emptyConversation(), 'wave goodbye sadly');
   assert.doesNotMatch(known.reply, /no motion data/);
   assert.equal(known.planned, undefined, 'nothing substituted');
@@ -177,15 +284,19 @@ test('with an LLM, a far phrase is rewritten from the vocabulary into known phra
     id: 'fake:rewriter',
     async complete(prompt) {
       prompts.push(prompt);
-      return '```json\n{"summary": "no juggling data: raising the hands in turn", "steps": [' +
+      return (
+        '```json\n{"summary": "no juggling data: raising the hands in turn", "steps": [' +
         '{"text": "raise the right hand", "share": 0.5, "descriptions": ["The person tosses with the right hand, raising it above the head."], "keys": [{"at": 0.5, "pose": "arms-raised"}]},' +
-        '{"text": "raise the left hand", "share": 0.5, "init": "standing"}]}\n```';
+        '{"text": "raise the left hand", "share": 0.5, "init": "standing"}]}\n```'
+      );
     },
   };
   const agent = createAgent({ planner: 'offline', grounder: createGrounder({ knowledge: liveKnowledge, rewriter }) });
   const r = await agent.turn(emptyConversation(), 'juggle three balls');
   assert.deepEqual(texts(r.request), ['raise the right hand', 'raise the left hand']);
-  assert.deepEqual(r.request?.segments[0].descriptions, ['The person tosses with the right hand, raising it above the head.']);
+  assert.deepEqual(r.request?.segments[0].descriptions, [
+    'The person tosses with the right hand, raising it above the head.',
+  ]);
   assert.deepEqual(r.request?.segments[0].control?.keys, [{ at: 1.3, pose: { kind: 'named', name: 'arms-raised' } }]);
   assert.match(r.reply, /^No juggling data: raising the hands in turn\. /);
   assert.equal(prompts.length, 1);
@@ -196,26 +307,53 @@ test('with an LLM, a far phrase is rewritten from the vocabulary into known phra
   for (const m of matches) assert.ok(rewritePrompt('juggle three balls', matches).includes(`"${m.entry.text}"`));
 
   const broken: GroundingModel = { id: 'fake:broken', complete: async () => 'Sure! Juggling is fun.' };
-  const fallback = await createAgent({ planner: 'offline', grounder: createGrounder({ knowledge: liveKnowledge, rewriter: broken }) }).turn(emptyConversation(), 'juggle three balls');
+  const fallback = await createAgent({
+    planner: 'offline',
+    grounder: createGrounder({ knowledge: liveKnowledge, rewriter: broken }),
+  }).turn(emptyConversation(), 'juggle three balls');
   assert.deepEqual(texts(fallback.request), ['juggle three balls'], 'an unusable answer keeps the phrase');
   assert.match(fallback.reply, /no motion data close to/);
 });
 
 test('after generation, an unsure fit says so and offers the closest thing the model does well; a sure one changes nothing', () => {
-  const request: MotionRequest = { segments: [{ text: 'jump over a puddle', seconds: 2 }], samples: 1, seed: 1, temperature: 1, speed: 1 };
+  const request: MotionRequest = {
+    segments: [{ text: 'jump over a puddle', seconds: 2 }],
+    samples: 1,
+    seed: 1,
+    temperature: 1,
+    speed: 1,
+  };
   const reply = 'Here is a person acting it out: jump over a puddle (2 s).';
   const unsure = replyAfterGeneration(reply, request, { score: 0.21, candidates: 4, threshold: 0.3, unsure: true });
-  assert.match(unsure, /I'm not sure this clip shows “jump over a puddle” well \(match 0\.21, below 0\.30, best of 4\); something I do well that comes close: “jump”\./);
-  assert.equal(replyAfterGeneration(reply, request, { score: 0.5, candidates: 4, threshold: 0.3, unsure: false }), reply);
+  assert.match(
+    unsure,
+    /I'm not sure this clip shows “jump over a puddle” well \(match 0\.21, below 0\.30, best of 4\); something I do well that comes close: “jump”\./,
+  );
+  assert.equal(
+    replyAfterGeneration(reply, request, { score: 0.5, candidates: 4, threshold: 0.3, unsure: false }),
+    reply,
+  );
   assert.equal(replyAfterGeneration(reply, request, undefined), reply);
   const right: MotionRequest = { ...request, segments: [{ text: 'wave the right hand happily', seconds: 3 }] };
   const retry = replyAfterGeneration('ok', right, { score: 0.58, candidates: 4, threshold: 0.59, unsure: true });
-  assert.match(retry, /another take \(Reroll\) may show it better\.$/, 'what the model knows is offered again, never the other side');
+  assert.match(
+    retry,
+    /another take \(Reroll\) may show it better\.$/,
+    'what the model knows is offered again, never the other side',
+  );
   assert.doesNotMatch(retry, /left/);
-  const warned = 'Here it is. I have no motion data close to “juggle”, so it may not show; the closest thing I do well is “hop”.';
-  assert.equal(replyAfterGeneration(warned, request, { score: 0.1, candidates: 4, threshold: 0.3, unsure: true }), warned, 'warned once');
+  const warned =
+    'Here it is. I have no motion data close to “juggle”, so it may not show; the closest thing I do well is “hop”.';
+  assert.equal(
+    replyAfterGeneration(warned, request, { score: 0.1, candidates: 4, threshold: 0.3, unsure: true }),
+    warned,
+    'warned once',
+  );
   const dog: MotionRequest = { ...request, segments: [{ text: 'act like a dog', seconds: 5 }] };
-  assert.match(replyAfterGeneration('ok', dog, { score: 0.1, candidates: 1, threshold: 0.3, unsure: true }), /comes close: “crawl forward low on the floor, on knees and forearms”/);
+  assert.match(
+    replyAfterGeneration('ok', dog, { score: 0.1, candidates: 1, threshold: 0.3, unsure: true }),
+    /comes close: “crawl forward low on the floor, on knees and forearms”/,
+  );
 });
 
 test('the chat eval scores the planner, so grounding leaves its accuracy unchanged', async () => {
@@ -238,12 +376,24 @@ test('configured from the environment with an OpenAI-compatible server, the plan
   const server = await startOpenAIServer((body) => {
     const tools = body.tools as unknown[] | undefined;
     const msgs = body.messages as { role: string; content?: string }[];
-    if (tools && !msgs.some((m) => m.role === 'tool')) return { toolCalls: [{ name: 'plan_motion', args: { segments: [{ action: 'juggle three balls', seconds: 4 }] } }] };
+    if (tools && !msgs.some((m) => m.role === 'tool'))
+      return {
+        toolCalls: [{ name: 'plan_motion', args: { segments: [{ action: 'juggle three balls', seconds: 4 }] } }],
+      };
     if (tools) return { content: 'Juggling!' };
-    return { content: '{"summary": "no juggling data: raising the hands in turn", "steps": [{"text": "raise the right hand", "share": 0.5}, {"text": "raise the left hand", "share": 0.5}]}' };
+    return {
+      content:
+        '{"summary": "no juggling data: raising the hands in turn", "steps": [{"text": "raise the right hand", "share": 0.5}, {"text": "raise the left hand", "share": 0.5}]}',
+    };
   });
   try {
-    const env = { OPENAI_BASE_URL: server.baseURL, OPENAI_MODEL: 'local-test-model', CHARADES_LLM_RETRIES: '0', CHARADES_EXPAND: 'off', CHARADES_MODELS: 'models' };
+    const env = {
+      OPENAI_BASE_URL: server.baseURL,
+      OPENAI_MODEL: 'local-test-model',
+      CHARADES_LLM_RETRIES: '0',
+      CHARADES_EXPAND: 'off',
+      CHARADES_MODELS: 'models',
+    };
     const { agent } = createAgentFromEnv(env);
     const r = await agent.turn(emptyConversation(), 'juggle three balls');
     assert.equal(r.planner, 'llm');

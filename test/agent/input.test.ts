@@ -72,13 +72,26 @@ test('animal and action emoji are understood, once, whether alone, as a noun or 
 });
 
 test('numbers that are no valid duration are refused or clamped with a note and never reach the phrase', async () => {
-  for (const text of ['walk for -5 seconds', 'walk for -5', 'walk for −5 seconds', 'walk for minus 5 seconds', 'walk for NaN seconds', 'walk for infinity seconds']) {
+  for (const text of [
+    'walk for -5 seconds',
+    'walk for -5',
+    'walk for −5 seconds',
+    'walk for minus 5 seconds',
+    'walk for NaN seconds',
+    'walk for infinity seconds',
+  ]) {
     const r = await turn(text);
     assert.deepEqual(texts(r.request), ['walk forward'], text);
     assert.deepEqual(secs(r.request), [4], `${text}: the usual length`);
     assert.match(r.reply, /is not a (duration|number of seconds)/, text);
   }
-  const clamped: Array<[string, number]> = [['dance for 1e6 seconds', 12], ['walk for 2 hours', 12], ['walk for five hundred million seconds', 12], ['wave for 500 ms', 0.5], ['jump for 0 seconds', 0.5]];
+  const clamped: Array<[string, number]> = [
+    ['dance for 1e6 seconds', 12],
+    ['walk for 2 hours', 12],
+    ['walk for five hundred million seconds', 12],
+    ['wave for 500 ms', 0.5],
+    ['jump for 0 seconds', 0.5],
+  ];
   for (const [text, seconds] of clamped) {
     const r = await turn(text);
     assert.deepEqual(secs(r.request), [seconds], text);
@@ -94,7 +107,11 @@ test('a comma inside one action description does not split it; a comma before a 
   assert.deepEqual(texts(crawl.request), ['crawl forward low on the floor, on knees and forearms']);
   assert.deepEqual(texts((await turn('run, slowly')).request), ['run slowly']);
   assert.deepEqual(texts((await turn('wave, sit down')).request), ['wave the right hand', 'sit down']);
-  assert.deepEqual(texts((await turn('walk, jump over a puddle and keep walking')).request), ['walk forward', 'jump over a puddle', 'keep walking']);
+  assert.deepEqual(texts((await turn('walk, jump over a puddle and keep walking')).request), [
+    'walk forward',
+    'jump over a puddle',
+    'keep walking',
+  ]);
   const styled = await turn('walk angrily, for 5 seconds');
   assert.deepEqual([texts(styled.request), secs(styled.request)], [['walk forward angrily'], [5]]);
 });
@@ -108,6 +125,12 @@ test('speeds are shown exactly (0.25×, not 0.3×)', async () => {
   const quarter = await turn('walk at quarter speed');
   assert.equal(quarter.request?.speed, 0.25);
   assert.match(quarter.reply, /at 0\.25× speed/);
-  const r = { segments: [{ text: 'walk forward', seconds: 4 }], samples: 1 as const, seed: 0, temperature: 1, speed: 0.125 };
+  const r = {
+    segments: [{ text: 'walk forward', seconds: 4 }],
+    samples: 1 as const,
+    seed: 0,
+    temperature: 1,
+    speed: 0.125,
+  };
   assert.match(describeRequest(r), /at 0\.125× speed/);
 });

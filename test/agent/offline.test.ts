@@ -4,7 +4,14 @@ import { MotionRequestSchema } from '../../src/motion/contracts.js';
 import { NUM_JOINTS } from '../../src/motion/skeleton.js';
 import type { MotionRequest } from '../../src/motion/contracts.js';
 import {
-  ChatSession, ConversationStateSchema, InMemoryConversations, createAgent, emptyConversation, parseConversationState, pickSample, recordMotion,
+  ChatSession,
+  ConversationStateSchema,
+  InMemoryConversations,
+  createAgent,
+  emptyConversation,
+  parseConversationState,
+  pickSample,
+  recordMotion,
 } from '../../src/agent/index.js';
 import type { ConversationState, TurnContext } from '../../src/agent/index.js';
 
@@ -39,7 +46,12 @@ test('the issue list: dog, wave then sit, walk 5 s, jump twice, run angrily, lik
 });
 
 test('every request validates against the MotionRequest contract', async () => {
-  for (const t of ['wave, then sit down', 'walk for 100 seconds then run for 100 seconds', 'dance angrily twice in slow motion', 'act like a dog']) {
+  for (const t of [
+    'wave, then sit down',
+    'walk for 100 seconds then run for 100 seconds',
+    'dance angrily twice in slow motion',
+    'act like a dog',
+  ]) {
     const r = await talk([t]);
     assert.ok(r.request, t);
     assert.equal(MotionRequestSchema.safeParse(r.request).success, true, t);
@@ -90,7 +102,10 @@ test('"continue with a jump" continues from the picked sample of the last motion
   state = recordMotion(state, ['a', 'b', 'c', 'd']);
   state = pickSample(state, 2);
   const r = await agent.turn(state, 'continue with a jump');
-  assert.deepEqual(r.request?.segments.map((s) => [s.text, s.control?.continueFrom]), [['jump', { id: 'c' }]]);
+  assert.deepEqual(
+    r.request?.segments.map((s) => [s.text, s.control?.continueFrom]),
+    [['jump', { id: 'c' }]],
+  );
 });
 
 test('"continue" with no finished motion replays the previous part with the new action after it', async () => {
@@ -147,7 +162,10 @@ test('the agent never mutates the state it is given, and the state round-trips t
 });
 
 test('a corrupt stored state is rejected with the field that is wrong', () => {
-  assert.throws(() => parseConversationState({ version: 1, turns: 'x', undo: [], motions: [] }, 'row 7'), /row 7 is invalid: turns/);
+  assert.throws(
+    () => parseConversationState({ version: 1, turns: 'x', undo: [], motions: [] }, 'row 7'),
+    /row 7 is invalid: turns/,
+  );
   assert.throws(() => parseConversationState({ version: 2, turns: [], undo: [], motions: [] }), /version/);
 });
 

@@ -17,7 +17,9 @@ export interface OpenAIServer {
 }
 
 /** `reply` gets each request body and returns what to answer; a script array is consumed in order. */
-export async function startOpenAIServer(reply: ScriptedReply[] | ((body: Record<string, unknown>) => ScriptedReply)): Promise<OpenAIServer> {
+export async function startOpenAIServer(
+  reply: ScriptedReply[] | ((body: Record<string, unknown>) => ScriptedReply),
+): Promise<OpenAIServer> {
   const requests: Array<Record<string, unknown>> = [];
   let i = 0;
   const server = createServer((req, res) => {
@@ -32,24 +34,35 @@ export async function startOpenAIServer(reply: ScriptedReply[] | ((body: Record<
       }
       const next = typeof reply === 'function' ? reply(body) : reply[Math.min(i++, reply.length - 1)];
       if ('status' in next) {
-        res.writeHead(next.status, { 'content-type': 'application/json' }).end(next.body ?? '{"error":{"message":"scripted failure"}}');
+        res
+          .writeHead(next.status, { 'content-type': 'application/json' })
+          .end(next.body ?? '{"error":{"message":"scripted failure"}}');
         return;
       }
       const delay = 'delayMs' in next ? (next.delayMs ?? 0) : 0;
       const message =
         'toolCalls' in next
-          ? { role: 'assistant', content: null, tool_calls: next.toolCalls.map((t, k) => ({ id: `call_${i}_${k}`, type: 'function', function: { name: t.name, arguments: JSON.stringify(t.args) } })) }
+          ? {
+              role: 'assistant',
+              content: null,
+              tool_calls: next.toolCalls.map((t, k) => ({
+                id: `call_${i}_${k}`,
+                type: 'function',
+                function: { name: t.name, arguments: JSON.stringify(t.args) },
+              })),
+            }
           : { role: 'assistant', content: next.content };
-      const send = () => res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: `chatcmpl-${i}`,
-          object: 'chat.completion',
-          created: 1_700_000_000,
-          model: String(body.model ?? 'test-model'),
-          choices: [{ index: 0, message, finish_reason: 'toolCalls' in next ? 'tool_calls' : 'stop' }],
-          usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-        }),
-      );
+      const send = () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            id: `chatcmpl-${i}`,
+            object: 'chat.completion',
+            created: 1_700_000_000,
+            model: String(body.model ?? 'test-model'),
+            choices: [{ index: 0, message, finish_reason: 'toolCalls' in next ? 'tool_calls' : 'stop' }],
+            usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+          }),
+        );
       if (delay) setTimeout(() => !res.destroyed && send(), delay).unref();
       else send();
     });

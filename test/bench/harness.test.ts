@@ -24,15 +24,24 @@ test('summarize reports count, mean, p50, p95, min and max', () => {
 
 test('timeIt awaits async work, runs warmup + runs times, and times only the runs', async () => {
   let calls = 0;
-  const ms = await timeIt(async () => {
-    calls++;
-    await new Promise((r) => setTimeout(r, 5));
-  }, { warmup: 2, runs: 3 });
+  const ms = await timeIt(
+    async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+    },
+    { warmup: 2, runs: 3 },
+  );
   assert.equal(calls, 5);
   assert.equal(ms.length, 3);
   for (const m of ms) assert.ok(m >= 4, `expected ≥ 4 ms, got ${m}`);
-  await assert.rejects(timeIt(() => 0, { runs: 0 }), /runs must be an integer ≥ 1/);
-  await assert.rejects(timeIt(() => 0, { warmup: -1 }), /warmup must be an integer ≥ 0/);
+  await assert.rejects(
+    timeIt(() => 0, { runs: 0 }),
+    /runs must be an integer ≥ 1/,
+  );
+  await assert.rejects(
+    timeIt(() => 0, { warmup: -1 }),
+    /warmup must be an integer ≥ 0/,
+  );
 });
 
 test('rssMb is a plausible resident size', () => {
@@ -41,7 +50,10 @@ test('rssMb is a plausible resident size', () => {
 });
 
 test('formatTable aligns columns from the union of keys', () => {
-  const t = formatTable([{ task: 'text', p50: 12.3456 }, { task: 'keys-long', p95: 1000.25 }]);
+  const t = formatTable([
+    { task: 'text', p50: 12.3456 },
+    { task: 'keys-long', p95: 1000.25 },
+  ]);
   const lines = t.split('\n');
   assert.equal(lines[0], 'task       p50     p95');
   assert.equal(lines[2], 'text       12.346');

@@ -10,7 +10,11 @@ import { ffprobe, tempDir, testConfig } from './helpers.js';
 const BIN = fileURLToPath(new URL('../../bin/charades.js', import.meta.url));
 
 function charades(args: string[], dataDir: string) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CHARADES_DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, timeout: 120_000 });
+  return spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CHARADES_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    timeout: 120_000,
+  });
 }
 
 test('charades "PROMPT" -o out.mp4 writes a playable MP4 and prints its path', () => {
@@ -55,7 +59,12 @@ test('charades chat keeps the conversation: "slower" makes a longer clip, and it
     const output = new PassThrough();
     let printed = '';
     output.on('data', (d: Buffer) => (printed += d.toString()));
-    const turns = await runChat(rt, { session: 's1', outDir, input: Readable.from(['make a person wave for 2 seconds\n', '\n', 'slower\n', 'exit\n', 'never read\n']), output });
+    const turns = await runChat(rt, {
+      session: 's1',
+      outDir,
+      input: Readable.from(['make a person wave for 2 seconds\n', '\n', 'slower\n', 'exit\n', 'never read\n']),
+      output,
+    });
     await rt.close();
     assert.equal(turns.length, 2);
     const [first, second] = turns.map((t) => ffprobe(t.path!).duration);
@@ -63,7 +72,12 @@ test('charades chat keeps the conversation: "slower" makes a longer clip, and it
     assert.ok(printed.includes(turns[1].path!), 'each turn prints its MP4 path');
 
     rt = await createRuntime(config);
-    const after = await runChat(rt, { session: 's1', outDir, input: Readable.from(['faster\n']), output: new PassThrough() });
+    const after = await runChat(rt, {
+      session: 's1',
+      outDir,
+      input: Readable.from(['faster\n']),
+      output: new PassThrough(),
+    });
     await rt.close();
     assert.match(after[0].path!, /s1-003\.mp4$/, 'numbering continues after the restart');
     const third = ffprobe(after[0].path!).duration;
@@ -77,7 +91,10 @@ test('chat refuses a bad session name', async () => {
   const { dir, cleanup } = tempDir();
   const rt = await createRuntime(testConfig(dir));
   try {
-    await assert.rejects(runChat(rt, { session: '../etc', outDir: dir, input: Readable.from([]) }), /--session must be letters, digits/);
+    await assert.rejects(
+      runChat(rt, { session: '../etc', outDir: dir, input: Readable.from([]) }),
+      /--session must be letters, digits/,
+    );
   } finally {
     await rt.close();
     cleanup();

@@ -17,8 +17,14 @@ test('environment wins over the file, and lists are comma separated', () => {
   const { dir, cleanup } = tempDir();
   try {
     const file = join(dir, 'charades.json');
-    writeFileSync(file, JSON.stringify({ concurrency: 3, limits: { userQueue: 5 }, discord: { allowedChannels: ['1'] } }));
-    const c = loadConfig({ env: { CHARADES_CONCURRENCY: '2', DISCORD_ALLOWED_CHANNELS: '10, 20', REDIS_URL: 'redis://127.0.0.1:6380' }, file });
+    writeFileSync(
+      file,
+      JSON.stringify({ concurrency: 3, limits: { userQueue: 5 }, discord: { allowedChannels: ['1'] } }),
+    );
+    const c = loadConfig({
+      env: { CHARADES_CONCURRENCY: '2', DISCORD_ALLOWED_CHANNELS: '10, 20', REDIS_URL: 'redis://127.0.0.1:6380' },
+      file,
+    });
     assert.equal(c.concurrency, 2);
     assert.equal(c.limits.userQueue, 5);
     assert.equal(c.limits.userPerMinute, 6, 'untouched nested defaults survive the merge');
@@ -35,7 +41,11 @@ test('every bad value is reported at once, naming where it came from', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({ render: { size: 3 } }));
     assert.throws(
-      () => loadConfig({ env: { CHARADES_CONCURRENCY: 'lots', REDIS_URL: 'http://x', DISCORD_ALLOWED_CHANNELS: '12,general' }, file }),
+      () =>
+        loadConfig({
+          env: { CHARADES_CONCURRENCY: 'lots', REDIS_URL: 'http://x', DISCORD_ALLOWED_CHANNELS: '12,general' },
+          file,
+        }),
       (err: Error) => {
         assert.match(err.message, /env CHARADES_CONCURRENCY = "lots"/);
         assert.match(err.message, /env REDIS_URL = "http:\/\/x": expected a redis:\/\/ or rediss:\/\/ URL/);
@@ -52,7 +62,10 @@ test('every bad value is reported at once, naming where it came from', () => {
 test('a missing or broken config file is a clear error', () => {
   const { dir, cleanup } = tempDir();
   try {
-    assert.throws(() => loadConfig({ env: {}, file: join(dir, 'nope.json') }), /config file .*nope\.json does not exist/);
+    assert.throws(
+      () => loadConfig({ env: {}, file: join(dir, 'nope.json') }),
+      /config file .*nope\.json does not exist/,
+    );
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ not json');
     assert.throws(() => loadConfig({ env: {}, file: broken }), /broken\.json is not valid JSON/);
@@ -66,5 +79,8 @@ test('a missing or broken config file is a clear error', () => {
 test('serve names the missing Discord variables', () => {
   assert.throws(() => requireDiscord(loadConfig({ env: {} })), /DISCORD_TOKEN and DISCORD_APP_ID/);
   assert.throws(() => requireDiscord(loadConfig({ env: { DISCORD_TOKEN: 't' } })), /needs DISCORD_APP_ID/);
-  assert.deepEqual(requireDiscord(loadConfig({ env: { DISCORD_TOKEN: 't', DISCORD_APP_ID: '42' } })), { token: 't', appId: '42' });
+  assert.deepEqual(requireDiscord(loadConfig({ env: { DISCORD_TOKEN: 't', DISCORD_APP_ID: '42' } })), {
+    token: 't',
+    appId: '42',
+  });
 });

@@ -23,8 +23,15 @@ interface Served {
 
 function serve(double: DiscordDouble, dataDir: string, tmp: string): Served {
   const env = {
-    ...process.env, TMPDIR: tmp, DISCORD_TOKEN: 'double-token', DISCORD_APP_ID: double.appId, DISCORD_API: double.apiBase,
-    CHARADES_DATA_DIR: dataDir, CHARADES_PLANNER: 'offline', CHARADES_RENDER_SIZE: '128', LOG_LEVEL: 'info',
+    ...process.env,
+    TMPDIR: tmp,
+    DISCORD_TOKEN: 'double-token',
+    DISCORD_APP_ID: double.appId,
+    DISCORD_API: double.apiBase,
+    CHARADES_DATA_DIR: dataDir,
+    CHARADES_PLANNER: 'offline',
+    CHARADES_RENDER_SIZE: '128',
+    LOG_LEVEL: 'info',
   };
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
@@ -41,7 +48,9 @@ function serve(double: DiscordDouble, dataDir: string, tmp: string): Served {
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, logs, exited };
 }
 
@@ -66,13 +75,20 @@ const videoOf = (m: DiscordMessage | undefined) => m?.attachments.find((a) => a.
 
 async function videoFor(double: DiscordDouble, text: string): Promise<DiscordMessage> {
   const ask = double.userMessage(alice, double.channelId, text, { mentionBot: true });
-  return double.waitFor(() => double.channelMessages(double.channelId).find((m) => m.message_reference?.message_id === ask.id && videoOf(m)), 90_000, `the video for "${text}"`);
+  return double.waitFor(
+    () =>
+      double.channelMessages(double.channelId).find((m) => m.message_reference?.message_id === ask.id && videoOf(m)),
+    90_000,
+    `the video for "${text}"`,
+  );
 }
 
 async function running(double: DiscordDouble, served: Served): Promise<void> {
   await Promise.race([
     double.waitFor(() => served.logs.some((l) => l.msg === 'discord bot ready'), 90_000, 'the bot process to be ready'),
-    served.exited.then((e) => assert.fail(`the bot exited early (${e.code ?? e.signal}): ${served.logs.map((l) => l.msg).join(' | ')}`)),
+    served.exited.then((e) =>
+      assert.fail(`the bot exited early (${e.code ?? e.signal}): ${served.logs.map((l) => l.msg).join(' | ')}`),
+    ),
   ]);
 }
 
@@ -84,52 +100,91 @@ async function noChromiumLeft(tmp: string): Promise<void> {
   assert.deepEqual(profilesIn(tmp), [], 'no charades-chromium-* temp folder is left');
 }
 
-test('the bot process survives a payload discord.js cannot parse, and SIGTERM leaves no Chromium and no temp folder', { timeout: 240_000 }, async () => {
-  const double = await new DiscordDouble().start();
-  const { dir, cleanup } = tempDir();
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  const served = serve(double, join(dir, 'data'), tmp);
-  try {
-    await running(double, served);
-    await videoFor(double, 'wave for 1 second');
-    assert.ok(chromiumUnder(tmp).length > 0, 'the render left Chromium running (warm)');
-    assert.equal(profilesIn(tmp).length, 1);
+test(
+  'the bot process survives a payload discord.js cannot parse, and SIGTERM leaves no Chromium and no temp folder',
+  { timeout: 240_000 },
+  async () => {
+    const double = await new DiscordDouble().start();
+    const { dir, cleanup } = tempDir();
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const served = serve(double, join(dir, 'data'), tmp);
+    try {
+      await running(double, served);
+      await videoFor(double, 'wave for 1 second');
+      assert.ok(chromiumUnder(tmp).length > 0, 'the render left Chromium running (warm)');
+      assert.equal(profilesIn(tmp).length, 1);
 
-    // An application-command interaction without its data: discord.js throws while building the interaction.
-    double.dispatch('INTERACTION_CREATE', { id: snowflake(), application_id: double.appId, type: 2, guild_id: double.guildId, channel_id: double.channelId, token: 'broken', version: 1, member: { user: { id: alice.id, username: 'alice', discriminator: '0' }, roles: [], permissions: '0' } });
-    await double.waitFor(() => served.logs.some((l) => /an error nobody handled/.test(String(l.msg))), 10_000, 'the logged parse error');
-    await videoFor(double, 'jump for 1 second');
+      // An application-command interaction without its data: discord.js throws while building the interaction.
+      double.dispatch('INTERACTION_CREATE', {
+        id: snowflake(),
+        application_id: double.appId,
+        type: 2,
+        guild_id: double.guildId,
+        channel_id: double.channelId,
+        token: 'broken',
+        version: 1,
+        member: { user: { id: alice.id, username: 'alice', discriminator: '0' }, roles: [], permissions: '0' },
+      });
+      await double.waitFor(
+        () => served.logs.some((l) => /an error nobody handled/.test(String(l.msg))),
+        10_000,
+        'the logged parse error',
+      );
+      await videoFor(double, 'jump for 1 second');
 
-    served.child.kill('SIGTERM');
-    const exit = await served.exited;
-    assert.equal(exit.code, 0, `SIGTERM is a clean exit: ${served.logs.slice(-5).map((l) => l.msg).join(' | ')}`);
-    await noChromiumLeft(tmp);
-  } finally {
-    served.child.kill('SIGKILL');
-    await double.close();
-    cleanup();
-  }
-});
+      served.child.kill('SIGTERM');
+      const exit = await served.exited;
+      assert.equal(
+        exit.code,
+        0,
+        `SIGTERM is a clean exit: ${served.logs
+          .slice(-5)
+          .map((l) => l.msg)
+          .join(' | ')}`,
+      );
+      await noChromiumLeft(tmp);
+    } finally {
+      served.child.kill('SIGKILL');
+      await double.close();
+      cleanup();
+    }
+  },
+);
 
-test('an uncaught error: the bot logs it, shuts down with exit code 1 and leaves no Chromium and no temp folder', { timeout: 240_000 }, async () => {
-  const double = await new DiscordDouble().start();
-  const { dir, cleanup } = tempDir();
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  const served = serve(double, join(dir, 'data'), tmp);
-  try {
-    await running(double, served);
-    await videoFor(double, 'wave for 1 second');
-    assert.ok(chromiumUnder(tmp).length > 0, 'Chromium is running');
-    served.child.kill('SIGUSR2');
-    const exit = await served.exited;
-    assert.equal(exit.code, 1, `exit ${exit.code}: ${served.logs.slice(-6).map((l) => `${String(l.msg)} ${String(l.err ?? '')}`).join(' | ')}`);
-    assert.ok(served.logs.some((l) => l.msg === 'uncaught exception: shutting down' && /thrown on purpose/.test(String(l.err))));
-    await noChromiumLeft(tmp);
-  } finally {
-    served.child.kill('SIGKILL');
-    await double.close();
-    cleanup();
-  }
-});
+test(
+  'an uncaught error: the bot logs it, shuts down with exit code 1 and leaves no Chromium and no temp folder',
+  { timeout: 240_000 },
+  async () => {
+    const double = await new DiscordDouble().start();
+    const { dir, cleanup } = tempDir();
+    const tmp = join(dir, 'tmp');
+    mkdirSync(tmp);
+    const served = serve(double, join(dir, 'data'), tmp);
+    try {
+      await running(double, served);
+      await videoFor(double, 'wave for 1 second');
+      assert.ok(chromiumUnder(tmp).length > 0, 'Chromium is running');
+      served.child.kill('SIGUSR2');
+      const exit = await served.exited;
+      assert.equal(
+        exit.code,
+        1,
+        `exit ${exit.code}: ${served.logs
+          .slice(-6)
+          .map((l) => `${String(l.msg)} ${String(l.err ?? '')}`)
+          .join(' | ')}`,
+      );
+      assert.ok(
+        served.logs.some(
+          (l) => l.msg === 'uncaught exception: shutting down' && /thrown on purpose/.test(String(l.err)),
+        ),
+      );
+      await noChromiumLeft(tmp);
+    } finally {
+      served.child.kill('SIGKILL');
+      await double.close();
+      cleanup();
+    }
+  },
+);

@@ -23,16 +23,25 @@ function capturedLogger(): { logger: Logger; lines: Record<string, unknown>[] } 
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
-async function startBot(double: DiscordDouble, dataDir: string, logger: Logger, options: DiscordBotOptions = {}): Promise<DiscordBot> {
+async function startBot(
+  double: DiscordDouble,
+  dataDir: string,
+  logger: Logger,
+  options: DiscordBotOptions = {},
+): Promise<DiscordBot> {
   // Generous per-user limits: these tests send many requests as one user within a minute.
-  const config = testConfig(dataDir, { discord: { token: 'double-token', appId: double.appId, api: double.apiBase, allowedChannels: [] }, limits: { userQueue: 5, userPerMinute: 100, uploadBytes: 10 * 1024 * 1024 } });
+  const config = testConfig(dataDir, {
+    discord: { token: 'double-token', appId: double.appId, api: double.apiBase, allowedChannels: [] },
+    limits: { userQueue: 5, userPerMinute: 100, uploadBytes: 10 * 1024 * 1024 },
+  });
   return startDiscordBot(config, { logger, ...options });
 }
 
@@ -40,25 +49,36 @@ const videoOf = (m: DiscordMessage | undefined) => m?.attachments.find((a) => a.
 
 /** The latest request of a user, and where its reply went. */
 function latestDelivery(bot: DiscordBot, userId: string): { jobId: string; target: string | undefined } {
-  const row = bot.runtime.store.db.prepare('SELECT id FROM requests WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1').get(userId) as { id: string };
+  const row = bot.runtime.store.db
+    .prepare('SELECT id FROM requests WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT 1')
+    .get(userId) as { id: string };
   return { jobId: row.id, target: bot.runtime.store.deliveryTarget(row.id) };
 }
 
 /** The delivery record is settled (not pending, nothing left for a restart) and names `expected`. */
 async function assertSettled(double: DiscordDouble, bot: DiscordBot, userId: string, expected: RegExp): Promise<void> {
   // The record is written once Discord's answer reaches the bot, a moment after the double saw the request.
-  const target = await double.waitFor(() => {
-    const t = latestDelivery(bot, userId).target;
-    return t && t !== pendingDelivery('discord') ? t : undefined;
-  }, 5_000, 'a settled delivery record');
+  const target = await double.waitFor(
+    () => {
+      const t = latestDelivery(bot, userId).target;
+      return t && t !== pendingDelivery('discord') ? t : undefined;
+    },
+    5_000,
+    'a settled delivery record',
+  );
   assert.match(target, expected);
   assert.equal(bot.runtime.store.undeliveredRequests('discord').length, 0, 'nothing is waiting for the next restart');
 }
 
 /** Sends a mention and waits until the bot's answer to it carries the video or says why not. */
-async function mention(double: DiscordDouble, text: string, user = alice): Promise<{ ask: DiscordMessage; answers: () => DiscordMessage[] }> {
+async function mention(
+  double: DiscordDouble,
+  text: string,
+  user = alice,
+): Promise<{ ask: DiscordMessage; answers: () => DiscordMessage[] }> {
   const ask = double.userMessage(user, double.channelId, text, { mentionBot: true });
-  const answers = () => double.channelMessages(double.channelId).filter((m) => m.message_reference?.message_id === ask.id);
+  const answers = () =>
+    double.channelMessages(double.channelId).filter((m) => m.message_reference?.message_id === ask.id);
   return { ask, answers };
 }
 
@@ -73,17 +93,28 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     // 50013 Missing Permissions on any upload (no Attach Files): the reply says so, with the buttons.
     let lift = double.refuse({ withFiles: true, status: 403, code: 50013, message: 'Missing Permissions' });
     let turn = await mention(double, 'wave for 1 second');
-    let answer = await double.waitFor(() => turn.answers().find(finalAnswer), 60_000, 'the answer without Attach Files');
+    let answer = await double.waitFor(
+      () => turn.answers().find(finalAnswer),
+      60_000,
+      'the answer without Attach Files',
+    );
     assert.equal(videoOf(answer), undefined);
     assert.match(answer.content, /missing the \*\*Attach Files\*\* permission/);
     assert.match(answer.content, /wave/, 'the answer still says what was understood');
     assert.equal(answer.components.length, 2, 'the buttons (BVH, GLB downloads) are still there');
     await assertSettled(double, bot, alice.id, new RegExp(`^discord:${double.channelId}:${answer.id}$`));
-    assert.ok(lines.some((l) => l.code === 50013 && l.kind === 'permission'), 'the refusal is logged with its code');
+    assert.ok(
+      lines.some((l) => l.code === 50013 && l.kind === 'permission'),
+      'the refusal is logged with its code',
+    );
 
     // The same for /act: the deferred reply is edited with the reason instead of hanging on "thinking".
     const act = double.slashCommand(alice, 'act', { prompt: 'jump', seconds: 1 });
-    const actAnswer = await double.waitFor(() => (act.original && finalAnswer(act.original) ? act.original : undefined), 60_000, 'the /act answer without Attach Files');
+    const actAnswer = await double.waitFor(
+      () => (act.original && finalAnswer(act.original) ? act.original : undefined),
+      60_000,
+      'the /act answer without Attach Files',
+    );
     assert.match(actAnswer.content, /Attach Files/);
     await assertSettled(double, bot, alice.id, /^discord:\d+:\d+$/);
     lift();
@@ -95,7 +126,10 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     const refused = double.requests.find((r) => r.status === 413 && r.files.length > 0)!;
     const small = videoOf(answer);
     assert.ok(small, `a smaller video is attached: ${answer.content}`);
-    assert.ok(small.size < refused.files[0].data.length, `re-encoded ${small.size} B < refused ${refused.files[0].data.length} B`);
+    assert.ok(
+      small.size < refused.files[0].data.length,
+      `re-encoded ${small.size} B < refused ${refused.files[0].data.length} B`,
+    );
     assert.match(answer.content, /re-encoded to .* Discord refused the .* original as too large/);
     await assertSettled(double, bot, alice.id, new RegExp(`:${answer.id}$`));
     lift();
@@ -104,13 +138,19 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     const limit = Math.floor(refused.files[0].data.length * 0.6);
     double.options.attachmentSizeLimit = limit;
     const fitted = double.slashCommand(alice, 'act', { prompt: 'walk', seconds: 6 });
-    const fittedAnswer = await double.waitFor(() => (fitted.original && finalAnswer(fitted.original) ? fitted.original : undefined), 60_000, 'the fitted video');
+    const fittedAnswer = await double.waitFor(
+      () => (fitted.original && finalAnswer(fitted.original) ? fitted.original : undefined),
+      60_000,
+      'the fitted video',
+    );
     const fittedVideo = videoOf(fittedAnswer);
     assert.ok(fittedVideo, `a video that fits is attached: ${fittedAnswer.content}`);
     assert.ok(fittedVideo.size <= limit, `${fittedVideo.size} B ≤ the ${limit} B limit`);
     assert.match(fittedAnswer.content, /re-encoded to .* to fit this server's .* upload limit/);
     delete double.options.attachmentSizeLimit;
-    t.diagnostic(`6 s clip ${refused.files[0].data.length} B; after 40005 re-encoded to ${small.size} B; for a ${limit} B limit re-encoded to ${fittedVideo.size} B`);
+    t.diagnostic(
+      `6 s clip ${refused.files[0].data.length} B; after 40005 re-encoded to ${small.size} B; for a ${limit} B limit re-encoded to ${fittedVideo.size} B`,
+    );
 
     // 40005 every time: the reason, with the size.
     lift = double.refuse({ withFiles: true, status: 413, code: 40005, message: 'Request entity too large' });
@@ -127,14 +167,21 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     double.deleteMessage(ack.id);
     answer = await double.waitFor(() => turn.answers().find((m) => videoOf(m)), 60_000, 'the video in a new message');
     assert.notEqual(answer.id, ack.id);
-    assert.ok(double.requests.some((r) => r.method === 'PATCH' && r.path.endsWith(`/messages/${ack.id}`) && r.status === 404), 'the edit of the deleted message got 10008');
+    assert.ok(
+      double.requests.some((r) => r.method === 'PATCH' && r.path.endsWith(`/messages/${ack.id}`) && r.status === 404),
+      'the edit of the deleted message got 10008',
+    );
     await assertSettled(double, bot, alice.id, new RegExp(`:${answer.id}$`));
 
     // 10008 for /act: the deferred reply is deleted; a follow-up carries the video.
     const deleted = double.slashCommand(alice, 'act', { prompt: 'wave', seconds: 1 });
     await double.waitFor(() => deleted.original, 10_000, 'the deferred reply');
     double.deleteMessage(deleted.original!.id);
-    const followup = await double.waitFor(() => deleted.followups.find((m) => videoOf(m)), 60_000, 'the follow-up with the video');
+    const followup = await double.waitFor(
+      () => deleted.followups.find((m) => videoOf(m)),
+      60_000,
+      'the follow-up with the video',
+    );
     await assertSettled(double, bot, alice.id, new RegExp(`:${followup.id}$`));
 
     // 5xx on every edit with a file (discord.js retries, then gives up): a new message carries the video.
@@ -155,28 +202,50 @@ test('Discord refusals of the final answer: 50013, 40005, 10008, 5xx and 4xx eac
     // Discord refuses everything the bot sends after the acknowledgement: nothing to show, but the record is settled.
     turn = await mention(double, 'bow for 1 second', bob);
     await double.waitFor(() => turn.answers()[0], 10_000, 'the acknowledgement');
-    lift = double.refuse({ path: /\/channels\/\d+\/messages/, status: 403, code: 50013, message: 'Missing Permissions' });
-    await double.waitFor(() => lines.some((l) => /could not answer at all/.test(String(l.msg))), 60_000, 'the give-up log line');
+    lift = double.refuse({
+      path: /\/channels\/\d+\/messages/,
+      status: 403,
+      code: 50013,
+      message: 'Missing Permissions',
+    });
+    await double.waitFor(
+      () => lines.some((l) => /could not answer at all/.test(String(l.msg))),
+      60_000,
+      'the give-up log line',
+    );
     await assertSettled(double, bot, bob.id, /^discord:undeliverable$/);
     lift();
 
     // Nothing the bot sent could ping: only the requester it addresses, never @everyone, roles or other users —
     // not even when it echoes a prompt full of mentions, or its help text that names the bot.
     turn = await mention(double, '@everyone @here <@&100000000000000077> <@100000000000000002> wave for 1 second');
-    await double.waitFor(() => turn.answers().find((m) => videoOf(m)), 60_000, 'the answer to a prompt full of mentions');
+    await double.waitFor(
+      () => turn.answers().find((m) => videoOf(m)),
+      60_000,
+      'the answer to a prompt full of mentions',
+    );
     const help = double.slashCommand(bob, 'help');
     await double.waitFor(() => help.callbacks.length > 0, 10_000, 'the help reply');
     // Interaction callbacks carry the message under `data`; everything else at the top of the body.
-    const messageOf = (r: RecordedRequest) => (r.path.endsWith('/callback') ? (r.body?.data as Record<string, unknown> | undefined) : r.body);
-    const sent = double.requests.filter((r: RecordedRequest) => (r.method === 'POST' || r.method === 'PATCH') && typeof messageOf(r)?.content === 'string');
+    const messageOf = (r: RecordedRequest) =>
+      r.path.endsWith('/callback') ? (r.body?.data as Record<string, unknown> | undefined) : r.body;
+    const sent = double.requests.filter(
+      (r: RecordedRequest) =>
+        (r.method === 'POST' || r.method === 'PATCH') && typeof messageOf(r)?.content === 'string',
+    );
     assert.ok(sent.length > 10);
-    assert.ok(sent.some((r) => r.path.endsWith('/callback')), 'interaction replies are checked too');
+    assert.ok(
+      sent.some((r) => r.path.endsWith('/callback')),
+      'interaction replies are checked too',
+    );
     for (const r of sent) {
-      const allowed = messageOf(r)!.allowed_mentions as { parse?: string[]; users?: string[]; roles?: string[] } | undefined;
+      const allowed = messageOf(r)!.allowed_mentions as
+        { parse?: string[]; users?: string[]; roles?: string[] } | undefined;
       assert.ok(allowed, `${r.method} ${r.path} says which mentions may ping`);
       assert.deepEqual(allowed.parse ?? [], [], `${r.method} ${r.path} parses no mentions from its text`);
       assert.deepEqual(allowed.roles ?? [], [], `${r.method} ${r.path} pings no role`);
-      for (const u of allowed.users ?? []) assert.ok([alice.id, bob.id].includes(u), `${r.method} ${r.path} pings only a requester`);
+      for (const u of allowed.users ?? [])
+        assert.ok([alice.id, bob.id].includes(u), `${r.method} ${r.path} pings only a requester`);
     }
   } finally {
     await bot.close();
@@ -202,12 +271,17 @@ test('progress edits: at most one a second per message (counted as PATCHes on th
       assert.ok(final, 'the video came in an edit');
       for (let i = 1; i < progress.length; i++) {
         const gap = progress[i].at - progress[i - 1].at;
-        assert.ok(gap >= 900, `progress edits ${i - 1}→${i} were ${gap.toFixed(0)} ms apart (${progress.map((p) => String(p.body?.content)).join(' | ')})`);
+        assert.ok(
+          gap >= 900,
+          `progress edits ${i - 1}→${i} were ${gap.toFixed(0)} ms apart (${progress.map((p) => String(p.body?.content)).join(' | ')})`,
+        );
       }
       const span = (final.at - patches[0].at) / 1000;
       assert.ok(patches.length <= Math.ceil(span) + 2, `${patches.length} edits in ${span.toFixed(1)} s`);
       const gaps = progress.slice(1).map((p, i) => Math.round(p.at - progress[i].at));
-      t.diagnostic(`${patches.length} PATCHes (${progress.length} progress + the final) in ${span.toFixed(2)} s; progress gaps ${gaps.join(', ')} ms; final ${Math.round(final.at - progress[progress.length - 1].at)} ms after the last progress edit`);
+      t.diagnostic(
+        `${patches.length} PATCHes (${progress.length} progress + the final) in ${span.toFixed(2)} s; progress gaps ${gaps.join(', ')} ms; final ${Math.round(final.at - progress[progress.length - 1].at)} ms after the last progress edit`,
+      );
     }
   } finally {
     await bot.close();
@@ -218,21 +292,38 @@ test('progress edits: at most one a second per message (counted as PATCHes on th
 
 test('the presenter coalesces progress to the latest text and runs the final answer at once', async () => {
   const edits: { text: string; at: number }[] = [];
-  const present = progressPresenter({ progress: async (text: string) => void edits.push({ text, at: performance.now() }) }, 1000, (err) => assert.fail(err));
+  const present = progressPresenter(
+    { progress: async (text: string) => void edits.push({ text, at: performance.now() }) },
+    1000,
+    (err) => assert.fail(err),
+  );
   const t0 = performance.now();
   present.show('queued');
   await new Promise((r) => setTimeout(r, 20));
   present.show('planning');
   present.show('generating');
   await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(edits.map((e) => e.text), ['queued'], 'later texts wait for the interval');
+  assert.deepEqual(
+    edits.map((e) => e.text),
+    ['queued'],
+    'later texts wait for the interval',
+  );
   const answeredAt = await present.answer(async () => performance.now());
-  assert.ok(answeredAt - t0 < 200, `the final answer ran after ${(answeredAt - t0).toFixed(0)} ms, not after the interval`);
+  assert.ok(
+    answeredAt - t0 < 200,
+    `the final answer ran after ${(answeredAt - t0).toFixed(0)} ms, not after the interval`,
+  );
   await new Promise((r) => setTimeout(r, 1100));
-  assert.deepEqual(edits.map((e) => e.text), ['queued'], 'no progress edit after the final answer');
+  assert.deepEqual(
+    edits.map((e) => e.text),
+    ['queued'],
+    'no progress edit after the final answer',
+  );
 
   const paced: string[] = [];
-  const slow = progressPresenter({ progress: async (text: string) => void paced.push(text) }, 300, (err) => assert.fail(err));
+  const slow = progressPresenter({ progress: async (text: string) => void paced.push(text) }, 300, (err) =>
+    assert.fail(err),
+  );
   slow.show('a');
   await new Promise((r) => setTimeout(r, 20));
   slow.show('b');
@@ -273,12 +364,25 @@ test('slash-command registration refused with 400: logged, retried with back-off
   const store = new Store(join(dir, 'charades.sqlite'));
   const conv = store.conversation('discord', 'old-key', alice.id);
   const turnId = store.addTurn({ conversationId: conv.id, userId: alice.id, text: 'spin', action: 'prompt' });
-  store.addRequest({ id: 'unreadable-1', conversationId: conv.id, turnId, userId: alice.id, replyTo: { surface: { kind: 'carrier pigeon' } } });
+  store.addRequest({
+    id: 'unreadable-1',
+    conversationId: conv.id,
+    turnId,
+    userId: alice.id,
+    replyTo: { surface: { kind: 'carrier pigeon' } },
+  });
   assert.ok(store.claimDelivery('unreadable-1', pendingDelivery('discord')));
   store.close();
 
   const { logger, lines } = capturedLogger();
-  const lift = double.refuse({ method: 'PUT', path: /\/commands$/, status: 400, code: 50035, message: 'Invalid Form Body', times: 2 });
+  const lift = double.refuse({
+    method: 'PUT',
+    path: /\/commands$/,
+    status: 400,
+    code: 50035,
+    message: 'Invalid Form Body',
+    times: 2,
+  });
   const bot = await startBot(double, dir, logger, { registration: { retryMs: 300 } });
   try {
     assert.equal(double.registeredCommands.length, 0, 'the first registration was refused');
@@ -288,12 +392,20 @@ test('slash-command registration refused with 400: logged, retried with back-off
     assert.equal(failure.code, 50035);
 
     const turn = await mention(double, 'wave for 1 second');
-    const answer = await double.waitFor(() => turn.answers().find((m) => videoOf(m)), 60_000, 'the answer to a mention');
+    const answer = await double.waitFor(
+      () => turn.answers().find((m) => videoOf(m)),
+      60_000,
+      'the answer to a mention',
+    );
     assert.ok(videoOf(answer));
 
     await double.waitFor(() => bot.registration?.registered(), 10_000, 'the registration to succeed on a retry');
     assert.ok(double.registeredCommands.length > 0);
-    assert.equal(lines.filter((l) => /slash command registration failed/.test(String(l.msg))).length, 2, 'refused twice, then registered');
+    assert.equal(
+      lines.filter((l) => /slash command registration failed/.test(String(l.msg))).length,
+      2,
+      'refused twice, then registered',
+    );
 
     assert.equal(lines.filter((l) => /stored reply target is unreadable/.test(String(l.msg))).length, 1);
     assert.equal(bot.runtime.store.deliveryTarget('unreadable-1'), 'discord:unreachable');
@@ -305,7 +417,11 @@ test('slash-command registration refused with 400: logged, retried with back-off
   const again = capturedLogger();
   const second = await startBot(double, dir, again.logger, { registerCommands: false });
   try {
-    assert.equal(again.lines.filter((l) => /stored reply target is unreadable/.test(String(l.msg))).length, 0, 'settled once, not logged at every start');
+    assert.equal(
+      again.lines.filter((l) => /stored reply target is unreadable/.test(String(l.msg))).length,
+      0,
+      'settled once, not logged at every start',
+    );
   } finally {
     await second.close();
     await double.close();
@@ -334,12 +450,28 @@ test('gateway: close codes and reconnects are logged and the session resumes; lo
     const before = lines.length;
     double.rejectGatewayConnections(3);
     double.closeGateway(4000);
-    await double.waitFor(() => double.rejectedUpgrades === 3 && lines.slice(before).some((l) => l.msg === 'gateway session resumed' || l.msg === 'gateway shard ready'), 30_000, 'the bot back after 3 refused connections');
+    await double.waitFor(
+      () =>
+        double.rejectedUpgrades === 3 &&
+        lines.slice(before).some((l) => l.msg === 'gateway session resumed' || l.msg === 'gateway shard ready'),
+      30_000,
+      'the bot back after 3 refused connections',
+    );
     const refused = lines.slice(before).filter((l) => l.msg === 'gateway connection error');
-    assert.ok(refused.length >= 3, `each refused connection is logged: ${lines.slice(before).map((l) => `${String(l.msg)} ${String(l.err ?? l.code ?? '')}`).join(' | ')}`);
+    assert.ok(
+      refused.length >= 3,
+      `each refused connection is logged: ${lines
+        .slice(before)
+        .map((l) => `${String(l.msg)} ${String(l.err ?? l.code ?? '')}`)
+        .join(' | ')}`,
+    );
     assert.match(String(refused[0].err), /503/);
     const again = await mention(double, 'jump for 1 second');
-    await double.waitFor(() => again.answers().find((m) => videoOf(m)), 60_000, 'an answer after the refused connections');
+    await double.waitFor(
+      () => again.answers().find((m) => videoOf(m)),
+      60_000,
+      'an answer after the refused connections',
+    );
   } finally {
     await bot.close();
   }
@@ -347,7 +479,10 @@ test('gateway: close codes and reconnects are logged and the session resumes; lo
   const attempt = async (code: number, timeoutMs: number) => {
     double.closeOnIdentify(code);
     const t0 = performance.now();
-    const failed = await startBot(double, dir, capturedLogger().logger, { registerCommands: false, loginTimeoutMs: timeoutMs }).then(
+    const failed = await startBot(double, dir, capturedLogger().logger, {
+      registerCommands: false,
+      loginTimeoutMs: timeoutMs,
+    }).then(
       async (b) => {
         await b.close();
         return undefined;
@@ -360,7 +495,10 @@ test('gateway: close codes and reconnects are logged and the session resumes; lo
   try {
     // Closed again and again (the reconnect loop): a clear failure after the deadline, naming token and intents.
     const loop = await attempt(4000, 3_000);
-    assert.match(loop.message, /cannot log in to Discord at http:\/\/127\.0\.0\.1:\d+\/api: not ready after 3 s; the gateway closed \d+ connections?, last with 4000 \(unknown error\)/);
+    assert.match(
+      loop.message,
+      /cannot log in to Discord at http:\/\/127\.0\.0\.1:\d+\/api: not ready after 3 s; the gateway closed \d+ connections?, last with 4000 \(unknown error\)/,
+    );
     assert.match(loop.message, /Check DISCORD_TOKEN .* Message Content intent is enabled/);
     // Refusals discord.js does not retry fail at once, with what the code means.
     const intents = await attempt(4014, 30_000);

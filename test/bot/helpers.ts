@@ -12,7 +12,15 @@ export function tempDir(prefix = 'charades-test-'): { dir: string; cleanup: () =
 }
 
 export function testConfig(dataDir: string, overrides: Record<string, unknown> = {}): Config {
-  return loadConfig({ env: {}, overrides: { dataDir, logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent', render: { size: 256, fps: 20 }, ...overrides } });
+  return loadConfig({
+    env: {},
+    overrides: {
+      dataDir,
+      logLevel: (process.env.TEST_LOG_LEVEL ?? 'silent') as 'silent',
+      render: { size: 256, fps: 20 },
+      ...overrides,
+    },
+  });
 }
 
 export interface Probe {
@@ -29,7 +37,29 @@ export function ffprobe(pathOrBytes: string | Buffer): Probe {
     path = join(mkdtempSync(join(tmpdir(), 'charades-probe-')), 'clip.mp4');
     writeFileSync(path, pathOrBytes);
   }
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height:format=duration', '-of', 'json', path], { encoding: 'utf8' });
-  const j = JSON.parse(out) as { streams: { codec_name: string; width: number; height: number }[]; format: { duration: string } };
-  return { codec: j.streams[0].codec_name, width: j.streams[0].width, height: j.streams[0].height, duration: Number(j.format.duration) };
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,width,height:format=duration',
+      '-of',
+      'json',
+      path,
+    ],
+    { encoding: 'utf8' },
+  );
+  const j = JSON.parse(out) as {
+    streams: { codec_name: string; width: number; height: number }[];
+    format: { duration: string };
+  };
+  return {
+    codec: j.streams[0].codec_name,
+    width: j.streams[0].width,
+    height: j.streams[0].height,
+    duration: Number(j.format.duration),
+  };
 }

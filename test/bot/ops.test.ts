@@ -33,7 +33,10 @@ test('a metrics port that is taken is a clear error', async () => {
   await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
   const port = (blocker.address() as { port: number }).port;
   try {
-    await assert.rejects(startOpsServer(port, createJobMetrics().registry, async () => ({ ok: true })), new RegExp(`cannot listen on port ${port} for metrics`));
+    await assert.rejects(
+      startOpsServer(port, createJobMetrics().registry, async () => ({ ok: true })),
+      new RegExp(`cannot listen on port ${port} for metrics`),
+    );
   } finally {
     blocker.close();
   }
@@ -45,7 +48,10 @@ test('the worker needs REDIS_URL and serve needs the Discord token, each said pl
     await assert.rejects(runWorker(testConfig(dir)), /charades worker needs REDIS_URL/);
     await assert.rejects(startDiscordBot(testConfig(dir)), /charades serve needs DISCORD_TOKEN and DISCORD_APP_ID/);
     await assert.rejects(
-      startDiscordBot(testConfig(dir, { discord: { token: 't', appId: '1', api: 'http://127.0.0.1:9/api', allowedChannels: [] } }), { registerCommands: false }),
+      startDiscordBot(
+        testConfig(dir, { discord: { token: 't', appId: '1', api: 'http://127.0.0.1:9/api', allowedChannels: [] } }),
+        { registerCommands: false },
+      ),
       /cannot log in to Discord at http:\/\/127\.0\.0\.1:9\/api/,
     );
   } finally {

@@ -17,8 +17,20 @@ test('the store migrates, keeps conversations, requests, motions and ratings acr
     const turn = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
     store.addRequest({ id: 'job-1', conversationId: conv.id, turnId: turn, userId: 'alice' });
     assert.equal(store.activeRequests('alice'), 1);
-    store.completeRequest('job-1', { request: { segments: [{ text: 'wave', seconds: 2 }] }, videoPath: '/v.mp4', seconds: 2 });
-    store.addMotion({ id: 'job-1-0', requestId: 'job-1', sample: 0, path: 'motions/job-1-0.json', numFrames: 40, fps: 20, source: 'retrieval' });
+    store.completeRequest('job-1', {
+      request: { segments: [{ text: 'wave', seconds: 2 }] },
+      videoPath: '/v.mp4',
+      seconds: 2,
+    });
+    store.addMotion({
+      id: 'job-1-0',
+      requestId: 'job-1',
+      sample: 0,
+      path: 'motions/job-1-0.json',
+      numFrames: 40,
+      fps: 20,
+      source: 'retrieval',
+    });
     store.saveConversationState(conv.id, { version: 1 }, 'job-1');
     store.rate('job-1', 'bob', 1);
     store.rate('job-1', 'bob', -1);
@@ -30,7 +42,10 @@ test('the store migrates, keeps conversations, requests, motions and ratings acr
     assert.equal(again.lastRequestId, 'job-1');
     assert.deepEqual(again.state, { version: 1 });
     assert.equal(store.activeRequests('alice'), 0);
-    assert.deepEqual(store.motionsOf('job-1').map((m) => m.id), ['job-1-0']);
+    assert.deepEqual(
+      store.motionsOf('job-1').map((m) => m.id),
+      ['job-1-0'],
+    );
     assert.deepEqual(store.ratings('job-1'), { up: 1, down: 1 }, "bob's second vote replaced his first");
     assert.equal(store.requestsSince('alice', new Date(Date.now() - 60_000).toISOString()), 1);
     store.close();
@@ -58,7 +73,11 @@ test('requests with a reply target stay undelivered until their delivery is clai
       store.addRequest({ id, conversationId, turnId: turn, userId: 'alice', replyTo });
       return turn;
     };
-    const target = { surface: { kind: 'message', channelId: '1', messageId: '2', uploadLimit: 1 }, prompt: 'wave', openThread: true };
+    const target = {
+      surface: { kind: 'message', channelId: '1', messageId: '2', uploadLimit: 1 },
+      prompt: 'wave',
+      openThread: true,
+    };
     const turn = add('queued-1', conv.id, target);
     add('done-1', conv.id, target);
     add('failed-1', conv.id, target);
@@ -66,7 +85,10 @@ test('requests with a reply target stay undelivered until their delivery is clai
     add('cli-1', cli.id, target);
     store.completeRequest('done-1', { request: { segments: [] }, videoPath: '/v.mp4', seconds: 2 });
     store.setRequestStatus('failed-1', 'failed', 'boom');
-    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1', 'done-1', 'failed-1']);
+    assert.deepEqual(
+      store.undeliveredRequests('discord').map((r) => r.id),
+      ['queued-1', 'done-1', 'failed-1'],
+    );
     assert.deepEqual(store.request('queued-1')?.replyTo, target);
     assert.equal(store.request('queued-1')?.turnId, turn);
     assert.equal(store.request('no-target')?.replyTo, undefined);
@@ -74,16 +96,32 @@ test('requests with a reply target stay undelivered until their delivery is clai
     store.claimDelivery('failed-1', 'discord:failed');
     assert.equal(store.request('failed-1')?.replyTo, undefined, 'a final claim keeps no interaction token at rest');
     // A run that dies while posting leaves its claim pending: the next start sees the reply as not out yet.
-    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1', 'done-1']);
+    assert.deepEqual(
+      store.undeliveredRequests('discord').map((r) => r.id),
+      ['queued-1', 'done-1'],
+    );
     assert.equal(store.claimDelivery('done-1', pendingDelivery('discord')), false);
     store.releasePendingDelivery('done-1', 'discord');
-    assert.equal(store.claimDelivery('done-1', pendingDelivery('discord')), true, 'released, the delivery can be claimed again');
+    assert.equal(
+      store.claimDelivery('done-1', pendingDelivery('discord')),
+      true,
+      'released, the delivery can be claimed again',
+    );
     store.setDeliveryTarget('done-1', 'discord:1:2');
     assert.equal(store.request('done-1')?.replyTo, undefined, 'posted: the interaction token is not kept at rest');
-    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['queued-1']);
+    assert.deepEqual(
+      store.undeliveredRequests('discord').map((r) => r.id),
+      ['queued-1'],
+    );
     assert.deepEqual(store.request('queued-1')?.replyTo, target);
     store.finishTurn(turn, 'Acting: wave', ['a note'], 'agent:offline');
-    assert.deepEqual(store.turn(turn), { id: turn, conversationId: conv.id, reply: 'Acting: wave', notes: ['a note'], planner: 'agent:offline' });
+    assert.deepEqual(store.turn(turn), {
+      id: turn,
+      conversationId: conv.id,
+      reply: 'Acting: wave',
+      notes: ['a note'],
+      planner: 'agent:offline',
+    });
   } finally {
     store.close();
   }
@@ -95,10 +133,24 @@ test('settling a delivery ends it for good, over a pending claim a dead run left
   try {
     const conv = store.conversation('discord', 'k', 'alice');
     const turnId = store.addTurn({ conversationId: conv.id, userId: 'alice', text: 'wave', action: 'prompt' });
-    store.addRequest({ id: 'stuck-1', conversationId: conv.id, turnId, userId: 'alice', replyTo: { surface: 'unreadable' } });
+    store.addRequest({
+      id: 'stuck-1',
+      conversationId: conv.id,
+      turnId,
+      userId: 'alice',
+      replyTo: { surface: 'unreadable' },
+    });
     assert.equal(store.claimDelivery('stuck-1', pendingDelivery('discord')), true);
-    assert.equal(store.claimDelivery('stuck-1', 'discord:unreachable'), false, 'a claim cannot replace the pending one');
-    assert.deepEqual(store.undeliveredRequests('discord').map((r) => r.id), ['stuck-1'], 'so it would be listed at every start');
+    assert.equal(
+      store.claimDelivery('stuck-1', 'discord:unreachable'),
+      false,
+      'a claim cannot replace the pending one',
+    );
+    assert.deepEqual(
+      store.undeliveredRequests('discord').map((r) => r.id),
+      ['stuck-1'],
+      'so it would be listed at every start',
+    );
     store.settleDelivery('stuck-1', 'discord:unreachable');
     assert.equal(store.deliveryTarget('stuck-1'), 'discord:unreachable');
     assert.deepEqual(store.undeliveredRequests('discord'), []);
@@ -126,7 +178,11 @@ test('a store from an earlier schema upgrades in place and keeps its rows', () =
     const upgraded = new Store(path);
     assert.equal(upgraded.schemaVersion, 2);
     assert.equal(upgraded.request('old-1')?.replyTo, undefined);
-    assert.deepEqual(upgraded.undeliveredRequests('discord'), [], 'requests from before reply targets are never re-sent');
+    assert.deepEqual(
+      upgraded.undeliveredRequests('discord'),
+      [],
+      'requests from before reply targets are never re-sent',
+    );
     upgraded.close();
   } finally {
     cleanup();

@@ -60,7 +60,10 @@ test('with neither a current build nor tsx, it says to build', () => {
   try {
     const r = run(dir);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /dist\/ is missing or older than src\/, and tsx \(a dev dependency\) is not installed: run `npm run build`/);
+    assert.match(
+      r.stderr,
+      /dist\/ is missing or older than src\/, and tsx \(a dev dependency\) is not installed: run `npm run build`/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -50,7 +50,11 @@ test('`charades data stats` loads neither onnxruntime-node nor three', () => {
 });
 
 test('the same hook does see onnxruntime-node and three when a process loads them', () => {
-  const { modules } = runLogged(['--input-type=module', '-e', "await import('onnxruntime-node'); await import('three');"]);
+  const { modules } = runLogged([
+    '--input-type=module',
+    '-e',
+    "await import('onnxruntime-node'); await import('three');",
+  ]);
   assert.ok(loads(modules, 'onnxruntime-node'));
   assert.ok(loads(modules, 'three'));
 });

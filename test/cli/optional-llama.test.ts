@@ -19,7 +19,7 @@ test('without LLAMA_MODEL_PATH the package is never looked for', () => {
   assert.doesNotThrow(() => assertLocalLlmInstalled({}, notInstalled));
 });
 
-test('with the package installed (as the llama tests need it) the check passes through Node\'s own resolver', () => {
+test("with the package installed (as the llama tests need it) the check passes through Node's own resolver", () => {
   assert.doesNotThrow(() => assertLocalLlmInstalled({ LLAMA_MODEL_PATH: '/models/tiny.gguf' }));
 });
 

@@ -24,18 +24,32 @@ test('GUESS_THRESHOLD is what calibration on all annotation records gives (USE, 
 });
 
 test('`charades community calibrate` prints the calibration as JSON and refuses bad options', () => {
-  const out = execFileSync(process.execPath, [join(REPO, 'bin/charades.js'), 'community', 'calibrate', '--limit', '24'], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(
+    process.execPath,
+    [join(REPO, 'bin/charades.js'), 'community', 'calibrate', '--limit', '24'],
+    { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const c = JSON.parse(out) as Calibration;
   assert.equal(c.records, 24);
   assert.ok(c.threshold > 0 && c.threshold <= 1);
   const { dir, cleanup } = tempDir();
   try {
     assert.throws(
-      () => execFileSync(process.execPath, [join(REPO, 'bin/charades.js'), 'community', 'calibrate', '--max-false-accept', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+      () =>
+        execFileSync(
+          process.execPath,
+          [join(REPO, 'bin/charades.js'), 'community', 'calibrate', '--max-false-accept', '2'],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
       (err: Error & { stderr: string }) => /--max-false-accept must be a rate from 0 to 1, got "2"/.test(err.stderr),
     );
     assert.throws(
-      () => execFileSync(process.execPath, [join(REPO, 'bin/charades.js'), 'report'], { encoding: 'utf8', env: { ...process.env, CHARADES_DATA_DIR: join(dir, 'nothing') }, stdio: ['ignore', 'pipe', 'pipe'] }),
+      () =>
+        execFileSync(process.execPath, [join(REPO, 'bin/charades.js'), 'report'], {
+          encoding: 'utf8',
+          env: { ...process.env, CHARADES_DATA_DIR: join(dir, 'nothing') },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
       (err: Error & { stderr: string }) => /no Charades store at .*charades\.sqlite yet/.test(err.stderr),
     );
   } finally {

@@ -4,8 +4,24 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../src/bot/store.js';
 import {
-  COMMUNITY_SCHEMA_VERSION, CommunityStore, GuessMatcher, buildReport, checkPhrase, chooseThreshold, expandedSide, feedbackLines, hintFor, hintsDue,
-  normalisePhrase, duelUnavailable, planDuel, revealText, summaryLines, wilson, writeFeedback, writeReport,
+  COMMUNITY_SCHEMA_VERSION,
+  CommunityStore,
+  GuessMatcher,
+  buildReport,
+  checkPhrase,
+  chooseThreshold,
+  expandedSide,
+  feedbackLines,
+  hintFor,
+  hintsDue,
+  normalisePhrase,
+  duelUnavailable,
+  planDuel,
+  revealText,
+  summaryLines,
+  wilson,
+  writeFeedback,
+  writeReport,
 } from '../../src/community/index.js';
 import { sharedSentenceEncoder } from '../../src/motion/text/index.js';
 import { tempDir } from '../bot/helpers.js';
@@ -40,7 +56,10 @@ test('phrases: normalisation dedups wording, and the filter refuses profanity, l
 test('hints grow with wrong guesses, up to the cap', () => {
   assert.equal(hintFor('Wave both hands', 1), '3 words: w﹍﹍﹍  b﹍﹍﹍  h﹍﹍﹍﹍');
   assert.equal(hintFor('Wave both hands', 2), '3 words: wave  b﹍﹍﹍  h﹍﹍﹍﹍');
-  assert.deepEqual([0, 2, 3, 5, 6, 30].map((w) => hintsDue(w, { every: 3, max: 2 })), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(
+    [0, 2, 3, 5, 6, 30].map((w) => hintsDue(w, { every: 3, max: 2 })),
+    [0, 0, 1, 1, 2, 2],
+  );
 });
 
 test('Wilson 95 % interval: known values, edges and bad input', () => {
@@ -48,7 +67,10 @@ test('Wilson 95 % interval: known values, edges and bad input', () => {
   assert.equal(p.rate, 0.8);
   assert.ok(Math.abs(p.ci95![0] - 0.4902) < 1e-3 && Math.abs(p.ci95![1] - 0.9433) < 1e-3, JSON.stringify(p));
   const all = wilson(3, 3);
-  assert.ok(all.ci95![0] > 0.43 && all.ci95![0] < 0.44 && all.ci95![1] === 1, 'all-successes still has a lower bound below 1');
+  assert.ok(
+    all.ci95![0] > 0.43 && all.ci95![0] < 0.44 && all.ci95![1] === 1,
+    'all-successes still has a lower bound below 1',
+  );
   assert.deepEqual(wilson(0, 0), { successes: 0, trials: 0, rate: null, ci95: null });
   assert.throws(() => wilson(4, 3), /0 ≤ successes ≤ trials/);
 });
@@ -67,12 +89,23 @@ test('duel planning: k=0 vs k=4 when descriptions exist, guidance otherwise (and
   assert.equal(none.variable, 'guidance');
   assert.deepEqual([none.a.guidance, none.b.guidance], [1, 3]);
   assert.match(none.about, /guidance 1 vs 3 — no LLM is configured/);
-  const failing = await planDuel('juggle', { lookup: async () => { throw new Error('503 from the LLM'); } }, () => 0);
+  const failing = await planDuel(
+    'juggle',
+    {
+      lookup: async () => {
+        throw new Error('503 from the LLM');
+      },
+    },
+    () => 0,
+  );
   assert.match(failing.about, /the LLM failed \(503 from the LLM\)/);
   assert.equal(expandedSide(none.a, none.b), undefined);
   assert.equal(duelUnavailable('engine'), null);
   assert.match(duelUnavailable('retrieval') ?? '', /no trained model .* both sides would be the same clip/);
-  assert.match(revealText(left.a, left.b, { A: 1, B: 3, N: 0 }), /A = k=0 \(raw phrase\), B = k=4 \(Action-GPT, llm\) · votes A 1 · B 3 · neither 0 → \*\*B\*\* \(k=4/);
+  assert.match(
+    revealText(left.a, left.b, { A: 1, B: 3, N: 0 }),
+    /A = k=0 \(raw phrase\), B = k=4 \(Action-GPT, llm\) · votes A 1 · B 3 · neither 0 → \*\*B\*\* \(k=4/,
+  );
 });
 
 test('the threshold search caps the false-accept rate first, then maximises TPR − FPR', () => {
@@ -84,7 +117,11 @@ test('the threshold search caps the false-accept rate first, then maximises TPR 
 
 test('guesses: exact normalised text, USE paraphrases above the calibrated threshold, unrelated guesses refused', async () => {
   const matcher = new GuessMatcher(() => sharedSentenceEncoder());
-  assert.deepEqual(await matcher.judge('  Wave both hands! ', 'wave both hands'), { correct: true, exact: true, similarity: 1 });
+  assert.deepEqual(await matcher.judge('  Wave both hands! ', 'wave both hands'), {
+    correct: true,
+    exact: true,
+    similarity: 1,
+  });
   const para = await matcher.judge('a person waves both hands.', 'wave both hands');
   assert.ok(para.correct && !para.exact && para.similarity >= 0.76, JSON.stringify(para));
   const wrong = await matcher.judge('kick a ball', 'wave both hands');
@@ -104,13 +141,30 @@ test('community store: own schema bookkeeping beside the conversation store, poo
     assert.equal(main.schemaVersion, versionBefore, 'PRAGMA user_version belongs to the conversation store');
     const added = cs.submit({ text: 'Wave both hands', norm: 'wave both hands', userId: 'u1', guildId: 'g' });
     assert.equal(added.status, 'added');
-    assert.equal(cs.submit({ text: 'wave both hands!', norm: 'wave both hands', userId: 'u2', guildId: 'g' }).status, 'duplicate');
+    assert.equal(
+      cs.submit({ text: 'wave both hands!', norm: 'wave both hands', userId: 'u2', guildId: 'g' }).status,
+      'duplicate',
+    );
     assert.equal(cs.poolSize(), 1);
     cs.recordEvent('u1', 'submit');
     assert.equal(cs.eventsSince('u1', 'submit', new Date(Date.now() - 60_000).toISOString()), 1);
 
-    const duel = cs.createDuel({ phraseId: added.phrase.id, guildId: 'g', channelId: 'c', createdBy: 'u1', variable: 'expansion', a: { label: 'k=0 (raw phrase)', k: 0 }, b: { label: 'k=4', k: 4, descriptions: ['d'] }, seed: 5 });
-    cs.openDuel(duel.id, { messageId: 'm', channelId: 'c', closesAt: new Date(Date.now() - 1).toISOString(), modelVersion: 'v1' });
+    const duel = cs.createDuel({
+      phraseId: added.phrase.id,
+      guildId: 'g',
+      channelId: 'c',
+      createdBy: 'u1',
+      variable: 'expansion',
+      a: { label: 'k=0 (raw phrase)', k: 0 },
+      b: { label: 'k=4', k: 4, descriptions: ['d'] },
+      seed: 5,
+    });
+    cs.openDuel(duel.id, {
+      messageId: 'm',
+      channelId: 'c',
+      closesAt: new Date(Date.now() - 1).toISOString(),
+      modelVersion: 'v1',
+    });
     assert.deepEqual(cs.voteDuel(duel.id, 'u1', 'A'), { changed: false });
     assert.deepEqual(cs.voteDuel(duel.id, 'u1', 'B'), { changed: true });
     cs.voteDuel(duel.id, 'u2', 'B');
@@ -121,7 +175,12 @@ test('community store: own schema bookkeeping beside the conversation store, poo
     assert.equal(cs.closeDuel(duel.id), false, 'closing twice reveals once');
 
     const game = cs.createGame({ phraseId: added.phrase.id, guildId: 'g', channelId: 'c', startedBy: 'u1', seed: 1 });
-    cs.openGame(game.id, { messageId: 'm2', threadId: 't', deadlineAt: new Date(Date.now() + 60_000).toISOString(), modelVersion: 'v1' });
+    cs.openGame(game.id, {
+      messageId: 'm2',
+      threadId: 't',
+      deadlineAt: new Date(Date.now() + 60_000).toISOString(),
+      modelVersion: 'v1',
+    });
     assert.equal(cs.activeGameIn('t')?.id, game.id);
     assert.equal(cs.addGuess(game.id, 'u2', 'jump', 0.4, false).wrongGuesses, 1);
     assert.equal(cs.endGame(game.id, 'solved', { winnerId: 'u3' }), true);
@@ -130,7 +189,11 @@ test('community store: own schema bookkeeping beside the conversation store, poo
     assert.deepEqual(cs.leaderboard('other'), []);
     cs.removePhrase(added.phrase.id, 'admin');
     assert.equal(cs.poolSize(), 0);
-    assert.equal(cs.leastPlayedPhrase('game', () => 0), undefined, 'removed phrases are not played');
+    assert.equal(
+      cs.leastPlayedPhrase('game', () => 0),
+      undefined,
+      'removed phrases are not played',
+    );
 
     const report = buildReport(cs);
     assert.equal(report.overall.expansion.votes.k4, 2);
@@ -152,10 +215,19 @@ test('ratings: one per user per result, changeable, withdrawable only as cast; t
   try {
     const main = new Store(join(dir, 'charades.sqlite'));
     const conv = main.conversation('discord', 'k', 'u1');
-    const turnId = main.addTurn({ conversationId: conv.id, userId: 'u1', text: 'juggle three balls', action: 'prompt' });
+    const turnId = main.addTurn({
+      conversationId: conv.id,
+      userId: 'u1',
+      text: 'juggle three balls',
+      action: 'prompt',
+    });
     main.finishTurn(turnId, 'ok', [], 'agent:offline');
     main.addRequest({ id: 'job-1', conversationId: conv.id, turnId, userId: 'u1' });
-    main.completeRequest('job-1', { request: { segments: [{ text: 'juggle three balls', seconds: 2 }], seed: 9, samples: 1 }, videoPath: '/x.mp4', seconds: 2 });
+    main.completeRequest('job-1', {
+      request: { segments: [{ text: 'juggle three balls', seconds: 2 }], seed: 9, samples: 1 },
+      videoPath: '/x.mp4',
+      seconds: 2,
+    });
     main.rate('job-1', 'u2', 1);
     main.rate('job-1', 'u2', -1);
     main.rate('job-1', 'u3', 1);
@@ -168,14 +240,35 @@ test('ratings: one per user per result, changeable, withdrawable only as cast; t
     cs.submit({ text: 'Juggle three balls', norm: 'juggle three balls', userId: 'u1', guildId: null });
     const rated = cs.ratedResults();
     assert.equal(rated.length, 2);
-    assert.deepEqual({ ...rated[0], ratedAt: undefined, userId: undefined }, { requestId: 'job-1', userId: undefined, value: -1, ratedAt: undefined, text: 'juggle three balls', norm: 'juggle three balls', seed: 9, k: 0, modelVersion: 'model-v7', planner: 'agent:offline', generator: null });
+    assert.deepEqual(
+      { ...rated[0], ratedAt: undefined, userId: undefined },
+      {
+        requestId: 'job-1',
+        userId: undefined,
+        value: -1,
+        ratedAt: undefined,
+        text: 'juggle three balls',
+        norm: 'juggle three balls',
+        seed: 9,
+        k: 0,
+        modelVersion: 'model-v7',
+        planner: 'agent:offline',
+        generator: null,
+      },
+    );
     const report = buildReport(cs);
     assert.deepEqual([report.phrases[0].ratings.up, report.phrases[0].ratings.down], [1, 1]);
     assert.match(summaryLines(report)[1], /👍 1 · 👎 1 · approval 50.0 %/);
     const out = join(dir, 'out', 'feedback.jsonl');
     assert.equal(writeFeedback(cs, out), 3);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(lines.map((l) => l.kind), ['phrase', 'rating', 'rating']);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      lines.map((l) => l.kind),
+      ['phrase', 'rating', 'rating'],
+    );
     assert.equal(lines[0].schema, 'charades-feedback/1');
     assert.deepEqual(lines[0].ratings, { up: 1, down: 1 });
     assert.equal(lines[1].model_version, 'model-v7');
@@ -198,7 +291,15 @@ test('an empty community: the report explains what is missing, charts and export
     assert.ok(report.notes.some((n) => /pool is empty/.test(n)));
     assert.ok(summaryLines(report).some((l) => /win rate n\/a/.test(l)));
     const files = writeReport(report, join(dir, 'report'));
-    for (const f of ['report.json', 'ab-win-rate.png', 'recognition.png', 'ratings.png', 'similarity.png', 'index.html']) assert.ok(existsSync(join(dir, 'report', f)), f);
+    for (const f of [
+      'report.json',
+      'ab-win-rate.png',
+      'recognition.png',
+      'ratings.png',
+      'similarity.png',
+      'index.html',
+    ])
+      assert.ok(existsSync(join(dir, 'report', f)), f);
     assert.deepEqual(readFileSync(files.find((f) => f.endsWith('ab-win-rate.png'))!).subarray(0, 4), PNG);
     assert.equal(writeFeedback(cs, join(dir, 'empty.jsonl')), 0);
     main.close();

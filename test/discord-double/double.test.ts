@@ -19,7 +19,10 @@ test('an unmodified discord.js Client logs in, defers, edits with a multipart up
       if (!i.isChatInputCommand()) return;
       const cmd = i as ChatInputCommandInteraction;
       await cmd.deferReply();
-      await cmd.editReply({ content: `got ${cmd.options.getString('prompt')}`, files: [new AttachmentBuilder(Buffer.from('hello'), { name: 'a.txt' })] });
+      await cmd.editReply({
+        content: `got ${cmd.options.getString('prompt')}`,
+        files: [new AttachmentBuilder(Buffer.from('hello'), { name: 'a.txt' })],
+      });
       const msg = await cmd.fetchReply();
       await msg.startThread({ name: 'conversation' });
     });
@@ -30,7 +33,11 @@ test('an unmodified discord.js Client logs in, defers, edits with a multipart up
     assert.equal(interaction.original?.content, 'got wave');
     assert.equal(interaction.original?.attachments[0].filename, 'a.txt');
     assert.equal(interaction.original?.attachments[0].data.toString(), 'hello');
-    assert.ok(double.requests.some((r) => r.method === 'PATCH' && r.path.endsWith('/messages/@original') && r.files.length === 1));
+    assert.ok(
+      double.requests.some(
+        (r) => r.method === 'PATCH' && r.path.endsWith('/messages/@original') && r.files.length === 1,
+      ),
+    );
   } finally {
     await client.destroy();
     await double.close();
@@ -48,11 +55,23 @@ test('the double answers unknown routes with a 404 that names them', async () =>
   }
 });
 
-test('the double refuses matching requests with Discord\'s status and code, as many times as asked, until lifted', async () => {
+test("the double refuses matching requests with Discord's status and code, as many times as asked, until lifted", async () => {
   const double = await new DiscordDouble().start();
   try {
-    const lift = double.refuse({ method: 'POST', path: /\/channels\/\d+\/messages$/, status: 403, code: 50013, message: 'Missing Permissions', times: 2 });
-    const post = () => fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'hi' }) });
+    const lift = double.refuse({
+      method: 'POST',
+      path: /\/channels\/\d+\/messages$/,
+      status: 403,
+      code: 50013,
+      message: 'Missing Permissions',
+      times: 2,
+    });
+    const post = () =>
+      fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'hi' }),
+      });
     const first = await post();
     assert.equal(first.status, 403);
     assert.deepEqual(await first.json(), { message: 'Missing Permissions', code: 50013 });
@@ -64,7 +83,11 @@ test('the double refuses matching requests with Discord\'s status and code, as m
     kept();
     const sent = (await (await post()).json()) as { id: string };
     double.deleteMessage(sent.id);
-    const edit = await fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages/${sent.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'x' }) });
+    const edit = await fetch(`${double.apiBase}/v10/channels/${double.channelId}/messages/${sent.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'x' }),
+    });
     assert.equal(edit.status, 404);
     assert.equal(((await edit.json()) as { code: number }).code, 10008);
   } finally {

@@ -42,7 +42,15 @@ export interface DiscordMessage {
   content: string;
   timestamp: string;
   edited_timestamp: string | null;
-  attachments: { id: string; filename: string; size: number; content_type: string; url: string; proxy_url: string; data: Buffer }[];
+  attachments: {
+    id: string;
+    filename: string;
+    size: number;
+    content_type: string;
+    url: string;
+    proxy_url: string;
+    data: Buffer;
+  }[];
   components: unknown[];
   embeds: unknown[];
   flags: number;
@@ -80,7 +88,15 @@ export function snowflake(): string {
 }
 
 function userObject(u: User): Record<string, unknown> {
-  return { id: u.id, username: u.username, global_name: u.username, discriminator: '0', avatar: null, bot: u.bot ?? false, public_flags: 0 };
+  return {
+    id: u.id,
+    username: u.username,
+    global_name: u.username,
+    discriminator: '0',
+    avatar: null,
+    bot: u.bot ?? false,
+    public_flags: 0,
+  };
 }
 
 /**
@@ -171,19 +187,73 @@ export class DiscordDouble {
   // ------------------------------------------------------------------ guild state
 
   private channelObject(id: string, name: string): Record<string, unknown> {
-    return { id, type: 0, guild_id: this.guildId, name, position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0 };
+    return {
+      id,
+      type: 0,
+      guild_id: this.guildId,
+      name,
+      position: 0,
+      permission_overwrites: [],
+      nsfw: false,
+      parent_id: null,
+      topic: null,
+      last_message_id: null,
+      rate_limit_per_user: 0,
+    };
   }
 
   private guildObject(): Record<string, unknown> {
     return {
-      id: this.guildId, name: 'Charades Test Guild', icon: null, owner_id: '1', afk_timeout: 300, verification_level: 0,
-      default_message_notifications: 0, explicit_content_filter: 0, features: [], mfa_level: 0, system_channel_flags: 0,
-      premium_tier: this.options.premiumTier ?? 0, premium_subscription_count: 0, preferred_locale: 'en-US', nsfw_level: 0,
-      unavailable: false, member_count: 3, large: false, joined_at: new Date().toISOString(),
-      roles: [{ id: this.guildId, name: '@everyone', permissions: '1071698660929', position: 0, color: 0, hoist: false, managed: false, mentionable: false, flags: 0 }],
-      emojis: [], stickers: [], voice_states: [], presences: [], stage_instances: [], guild_scheduled_events: [], threads: [...this.threads.values()],
+      id: this.guildId,
+      name: 'Charades Test Guild',
+      icon: null,
+      owner_id: '1',
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      features: [],
+      mfa_level: 0,
+      system_channel_flags: 0,
+      premium_tier: this.options.premiumTier ?? 0,
+      premium_subscription_count: 0,
+      preferred_locale: 'en-US',
+      nsfw_level: 0,
+      unavailable: false,
+      member_count: 3,
+      large: false,
+      joined_at: new Date().toISOString(),
+      roles: [
+        {
+          id: this.guildId,
+          name: '@everyone',
+          permissions: '1071698660929',
+          position: 0,
+          color: 0,
+          hoist: false,
+          managed: false,
+          mentionable: false,
+          flags: 0,
+        },
+      ],
+      emojis: [],
+      stickers: [],
+      voice_states: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      threads: [...this.threads.values()],
       channels: [this.channelObject(this.channelId, 'general'), this.channelObject(this.otherChannelId, 'random')],
-      members: [{ user: userObject(this.botUser), roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 }],
+      members: [
+        {
+          user: userObject(this.botUser),
+          roles: [],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+        },
+      ],
     };
   }
 
@@ -251,11 +321,20 @@ export class DiscordDouble {
     this.identify = d;
     this.seq++;
     this.send(ws, {
-      op: 0, t: 'READY', s: this.seq,
+      op: 0,
+      t: 'READY',
+      s: this.seq,
       d: {
-        v: 10, user: { ...userObject(this.botUser), verified: true, mfa_enabled: false, flags: 0 }, guilds: [{ id: this.guildId, unavailable: true }],
-        session_id: randomBytes(16).toString('hex'), resume_gateway_url: `ws://127.0.0.1:${this.port}/gateway`,
-        application: { id: this.appId, flags: 0 }, shard: [0, 1], private_channels: [], relationships: [], presences: [],
+        v: 10,
+        user: { ...userObject(this.botUser), verified: true, mfa_enabled: false, flags: 0 },
+        guilds: [{ id: this.guildId, unavailable: true }],
+        session_id: randomBytes(16).toString('hex'),
+        resume_gateway_url: `ws://127.0.0.1:${this.port}/gateway`,
+        application: { id: this.appId, flags: 0 },
+        shard: [0, 1],
+        private_channels: [],
+        relationships: [],
+        presences: [],
       },
     });
     this.seq++;
@@ -265,39 +344,91 @@ export class DiscordDouble {
   // ------------------------------------------------------------------ acting as users
 
   private memberObject(u: User): Record<string, unknown> {
-    return { user: userObject(u), roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: u.id === 'admin' ? '8' : '1071698660929', nick: null, avatar: null };
+    return {
+      user: userObject(u),
+      roles: [],
+      joined_at: new Date().toISOString(),
+      deaf: false,
+      mute: false,
+      flags: 0,
+      permissions: u.id === 'admin' ? '8' : '1071698660929',
+      nick: null,
+      avatar: null,
+    };
   }
 
   private channelFor(id: string): Record<string, unknown> {
     return this.threads.get(id) ?? this.channelObject(id, id === this.channelId ? 'general' : 'random');
   }
 
-  private newInteraction(type: number, user: User, channelId: string, data: Record<string, unknown>, extra: Record<string, unknown> = {}): InteractionRecord {
+  private newInteraction(
+    type: number,
+    user: User,
+    channelId: string,
+    data: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ): InteractionRecord {
     const id = snowflake();
     const token = `itok-${randomBytes(12).toString('hex')}`;
     const record: InteractionRecord = {
-      id, token, type, userId: user.id, channelId, sentAt: performance.now(), callbacks: [], followups: [], ephemeral: false,
-      name: typeof data.name === 'string' ? data.name : undefined, customId: typeof data.custom_id === 'string' ? data.custom_id : undefined,
+      id,
+      token,
+      type,
+      userId: user.id,
+      channelId,
+      sentAt: performance.now(),
+      callbacks: [],
+      followups: [],
+      ephemeral: false,
+      name: typeof data.name === 'string' ? data.name : undefined,
+      customId: typeof data.custom_id === 'string' ? data.custom_id : undefined,
     };
     this.interactions.set(id, record);
     this.dispatch('INTERACTION_CREATE', {
-      id, application_id: this.appId, type, data, guild_id: this.guildId, channel_id: channelId, channel: this.channelFor(channelId),
-      member: this.memberObject(user), token, version: 1, app_permissions: '1071698660929', locale: 'en-US', guild_locale: 'en-US',
-      entitlements: [], authorizing_integration_owners: { 0: this.guildId }, context: 0, attachment_size_limit: this.options.attachmentSizeLimit ?? 10 * 1024 * 1024,
+      id,
+      application_id: this.appId,
+      type,
+      data,
+      guild_id: this.guildId,
+      channel_id: channelId,
+      channel: this.channelFor(channelId),
+      member: this.memberObject(user),
+      token,
+      version: 1,
+      app_permissions: '1071698660929',
+      locale: 'en-US',
+      guild_locale: 'en-US',
+      entitlements: [],
+      authorizing_integration_owners: { 0: this.guildId },
+      context: 0,
+      attachment_size_limit: this.options.attachmentSizeLimit ?? 10 * 1024 * 1024,
       ...extra,
     });
     return record;
   }
 
   /** A user runs a slash command; `options` are name → value (strings, numbers, or a subcommand object). */
-  slashCommand(user: User, name: string, options: Record<string, string | number> = {}, channelId = this.channelId, subcommand?: string): InteractionRecord {
+  slashCommand(
+    user: User,
+    name: string,
+    options: Record<string, string | number> = {},
+    channelId = this.channelId,
+    subcommand?: string,
+  ): InteractionRecord {
     const command = this.registeredCommands.find((c) => c.name === name);
-    const declared = (command?.options ?? []) as { name: string; type: number; options?: { name: string; type: number }[] }[];
+    const declared = (command?.options ?? []) as {
+      name: string;
+      type: number;
+      options?: { name: string; type: number }[];
+    }[];
     const scope = subcommand ? (declared.find((o) => o.name === subcommand)?.options ?? []) : declared;
-    const typeOf = (n: string, value: string | number) => scope.find((o) => o.name === n)?.type ?? (typeof value === 'number' ? (Number.isInteger(value) ? 4 : 10) : 3);
+    const typeOf = (n: string, value: string | number) =>
+      scope.find((o) => o.name === n)?.type ?? (typeof value === 'number' ? (Number.isInteger(value) ? 4 : 10) : 3);
     const opts = Object.entries(options).map(([n, value]) => ({ name: n, type: typeOf(n, value), value }));
     const data = {
-      id: (command?.id as string | undefined) ?? snowflake(), name, type: 1,
+      id: (command?.id as string | undefined) ?? snowflake(),
+      name,
+      type: 1,
       options: subcommand ? [{ name: subcommand, type: 1, options: opts }] : opts,
     };
     return this.newInteraction(2, user, channelId, data);
@@ -306,18 +437,45 @@ export class DiscordDouble {
   /** A user presses a button on a message the bot posted. */
   pressButton(user: User, message: DiscordMessage, customId: string): InteractionRecord {
     const { history: _h, attachments, ...shape } = message;
-    const wire = { ...shape, attachments: attachments.map(({ data: _d, ...a }) => a), type: 0, tts: false, mention_everyone: false, mentions: [], mention_roles: [], pinned: false };
-    return this.newInteraction(3, user, message.channel_id, { custom_id: customId, component_type: 2 }, { message: wire });
+    const wire = {
+      ...shape,
+      attachments: attachments.map(({ data: _d, ...a }) => a),
+      type: 0,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+    };
+    return this.newInteraction(
+      3,
+      user,
+      message.channel_id,
+      { custom_id: customId, component_type: 2 },
+      { message: wire },
+    );
   }
 
   /** A user posts a message (optionally mentioning the bot or replying to a message). */
-  userMessage(user: User, channelId: string, content: string, options: { mentionBot?: boolean; replyTo?: DiscordMessage } = {}): DiscordMessage {
+  userMessage(
+    user: User,
+    channelId: string,
+    content: string,
+    options: { mentionBot?: boolean; replyTo?: DiscordMessage } = {},
+  ): DiscordMessage {
     const text = options.mentionBot ? `<@${this.appId}> ${content}` : content;
     const msg = this.storeMessage(channelId, userObject(user), text, { reference: options.replyTo });
     const { history: _h, attachments: _a, ...shape } = msg;
     this.dispatch('MESSAGE_CREATE', {
-      ...shape, attachments: [], type: options.replyTo ? 19 : 0, tts: false, mention_everyone: false, pinned: false, mention_roles: [],
-      mentions: options.mentionBot ? [userObject(this.botUser)] : [], member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+      ...shape,
+      attachments: [],
+      type: options.replyTo ? 19 : 0,
+      tts: false,
+      mention_everyone: false,
+      pinned: false,
+      mention_roles: [],
+      mentions: options.mentionBot ? [userObject(this.botUser)] : [],
+      member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
       referenced_message: options.replyTo ? { ...options.replyTo, history: undefined, attachments: [] } : undefined,
     });
     return msg;
@@ -325,18 +483,46 @@ export class DiscordDouble {
 
   // ------------------------------------------------------------------ messages
 
-  private storeMessage(channelId: string, author: Record<string, unknown>, content: string, extra: { reference?: DiscordMessage; webhook?: boolean } = {}): DiscordMessage {
+  private storeMessage(
+    channelId: string,
+    author: Record<string, unknown>,
+    content: string,
+    extra: { reference?: DiscordMessage; webhook?: boolean } = {},
+  ): DiscordMessage {
     const msg: DiscordMessage = {
-      id: snowflake(), channel_id: channelId, guild_id: this.guildId, author, content, timestamp: new Date().toISOString(), edited_timestamp: null,
-      attachments: [], components: [], embeds: [], flags: 0, history: [content],
+      id: snowflake(),
+      channel_id: channelId,
+      guild_id: this.guildId,
+      author,
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      attachments: [],
+      components: [],
+      embeds: [],
+      flags: 0,
+      history: [content],
       ...(extra.webhook ? { webhook_id: this.appId, application_id: this.appId } : {}),
-      ...(extra.reference ? { message_reference: { message_id: extra.reference.id, channel_id: extra.reference.channel_id, guild_id: this.guildId } } : {}),
+      ...(extra.reference
+        ? {
+            message_reference: {
+              message_id: extra.reference.id,
+              channel_id: extra.reference.channel_id,
+              guild_id: this.guildId,
+            },
+          }
+        : {}),
     };
     this.messages.set(msg.id, msg);
     return msg;
   }
 
-  private applyMessageBody(msg: DiscordMessage, body: Record<string, unknown> | undefined, files: RecordedFile[], editing: boolean): void {
+  private applyMessageBody(
+    msg: DiscordMessage,
+    body: Record<string, unknown> | undefined,
+    files: RecordedFile[],
+    editing: boolean,
+  ): void {
     if (body?.content !== undefined) msg.content = String(body.content ?? '');
     if (body?.components !== undefined) msg.components = body.components as unknown[];
     if (body?.embeds !== undefined) msg.embeds = body.embeds as unknown[];
@@ -345,7 +531,15 @@ export class DiscordDouble {
     if (keep && editing) msg.attachments = msg.attachments.filter((a) => keep.some((k) => k.id === a.id));
     for (const f of files) {
       const id = snowflake();
-      msg.attachments.push({ id, filename: f.name, size: f.data.length, content_type: f.contentType, url: `http://127.0.0.1:${this.port}/attachments/${id}/${f.name}`, proxy_url: `http://127.0.0.1:${this.port}/attachments/${id}/${f.name}`, data: f.data });
+      msg.attachments.push({
+        id,
+        filename: f.name,
+        size: f.data.length,
+        content_type: f.contentType,
+        url: `http://127.0.0.1:${this.port}/attachments/${id}/${f.name}`,
+        proxy_url: `http://127.0.0.1:${this.port}/attachments/${id}/${f.name}`,
+        data: f.data,
+      });
     }
     if (editing) {
       msg.edited_timestamp = new Date().toISOString();
@@ -355,7 +549,16 @@ export class DiscordDouble {
 
   wire(msg: DiscordMessage): Record<string, unknown> {
     const { history: _h, attachments, ...shape } = msg;
-    return { ...shape, attachments: attachments.map(({ data: _d, ...a }) => a), type: 0, tts: false, mention_everyone: false, mentions: [], mention_roles: [], pinned: false };
+    return {
+      ...shape,
+      attachments: attachments.map(({ data: _d, ...a }) => a),
+      type: 0,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+    };
   }
 
   /** Messages in a channel or thread, oldest first. */
@@ -365,7 +568,9 @@ export class DiscordDouble {
 
   // ------------------------------------------------------------------ REST
 
-  private async readBody(req: IncomingMessage): Promise<{ body: Record<string, unknown> | undefined; files: RecordedFile[] }> {
+  private async readBody(
+    req: IncomingMessage,
+  ): Promise<{ body: Record<string, unknown> | undefined; files: RecordedFile[] }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
@@ -379,7 +584,12 @@ export class DiscordDouble {
         if (typeof value === 'string') {
           if (field === 'payload_json') body = JSON.parse(value) as Record<string, unknown>;
         } else {
-          files.push({ field, name: value.name, contentType: value.type, data: Buffer.from(await value.arrayBuffer()) });
+          files.push({
+            field,
+            name: value.name,
+            contentType: value.type,
+            data: Buffer.from(await value.arrayBuffer()),
+          });
         }
       }
       return { body, files };
@@ -398,10 +608,20 @@ export class DiscordDouble {
       return;
     }
     const path = decodeURIComponent(url.pathname).replace(/^\/api(?:\/v\d+)?/, '');
-    const record: RecordedRequest = { method, path, query: url.search, body: parsed.body, files: parsed.files, at: performance.now(), status: 0 };
+    const record: RecordedRequest = {
+      method,
+      path,
+      query: url.search,
+      body: parsed.body,
+      files: parsed.files,
+      at: performance.now(),
+      status: 0,
+    };
     this.requests.push(record);
     const refusal = this.refusalFor(method, path, parsed.files);
-    const [status, out] = refusal ? [refusal.status, { message: refusal.message, code: refusal.code }] : this.route(method, path, url, parsed.body, parsed.files);
+    const [status, out] = refusal
+      ? [refusal.status, { message: refusal.message, code: refusal.code }]
+      : this.route(method, path, url, parsed.body, parsed.files);
     record.status = status;
     this.reply(res, status, out);
     this.notify();
@@ -417,7 +637,13 @@ export class DiscordDouble {
   }
 
   private refusalFor(method: string, path: string, files: RecordedFile[]): RefusalRule | undefined {
-    const rule = this.refusals.find((r) => r.left > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(path)) && (!r.withFiles || files.length > 0));
+    const rule = this.refusals.find(
+      (r) =>
+        r.left > 0 &&
+        (!r.method || r.method === method) &&
+        (!r.path || r.path.test(path)) &&
+        (!r.withFiles || files.length > 0),
+    );
     if (rule) rule.left--;
     return rule;
   }
@@ -444,42 +670,74 @@ export class DiscordDouble {
     return [...this.interactions.values()].find((i) => i.token === token);
   }
 
-  private route(method: string, path: string, url: URL, body: Record<string, unknown> | undefined, files: RecordedFile[]): [number, unknown] {
+  private route(
+    method: string,
+    path: string,
+    url: URL,
+    body: Record<string, unknown> | undefined,
+    files: RecordedFile[],
+  ): [number, unknown] {
     let m: RegExpMatchArray | null;
     if (method === 'GET' && path === '/gateway/bot') {
-      return [200, { url: `ws://127.0.0.1:${this.port}/gateway`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } }];
+      return [
+        200,
+        {
+          url: `ws://127.0.0.1:${this.port}/gateway`,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+        },
+      ];
     }
     if (method === 'GET' && path === '/users/@me') return [200, userObject(this.botUser)];
     if (method === 'PUT' && (m = path.match(/^\/applications\/(\d+)\/(?:guilds\/\d+\/)?commands$/))) {
       const list = (Array.isArray(body) ? body : []) as Record<string, unknown>[];
-      this.registeredCommands.splice(0, this.registeredCommands.length, ...list.map((c) => ({ ...c, id: snowflake(), application_id: this.appId, version: snowflake() })));
+      this.registeredCommands.splice(
+        0,
+        this.registeredCommands.length,
+        ...list.map((c) => ({ ...c, id: snowflake(), application_id: this.appId, version: snowflake() })),
+      );
       return [200, this.registeredCommands];
     }
     if (method === 'POST' && (m = path.match(/^\/interactions\/(\d+)\/([^/]+)\/callback$/))) {
       const interaction = this.interactions.get(m[1]);
       if (!interaction || interaction.token !== m[2]) return [404, { message: 'Unknown interaction', code: 10062 }];
-      if (interaction.callbacks.length > 0) return [400, { message: 'Interaction has already been acknowledged.', code: 40060 }];
+      if (interaction.callbacks.length > 0)
+        return [400, { message: 'Interaction has already been acknowledged.', code: 40060 }];
       const type = Number(body?.type);
       const data = body?.data as Record<string, unknown> | undefined;
       interaction.callbacks.push({ type, at: performance.now(), data });
-      interaction.ephemeral = ((Number(data?.flags ?? 0)) & 64) !== 0;
+      interaction.ephemeral = (Number(data?.flags ?? 0) & 64) !== 0;
       if (type === 4 || type === 5) {
-        interaction.original = this.storeMessage(interaction.channelId, userObject(this.botUser), '', { webhook: true });
+        interaction.original = this.storeMessage(interaction.channelId, userObject(this.botUser), '', {
+          webhook: true,
+        });
         this.applyMessageBody(interaction.original, data, files, false);
       } else if (type === 7 || type === 6) {
-        const source = [...this.messages.values()].find((msg) => msg.components.length > 0 && JSON.stringify(msg.components).includes(interaction.customId ?? '\u0000'));
+        const source = [...this.messages.values()].find(
+          (msg) =>
+            msg.components.length > 0 && JSON.stringify(msg.components).includes(interaction.customId ?? '\u0000'),
+        );
         if (source && type === 7) this.applyMessageBody(source, data, files, true);
         interaction.original = source;
       }
       if (url.searchParams.get('with_response') === 'true') {
-        return [200, { interaction: { id: interaction.id, type: interaction.type }, resource: { type, message: interaction.original ? this.wire(interaction.original) : undefined } }];
+        return [
+          200,
+          {
+            interaction: { id: interaction.id, type: interaction.type },
+            resource: { type, message: interaction.original ? this.wire(interaction.original) : undefined },
+          },
+        ];
       }
       return [204, undefined];
     }
     if ((m = path.match(/^\/webhooks\/(\d+)\/([^/]+)\/messages\/(@original|\d+)$/))) {
       const interaction = this.interactionByToken(m[2]);
       if (!interaction) return [404, { message: 'Unknown Webhook', code: 10015 }];
-      const target = m[3] === '@original' ? interaction.original : [interaction.original, ...interaction.followups].find((x) => x?.id === m![3]);
+      const target =
+        m[3] === '@original'
+          ? interaction.original
+          : [interaction.original, ...interaction.followups].find((x) => x?.id === m![3]);
       if (!target) return [404, { message: 'Unknown Message', code: 10008 }];
       if (method === 'GET') return [200, this.wire(target)];
       if (method === 'PATCH') {
@@ -501,7 +759,9 @@ export class DiscordDouble {
     }
     if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') {
       const ref = body?.message_reference as { message_id?: string } | undefined;
-      const msg = this.storeMessage(m[1], userObject(this.botUser), '', { reference: ref?.message_id ? this.messages.get(ref.message_id) : undefined });
+      const msg = this.storeMessage(m[1], userObject(this.botUser), '', {
+        reference: ref?.message_id ? this.messages.get(ref.message_id) : undefined,
+      });
       this.applyMessageBody(msg, body, files, false);
       return [200, this.wire(msg)];
     }
@@ -534,8 +794,23 @@ export class DiscordDouble {
   private createThread(parentId: string, name: string, starterId?: string): Record<string, unknown> {
     const id = starterId ?? snowflake();
     const thread = {
-      id, type: 11, guild_id: this.guildId, parent_id: parentId, name, owner_id: this.appId, last_message_id: null, rate_limit_per_user: 0,
-      message_count: 0, member_count: 1, thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false }, flags: 0,
+      id,
+      type: 11,
+      guild_id: this.guildId,
+      parent_id: parentId,
+      name,
+      owner_id: this.appId,
+      last_message_id: null,
+      rate_limit_per_user: 0,
+      message_count: 0,
+      member_count: 1,
+      thread_metadata: {
+        archived: false,
+        auto_archive_duration: 1440,
+        archive_timestamp: new Date().toISOString(),
+        locked: false,
+      },
+      flags: 0,
     };
     this.threads.set(id, thread);
     this.dispatch('THREAD_CREATE', { ...thread, newly_created: true });

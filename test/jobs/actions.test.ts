@@ -16,8 +16,16 @@ test('buttons edit the previous request', () => {
 });
 
 test('slowing past the length limit is refused with a reason', () => {
-  const long = parseMotionRequest({ segments: [{ text: 'walk', seconds: 12 }, { text: 'run', seconds: 12 }] });
-  assert.throws(() => applyAction(long, 'slower'), (e: Error) => e instanceof PermanentJobError && /longer than 30 s/.test(e.message));
+  const long = parseMotionRequest({
+    segments: [
+      { text: 'walk', seconds: 12 },
+      { text: 'run', seconds: 12 },
+    ],
+  });
+  assert.throws(
+    () => applyAction(long, 'slower'),
+    (e: Error) => e instanceof PermanentJobError && /longer than 30 s/.test(e.message),
+  );
 });
 
 test('clips are fitted to the asked length at the asked speed', () => {

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { bvhExportPositions, bvhFps, bvhGlobalPositions, estimateRestOffsets, parseBvh, readBvhFile, writeBvh } from '../../src/motion/bvh.js';
+import {
+  bvhExportPositions,
+  bvhFps,
+  bvhGlobalPositions,
+  estimateRestOffsets,
+  parseBvh,
+  readBvhFile,
+  writeBvh,
+} from '../../src/motion/bvh.js';
 import { retargetBvh } from '../../src/motion/retarget.js';
 import { EULER_ORDERS, positionError, quatAngleBetween } from '../../src/motion/kinematics.js';
 import { openDataset } from '../../src/motion/dataset.js';
@@ -28,7 +36,11 @@ test('reads the three real Bandai-Namco samples (6 channels per joint, End Sites
 test('real samples: read → write → read keeps every joint within 1 mm (cm/ZXY default, m/XYZ, all orders)', () => {
   for (const name of SAMPLES) {
     const motion = retargetBvh(readBvhFile(samplePath(name)), { fps: 30 });
-    const variants = [{}, { scale: 'm' as const, rotationOrder: 'XYZ' as const }, ...EULER_ORDERS.map((o) => ({ rotationOrder: o }))];
+    const variants = [
+      {},
+      { scale: 'm' as const, rotationOrder: 'XYZ' as const },
+      ...EULER_ORDERS.map((o) => ({ rotationOrder: o })),
+    ];
     for (const opts of variants) {
       const text = writeBvh(motion, opts);
       const back = retargetBvh(parseBvh(text, `${name}.bvh`), { fps: 30 });
@@ -50,7 +62,10 @@ test('the writer emits cm by default, metres on request, and the frame time from
   assert.ok(Math.abs(legCm[1] + 39.08) < 0.1, `knee offset ${legCm[1]} cm (the Bandai-Namco thigh is 39.08 cm)`);
   assert.throws(() => writeBvh(motion, { rotationOrder: 'XXZ' as never }), /unknown rotation order "XXZ"/);
   assert.throws(() => writeBvh(motion, { scale: 'mm' as never }), /scale must be "cm" or "m", got "mm"/);
-  assert.throws(() => writeBvh(motion, { restOffsets: REST_OFFSETS_BANDAI.slice(2) }), /expected 22 rest offsets, got 20/);
+  assert.throws(
+    () => writeBvh(motion, { restOffsets: REST_OFFSETS_BANDAI.slice(2) }),
+    /expected 22 rest offsets, got 20/,
+  );
 });
 
 test('a dataset clip with rotations is written with them and read back with the same rotations', () => {
@@ -80,7 +95,9 @@ test('estimated rest offsets reproduce the bone lengths of a clip from another b
   const motion = makeMotion({ fps: 20, numFrames: r.num_frames, joints: ds.positions(r) });
   const back = retargetBvh(parseBvh(writeBvh(motion), 'accad.bvh'));
   const err = positionError(back.joints, motion.joints);
-  console.log(`ACCAD clip written without rotations (estimated body): mean ${(err.mean * 1000).toFixed(2)} mm, max ${(err.max * 1000).toFixed(2)} mm`);
+  console.log(
+    `ACCAD clip written without rotations (estimated body): mean ${(err.mean * 1000).toFixed(2)} mm, max ${(err.max * 1000).toFixed(2)} mm`,
+  );
   assert.ok(err.mean < 0.002 && err.max < 0.005, `mean error ${err.mean} m, max ${err.max} m`);
   // bvhExportPositions predicts what the file shows without writing it.
   assert.ok(positionError(bvhExportPositions(motion), back.joints).max < 0.0002);
@@ -118,7 +135,14 @@ const SYNTHETIC = [
 
 test('synthetic BVH: CRLF, tabs, scientific notation, mixed orders, 3/4/6 channels and position channels on a child', () => {
   const clip = parseBvh(SYNTHETIC.join('\r\n'), 'synthetic.bvh');
-  assert.deepEqual(clip.joints.map((j) => [j.name, j.parent, j.channels.length]), [['Hips', -1, 6], ['Arm', 0, 3], ['Hand', 1, 4]]);
+  assert.deepEqual(
+    clip.joints.map((j) => [j.name, j.parent, j.channels.length]),
+    [
+      ['Hips', -1, 6],
+      ['Arm', 0, 3],
+      ['Hand', 1, 4],
+    ],
+  );
   assert.equal(bvhFps(clip), 40);
   const { positions } = bvhGlobalPositions(clip);
   // Frame 0: no rotation; the Hand's Xposition channel (7) replaces its OFFSET x (5).
@@ -133,33 +157,68 @@ test('synthetic BVH: CRLF, tabs, scientific notation, mixed orders, 3/4/6 channe
   const arm = half.positions.subarray(12, 15);
   assert.ok(Math.abs(Math.hypot(arm[0] - root[0], arm[1] - root[1], arm[2] - root[2]) - 10) < 1e-9, 'bone length kept');
   assert.throws(() => bvhGlobalPositions(clip, -5), /synthetic\.bvh: the target frame rate must be positive, got -5/);
-  assert.equal(parseBvh(SYNTHETIC.join('\n').replace('Frames:\t2', 'Frames: 1').replace(/\n0 0 0 90.*\n/, '\n'), 'lf.bvh').numFrames, 1);
+  assert.equal(
+    parseBvh(
+      SYNTHETIC.join('\n')
+        .replace('Frames:\t2', 'Frames: 1')
+        .replace(/\n0 0 0 90.*\n/, '\n'),
+      'lf.bvh',
+    ).numFrames,
+    1,
+  );
 });
 
 function expectError(text: string, pattern: RegExp): void {
-  assert.throws(() => parseBvh(text, 'bad.bvh'), (err: Error) => {
-    assert.match(err.message, /^bad\.bvh:\d+: /);
-    assert.match(err.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parseBvh(text, 'bad.bvh'),
+    (err: Error) => {
+      assert.match(err.message, /^bad\.bvh:\d+: /);
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
 }
 
 test('malformed BVH files give an error naming the file, the line and the problem', () => {
   const lines = [...SYNTHETIC];
   expectError('', /the file is empty/);
   expectError(['HIERARCHY_X', ...lines.slice(1)].join('\n'), /not a BVH file: expected "HIERARCHY"/);
-  expectError(lines.join('\n').replace('Frames:\t2', 'Frames:\t3'), /frame count mismatch: the header says 3 frames, but only 2/);
-  expectError(lines.join('\n').replace('Frames:\t2', 'Frames:\t1'), /bad\.bvh:25: frame count mismatch: the header says 1 frames, but 2 motion lines follow/);
-  expectError(lines.join('\n').replace('0 0 0 90 0 0 0 0 90 5 0 0 0', '0 0 0 90 0 0 0'), /bad\.bvh:25: truncated motion line: expected 13 values \(one per channel\), got 7/);
+  expectError(
+    lines.join('\n').replace('Frames:\t2', 'Frames:\t3'),
+    /frame count mismatch: the header says 3 frames, but only 2/,
+  );
+  expectError(
+    lines.join('\n').replace('Frames:\t2', 'Frames:\t1'),
+    /bad\.bvh:25: frame count mismatch: the header says 1 frames, but 2 motion lines follow/,
+  );
+  expectError(
+    lines.join('\n').replace('0 0 0 90 0 0 0 0 90 5 0 0 0', '0 0 0 90 0 0 0'),
+    /bad\.bvh:25: truncated motion line: expected 13 values \(one per channel\), got 7/,
+  );
   expectError(lines.join('\n').replace('1 2 3 0 0', '1 2 abc 0 0'), /bad\.bvh:24: value 3 is not a number: "abc"/);
   expectError(lines.join('\n').replace('1 2 3 0 0', '1 2 nan 0 0'), /value 3 is not a number: "nan"/);
-  expectError(lines.join('\n').replace('1 2 3 0 0', '1 2 -1e400 0 0'), /bad\.bvh:24: value 3 is out of range: "-1e400"/);
-  expectError(lines.join('\n').replace('OFFSET 1.0e1 0 0', 'OFFSET 1.0e1 zero 0'), /bad\.bvh:8: expected a number for the OFFSET of "Arm" y, found "zero"/);
-  expectError(lines.join('\n').replace('3 Xrotation Zrotation', '3 Xrotation Wrotation'), /unknown channel "Wrotation"/);
+  expectError(
+    lines.join('\n').replace('1 2 3 0 0', '1 2 -1e400 0 0'),
+    /bad\.bvh:24: value 3 is out of range: "-1e400"/,
+  );
+  expectError(
+    lines.join('\n').replace('OFFSET 1.0e1 0 0', 'OFFSET 1.0e1 zero 0'),
+    /bad\.bvh:8: expected a number for the OFFSET of "Arm" y, found "zero"/,
+  );
+  expectError(
+    lines.join('\n').replace('3 Xrotation Zrotation', '3 Xrotation Wrotation'),
+    /unknown channel "Wrotation"/,
+  );
   expectError(lines.join('\n').replace('CHANNELS 3', 'CHANNELS 9'), /CHANNELS count must be 0–6, got 9/);
   expectError(lines.slice(0, 20).join('\n'), /no MOTION section/);
-  expectError(lines.slice(0, 12).join('\n') + '\nMOTION\nFrames: 0\nFrame Time: 0.1\n', /unexpected end of the HIERARCHY/);
-  expectError(lines.join('\n').replace('Frame Time:\t2.5E-2', 'Frame Time: fast'), /"Frame Time:" must be a number, found "fast"/);
+  expectError(
+    lines.slice(0, 12).join('\n') + '\nMOTION\nFrames: 0\nFrame Time: 0.1\n',
+    /unexpected end of the HIERARCHY/,
+  );
+  expectError(
+    lines.join('\n').replace('Frame Time:\t2.5E-2', 'Frame Time: fast'),
+    /"Frame Time:" must be a number, found "fast"/,
+  );
   expectError(lines.join('\n').replace('Frame Time:\t2.5E-2', 'Frame Time: 0'), /"Frame Time:" must be positive/);
   expectError(lines.join('\n').replace('Frames:\t2', 'Frame count 2'), /expected "Frames: <number>"/);
   expectError(lines.join('\n').replace('JOINT Hand', 'JOINT Arm'), /joint "Arm" is defined twice/);

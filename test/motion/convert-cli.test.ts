@@ -58,18 +58,42 @@ test('charades convert: BVH → JSON → BVH (m, XYZ, 30 fps) → NPY keeps the 
 });
 
 test('charades convert: errors exit with code 1 and one line naming the problem', async () => {
-  writeFileSync(join(dir, 'j24.npy'), serializeNpy({ dtype: 'float32', shape: [2, 24, 3], data: new Float32Array(144) }));
+  writeFileSync(
+    join(dir, 'j24.npy'),
+    serializeNpy({ dtype: 'float32', shape: [2, 24, 3], data: new Float32Array(144) }),
+  );
   writeFileSync(join(dir, 'odd.bvh'), readFileSync(SAMPLE, 'utf8').replaceAll('Hips', 'Pelvis'));
   const cases: [string[], RegExp][] = [
     [['convert', join(dir, 'missing.bvh'), join(dir, 'x.json')], /^charades: .*missing\.bvh: no such file$/],
-    [['convert', join(dir, 'j24.npy'), join(dir, 'x.json')], /^charades: .*j24\.npy: expected 22 joints, got 24 \(shape \(2, 24, 3\)\)$/],
-    [['convert', join(dir, 'odd.bvh'), join(dir, 'x.json')], /^charades: .*odd\.bvh: no known joint map fits this skeleton \(joints: joint_Root, Pelvis, .*\)/],
-    [['convert', SAMPLE, join(dir, 'x.fbx')], /^charades: .*x\.fbx: cannot tell the output format from the extension; use \.bvh, \.npy or \.json$/],
+    [
+      ['convert', join(dir, 'j24.npy'), join(dir, 'x.json')],
+      /^charades: .*j24\.npy: expected 22 joints, got 24 \(shape \(2, 24, 3\)\)$/,
+    ],
+    [
+      ['convert', join(dir, 'odd.bvh'), join(dir, 'x.json')],
+      /^charades: .*odd\.bvh: no known joint map fits this skeleton \(joints: joint_Root, Pelvis, .*\)/,
+    ],
+    [
+      ['convert', SAMPLE, join(dir, 'x.fbx')],
+      /^charades: .*x\.fbx: cannot tell the output format from the extension; use \.bvh, \.npy or \.json$/,
+    ],
     [['convert', SAMPLE, join(dir, 'x.bvh'), '--scale', 'mm'], /^charades: --scale must be "cm" or "m", got "mm"$/],
-    [['convert', SAMPLE, join(dir, 'x.bvh'), '--fps', 'fast'], /^charades: --fps must be a positive number of frames per second \(at most 1000\), got "fast"$/],
-    [['convert', SAMPLE, join(dir, 'x.bvh'), '--map', 'cmu'], /^charades: unknown joint map "cmu"; known maps: charades, bandai-namco, accad$/],
-    [['convert', SAMPLE, join(dir, 'x.out'), '--format', 'gltf'], /^charades: --format must be one of bvh, npy, json, got "gltf"$/],
-    [['convert', SAMPLE, join(dir, 'x.bvh'), '--order', 'XXY'], /^charades: --order must be one of XYZ, XZY, YXZ, YZX, ZXY, ZYX, got "XXY"$/],
+    [
+      ['convert', SAMPLE, join(dir, 'x.bvh'), '--fps', 'fast'],
+      /^charades: --fps must be a positive number of frames per second \(at most 1000\), got "fast"$/,
+    ],
+    [
+      ['convert', SAMPLE, join(dir, 'x.bvh'), '--map', 'cmu'],
+      /^charades: unknown joint map "cmu"; known maps: charades, bandai-namco, accad$/,
+    ],
+    [
+      ['convert', SAMPLE, join(dir, 'x.out'), '--format', 'gltf'],
+      /^charades: --format must be one of bvh, npy, json, got "gltf"$/,
+    ],
+    [
+      ['convert', SAMPLE, join(dir, 'x.bvh'), '--order', 'XXY'],
+      /^charades: --order must be one of XYZ, XZY, YXZ, YZX, ZXY, ZYX, got "XXY"$/,
+    ],
   ];
   // Two at a time: each is a fresh node process.
   for (let i = 0; i < cases.length; i += 2) {

@@ -29,7 +29,11 @@ function tempDir(t: { after: (fn: () => void) => void }): string {
 /** A few real clips of every split, as a dataset of their own. */
 function smallData(t: { after: (fn: () => void) => void }): string {
   const dir = tempDir(t);
-  writePackedSubset(ds, ['train', 'val', 'test'].flatMap((s) => ds.split(s).slice(0, 2)), dir);
+  writePackedSubset(
+    ds,
+    ['train', 'val', 'test'].flatMap((s) => ds.split(s).slice(0, 2)),
+    dir,
+  );
   return dir;
 }
 
@@ -42,8 +46,24 @@ function assertCleanError(r: { code: number | null; stderr: string }, pattern: R
 test('data stats reports every shared pack by default: clips, rotations, licences and action labels per pack', () => {
   const r = charades('data', 'stats', '--json');
   assert.equal(r.code, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { clips: number; packs: { name: string; clips: number; rotations: boolean; licenses: Record<string, number>; actionLabels: Record<string, number> }[] };
-  assert.deepEqual(s.packs.map((p) => [p.name, p.clips, p.rotations]), [['motion', 3145, true], ['cmu', 110, false], ['hdm05', 287, false]]);
+  const s = JSON.parse(r.stdout) as {
+    clips: number;
+    packs: {
+      name: string;
+      clips: number;
+      rotations: boolean;
+      licenses: Record<string, number>;
+      actionLabels: Record<string, number>;
+    }[];
+  };
+  assert.deepEqual(
+    s.packs.map((p) => [p.name, p.clips, p.rotations]),
+    [
+      ['motion', 3145, true],
+      ['cmu', 110, false],
+      ['hdm05', 287, false],
+    ],
+  );
   assert.equal(s.clips, 3145 + 110 + 287);
   assert.deepEqual(s.packs[2].licenses, { 'CC-BY-SA-3.0': 287 });
   assert.equal(s.packs[2].actionLabels['lie-down'], 19);
@@ -91,7 +111,10 @@ test('data stats prints a human table by default, and honours --data', (t) => {
 });
 
 test('data stats: a missing data folder or a corrupt index line is one readable error', (t) => {
-  assertCleanError(charades('data', 'stats', '--data', '/nonexistent/motion'), /^charades: no motion data at \/nonexistent\/motion \(index\.jsonl missing\); pass --data DIR/);
+  assertCleanError(
+    charades('data', 'stats', '--data', '/nonexistent/motion'),
+    /^charades: no motion data at \/nonexistent\/motion \(index\.jsonl missing\); pass --data DIR/,
+  );
   const dir = smallData(t);
   const indexFile = join(dir, 'index.jsonl');
   const lines = readFileSync(indexFile, 'utf8').trim().split('\n');
@@ -113,11 +136,20 @@ test('data features writes a cache that reads back, and names a folder it cannot
 
   const blocker = join(tempDir(t), 'file');
   writeFileSync(blocker, 'x');
-  assertCleanError(charades('data', 'features', '--data', data, '--out', join(blocker, 'sub')), /^charades: cannot create the features cache folder .*file\/sub/);
-  assertCleanError(charades('data', 'features', '--data', '/nonexistent/motion'), /no motion data at \/nonexistent\/motion/);
+  assertCleanError(
+    charades('data', 'features', '--data', data, '--out', join(blocker, 'sub')),
+    /^charades: cannot create the features cache folder .*file\/sub/,
+  );
+  assertCleanError(
+    charades('data', 'features', '--data', '/nonexistent/motion'),
+    /no motion data at \/nonexistent\/motion/,
+  );
 });
 
 test('a clip too short for the physical metrics is named', () => {
   const short = { ...ds.records[0], num_frames: 3 };
-  assert.throws(() => computeDataStats({ ...ds, records: [short] }), /clip bnr1_bow_active_001: .*needs at least 4 frames/);
+  assert.throws(
+    () => computeDataStats({ ...ds, records: [short] }),
+    /clip bnr1_bow_active_001: .*needs at least 4 frames/,
+  );
 });

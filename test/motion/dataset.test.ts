@@ -24,7 +24,11 @@ const ds = openDataset();
 function fixture(t: { after: (fn: () => void) => void }, ids: string[]): string {
   const dir = mkdtempSync(join(tmpdir(), 'charades-dataset-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writePackedSubset(ds, ids.map((id) => ds.byId(id)), dir);
+  writePackedSubset(
+    ds,
+    ids.map((id) => ds.byId(id)),
+    dir,
+  );
   return dir;
 }
 
@@ -61,7 +65,8 @@ test('rotations decode to unit quaternions that reproduce the positions by forwa
       assert.ok(Math.abs(n - 1) < 1e-3, `quaternion norm ${n}`);
     }
     const root = new Float32Array(m.numFrames * 3);
-    for (let t = 0; t < m.numFrames; t++) root.set(m.joints.subarray(t * NUM_JOINTS * 3, t * NUM_JOINTS * 3 + 3), t * 3);
+    for (let t = 0; t < m.numFrames; t++)
+      root.set(m.joints.subarray(t * NUM_JOINTS * 3, t * NUM_JOINTS * 3 + 3), t * 3);
     const err = positionError(forwardKinematics(m.rotations, root, m.restOffsets), m.joints);
     // README: FK reproduces the positions to about 1.5 mm; float16 rotations and int16 mm add a little.
     assert.ok(err.max < 0.003, `${id}: FK error ${err.max} m`);
@@ -81,13 +86,25 @@ test('clip() builds a Motion with the record rest offsets, first text and datase
 });
 
 test('an unknown id or split is an error that suggests the nearest names', () => {
-  assert.throws(() => ds.byId('bnr2_walk_exhausted_03'), /unknown clip id "bnr2_walk_exhausted_03".*nearest ids: bnr2_walk_exhausted_003/);
+  assert.throws(
+    () => ds.byId('bnr2_walk_exhausted_03'),
+    /unknown clip id "bnr2_walk_exhausted_03".*nearest ids: bnr2_walk_exhausted_003/,
+  );
   assert.throws(() => ds.split('training'), /unknown split "training"; splits are: train, val, test/);
   assert.deepEqual(nearestIds('abd', ['xyz', 'abc', 'abd'], 2), ['abd', 'abc']);
 });
 
 test('float16 decoding matches IEEE half precision, and encoding round-trips every finite value', () => {
-  const cases: [number, number][] = [[0x3c00, 1], [0xc000, -2], [0x7bff, 65504], [0x0001, 2 ** -24], [0x8000, -0], [0x7c00, Infinity], [0xfc00, -Infinity], [0x3555, 0.333251953125]];
+  const cases: [number, number][] = [
+    [0x3c00, 1],
+    [0xc000, -2],
+    [0x7bff, 65504],
+    [0x0001, 2 ** -24],
+    [0x8000, -0],
+    [0x7c00, Infinity],
+    [0xfc00, -Infinity],
+    [0x3555, 0.333251953125],
+  ];
   for (const [bits, value] of cases) assert.equal(decodeFloat16Bits(bits), value);
   assert.ok(Number.isNaN(decodeFloat16Bits(0x7e00)));
   const all = new Uint16Array(65536).map((_, i) => i);
@@ -106,14 +123,20 @@ test('float16 decoding matches IEEE half precision, and encoding round-trips eve
 test('writePackedSubset writes a dataset that reads back clip for clip', (t) => {
   const dir = fixture(t, SMALL);
   const sub = openDataset(dir);
-  assert.deepEqual(sub.records.map((r) => r.id), SMALL);
+  assert.deepEqual(
+    sub.records.map((r) => r.id),
+    SMALL,
+  );
   for (const id of SMALL) assert.deepEqual(sub.positions(sub.byId(id)), ds.positions(ds.byId(id)));
   assert.deepEqual(sub.rotations(sub.byId(SMALL[2])), ds.rotations(ds.byId(SMALL[2])));
   assert.throws(() => writePackedSubset(ds, [], dir), /no clips given/);
 });
 
 test('a missing folder or binary file is named in the error', (t) => {
-  assert.throws(() => openDataset('/nonexistent/motion'), /no motion data at \/nonexistent\/motion \(index.jsonl missing\)/);
+  assert.throws(
+    () => openDataset('/nonexistent/motion'),
+    /no motion data at \/nonexistent\/motion \(index.jsonl missing\)/,
+  );
   const dir = fixture(t, SMALL);
   unlinkSync(join(dir, ROTATIONS_FILE));
   assert.throws(() => openDataset(dir), new RegExp(`${ROTATIONS_FILE} is missing`));
@@ -133,7 +156,8 @@ test('corrupt index lines name the line, the clip and the field', (t) => {
   const dir = fixture(t, SMALL);
   const indexFile = join(dir, INDEX_FILE);
   const lines = readFileSync(indexFile, 'utf8').trim().split('\n');
-  const rewrite = (i: number, line: string) => writeFileSync(indexFile, lines.map((l, k) => (k === i ? line : l)).join('\n'));
+  const rewrite = (i: number, line: string) =>
+    writeFileSync(indexFile, lines.map((l, k) => (k === i ? line : l)).join('\n'));
 
   rewrite(1, '{"id": "broken", ');
   assert.throws(() => openDataset(dir), /index\.jsonl line 2: not valid JSON/);
@@ -164,7 +188,13 @@ const SHARED = join(REPO_ROOT, '..', 'shared', 'data');
 
 test('several packs open as one dataset: every clip keeps its pack and licence, positions-only clips refuse rotations', () => {
   const both = openDataset([join(SHARED, 'motion'), join(SHARED, 'cmu')]);
-  assert.deepEqual(both.packs.map((p) => [p.name, p.hasRotations]), [['motion', true], ['cmu', false]]);
+  assert.deepEqual(
+    both.packs.map((p) => [p.name, p.hasRotations]),
+    [
+      ['motion', true],
+      ['cmu', false],
+    ],
+  );
   assert.equal(both.records.length, ds.records.length + both.packs[1].clips);
   assert.equal(both.totalFrames, ds.totalFrames + both.packs[1].frames);
   const cmu = both.records.find((r) => both.packOf(r) === 'cmu');

@@ -56,7 +56,7 @@ test('PNG raster: text and bars encode to a valid PNG', () => {
   r.text(1, 1, 'R-PREC 0.9%');
   r.rect(0, 15, 40, 5, [255, 0, 0]);
   assert.deepEqual(readPng(r.png()), { width: 40, height: 20 });
-  assert.deepEqual([...r.pixels.subarray((16 * 40) * 3, (16 * 40) * 3 + 3)], [255, 0, 0]);
+  assert.deepEqual([...r.pixels.subarray(16 * 40 * 3, 16 * 40 * 3 + 3)], [255, 0, 0]);
 });
 
 test('charades eval runs the production path end to end and writes its report', async () => {
@@ -68,12 +68,21 @@ test('charades eval runs the production path end to end and writes its report', 
   assert.ok(report.sets.zeroshot && report.sets.zeroshot.clips === 4);
   assert.equal(report.sets.test.rPrecision.gt, null, 'four clips make no full batch of 32');
   assert.match(report.sets.test.rPrecision.note ?? '', /fewer than 32 clips/);
-  for (const v of [report.sets.test.fid.k4, report.sets.test.mmDist.gt, report.sets.test.footSkate.k4, report.poseControl.init.textOnly, report.continuation.model.ade]) {
+  for (const v of [
+    report.sets.test.fid.k4,
+    report.sets.test.mmDist.gt,
+    report.sets.test.footSkate.k4,
+    report.poseControl.init.textOnly,
+    report.continuation.model.ade,
+  ]) {
     assert.ok(Number.isFinite(v), `finite metric ${v}`);
   }
   assert.equal(report.poseControl.clips, 4);
   assert.equal(report.sets.test.footSkatePerClip.k4.length, 4);
-  assert.deepEqual(files.map((f) => f.slice(out.length + 1)), ['report.json', 'report.md', 'rprecision-per-action.png', 'foot-skate-histogram.png', 'pose-control.png']);
+  assert.deepEqual(
+    files.map((f) => f.slice(out.length + 1)),
+    ['report.json', 'report.md', 'rprecision-per-action.png', 'foot-skate-histogram.png', 'pose-control.png'],
+  );
   for (const f of files.filter((x) => x.endsWith('.png'))) assert.ok(readPng(readFileSync(f)).width >= 640);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /\| initial pose \(Recon\) \|/);
   // Acting fidelity: held-out paraphrases, the external pack, both sides of every hand and leg request, floor acts.
@@ -82,10 +91,15 @@ test('charades eval runs the production path end to end and writes its report', 
   assert.ok(report.sets.paraphrases && report.sets.test.clips === 4);
   assert.equal(f.external?.pack, 'hdm05');
   assert.equal(f.external?.clips, 4);
-  assert.deepEqual(f.sides.requests.map((r) => r.asked), ['left', 'right', 'left', 'right', 'left', 'right', 'left', 'right']);
+  assert.deepEqual(
+    f.sides.requests.map((r) => r.asked),
+    ['left', 'right', 'left', 'right', 'left', 'right', 'left', 'right'],
+  );
   assert.equal(f.sides.seeds, 3);
   assert.ok(f.sides.accuracy >= 0 && f.sides.accuracy <= 1);
-  assert.ok(f.floor.clips.length > 0 && f.floor.clips.every((c) => c.gtPelvisMin <= 0.6 && c.generatedPelvisMin.length === 2));
+  assert.ok(
+    f.floor.clips.length > 0 && f.floor.clips.every((c) => c.gtPelvisMin <= 0.6 && c.generatedPelvisMin.length === 2),
+  );
   assert.equal(f.floor.paraphrases.length, 6);
   assert.match(readFileSync(join(out, 'report.md'), 'utf8'), /### Acting fidelity/);
   assert.equal(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).model, 'tiny-fixture');
@@ -95,8 +109,20 @@ test('eval refuses a model without an evaluator, an evaluator of another text sp
   const dir = mkdtempSync(join(tmpdir(), 'charades-eval-32-'));
   const script = `import sys\nfrom trainer.synthetic import write_synthetic, write_synthetic_pairs\nfrom trainer.train_evaluator import main\nwrite_synthetic('${dir}/cache', '${dir}/emb', clips_per_pair=4)\nwrite_synthetic_pairs('${dir}/pairs.json')\nsys.exit(main(['--config', 'tiny', '--steps', '2', '--cache', '${dir}/cache', '--embeddings', '${dir}/emb', '--zeroshot', '${dir}/pairs.json', '--out', '${dir}/out']))`;
   assert.equal(spawnSync(PYTHON, ['-c', script], { cwd: REPO, encoding: 'utf8', timeout: 120_000 }).status, 0);
-  await assert.rejects(evaluateProductionPath({ engine: { modelDir: TINY }, evaluatorDir: join(dir, 'out'), limit: 1 }), /eval_text\.onnx: the evaluator reads 32-d text embeddings, but model tiny-fixture uses use-en-energetic-0\.2\.0 \(512-d\)/);
-  await assert.rejects(evaluateProductionPath({ engine: { modelDir: TINY }, limit: 1 }), /no evaluator: .*eval_motion\.onnx is missing \(model tiny-fixture carries none; pass --evaluator DIR/);
-  await assert.rejects(runEvalCommand({ model: TINY, limit: '-2', quiet: true }), /--limit must be a whole number ≥ 0, got "-2"/);
-  await assert.rejects(evaluateProductionPath({ engine: { modelDir: TINY }, zeroShotFile: '/no/pairs.json' }), /zero-shot pairs file \/no\/pairs\.json does not exist/);
+  await assert.rejects(
+    evaluateProductionPath({ engine: { modelDir: TINY }, evaluatorDir: join(dir, 'out'), limit: 1 }),
+    /eval_text\.onnx: the evaluator reads 32-d text embeddings, but model tiny-fixture uses use-en-energetic-0\.2\.0 \(512-d\)/,
+  );
+  await assert.rejects(
+    evaluateProductionPath({ engine: { modelDir: TINY }, limit: 1 }),
+    /no evaluator: .*eval_motion\.onnx is missing \(model tiny-fixture carries none; pass --evaluator DIR/,
+  );
+  await assert.rejects(
+    runEvalCommand({ model: TINY, limit: '-2', quiet: true }),
+    /--limit must be a whole number ≥ 0, got "-2"/,
+  );
+  await assert.rejects(
+    evaluateProductionPath({ engine: { modelDir: TINY }, zeroShotFile: '/no/pairs.json' }),
+    /zero-shot pairs file \/no\/pairs\.json does not exist/,
+  );
 });

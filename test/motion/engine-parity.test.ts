@@ -52,9 +52,14 @@ interface EvalParity {
 }
 
 const REPO = join(import.meta.dirname, '..', '..');
-const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'parity', 'eval_parity.json'), 'utf8')) as EvalParity;
+const fixture = JSON.parse(
+  readFileSync(join(REPO, 'test', 'fixtures', 'parity', 'eval_parity.json'), 'utf8'),
+) as EvalParity;
 const MODEL_DIR = join(REPO, 'models', fixture.model);
-if (!existsSync(MODEL_DIR)) throw new Error(`the parity fixture is for model ${fixture.model}, which is not in models/; re-run test/fixtures/parity/make_eval_parity.py for the committed model`);
+if (!existsSync(MODEL_DIR))
+  throw new Error(
+    `the parity fixture is for model ${fixture.model}, which is not in models/; re-run test/fixtures/parity/make_eval_parity.py for the committed model`,
+  );
 
 const dataDir = defaultDataDir();
 const ds = openDataset(dataDir);
@@ -72,7 +77,9 @@ const descriptions = readDescriptions();
 
 /** The test split as both evaluations order it: index order, held-out (action, style) pairs removed. */
 function testRecords(): ClipRecord[] {
-  const pairs = JSON.parse(readFileSync(join(REPO, 'trainer', 'zeroshot_pairs.json'), 'utf8')) as { pairs: { action: string; style: string }[] };
+  const pairs = JSON.parse(readFileSync(join(REPO, 'trainer', 'zeroshot_pairs.json'), 'utf8')) as {
+    pairs: { action: string; style: string }[];
+  };
   const held = new Set(pairs.pairs.map((p) => `${p.action}|${p.style}`));
   return ds.records.filter((r) => r.split === 'test' && !held.has(`${r.action_labels[0]}|${r.style}`));
 }
@@ -94,7 +101,10 @@ test("the engine's default sampling is the trainer evaluation's: temperature, gu
     assert.equal((m.provenance.request as { temperature: number }).temperature, TRAINER_TEMPERATURE);
     const sampling = engine.manifest.gpt.sampling as { guidance: number; topK?: number; topP?: number };
     assert.equal(sampling.guidance, fixture.guidance);
-    assert.ok(!sampling.topK && sampling.topP === undefined, `no top-k / top-p in the manifest (${JSON.stringify(sampling)})`);
+    assert.ok(
+      !sampling.topK && sampling.topP === undefined,
+      `no top-k / top-p in the manifest (${JSON.stringify(sampling)})`,
+    );
   } finally {
     await engine.close();
   }
@@ -110,9 +120,16 @@ test('same clips, greedy: text side, codes and evaluator embeddings equal the tr
     const textSide: Float32Array[] = [];
     for (const [i, clip] of fixture.clips.entries()) {
       assert.equal(records[i].id, clip.id, `clip ${i} is the same clip on both sides`);
-      assert.equal(Math.min(60, Math.floor((records[i].num_frames - 1) / 4)), clip.tokens, `${clip.id}: same duration in tokens`);
+      assert.equal(
+        Math.min(60, Math.floor((records[i].num_frames - 1) / 4)),
+        clip.tokens,
+        `${clip.id}: same duration in tokens`,
+      );
       const emb = await aggregateEmbedding(clip.text, descriptions.get(clip.text) ?? [], encoder);
-      assert.ok(maxAbsDiff(emb, clip.textEmbedding) < 1e-5, `${clip.id}: run-time k = 4 text embedding equals the table's`);
+      assert.ok(
+        maxAbsDiff(emb, clip.textEmbedding) < 1e-5,
+        `${clip.id}: run-time k = 4 text embedding equals the table's`,
+      );
       const [codes] = await decodeTokens(model, {
         task: 'text',
         textEmb: emb,
@@ -130,7 +147,10 @@ test('same clips, greedy: text side, codes and evaluator embeddings equal the tr
       textSide.push(emb);
     }
     const top3 = meanTop3(await embedTexts(ev, textSide), motionEmb);
-    assert.ok(Math.abs(top3 - fixture.greedyTop3) < 1e-9, `greedy top-3 ${top3} vs the trainer's ${fixture.greedyTop3}`);
+    assert.ok(
+      Math.abs(top3 - fixture.greedyTop3) < 1e-9,
+      `greedy top-3 ${top3} vs the trainer's ${fixture.greedyTop3}`,
+    );
   } finally {
     await Promise.all([ev.motion.release(), ev.text.release(), model.close()]);
   }
@@ -150,13 +170,19 @@ test(`sampled, whole test split: the engine's generated top-3 is within ${SAMPLE
       const text = r.texts[0];
       const seconds = Math.min(60, Math.floor((r.num_frames - 1) / 4)) / 5;
       const d = descriptions.get(text) ?? [];
-      const out = await engine.generate({ segments: [{ text, seconds, ...(d.length ? { descriptions: d } : {}) }], seed: i }, { keepFeatures: true });
+      const out = await engine.generate(
+        { segments: [{ text, seconds, ...(d.length ? { descriptions: d } : {}) }], seed: i },
+        { keepFeatures: true },
+      );
       features.push((out.features as Float32Array[])[0]);
       textSide.push(await aggregateEmbedding(text, d, encoder));
     }
     const top3 = meanTop3(await embedTexts(ev, textSide), await embedMotions(ev, features, engine.manifest));
     const { mean, std } = fixture.sampled;
-    assert.ok(Math.abs(top3 - mean) <= SAMPLED_TOP3_TOLERANCE, `engine top-3 ${top3.toFixed(4)} vs trainer ${mean} ± ${std} (seeds ${JSON.stringify(fixture.sampled.top3BySeed)})`);
+    assert.ok(
+      Math.abs(top3 - mean) <= SAMPLED_TOP3_TOLERANCE,
+      `engine top-3 ${top3.toFixed(4)} vs trainer ${mean} ± ${std} (seeds ${JSON.stringify(fixture.sampled.top3BySeed)})`,
+    );
   } finally {
     await Promise.all([ev.motion.release(), ev.text.release()]);
     await engine.close();

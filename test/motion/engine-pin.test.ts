@@ -47,7 +47,11 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 function bone(j: Float32Array, t: number, k: number): number {
   const o = t * POS;
   const p = PARENTS[k];
-  return Math.hypot(j[o + k * 3] - j[o + p * 3], j[o + k * 3 + 1] - j[o + p * 3 + 1], j[o + k * 3 + 2] - j[o + p * 3 + 2]);
+  return Math.hypot(
+    j[o + k * 3] - j[o + p * 3],
+    j[o + k * 3 + 1] - j[o + p * 3 + 1],
+    j[o + k * 3 + 2] - j[o + p * 3 + 2],
+  );
 }
 
 /** Largest per-joint acceleration (m/frame²) over the clip: what a too-short falloff turns into a jerk. */
@@ -72,11 +76,21 @@ test('raised cosine: 1 at the pin, 0 from the radius on, symmetric', () => {
 test('a pinned frame shows the pose in the body facing frame; root path, far frames and bone lengths are kept', () => {
   const at = 40;
   const out = pinPoses(walk, T, [{ frame: at, joints: sitting }]);
-  assert.ok(maxDiff(facingFrame(frameOf(out, at)), facingFrame(sitting)) < 1e-4, 'the pose, as the body faces at that frame');
-  assert.ok(Math.abs(wrapAngle(headingAngles(frameOf(out, at), 1)[0] - headingAngles(frameOf(walk, at), 1)[0])) < 1e-3, "facing 'motion' keeps the walk's heading");
+  assert.ok(
+    maxDiff(facingFrame(frameOf(out, at)), facingFrame(sitting)) < 1e-4,
+    'the pose, as the body faces at that frame',
+  );
+  assert.ok(
+    Math.abs(wrapAngle(headingAngles(frameOf(out, at), 1)[0] - headingAngles(frameOf(walk, at), 1)[0])) < 1e-3,
+    "facing 'motion' keeps the walk's heading",
+  );
   for (let t = 0; t < T; t++) {
-    assert.ok(Math.abs(out[t * POS] - walk[t * POS]) < 1e-6 && Math.abs(out[t * POS + 2] - walk[t * POS + 2]) < 1e-6, `pelvis x/z unchanged at frame ${t}`);
-    if (Math.abs(t - at) >= DEFAULT_PIN_FALLOFF_FRAMES) assert.equal(maxDiff(frameOf(out, t), frameOf(walk, t)), 0, `frame ${t} outside the falloff untouched`);
+    assert.ok(
+      Math.abs(out[t * POS] - walk[t * POS]) < 1e-6 && Math.abs(out[t * POS + 2] - walk[t * POS + 2]) < 1e-6,
+      `pelvis x/z unchanged at frame ${t}`,
+    );
+    if (Math.abs(t - at) >= DEFAULT_PIN_FALLOFF_FRAMES)
+      assert.equal(maxDiff(frameOf(out, t), frameOf(walk, t)), 0, `frame ${t} outside the falloff untouched`);
   }
   for (let t = at - DEFAULT_PIN_FALLOFF_FRAMES + 1; t < at + DEFAULT_PIN_FALLOFF_FRAMES; t++) {
     const w = raisedCosine(t - at, DEFAULT_PIN_FALLOFF_FRAMES);
@@ -102,7 +116,10 @@ test("facing 'pose' also turns the body to the pose's heading, so the pose match
   assert.ok(Math.abs(wrapAngle(headingAngles(frameOf(out, at), 1)[0] - headingAngles(turned, 1)[0])) < 1e-3);
   assert.ok(initialPoseError(frameOf(out, at), 1, turned, 1, 20).recon < 1e-4, 'root-xz aligned world error ≈ 0');
   const kept = pinPoses(walk, T, [{ frame: at, joints: turned }]);
-  assert.ok(initialPoseError(frameOf(kept, at), 1, turned, 1, 20).recon > 0.05, "facing 'motion' does not turn, so it misses the world facing");
+  assert.ok(
+    initialPoseError(frameOf(kept, at), 1, turned, 1, 20).recon > 0.05,
+    "facing 'motion' does not turn, so it misses the world facing",
+  );
 });
 
 test('close pins share the gap: each controlled frame is still hit exactly', () => {
@@ -113,7 +130,12 @@ test('close pins share the gap: each controlled frame is still hit exactly', () 
     { frame: 0, joints: standing },
     { frame: T - 1, joints: sitting },
   ]);
-  for (const [t, pose] of [[20, sitting], [24, standing], [0, standing], [T - 1, sitting]] as const) {
+  for (const [t, pose] of [
+    [20, sitting],
+    [24, standing],
+    [0, standing],
+    [T - 1, sitting],
+  ] as const) {
     assert.ok(maxDiff(facingFrame(frameOf(out, t)), facingFrame(pose)) < 1e-4, `frame ${t}`);
   }
 });
@@ -124,13 +146,25 @@ test('the raised-cosine falloff adds far less acceleration than snapping one fra
   const snapped = peakAcceleration(pinPoses(walk, T, [{ frame: at, joints: sitting }], { falloffFrames: 1 }), T);
   const own = peakAcceleration(walk, T);
   assert.ok(smooth < snapped / 3, `falloff ${smooth.toFixed(4)} vs snap ${snapped.toFixed(4)} m/frame²`);
-  assert.ok(smooth < own + 0.1, `the pin keeps accelerations near the walk's own (${own.toFixed(4)} → ${smooth.toFixed(4)})`);
+  assert.ok(
+    smooth < own + 0.1,
+    `the pin keeps accelerations near the walk's own (${own.toFixed(4)} → ${smooth.toFixed(4)})`,
+  );
 });
 
 test('bad pins are refused with the reason', () => {
-  assert.throws(() => pinPoses(walk, T, [{ frame: T, joints: sitting }]), /pin 0 is at frame 80, outside the motion's 0…79/);
-  assert.throws(() => pinPoses(walk, T, [{ frame: 1, joints: new Float32Array(10) }]), /pin 0 has 10 values, expected 22×3/);
-  assert.throws(() => pinPoses(walk, T, [{ frame: 1, joints: sitting }], { falloffFrames: 1.5 }), /falloffFrames must be a whole number/);
+  assert.throws(
+    () => pinPoses(walk, T, [{ frame: T, joints: sitting }]),
+    /pin 0 is at frame 80, outside the motion's 0…79/,
+  );
+  assert.throws(
+    () => pinPoses(walk, T, [{ frame: 1, joints: new Float32Array(10) }]),
+    /pin 0 has 10 values, expected 22×3/,
+  );
+  assert.throws(
+    () => pinPoses(walk, T, [{ frame: 1, joints: sitting }], { falloffFrames: 1.5 }),
+    /falloffFrames must be a whole number/,
+  );
   assert.equal(maxDiff(pinPoses(walk, T, []), walk), 0);
 });
 
@@ -139,8 +173,23 @@ const engine = createEngine({ modelDir: join(import.meta.dirname, '..', 'fixture
 test('the engine pins init, last and key poses by default; pinPoses: false leaves the model to follow them', async () => {
   const e = await engine;
   const frames = [0, 30, 50, 79];
-  const ref = (t: number): PoseRef => ({ kind: 'joints', joints: Array.from(frameOf(walk, t)), label: `walk frame ${t}` });
-  const segment = { text: 'a person walks forward', seconds: 4, control: { init: ref(0), keys: [{ at: 30 / 20, pose: ref(30) }, { at: 50 / 20, pose: ref(50) }], last: ref(79) } };
+  const ref = (t: number): PoseRef => ({
+    kind: 'joints',
+    joints: Array.from(frameOf(walk, t)),
+    label: `walk frame ${t}`,
+  });
+  const segment = {
+    text: 'a person walks forward',
+    seconds: 4,
+    control: {
+      init: ref(0),
+      keys: [
+        { at: 30 / 20, pose: ref(30) },
+        { at: 50 / 20, pose: ref(50) },
+      ],
+      last: ref(79),
+    },
+  };
   const errors = (m: Motion): number[] => [
     initialPoseError(m.joints, m.numFrames, frameOf(walk, 0), 1, 20).recon,
     ...[30, 50].map((t) => keyPoseDistance(frameOf(m.joints, t), 1, frameOf(walk, t), 1)),
@@ -153,14 +202,25 @@ test('the engine pins init, last and key poses by default; pinPoses: false leave
   const f = errors(free);
   // A few millimetres remain: the poses are re-posed on the model's body and the foot clean-up locks planted feet.
   p.forEach((x, i) => assert.ok(x < 0.015, `frame ${frames[i]}: pinned error ${x.toFixed(4)} m`));
-  assert.ok(f.reduce((a, b) => a + b) > 5 * p.reduce((a, b) => a + b), `unpinned ${f.map((x) => x.toFixed(3))} vs pinned ${p.map((x) => x.toFixed(3))}`);
+  assert.ok(
+    f.reduce((a, b) => a + b) > 5 * p.reduce((a, b) => a + b),
+    `unpinned ${f.map((x) => x.toFixed(3))} vs pinned ${p.map((x) => x.toFixed(3))}`,
+  );
 });
 
 test('a named pose is pinned as the body faces; a request without poses is unchanged by pinning', async () => {
   const e = await engine;
-  const [sit] = (await e.generate({ segments: [{ text: 'a person sits down', seconds: 2, control: { last: { kind: 'named', name: 'sitting' } } }], seed: 5 })).motions;
+  const [sit] = (
+    await e.generate({
+      segments: [{ text: 'a person sits down', seconds: 2, control: { last: { kind: 'named', name: 'sitting' } } }],
+      seed: 5,
+    })
+  ).motions;
   const last = frameOf(sit.joints, sit.numFrames - 1);
-  assert.ok(maxDiff(facingFrame(last), facingFrame(namedPose('sitting').joints)) < 0.02, 'ends sitting (within the foot clean-up)');
+  assert.ok(
+    maxDiff(facingFrame(last), facingFrame(namedPose('sitting').joints)) < 0.02,
+    'ends sitting (within the foot clean-up)',
+  );
   const plain = { segments: [{ text: 'a person waves', seconds: 2 }], seed: 9 };
   const [a] = (await e.generate(plain)).motions;
   const [b] = (await e.generate({ ...plain, pinPoses: false })).motions;

@@ -8,7 +8,14 @@ import { headingAngles } from '../../src/motion/features.js';
 import { motionToJson } from '../../src/motion/formats.js';
 import { JOINT, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLengthsFromOffsets } from '../../src/motion/skeleton.js';
 import { FOOT_JOINT_CLEARANCE } from '../../src/motion/transforms.js';
-import { conformPoseToModelBody, namedPose, poseFromFile, poseFromMotionFrame, resolvePoseRef, validatePose } from '../../src/motion/engine/poses.js';
+import {
+  conformPoseToModelBody,
+  namedPose,
+  poseFromFile,
+  poseFromMotionFrame,
+  resolvePoseRef,
+  validatePose,
+} from '../../src/motion/engine/poses.js';
 
 const SAMPLES = '/work/shared/data/motion/samples';
 const at = (p: Float32Array, name: keyof typeof JOINT): [number, number, number] => {
@@ -18,7 +25,9 @@ const at = (p: Float32Array, name: keyof typeof JOINT): [number, number, number]
 const y = (p: Float32Array, name: keyof typeof JOINT): number => at(p, name)[1];
 
 function boneLengths(p: Float32Array): number[] {
-  return PARENTS.map((par, j) => (par < 0 ? 0 : Math.hypot(p[j * 3] - p[par * 3], p[j * 3 + 1] - p[par * 3 + 1], p[j * 3 + 2] - p[par * 3 + 2])));
+  return PARENTS.map((par, j) =>
+    par < 0 ? 0 : Math.hypot(p[j * 3] - p[par * 3], p[j * 3 + 1] - p[par * 3 + 1], p[j * 3 + 2] - p[par * 3 + 2]),
+  );
 }
 
 for (const dataDir of [undefined, null] as const) {
@@ -28,10 +37,15 @@ for (const dataDir of [undefined, null] as const) {
     for (const name of NAMED_POSES) {
       const { joints, label } = namedPose(name, { dataDir });
       validatePose(joints, name);
-      boneLengths(joints).forEach((len, j) => assert.ok(Math.abs(len - rest[j]) < 2e-3, `${name}: bone ${j} ${len} vs ${rest[j]}`));
+      boneLengths(joints).forEach((len, j) =>
+        assert.ok(Math.abs(len - rest[j]) < 2e-3, `${name}: bone ${j} ${len} vs ${rest[j]}`),
+      );
       assert.ok(Math.abs(headingAngles(joints, 1)[0]) < 1e-3, `${name} faces +Z`);
       assert.ok(Math.abs(joints[0]) < 1e-6 && Math.abs(joints[2]) < 1e-6, `${name} pelvis over the origin`);
-      assert.ok(Math.abs(Math.min(...joints.filter((_, i) => i % 3 === 1)) - FOOT_JOINT_CLEARANCE) < 1e-6, `${name} rests on the floor`);
+      assert.ok(
+        Math.abs(Math.min(...joints.filter((_, i) => i % 3 === 1)) - FOOT_JOINT_CLEARANCE) < 1e-6,
+        `${name} rests on the floor`,
+      );
       assert.match(label, dataDir === null ? /joint angles/ : /./);
     }
   });
@@ -39,7 +53,11 @@ for (const dataDir of [undefined, null] as const) {
   test(`named poses (${source}) look like their names`, () => {
     const p = (n: (typeof NAMED_POSES)[number]): Float32Array => namedPose(n, { dataDir }).joints;
     const t = p('t-pose');
-    assert.ok(Math.abs(y(t, 'left_wrist') - y(t, 'left_shoulder')) < 0.02 && at(t, 'left_wrist')[0] > 0.5 && at(t, 'right_wrist')[0] < -0.5);
+    assert.ok(
+      Math.abs(y(t, 'left_wrist') - y(t, 'left_shoulder')) < 0.02 &&
+        at(t, 'left_wrist')[0] > 0.5 &&
+        at(t, 'right_wrist')[0] < -0.5,
+    );
     const a = p('a-pose');
     assert.ok(y(a, 'left_wrist') < y(a, 'left_shoulder') - 0.2 && y(a, 'left_wrist') > y(a, 'pelvis'));
     const s = p('standing');
@@ -49,9 +67,15 @@ for (const dataDir of [undefined, null] as const) {
     const c = p('crouching');
     assert.ok(y(c, 'pelvis') < 0.55 && at(c, 'left_knee')[2] > 0.2);
     const sit = p('sitting');
-    assert.ok(Math.abs(y(sit, 'left_knee') - y(sit, 'pelvis')) < 0.1 && at(sit, 'left_knee')[2] > 0.3 && y(sit, 'left_ankle') < 0.15);
+    assert.ok(
+      Math.abs(y(sit, 'left_knee') - y(sit, 'pelvis')) < 0.1 &&
+        at(sit, 'left_knee')[2] > 0.3 &&
+        y(sit, 'left_ankle') < 0.15,
+    );
     const k = p('kneeling');
-    assert.ok(y(k, 'left_knee') < 0.1 && y(k, 'right_knee') < 0.1 && y(k, 'pelvis') > 0.4 && at(k, 'left_ankle')[2] < -0.3);
+    assert.ok(
+      y(k, 'left_knee') < 0.1 && y(k, 'right_knee') < 0.1 && y(k, 'pelvis') > 0.4 && at(k, 'left_ankle')[2] < -0.3,
+    );
     const l = p('lying');
     assert.ok(y(l, 'pelvis') < 0.3 && y(l, 'head') < 0.3 && y(l, 'neck') < 0.35);
   });
@@ -59,20 +83,43 @@ for (const dataDir of [undefined, null] as const) {
 
 test('the posture poses come from real frames of the motion and CMU packs (never HDM05) and show their posture', () => {
   const p = (n: (typeof NAMED_POSES)[number]) => namedPose(n);
-  const labels = ['on-all-fours', 'kneeling-up', 'sitting-floor', 'sitting-chair', 'lying-back', 'lying-front', 'squatting', 'arms-raised'] as const;
+  const labels = [
+    'on-all-fours',
+    'kneeling-up',
+    'sitting-floor',
+    'sitting-chair',
+    'lying-back',
+    'lying-front',
+    'squatting',
+    'arms-raised',
+  ] as const;
   for (const n of labels) assert.match(p(n).label, /\(data: (accad_|bnr|cmu_)[\w-]+#\d+/, n);
   for (const n of labels) assert.doesNotMatch(p(n).label, /hdm05/, n);
   const fours = p('on-all-fours').joints;
-  assert.ok(Math.max(y(fours, 'left_knee'), y(fours, 'right_knee')) < 0.15 && Math.max(y(fours, 'left_wrist'), y(fours, 'right_wrist')) < 0.2, 'hands and knees on the floor');
+  assert.ok(
+    Math.max(y(fours, 'left_knee'), y(fours, 'right_knee')) < 0.15 &&
+      Math.max(y(fours, 'left_wrist'), y(fours, 'right_wrist')) < 0.2,
+    'hands and knees on the floor',
+  );
   assert.ok(y(fours, 'pelvis') > 0.3 && y(fours, 'head') > 0.3 && y(fours, 'head') < 0.7, 'body held up, head low');
   const kneel = p('kneeling-up').joints;
-  assert.ok(Math.max(y(kneel, 'left_knee'), y(kneel, 'right_knee')) < 0.15 && y(kneel, 'pelvis') > 0.4 && y(kneel, 'head') > 0.85, 'on the knees, upright');
+  assert.ok(
+    Math.max(y(kneel, 'left_knee'), y(kneel, 'right_knee')) < 0.15 &&
+      y(kneel, 'pelvis') > 0.4 &&
+      y(kneel, 'head') > 0.85,
+    'on the knees, upright',
+  );
   assert.ok(y(kneel, 'left_wrist') < y(kneel, 'pelvis') + 0.1, 'arms down');
   const floor = p('sitting-floor').joints;
   assert.ok(y(floor, 'pelvis') < 0.25 && y(floor, 'head') > 0.5, 'pelvis on the floor, back up');
   const chair = p('sitting-chair').joints;
   assert.ok(y(chair, 'pelvis') > 0.4 && y(chair, 'pelvis') < 0.6, `seat height ${y(chair, 'pelvis')}`);
-  assert.ok(Math.abs(y(chair, 'left_knee') - y(chair, 'pelvis')) < 0.12 && at(chair, 'left_knee')[2] > 0.25 && y(chair, 'left_ankle') < 0.15, 'thighs level, feet down');
+  assert.ok(
+    Math.abs(y(chair, 'left_knee') - y(chair, 'pelvis')) < 0.12 &&
+      at(chair, 'left_knee')[2] > 0.25 &&
+      y(chair, 'left_ankle') < 0.15,
+    'thighs level, feet down',
+  );
   const back = p('lying-back').joints;
   const front = p('lying-front').joints;
   for (const l of [back, front]) assert.ok(y(l, 'pelvis') < 0.3 && y(l, 'head') < 0.3 && y(l, 'neck') < 0.35, 'lying');
@@ -84,9 +131,17 @@ test('the posture poses come from real frames of the motion and CMU packs (never
   };
   assert.ok(chestUpOf(back) > 0.03 && chestUpOf(front) < -0.03, `chest up ${chestUpOf(back)} / ${chestUpOf(front)}`);
   const squat = p('squatting').joints;
-  assert.ok(y(squat, 'pelvis') < 0.4 && y(squat, 'head') > 0.6 && Math.max(y(squat, 'left_ankle'), y(squat, 'right_ankle')) < 0.2, 'deep squat, upright, feet down');
+  assert.ok(
+    y(squat, 'pelvis') < 0.4 &&
+      y(squat, 'head') > 0.6 &&
+      Math.max(y(squat, 'left_ankle'), y(squat, 'right_ankle')) < 0.2,
+    'deep squat, upright, feet down',
+  );
   const arms = p('arms-raised').joints;
-  assert.ok(y(arms, 'left_wrist') > y(arms, 'head') + 0.1 && y(arms, 'right_wrist') > y(arms, 'head') + 0.1, 'both arms above the head');
+  assert.ok(
+    y(arms, 'left_wrist') > y(arms, 'head') + 0.1 && y(arms, 'right_wrist') > y(arms, 'head') + 0.1,
+    'both arms above the head',
+  );
 });
 
 test('data-derived poses name their clip and frame', () => {
@@ -97,11 +152,21 @@ test('data-derived poses name their clip and frame', () => {
 test('unknown pose names and broken poses are refused with the reason', () => {
   assert.throws(() => namedPose('dabbing'), /unknown pose name "dabbing"; named poses are: t-pose, a-pose/);
   const good = namedPose('standing', { dataDir: null }).joints;
-  assert.throws(() => validatePose(good.subarray(0, 60), 'upload'), /upload: expected 22 joints × 3 = 66 numbers, got 60/);
+  assert.throws(
+    () => validatePose(good.subarray(0, 60), 'upload'),
+    /upload: expected 22 joints × 3 = 66 numbers, got 60/,
+  );
   const nan = Float32Array.from(good);
   nan[JOINT.left_elbow * 3 + 1] = NaN;
   assert.throws(() => validatePose(nan, 'upload'), /upload: left_elbow\.y is NaN, not a finite number/);
-  assert.throws(() => validatePose(good.map((v) => v * 100), 'upload'), /bone pelvis → left_hip is \d+\.\d+ m long, expected about 0\.068 m/);
+  assert.throws(
+    () =>
+      validatePose(
+        good.map((v) => v * 100),
+        'upload',
+      ),
+    /bone pelvis → left_hip is \d+\.\d+ m long, expected about 0\.068 m/,
+  );
   const stretched = Float32Array.from(good);
   stretched[JOINT.left_wrist * 3] += 1;
   assert.throws(() => validatePose(stretched, 'upload'), /left_elbow → left_wrist/);
@@ -144,22 +209,33 @@ test('poses from frames of motions, files and references', async () => {
   const uploaded = await resolvePoseRef({ kind: 'joints', joints: Array.from(frames[0]), label: 'mine' });
   assert.equal(uploaded.label, 'mine');
   assert.equal((await resolvePoseRef({ kind: 'named', name: 'kneeling' })).label, 'named:kneeling (joint angles)');
-  await assert.rejects(resolvePoseRef({ kind: 'frame', motion: { id: 'abc' }, frame: 0 }), /motion "abc" cannot be found/);
-  await assert.rejects(resolvePoseRef({ kind: 'frame', motion: { path: join(dir, 'none.json') }, frame: 0 }), /none\.json: no such file/);
+  await assert.rejects(
+    resolvePoseRef({ kind: 'frame', motion: { id: 'abc' }, frame: 0 }),
+    /motion "abc" cannot be found/,
+  );
+  await assert.rejects(
+    resolvePoseRef({ kind: 'frame', motion: { path: join(dir, 'none.json') }, frame: 0 }),
+    /none\.json: no such file/,
+  );
   assert.throws(() => poseFromMotionFrame(motion, 0.5, 'm'), /frame must be a whole number/);
 });
 
 test('frames of motions only need a human-sized body in metres; their bones are re-posed anyway', () => {
   const pose = Float32Array.from(namedPose('standing', { dataDir: null }).joints);
   // A generator's short forearm: the wrist pulled toward the elbow to 43 % of the bone.
-  for (let k = 0; k < 3; k++) pose[JOINT.left_wrist * 3 + k] = pose[JOINT.left_elbow * 3 + k] + 0.43 * (pose[JOINT.left_wrist * 3 + k] - pose[JOINT.left_elbow * 3 + k]);
+  for (let k = 0; k < 3; k++)
+    pose[JOINT.left_wrist * 3 + k] =
+      pose[JOINT.left_elbow * 3 + k] + 0.43 * (pose[JOINT.left_wrist * 3 + k] - pose[JOINT.left_elbow * 3 + k]);
   const motion = makeMotion({ fps: 20, numFrames: 1, joints: pose });
   assert.throws(() => validatePose(pose, 'upload'), /left_elbow → left_wrist/);
   const conformed = poseFromMotionFrame(motion, 0, 'm').joints;
   const rest = boneLengthsFromOffsets(REST_OFFSETS_BANDAI);
   assert.ok(Math.abs(boneLengths(conformed)[JOINT.left_wrist] - rest[JOINT.left_wrist]) < 2e-3);
   const inCm = makeMotion({ fps: 20, numFrames: 1, joints: pose.map((v) => v * 100) });
-  assert.throws(() => poseFromMotionFrame(inCm, 0, 'm'), /m frame 0: the skeleton's bones add up to \d+\.\d+ m, a human body is about \d\.\d+ m \(are the values metres\?\)/);
+  assert.throws(
+    () => poseFromMotionFrame(inCm, 0, 'm'),
+    /m frame 0: the skeleton's bones add up to \d+\.\d+ m, a human body is about \d\.\d+ m \(are the values metres\?\)/,
+  );
 });
 
 test('an uploaded pose on another skeleton (ACCAD cuts the spine elsewhere) is accepted; a swapped joint order is not', async () => {
@@ -172,6 +248,10 @@ test('an uploaded pose on another skeleton (ACCAD cuts the spine elsewhere) is a
   assert.ok(spine3ToNeck > 0.2, `ACCAD's spine3 → neck is long (${spine3ToNeck.toFixed(3)} m)`);
   validatePose(pose, 'ACCAD frame');
   const swapped = Float32Array.from(pose);
-  for (let k = 0; k < 3; k++) [swapped[JOINT.left_knee * 3 + k], swapped[JOINT.left_wrist * 3 + k]] = [swapped[JOINT.left_wrist * 3 + k], swapped[JOINT.left_knee * 3 + k]];
+  for (let k = 0; k < 3; k++)
+    [swapped[JOINT.left_knee * 3 + k], swapped[JOINT.left_wrist * 3 + k]] = [
+      swapped[JOINT.left_wrist * 3 + k],
+      swapped[JOINT.left_knee * 3 + k],
+    ];
   assert.throws(() => validatePose(swapped, 'swapped'), /swapped: bone .* is .* m long, expected about/);
 });

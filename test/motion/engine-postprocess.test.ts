@@ -6,7 +6,13 @@ import { forwardKinematics } from '../../src/motion/kinematics.js';
 import { footSkateRatio } from '../../src/motion/metrics/index.js';
 import { NUM_JOINTS, PARENTS } from '../../src/motion/skeleton.js';
 import { FOOT_JOINT_CLEARANCE, lowestFootHeight } from '../../src/motion/transforms.js';
-import { LEGS, cleanFootContacts, contactsFromFeatures, finishMotion, twoBoneIk } from '../../src/motion/engine/postprocess.js';
+import {
+  LEGS,
+  cleanFootContacts,
+  contactsFromFeatures,
+  finishMotion,
+  twoBoneIk,
+} from '../../src/motion/engine/postprocess.js';
 
 const ds = openDataset();
 const walk = ds.records.find((r) => r.action_labels[0] === 'walk' && r.style === 'normal' && r.split === 'test');
@@ -19,7 +25,8 @@ const joints = positions.slice(0, N * NUM_JOINTS * 3);
 const contacts = contactsFromFeatures(features, N);
 
 const dist = (a: ArrayLike<number>, b: ArrayLike<number>): number => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-const jointAt = (j: Float32Array, t: number, k: number): Float32Array => j.subarray((t * NUM_JOINTS + k) * 3, (t * NUM_JOINTS + k) * 3 + 3);
+const jointAt = (j: Float32Array, t: number, k: number): Float32Array =>
+  j.subarray((t * NUM_JOINTS + k) * 3, (t * NUM_JOINTS + k) * 3 + 3);
 
 /** Model-like foot errors: the planted feet wobble a few centimetres from frame to frame. */
 function withSlidingFeet(src: Float32Array): Float32Array {
@@ -43,7 +50,10 @@ test('two-bone IK keeps both bone lengths, reaches a reachable target and bends 
   assert.ok(dist(r.ankle, [0.05, 0.25, 0.1]) < 1e-9);
   assert.ok(r.knee[2] > 0.05, 'the knee still points forward');
   const far = twoBoneIk(hip, knee, ankle, [0, -2, 0]);
-  assert.ok(Math.abs(dist(far.ankle, hip) - (dist(knee, hip) + dist(ankle, knee))) < 1e-5, 'an unreachable target straightens the leg toward it');
+  assert.ok(
+    Math.abs(dist(far.ankle, hip) - (dist(knee, hip) + dist(ankle, knee))) < 1e-5,
+    'an unreachable target straightens the leg toward it',
+  );
 });
 
 test('foot clean-up removes injected foot skate on a real walk and keeps the leg bones', () => {
@@ -52,11 +62,23 @@ test('foot clean-up removes injected foot skate on a real walk and keeps the leg
   const clean = cleanFootContacts(noisy, N, contacts);
   const after = footSkateRatio(clean, N, 20);
   assert.ok(before > 0.05, `the injected error must skate (ratio ${before})`);
-  assert.ok(after <= footSkateRatio(joints, N, 20) + 0.01, `after clean-up ${after}, ground truth ${footSkateRatio(joints, N, 20)}`);
+  assert.ok(
+    after <= footSkateRatio(joints, N, 20) + 0.01,
+    `after clean-up ${after}, ground truth ${footSkateRatio(joints, N, 20)}`,
+  );
   for (const leg of LEGS) {
     for (let t = 0; t < N; t++) {
-      for (const [a, b] of [[leg.hip, leg.knee], [leg.knee, leg.ankle], [leg.ankle, leg.ball]] as const) {
-        assert.ok(Math.abs(dist(jointAt(clean, t, a), jointAt(clean, t, b)) - dist(jointAt(noisy, t, a), jointAt(noisy, t, b))) < 1e-4, `frame ${t} bone ${a}-${b}`);
+      for (const [a, b] of [
+        [leg.hip, leg.knee],
+        [leg.knee, leg.ankle],
+        [leg.ankle, leg.ball],
+      ] as const) {
+        assert.ok(
+          Math.abs(
+            dist(jointAt(clean, t, a), jointAt(clean, t, b)) - dist(jointAt(noisy, t, a), jointAt(noisy, t, b)),
+          ) < 1e-4,
+          `frame ${t} bone ${a}-${b}`,
+        );
       }
     }
   }
@@ -85,7 +107,8 @@ test('a planted foot that drifts is held at its mean spot, so the lock moves it 
   while (e < N && contacts[e * 4 + leftAnkle]) e++;
   assert.ok(e - s >= 6, `a contact run of the left ankle (${s}–${e})`);
   const drifting = Float32Array.from(joints);
-  for (let t = s; t < N; t++) for (const j of [7, 10]) drifting[(t * NUM_JOINTS + j) * 3] += 0.01 * Math.min(t - s, e - 1 - s);
+  for (let t = s; t < N; t++)
+    for (const j of [7, 10]) drifting[(t * NUM_JOINTS + j) * 3] += 0.01 * Math.min(t - s, e - 1 - s);
   const clean = cleanFootContacts(drifting, N, contacts);
   const drift = 0.01 * (e - 1 - s);
   let worst = 0;
@@ -96,7 +119,10 @@ test('a planted foot that drifts is held at its mean spot, so the lock moves it 
     if (t > s && dist(jointAt(clean, t, 7), jointAt(clean, t - 1, 7)) < 1e-5) still++;
   }
   assert.ok(still >= 0.6 * (e - 1 - s), `${still} of ${e - 1 - s} planted steps exactly still`);
-  assert.ok(worst <= drift / 2 + 0.01, `held ${worst.toFixed(3)} m away from a foot that drifted ${drift.toFixed(3)} m`);
+  assert.ok(
+    worst <= drift / 2 + 0.01,
+    `held ${worst.toFixed(3)} m away from a foot that drifted ${drift.toFixed(3)} m`,
+  );
 });
 
 test('foot clean-up refuses mismatched arrays', () => {

@@ -12,7 +12,16 @@ import { decodeCodes, decodeTokens } from '../../src/motion/engine/decode.js';
 import { createEngine } from '../../src/motion/engine/engine.js';
 import { loadModel } from '../../src/motion/engine/model.js';
 import {
-  bestOfFromEnv, calibrationPath, candidateRng, candidateRow, DEFAULT_BEST_OF, fitThreshold, FIT_PERCENTILE, parseBestOf, physicalSanity, type FitCalibration,
+  bestOfFromEnv,
+  calibrationPath,
+  candidateRng,
+  candidateRow,
+  DEFAULT_BEST_OF,
+  fitThreshold,
+  FIT_PERCENTILE,
+  parseBestOf,
+  physicalSanity,
+  type FitCalibration,
 } from '../../src/motion/engine/rerank.js';
 import { sampleRng } from '../../src/motion/engine/sampling.js';
 import { featurize } from '../../src/motion/features.js';
@@ -29,7 +38,8 @@ const POS = NUM_JOINTS * 3;
 
 test('N is a whole number from 1 to 16, from CHARADES_BEST_OF or the measured default', () => {
   assert.equal(parseBestOf('4', 'CHARADES_BEST_OF'), 4);
-  for (const bad of ['0', '17', '2.5', 'four', '']) assert.throws(() => parseBestOf(bad, 'CHARADES_BEST_OF'), /CHARADES_BEST_OF must be a whole number from 1 to 16/);
+  for (const bad of ['0', '17', '2.5', 'four', ''])
+    assert.throws(() => parseBestOf(bad, 'CHARADES_BEST_OF'), /CHARADES_BEST_OF must be a whole number from 1 to 16/);
   assert.equal(bestOfFromEnv({}), DEFAULT_BEST_OF);
   assert.equal(bestOfFromEnv({ CHARADES_BEST_OF: '2' }), 2);
   assert.throws(() => bestOfFromEnv({ CHARADES_BEST_OF: '-1' }), /CHARADES_BEST_OF must be/);
@@ -42,7 +52,10 @@ test("candidate 0 of each sample is that sample's own stream, in the first rows 
   const c = candidateRng(7, 2, 1);
   const d = sampleRng(7, 2);
   assert.notEqual(c(), d(), 'other candidates draw other streams');
-  assert.deepEqual([0, 1, 2, 3].map((s) => candidateRow(s, 0, 4)), [0, 1, 2, 3]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((s) => candidateRow(s, 0, 4)),
+    [0, 1, 2, 3],
+  );
   assert.equal(candidateRow(1, 2, 4), 9);
 });
 
@@ -66,7 +79,10 @@ test('a model without an evaluator keeps N = 1, fills no fit, and refuses N > 1 
     assert.equal(engine.fitThreshold, null);
     const { motions } = await engine.generate({ segments: [{ text: 'a person waves', seconds: 1 }] });
     assert.equal(motions[0].provenance.fit, undefined);
-    await assert.rejects(engine.generate({ segments: [{ text: 'a person waves', seconds: 1 }] }, { bestOf: 2 }), /bestOf 2: model .* carries no evaluator/);
+    await assert.rejects(
+      engine.generate({ segments: [{ text: 'a person waves', seconds: 1 }] }, { bestOf: 2 }),
+      /bestOf 2: model .* carries no evaluator/,
+    );
   } finally {
     await engine.close();
   }
@@ -121,7 +137,10 @@ test('N = 4 keeps the best-scoring candidate, candidate 0 is the N = 1 result, a
       const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
       assert.equal(fit.score, best.similarity, 'the kept motion is the candidate with the best total');
       const alone = one.candidateScores?.[s]?.[0];
-      assert.ok(alone && Math.abs(scores[0].similarity - alone.similarity) < 1e-4, 'candidate 0 is the motion N = 1 gives');
+      assert.ok(
+        alone && Math.abs(scores[0].similarity - alone.similarity) < 1e-4,
+        'candidate 0 is the motion N = 1 gives',
+      );
       assert.ok(best.total >= scores[0].total, 're-ranking never keeps a candidate worse than N = 1 would have given');
     }
   } finally {
@@ -140,7 +159,12 @@ test('the threshold is calibrated once per evaluator and data on the test split 
     assert.ok(c.clips >= 20 && c.matched.p50 > c.threshold && c.mismatched.p50 < c.threshold, JSON.stringify(c));
     // A threshold the trainer records in the manifest wins, and needs neither the evaluator nor the data.
     const recorded = { ...engine.manifest, metrics: { ...engine.manifest.metrics, fitThreshold: 0.42 } };
-    const found = await fitThreshold({ manifest: recorded, ev: {} as Evaluator, encoder: await sharedSentenceEncoder(), dataDir: null });
+    const found = await fitThreshold({
+      manifest: recorded,
+      ev: {} as Evaluator,
+      encoder: await sharedSentenceEncoder(),
+      dataDir: null,
+    });
     assert.deepEqual(found, { threshold: 0.42, from: 'manifest' });
   } finally {
     await engine.close();

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { argmax, deriveSeed, filteredDistribution, guidanceMix, sampleRng, sampleToken, validateSamplingOptions } from '../../src/motion/engine/sampling.js';
+import {
+  argmax,
+  deriveSeed,
+  filteredDistribution,
+  guidanceMix,
+  sampleRng,
+  sampleToken,
+  validateSamplingOptions,
+} from '../../src/motion/engine/sampling.js';
 
 const logits = Float32Array.from([2, 0.5, 1, -1, 1.5]);
 
@@ -33,7 +41,9 @@ test('same seed and stream → same tokens; other streams and seeds differ', () 
 test('sampling follows softmax(logits / T); temperature 0 is argmax', () => {
   for (const t of [1, 0.5]) {
     const want = softmax(logits, t);
-    frequencies({ temperature: t }).forEach((f, i) => assert.ok(Math.abs(f - want[i]) < 0.015, `T=${t} token ${i}: ${f} vs ${want[i]}`));
+    frequencies({ temperature: t }).forEach((f, i) =>
+      assert.ok(Math.abs(f - want[i]) < 0.015, `T=${t} token ${i}: ${f} vs ${want[i]}`),
+    );
   }
   const rng = sampleRng(0, 0);
   assert.equal(sampleToken(logits, { temperature: 0 }, rng), 0);
@@ -57,7 +67,11 @@ test('top-p keeps the smallest set reaching p', () => {
   assert.deepEqual(Array.from(filteredDistribution(logits, { temperature: 1, topP: 0.75 }).tokens), [0, 4, 2]);
   const f = frequencies({ temperature: 1, topP: 0.75 });
   assert.equal(f[1] + f[3], 0);
-  assert.deepEqual(Array.from(filteredDistribution(logits, { temperature: 1, topP: 0.01 }).tokens), [0], 'at least one token survives');
+  assert.deepEqual(
+    Array.from(filteredDistribution(logits, { temperature: 1, topP: 0.01 }).tokens),
+    [0],
+    'at least one token survives',
+  );
 });
 
 test('classifier-free guidance mixes u + s·(c − u)', () => {
@@ -72,7 +86,10 @@ test('classifier-free guidance mixes u + s·(c − u)', () => {
 test('bad sampling options are refused by name', () => {
   assert.throws(() => validateSamplingOptions({ temperature: -1 }), /temperature must be a number ≥ 0, got -1/);
   assert.throws(() => validateSamplingOptions({ temperature: NaN }), /temperature/);
-  assert.throws(() => validateSamplingOptions({ temperature: 1, topK: 2.5 }), /topK must be a whole number ≥ 0, got 2\.5/);
+  assert.throws(
+    () => validateSamplingOptions({ temperature: 1, topK: 2.5 }),
+    /topK must be a whole number ≥ 0, got 2\.5/,
+  );
   assert.throws(() => validateSamplingOptions({ temperature: 1, topP: 0 }), /topP must be in \(0, 1\], got 0/);
   assert.throws(() => validateSamplingOptions({ temperature: 1, topP: 1.5 }), /topP must be in/);
   validateSamplingOptions({ temperature: 0, topK: 0, topP: 1 });

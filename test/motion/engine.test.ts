@@ -62,12 +62,32 @@ test('every task of the request contract runs and is recorded in provenance', as
   assert.deepEqual((await tasks([{ text: 'wave', seconds: 1 }])).tasks, ['text']);
   const init = await tasks([{ text: 'stand up', seconds: 2, control: { init: { kind: 'named', name: 'sitting' } } }]);
   assert.deepEqual(init.tasks, ['init_pose']);
-  assert.deepEqual((await tasks([{ text: 'sit', seconds: 2, control: { last: { kind: 'named', name: 'sitting' } } }])).tasks, ['last_pose']);
-  const keys = await tasks([{ text: 'dance', seconds: 3, control: { keys: [{ at: 1, pose: { kind: 'named', name: 'hands-up' } }, { at: 2.5, pose: { kind: 'named', name: 't-pose' } }] } }]);
+  assert.deepEqual(
+    (await tasks([{ text: 'sit', seconds: 2, control: { last: { kind: 'named', name: 'sitting' } } }])).tasks,
+    ['last_pose'],
+  );
+  const keys = await tasks([
+    {
+      text: 'dance',
+      seconds: 3,
+      control: {
+        keys: [
+          { at: 1, pose: { kind: 'named', name: 'hands-up' } },
+          { at: 2.5, pose: { kind: 'named', name: 't-pose' } },
+        ],
+      },
+    },
+  ]);
   assert.deepEqual(keys.tasks, ['key_poses']);
-  const multi = await tasks([{ text: 'wave', seconds: 1.5 }, { text: 'sit down', seconds: 2, descriptions: ['The person bends the knees and lowers the hips.'] }]);
+  const multi = await tasks([
+    { text: 'wave', seconds: 1.5 },
+    { text: 'sit down', seconds: 2, descriptions: ['The person bends the knees and lowers the hips.'] },
+  ]);
   assert.deepEqual(multi.tasks, ['text', 'continue']);
-  assert.deepEqual(multi.m.segments, [{ text: 'wave', start: 0, end: 32 }, { text: 'sit down', start: 32, end: 72 }]);
+  assert.deepEqual(multi.m.segments, [
+    { text: 'wave', start: 0, end: 32 },
+    { text: 'sit down', start: 32, end: 72 },
+  ]);
 
   const dir = mkdtempSync(join(tmpdir(), 'charades-engine-'));
   const earlier = join(dir, 'earlier.json');
@@ -84,15 +104,33 @@ test('an init pose from an earlier motion places the new motion exactly where th
   const [first] = (await engine.generate({ segments: [{ text: 'walk forward', seconds: 3 }], seed: 4 })).motions;
   const file = join(mkdtempSync(join(tmpdir(), 'charades-engine-')), 'first.json');
   saveMotionFile(first, file);
-  const [next] = (await engine.generate({ segments: [{ text: 'turn around', seconds: 1, control: { init: { kind: 'frame', motion: { path: file }, frame: -1 } } }], seed: 4 })).motions;
+  const [next] = (
+    await engine.generate({
+      segments: [
+        { text: 'turn around', seconds: 1, control: { init: { kind: 'frame', motion: { path: file }, frame: -1 } } },
+      ],
+      seed: 4,
+    })
+  ).motions;
   const last = (first.numFrames - 1) * 66;
-  assert.ok(Math.abs(next.joints[0] - first.joints[last]) < 1e-4 && Math.abs(next.joints[2] - first.joints[last + 2]) < 1e-4);
+  assert.ok(
+    Math.abs(next.joints[0] - first.joints[last]) < 1e-4 && Math.abs(next.joints[2] - first.joints[last + 2]) < 1e-4,
+  );
 });
 
 test('progress goes from 0 to 1 through every decoded token', async () => {
   const engine = await enginePromise;
   const seen: GenerateProgress[] = [];
-  await engine.generate({ segments: [{ text: 'jump', seconds: 1 }, { text: 'land', seconds: 1 }], samples: 4 }, { onProgress: (p) => seen.push(p) });
+  await engine.generate(
+    {
+      segments: [
+        { text: 'jump', seconds: 1 },
+        { text: 'land', seconds: 1 },
+      ],
+      samples: 4,
+    },
+    { onProgress: (p) => seen.push(p) },
+  );
   assert.equal(seen[0].fraction, 0);
   assert.equal(seen.at(-1)?.fraction, 1);
   assert.equal(seen.filter((p) => p.stage === 'decode').length, 10);
@@ -104,22 +142,68 @@ test('bad requests are refused with a clear message', async () => {
   const nanPose = Array.from(namedPose('standing', { dataDir: null }).joints);
   nanPose[10] = NaN;
   const cases: [unknown, RegExp][] = [
-    [{ segments: [{ text: 'wave', seconds: 2, control: { init: { kind: 'joints', joints: nanPose } } }] }, /segments\.0\.control\.init\.joints\.10: .*(NaN|number)/i],
+    [
+      { segments: [{ text: 'wave', seconds: 2, control: { init: { kind: 'joints', joints: nanPose } } }] },
+      /segments\.0\.control\.init\.joints\.10: .*(NaN|number)/i,
+    ],
     [{ segments: [{ text: 'wave', seconds: 1000 }] }, /segments\.0\.seconds: .*12/],
-    [{ segments: [{ text: 'wave', seconds: 2, control: { init: { kind: 'named', name: 'dabbing' } } }] }, /segments\.0\.control\.init\.name/],
+    [
+      { segments: [{ text: 'wave', seconds: 2, control: { init: { kind: 'named', name: 'dabbing' } } }] },
+      /segments\.0\.control\.init\.name/,
+    ],
     [{ segments: [{ text: '   ', seconds: 2 }] }, /the action text is empty/],
-    [{ segments: [{ text: 'wave', seconds: 2 }], modelVersion: 'v999' }, /asks for model version "v999", but this engine runs "tiny-fixture"/],
-    [{ segments: [{ text: 'wave', seconds: 2, control: { keys: [{ at: 3, pose: { kind: 'named', name: 't-pose' } }] } }] }, /keys\[0\]: a key pose at 3 s is after the end of the 2 s segment/],
-    [{ segments: [{ text: 'a', seconds: 1 }, { text: 'b', seconds: 1, control: { continueFrom: { path: '/x.json' } } }] }, /segments\[1\]\.control\.continueFrom: only the first segment/],
-    [{ segments: [{ text: 'wave', seconds: 2, control: { continueFrom: { path: '/nonexistent/m.json' } } }] }, /\/nonexistent\/m\.json: no such file/],
-    [{ segments: [{ text: 'wave', seconds: 2, control: { continueFrom: { id: 'abc' } } }] }, /motion "abc" cannot be found/],
-    [{ segments: [{ text: 'wave', seconds: 12 }, { text: 'wave', seconds: 12 }, { text: 'wave', seconds: 12 }] }, /the request is 36\.0 s long; the limit is 30 s/],
+    [
+      { segments: [{ text: 'wave', seconds: 2 }], modelVersion: 'v999' },
+      /asks for model version "v999", but this engine runs "tiny-fixture"/,
+    ],
+    [
+      {
+        segments: [
+          { text: 'wave', seconds: 2, control: { keys: [{ at: 3, pose: { kind: 'named', name: 't-pose' } }] } },
+        ],
+      },
+      /keys\[0\]: a key pose at 3 s is after the end of the 2 s segment/,
+    ],
+    [
+      {
+        segments: [
+          { text: 'a', seconds: 1 },
+          { text: 'b', seconds: 1, control: { continueFrom: { path: '/x.json' } } },
+        ],
+      },
+      /segments\[1\]\.control\.continueFrom: only the first segment/,
+    ],
+    [
+      { segments: [{ text: 'wave', seconds: 2, control: { continueFrom: { path: '/nonexistent/m.json' } } }] },
+      /\/nonexistent\/m\.json: no such file/,
+    ],
+    [
+      { segments: [{ text: 'wave', seconds: 2, control: { continueFrom: { id: 'abc' } } }] },
+      /motion "abc" cannot be found/,
+    ],
+    [
+      {
+        segments: [
+          { text: 'wave', seconds: 12 },
+          { text: 'wave', seconds: 12 },
+          { text: 'wave', seconds: 12 },
+        ],
+      },
+      /the request is 36\.0 s long; the limit is 30 s/,
+    ],
   ];
-  for (const [req, re] of cases) await assert.rejects(engine.generate(req as never), re, JSON.stringify(req).slice(0, 120));
+  for (const [req, re] of cases)
+    await assert.rejects(engine.generate(req as never), re, JSON.stringify(req).slice(0, 120));
   const short = join(mkdtempSync(join(tmpdir(), 'charades-engine-')), 'short.json');
   const [one] = (await engine.generate({ segments: [{ text: 'x', seconds: 0.5 }] })).motions;
-  saveMotionFile({ ...one, numFrames: 3, joints: one.joints.slice(0, 3 * 66), rotations: undefined, segments: [] }, short);
-  await assert.rejects(engine.generate({ segments: [{ text: 'go', seconds: 1, control: { continueFrom: { path: short } } }] }), /has 3 frames; at least 5 are needed/);
+  saveMotionFile(
+    { ...one, numFrames: 3, joints: one.joints.slice(0, 3 * 66), rotations: undefined, segments: [] },
+    short,
+  );
+  await assert.rejects(
+    engine.generate({ segments: [{ text: 'go', seconds: 1, control: { continueFrom: { path: short } } }] }),
+    /has 3 frames; at least 5 are needed/,
+  );
 });
 
 test('a model version that does not match is refused: files, encoder, IO names, layout, registry', async () => {
@@ -127,18 +211,34 @@ test('a model version that does not match is refused: files, encoder, IO names, 
   const bytes = readFileSync(join(corrupt, 'vq_decoder.onnx'));
   bytes[bytes.length - 1] ^= 0xff;
   writeFileSync(join(corrupt, 'vq_decoder.onnx'), bytes);
-  await assert.rejects(loadModel(corrupt, { encoder: USE }), /vq_decoder\.onnx has sha256 [0-9a-f]{64}, the manifest says [0-9a-f]{64} \(corrupt or replaced file\)/);
+  await assert.rejects(
+    loadModel(corrupt, { encoder: USE }),
+    /vq_decoder\.onnx has sha256 [0-9a-f]{64}, the manifest says [0-9a-f]{64} \(corrupt or replaced file\)/,
+  );
 
-  await assert.rejects(loadModel(TINY, { encoder: { id: 'onnx-minilm-abc', dim: 384 } }), /trained with text encoder use-en-energetic-0\.2\.0 \(512-d\), but the configured encoder is onnx-minilm-abc \(384-d\)/);
+  await assert.rejects(
+    loadModel(TINY, { encoder: { id: 'onnx-minilm-abc', dim: 384 } }),
+    /trained with text encoder use-en-energetic-0\.2\.0 \(512-d\), but the configured encoder is onnx-minilm-abc \(384-d\)/,
+  );
 
   const renamed = tinyCopy();
   editManifest(renamed, (m) => ((m.onnx as { gpt: { inputs: string[] } }).gpt.inputs[0] = 'input_ids'));
-  await assert.rejects(loadModel(renamed, { encoder: USE }), /onnx\.gpt\.inputs are \[.*input_ids.*\], the engine expects/);
+  await assert.rejects(
+    loadModel(renamed, { encoder: USE }),
+    /onnx\.gpt\.inputs are \[.*input_ids.*\], the engine expects/,
+  );
 
   const swapped = tinyCopy();
   cpSync(join(swapped, 'vq_decoder.onnx'), join(swapped, 'vq_encoder.onnx'));
-  editManifest(swapped, (m) => ((m.files as Record<string, string>)['vq_encoder.onnx'] = (m.files as Record<string, string>)['vq_decoder.onnx']));
-  await assert.rejects(loadModel(swapped, { encoder: USE }), /vq_encoder\.onnx: the ONNX graph's inputs are \[codes\], but the manifest and engine expect \[features\]/);
+  editManifest(
+    swapped,
+    (m) =>
+      ((m.files as Record<string, string>)['vq_encoder.onnx'] = (m.files as Record<string, string>)['vq_decoder.onnx']),
+  );
+  await assert.rejects(
+    loadModel(swapped, { encoder: USE }),
+    /vq_encoder\.onnx: the ONNX graph's inputs are \[codes\], but the manifest and engine expect \[features\]/,
+  );
 
   const layout = tinyCopy();
   editManifest(layout, (m) => ((m.features as { layout: string }).layout = 'humanml3d-263'));
@@ -172,7 +272,10 @@ test('execution providers: parsed from config, tried in order, CPU fallback repo
   const warnings: string[] = [];
   const infos: string[] = [];
   const log = { info: (_: object, m: string) => infos.push(m), warn: (_: object, m: string) => warnings.push(m) };
-  const { provider, session } = await createSession(readFileSync(join(TINY, 'vq_decoder.onnx')), 'vq_decoder', { providers: ['cuda', 'cpu'], log });
+  const { provider, session } = await createSession(readFileSync(join(TINY, 'vq_decoder.onnx')), 'vq_decoder', {
+    providers: ['cuda', 'cpu'],
+    log,
+  });
   await session.release();
   if (provider === 'cuda') {
     assert.equal(warnings.length, 0);
@@ -181,7 +284,10 @@ test('execution providers: parsed from config, tried in order, CPU fallback repo
     assert.match(warnings[0], /cuda unavailable for vq_decoder, trying the next provider/);
   }
   assert.match(infos[0], new RegExp(`vq_decoder runs on ${provider}`));
-  await assert.rejects(createSession(Buffer.from('not onnx'), 'junk.onnx', { providers: ['cpu'] }), /junk\.onnx: no execution provider could load it \(cpu: /);
+  await assert.rejects(
+    createSession(Buffer.from('not onnx'), 'junk.onnx', { providers: ['cpu'] }),
+    /junk\.onnx: no execution provider could load it \(cpu: /,
+  );
 });
 
 test('hot swap: close() lets running requests finish on the old engine, then refuses new ones', async () => {
@@ -226,7 +332,9 @@ test('footCleanup: false returns the same codes without the foot lock', async ()
   for (let t = 0; t < clean.numFrames; t++) {
     for (const j of upper) {
       const o = (t * 22 + j) * 3;
-      assert.ok(Math.abs(clean.joints[o] - raw.joints[o]) < 1e-6 && Math.abs(clean.joints[o + 2] - raw.joints[o + 2]) < 1e-6);
+      assert.ok(
+        Math.abs(clean.joints[o] - raw.joints[o]) < 1e-6 && Math.abs(clean.joints[o + 2] - raw.joints[o + 2]) < 1e-6,
+      );
       assert.ok(Math.abs(clean.joints[o + 1] - raw.joints[o + 1] - dy) < 1e-5);
     }
   }

@@ -46,7 +46,8 @@ function bonePositions(root: Object3D, seconds: number, mixer: AnimationMixer, s
 
 function maxDiffAtFrame(actual: Float32Array, t: number): number {
   let worst = 0;
-  for (let i = 0; i < NUM_JOINTS * 3; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[t * NUM_JOINTS * 3 + i]));
+  for (let i = 0; i < NUM_JOINTS * 3; i++)
+    worst = Math.max(worst, Math.abs(actual[i] - expected[t * NUM_JOINTS * 3 + i]));
   return worst;
 }
 
@@ -79,7 +80,10 @@ test('BVH: three.js BVHLoader and our own reader both get the motion back (cm sc
 test('GLB: three.js GLTFLoader reads a skinned 22-bone rig whose animation reproduces the motion', async () => {
   const bytes = await exportMotion(motion, 'glb');
   assert.equal(bytes.subarray(0, 4).toString('latin1'), 'glTF');
-  const gltf = await new GLTFLoader().parseAsync(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, '');
+  const gltf = await new GLTFLoader().parseAsync(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    '',
+  );
   assert.equal(gltf.animations.length, 1);
   assert.equal(gltf.animations[0].name, 'wave both hands');
   assert.ok(Math.abs(gltf.animations[0].duration - (motion.numFrames - 1) / 20) < 1e-4);
@@ -101,7 +105,13 @@ test('GLB: three.js GLTFLoader reads a skinned 22-bone rig whose animation repro
 test('NPY: numpy reads (T, 22, 3) float32 equal to the joints', async () => {
   const file = join(dir, 'wave.npy');
   await writeMotionExport(motion, file);
-  const out = execFileSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, float(a[3, 20, 1]))', file]).toString().trim();
+  const out = execFileSync('/usr/bin/python3', [
+    '-c',
+    'import sys, numpy as np; a = np.load(sys.argv[1]); print(a.dtype, a.shape, float(a[3, 20, 1]))',
+    file,
+  ])
+    .toString()
+    .trim();
   const [dtype, ...rest] = out.split(' ');
   assert.equal(dtype, 'float32');
   assert.equal(rest.slice(0, 3).join(' '), `(${motion.numFrames}, 22, 3)`);
@@ -120,7 +130,10 @@ test('Charades JSON round-trips joints, segments and provenance', async () => {
 test('exports refuse bad motions, formats and paths with a clear message', async () => {
   const broken = makeMotion({ fps: 20, numFrames: 1, joints: new Float32Array(66).fill(NaN) });
   await assert.rejects(exportMotion(broken, 'glb'), /cannot export a motion whose joint positions contain NaN/);
-  assert.throws(() => parseExportFormat('fbx', '--format'), /--format: unknown export format "fbx"; use one of bvh, glb, npy, json/);
+  assert.throws(
+    () => parseExportFormat('fbx', '--format'),
+    /--format: unknown export format "fbx"; use one of bvh, glb, npy, json/,
+  );
   assert.equal(parseExportFormat('GLB'), 'glb');
   await assert.rejects(writeMotionExport(motion, join(dir, 'wave.mp3')), /wave\.mp3: cannot tell the export format/);
   const empty = makeMotion({ fps: 20, numFrames: 0, joints: new Float32Array(0) });

@@ -39,11 +39,25 @@ test('the full cache fits the 64 MiB upload, matches the contract, and reads bac
   const cache = readFeatureCache(out);
   const { meta } = cache;
   assert.equal(meta.layout, 'charades-ric71/1');
-  assert.deepEqual(meta.slices, { root_ang_vel: [0, 1], root_lin_vel: [1, 3], root_y: [3, 4], ric: [4, 67], contacts: [67, 71] });
+  assert.deepEqual(meta.slices, {
+    root_ang_vel: [0, 1],
+    root_lin_vel: [1, 3],
+    root_y: [3, 4],
+    ric: [4, 67],
+    contacts: [67, 71],
+  });
   assert.deepEqual(meta.mirror, { perm: FEATURE_MIRROR.perm, sign: FEATURE_MIRROR.sign });
   assert.equal(meta.clips.length, 3145);
-  assert.deepEqual(meta.clips.map((c) => c.id), ds.records.map((r) => r.id));
-  assert.equal(meta.source.indexSha256, createHash('sha256').update(readFileSync(join(ds.dir, 'index.jsonl'))).digest('hex'));
+  assert.deepEqual(
+    meta.clips.map((c) => c.id),
+    ds.records.map((r) => r.id),
+  );
+  assert.equal(
+    meta.source.indexSha256,
+    createHash('sha256')
+      .update(readFileSync(join(ds.dir, 'index.jsonl')))
+      .digest('hex'),
+  );
   const featuresTs = fileURLToPath(new URL('../../src/motion/features.ts', import.meta.url));
   assert.equal(meta.featurizerSha256, createHash('sha256').update(readFileSync(featuresTs)).digest('hex'));
   assert.deepEqual(featureCacheStaleReasons(meta, ds.dir), []);
@@ -54,7 +68,8 @@ test('the full cache fits the 64 MiB upload, matches the contract, and reads bac
     const cached = cache.clipFeatures(id);
     assert.equal(cached.length, exact.length);
     // float16 keeps 11 significant bits: relative error ≤ 2^-11, plus subnormal steps near zero.
-    for (let i = 0; i < exact.length; i++) assert.ok(Math.abs(cached[i] - exact[i]) <= Math.abs(exact[i]) * 2 ** -11 + 1e-7);
+    for (let i = 0; i < exact.length; i++)
+      assert.ok(Math.abs(cached[i] - exact[i]) <= Math.abs(exact[i]) * 2 ** -11 + 1e-7);
   }
   assert.throws(() => cache.clipFeatures('nope'), /clip "nope" is not in the features cache .* \(3145 clips\)/);
   assert.throws(() => cache.clipFeatures(5000), /clip 5000 is not in the features cache/);
@@ -71,7 +86,10 @@ test('mean/std come from the train split only, with the std floor', () => {
   assert.deepEqual(meta.std, expected.std);
   assert.equal(meta.statsFrames, expected.frames);
   assert.ok(meta.std.every((s) => s >= 1e-3));
-  assert.throws(() => buildFeatureCache({ ...ds, records: other }), /has no train clips to compute normalisation statistics from/);
+  assert.throws(
+    () => buildFeatureCache({ ...ds, records: other }),
+    /has no train clips to compute normalisation statistics from/,
+  );
 });
 
 test('stale caches are detected: another featurizer, or a changed index', (t) => {
@@ -81,19 +99,29 @@ test('stale caches are detected: another featurizer, or a changed index', (t) =>
   writeFeatureCache({ dataDir: data, outDir: out });
   const { meta } = readFeatureCache(out);
   assert.deepEqual(featureCacheStaleReasons(meta, data), []);
-  assert.deepEqual(featureCacheStaleReasons({ ...meta, featurizerSha256: 'x'.repeat(64) }), ['features.ts changed since the cache was written']);
+  assert.deepEqual(featureCacheStaleReasons({ ...meta, featurizerSha256: 'x'.repeat(64) }), [
+    'features.ts changed since the cache was written',
+  ]);
   writeFileSync(join(data, 'index.jsonl'), `${readFileSync(join(data, 'index.jsonl'), 'utf8')}\n`);
   assert.match(featureCacheStaleReasons(meta, data)[0], /index\.jsonl changed since the cache was written/);
   unlinkSync(join(data, 'index.jsonl'));
   assert.match(featureCacheStaleReasons(meta, data)[0], /index\.jsonl is missing/);
-  assert.equal(featurizerSha256(), createHash('sha256').update(readFileSync(fileURLToPath(new URL('../../src/motion/features.ts', import.meta.url)))).digest('hex'));
+  assert.equal(
+    featurizerSha256(),
+    createHash('sha256')
+      .update(readFileSync(fileURLToPath(new URL('../../src/motion/features.ts', import.meta.url))))
+      .digest('hex'),
+  );
 });
 
 test('a missing, truncated or inconsistent cache is a clear error', (t) => {
   const data = tempDir(t);
   writePackedSubset(ds, [ds.split('train')[0], ds.split('train')[1]], data);
   const out = tempDir(t);
-  assert.throws(() => readFeatureCache(join(out, 'none')), /no features cache at .*none \(features\.json missing\); run: charades data features --out/);
+  assert.throws(
+    () => readFeatureCache(join(out, 'none')),
+    /no features cache at .*none \(features\.json missing\); run: charades data features --out/,
+  );
   writeFeatureCache({ dataDir: data, outDir: out });
   const metaFile = join(out, FEATURES_META);
   const binFile = join(out, FEATURES_BIN);
@@ -115,7 +143,10 @@ test('a missing, truncated or inconsistent cache is a clear error', (t) => {
 
   writeFileSync(metaFile, goodMeta);
   truncateSync(binFile, 100);
-  assert.throws(() => readFeatureCache(out), /features\.f16 has 100 bytes, features\.json describes \d+×71 float16 = \d+ bytes/);
+  assert.throws(
+    () => readFeatureCache(out),
+    /features\.f16 has 100 bytes, features\.json describes \d+×71 float16 = \d+ bytes/,
+  );
   unlinkSync(binFile);
   assert.throws(() => readFeatureCache(out), /features\.f16 is missing; rebuild with: charades data features/);
 });
@@ -123,5 +154,12 @@ test('a missing, truncated or inconsistent cache is a clear error', (t) => {
 test('an output folder that cannot be created is named', (t) => {
   const dir = tempDir(t);
   writeFileSync(join(dir, 'file'), 'x');
-  assert.throws(() => writeFeatureCache({ dataset: { ...ds, records: ds.split('train').slice(0, 2) }, outDir: join(dir, 'file', 'sub') }), /cannot create the features cache folder .*file\/sub/);
+  assert.throws(
+    () =>
+      writeFeatureCache({
+        dataset: { ...ds, records: ds.split('train').slice(0, 2) },
+        outDir: join(dir, 'file', 'sub'),
+      }),
+    /cannot create the features cache folder .*file\/sub/,
+  );
 });

@@ -24,7 +24,11 @@ const ds = openDataset();
 const STRIDE = NUM_JOINTS * 3;
 
 /** A T-posed Bandai Namco body per frame, turned by heading(t) about Y with its pelvis at root(t). */
-function syntheticBody(T: number, heading: (t: number) => number, root: (t: number) => [number, number, number]): Float32Array {
+function syntheticBody(
+  T: number,
+  heading: (t: number) => number,
+  root: (t: number) => [number, number, number],
+): Float32Array {
   const rotations = new Float32Array(T * NUM_JOINTS * 4);
   const roots = new Float32Array(T * 3);
   for (let t = 0; t < T; t++) {
@@ -41,7 +45,11 @@ function recoveryError(original: Float32Array, recovered: Float32Array): { sum: 
   let max = 0;
   const count = recovered.length / 3;
   for (let i = 0; i < count; i++) {
-    const e = Math.hypot(recovered[i * 3] - original[i * 3], recovered[i * 3 + 1] - original[i * 3 + 1], recovered[i * 3 + 2] - original[i * 3 + 2]);
+    const e = Math.hypot(
+      recovered[i * 3] - original[i * 3],
+      recovered[i * 3 + 1] - original[i * 3 + 1],
+      recovered[i * 3 + 2] - original[i * 3 + 2],
+    );
     sum += e;
     if (e > max) max = e;
   }
@@ -61,14 +69,23 @@ test('the layout has 71 dims in the documented slice order', () => {
 test('heading is 0 facing +Z and follows a turn about Y', () => {
   const T = 8;
   const angles = [0, 0.5, Math.PI / 2, 2, 3, -3, -Math.PI / 2, -0.2];
-  const joints = syntheticBody(T, (t) => angles[t], () => [0, 0.93, 0]);
+  const joints = syntheticBody(
+    T,
+    (t) => angles[t],
+    () => [0, 0.93, 0],
+  );
   const h = headingAngles(joints, T);
-  for (let t = 0; t < T; t++) assert.ok(Math.abs(wrapAngle(h[t] - angles[t])) < 1e-6, `frame ${t}: ${h[t]} vs ${angles[t]}`);
+  for (let t = 0; t < T; t++)
+    assert.ok(Math.abs(wrapAngle(h[t] - angles[t])) < 1e-6, `frame ${t}: ${h[t]} vs ${angles[t]}`);
 });
 
 test('a body walking along +X while facing +X moves forward in its own frame', () => {
   const T = 10;
-  const joints = syntheticBody(T, () => Math.PI / 2, (t) => [0.05 * t, 0.93, 0]);
+  const joints = syntheticBody(
+    T,
+    () => Math.PI / 2,
+    (t) => [0.05 * t, 0.93, 0],
+  );
   const f = featurize(joints, T);
   assert.equal(f.length, (T - 1) * FEATURE_DIM);
   for (let t = 0; t < T - 1; t++) {
@@ -83,7 +100,11 @@ test('a body walking along +X while facing +X moves forward in its own frame', (
 });
 
 test('turning across ±π gives a small wrapped angular velocity', () => {
-  const joints = syntheticBody(2, (t) => (t === 0 ? 3.1 : -3.1), () => [0, 0.93, 0]);
+  const joints = syntheticBody(
+    2,
+    (t) => (t === 0 ? 3.1 : -3.1),
+    () => [0, 0.93, 0],
+  );
   const f = featurize(joints, 2);
   assert.ok(Math.abs(f[0] - (2 * Math.PI - 6.2)) < 1e-5, `got ${f[0]}`);
   assert.equal(wrapAngle(-Math.PI), Math.PI);
@@ -92,14 +113,30 @@ test('turning across ±π gives a small wrapped angular velocity', () => {
 
 test('contacts: planted feet are 1, feet moving at 1 m/s or lifted are 0', () => {
   // The T-pose's foot joints sit far below the pelvis; put the ankles at 0.1 m and the balls at ~0.06 m.
-  const still = syntheticBody(3, () => 0, () => [0, 0.93, 0]);
+  const still = syntheticBody(
+    3,
+    () => 0,
+    () => [0, 0.93, 0],
+  );
   const lift = 0.1 - still[7 * 3 + 1];
-  const planted = syntheticBody(3, () => 0, () => [0, 0.93 + lift, 0]);
+  const planted = syntheticBody(
+    3,
+    () => 0,
+    () => [0, 0.93 + lift, 0],
+  );
   const f = featurize(planted, 3);
   assert.deepEqual([...f.subarray(FEATURE_SLICES.contacts[0], FEATURE_SLICES.contacts[1])], [1, 1, 1, 1]);
-  const moving = syntheticBody(3, () => 0, (t) => [0.05 * t, 0.93 + lift, 0]);
+  const moving = syntheticBody(
+    3,
+    () => 0,
+    (t) => [0.05 * t, 0.93 + lift, 0],
+  );
   assert.deepEqual([...featurize(moving, 3).subarray(67, 71)], [0, 0, 0, 0]);
-  const lifted = syntheticBody(3, () => 0, () => [0, 1.3, 0]);
+  const lifted = syntheticBody(
+    3,
+    () => 0,
+    () => [0, 1.3, 0],
+  );
   assert.deepEqual([...featurize(lifted, 3).subarray(67, 71)], [0, 0, 0, 0]);
 });
 
@@ -108,8 +145,14 @@ test('positions → features → positions over the whole test split: mean error
   for (const r of ds.split('test')) {
     const joints = ds.positions(r);
     const f = featurize(joints, r.num_frames);
-    const opts = { heading0: headingAngles(joints.subarray(0, STRIDE), 1)[0], root0: [joints[0], joints[2]] as [number, number] };
-    for (const [kind, feats] of [['f32', f], ['f16', decodeFloat16(encodeFloat16(f))]] as const) {
+    const opts = {
+      heading0: headingAngles(joints.subarray(0, STRIDE), 1)[0],
+      root0: [joints[0], joints[2]] as [number, number],
+    };
+    for (const [kind, feats] of [
+      ['f32', f],
+      ['f16', decodeFloat16(encodeFloat16(f))],
+    ] as const) {
       const e = recoveryError(joints, recoverJoints(feats, r.num_frames - 1, opts));
       totals[kind].sum += e.sum;
       totals[kind].count += e.count;
@@ -118,14 +161,20 @@ test('positions → features → positions over the whole test split: mean error
   }
   for (const kind of ['f32', 'f16'] as const) {
     const mean = totals[kind].sum / totals[kind].count;
-    t.diagnostic(`${kind}: mean joint error ${(mean * 1000).toPrecision(3)} mm, max ${(totals[kind].max * 1000).toPrecision(3)} mm over ${totals[kind].count / NUM_JOINTS} frames of ${ds.split('test').length} clips`);
+    t.diagnostic(
+      `${kind}: mean joint error ${(mean * 1000).toPrecision(3)} mm, max ${(totals[kind].max * 1000).toPrecision(3)} mm over ${totals[kind].count / NUM_JOINTS} frames of ${ds.split('test').length} clips`,
+    );
     assert.ok(mean <= 0.01, `${kind} mean error ${mean} m`);
   }
   assert.ok(totals.f32.max < 1e-4, 'float32 features recover the positions to float precision');
 });
 
 test('recovery without heading/root options starts facing +Z at the origin', () => {
-  const joints = syntheticBody(5, (t) => 1 + 0.1 * t, (t) => [2 + 0.03 * t, 0.9, -1]);
+  const joints = syntheticBody(
+    5,
+    (t) => 1 + 0.1 * t,
+    (t) => [2 + 0.03 * t, 0.9, -1],
+  );
   const rec = recoverJoints(featurize(joints, 5), 4);
   assert.ok(Math.abs(rec[0]) < 1e-6 && Math.abs(rec[2]) < 1e-6, 'pelvis at the origin');
   assert.ok(Math.abs(headingAngles(rec, 4)[0]) < 1e-5, 'facing +Z');
@@ -134,7 +183,14 @@ test('recovery without heading/root options starts facing +Z at the origin', () 
 });
 
 test('mirroring in feature space equals featurising mirrored positions', () => {
-  const ids = ['bnr2_walk_exhausted_003', 'accad_male1_c27_crouch-to-run', ...ds.records.filter((r) => r.action_labels.includes('walk-turn-left')).slice(0, 3).map((r) => r.id)];
+  const ids = [
+    'bnr2_walk_exhausted_003',
+    'accad_male1_c27_crouch-to-run',
+    ...ds.records
+      .filter((r) => r.action_labels.includes('walk-turn-left'))
+      .slice(0, 3)
+      .map((r) => r.id),
+  ];
   for (const id of ids) {
     const r = ds.byId(id);
     const joints = ds.positions(r);
@@ -185,14 +241,29 @@ test('bad shapes and statistics are clear errors', () => {
   assert.throws(() => featurize(new Float32Array(66), 1), /featurize: needs at least 2 frame\(s\), got numFrames = 1/);
   assert.throws(() => featurize(new Float32Array(100), 2), /featurize: joints has 100 values, expected 2×22×3 = 132/);
   assert.throws(() => headingAngles(new Float32Array(5), 1), /headingAngles: joints has 5 values/);
-  assert.throws(() => recoverJoints(new Float32Array(70), 1), /recoverJoints: features has 70 values, expected 1×71 = 71/);
+  assert.throws(
+    () => recoverJoints(new Float32Array(70), 1),
+    /recoverJoints: features has 70 values, expected 1×71 = 71/,
+  );
   assert.throws(() => recoverJoints(new Float32Array(71), 1.5), /recoverJoints: 71 values do not make whole frames/);
-  assert.throws(() => mirrorFeatures(new Float32Array(71), 2), /mirrorFeatures: features has 71 values, expected 2×71 = 142/);
+  assert.throws(
+    () => mirrorFeatures(new Float32Array(71), 2),
+    /mirrorFeatures: features has 71 values, expected 2×71 = 142/,
+  );
   assert.throws(() => computeNormStats([]), /computeNormStats: no feature frames/);
   assert.throws(() => computeNormStats([new Float32Array(70)]), /not a multiple of 71/);
   assert.throws(() => computeNormStats([new Float32Array(71)], { stdFloor: 0 }), /stdFloor must be positive/);
   const good = { mean: new Array(71).fill(0), std: new Array(71).fill(1) };
-  assert.throws(() => normalizeFeatures(new Float32Array(71), { mean: [0], std: [1] }), /normalizeFeatures: stats have 1 means and 1 stds, expected 71 each/);
-  assert.throws(() => denormalizeFeatures(new Float32Array(71), { ...good, std: [...good.std.slice(1), 0] }), /denormalizeFeatures: std\[70\] is 0, must be positive/);
-  assert.throws(() => normalizeFeatures(new Float32Array(72), good), /normalizeFeatures: 72 values do not make whole frames of 71/);
+  assert.throws(
+    () => normalizeFeatures(new Float32Array(71), { mean: [0], std: [1] }),
+    /normalizeFeatures: stats have 1 means and 1 stds, expected 71 each/,
+  );
+  assert.throws(
+    () => denormalizeFeatures(new Float32Array(71), { ...good, std: [...good.std.slice(1), 0] }),
+    /denormalizeFeatures: std\[70\] is 0, must be positive/,
+  );
+  assert.throws(
+    () => normalizeFeatures(new Float32Array(72), good),
+    /normalizeFeatures: 72 values do not make whole frames of 71/,
+  );
 });

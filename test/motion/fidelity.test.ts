@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { groupScores, macro, pelvisMin, rarestThird, sideShown, type RowHit } from '../../src/motion/engine/fidelity.js';
+import {
+  groupScores,
+  macro,
+  pelvisMin,
+  rarestThird,
+  sideShown,
+  type RowHit,
+} from '../../src/motion/engine/fidelity.js';
 import { activeLimbs } from '../../src/motion/limbs.js';
 import { openDataset } from '../../src/motion/dataset.js';
 import { JOINT, NUM_JOINTS } from '../../src/motion/skeleton.js';
@@ -16,12 +23,26 @@ test('macro R-precision weighs every action label equally, whatever its clip cou
     { action: 'lie-down', pack: 'cmu', gt: false, generated: false },
   ];
   const groups = groupScores(rows, (r) => r.action);
-  assert.deepEqual(groups.map((g) => [g.name, g.clips]), [['crawl', 1], ['lie-down', 1], ['walk', 30]]);
+  assert.deepEqual(
+    groups.map((g) => [g.name, g.clips]),
+    [
+      ['crawl', 1],
+      ['lie-down', 1],
+      ['walk', 30],
+    ],
+  );
   const m = macro(groups);
   assert.equal(m.gt, 2 / 3);
   assert.equal(m.generated, 1 / 3);
   assert.equal(m.ratio, 0.5);
-  const rare = rarestThird(groups, new Map([['walk', 200], ['crawl', 2], ['lie-down', 1]]));
+  const rare = rarestThird(
+    groups,
+    new Map([
+      ['walk', 200],
+      ['crawl', 2],
+      ['lie-down', 1],
+    ]),
+  );
   assert.deepEqual(rare.labels, ['lie-down']);
   assert.equal(rare.score.generated, 0);
 });
@@ -39,8 +60,14 @@ test('the side a motion shows comes from its joints: the raised wrist, the kicki
   const hdmKick = ds.records.find((r) => r.id.includes('kickLFront'));
   assert.ok(hdmKick);
   assert.equal(sideShown(clip(hdmKick.id), 'foot-lift'), 'left');
-  assert.deepEqual(activeLimbs(ds.positions(ds.byId('bnr1_kick_normal_001')), ds.byId('bnr1_kick_normal_001').num_frames), { hand: null, foot: 'right' });
-  assert.equal(activeLimbs(ds.positions(ds.byId('bnr1_punch_normal_001')), ds.byId('bnr1_punch_normal_001').num_frames).hand, 'left');
+  assert.deepEqual(
+    activeLimbs(ds.positions(ds.byId('bnr1_kick_normal_001')), ds.byId('bnr1_kick_normal_001').num_frames),
+    { hand: null, foot: 'right' },
+  );
+  assert.equal(
+    activeLimbs(ds.positions(ds.byId('bnr1_punch_normal_001')), ds.byId('bnr1_punch_normal_001').num_frames).hand,
+    'left',
+  );
 });
 
 test('pelvisMin finds floor-level acts and not standing ones', () => {

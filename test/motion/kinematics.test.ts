@@ -33,7 +33,8 @@ function rng(seed: number): () => number {
 }
 
 function close(a: ArrayLike<number>, b: ArrayLike<number>, eps: number, what: string): void {
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= eps, `${what}: [${Array.from(a)}] vs [${Array.from(b)}]`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) <= eps, `${what}: [${Array.from(a)}] vs [${Array.from(b)}]`);
 }
 
 test('quaternion basics: axis-angle rotation, multiply, conjugate, matrix round trip', () => {
@@ -101,7 +102,10 @@ test('forward kinematics of the rest pose places every joint at its summed rest 
     return s;
   });
   close(p.subarray(20 * 3, 21 * 3), leftWrist, 1e-6, 'left wrist');
-  assert.throws(() => forwardKinematics(rot, [0, 1, 0, 0, 0, 0], REST_OFFSETS_BANDAI, PARENTS), /rotations: expected 2×22×4 = 176 values, got 88/);
+  assert.throws(
+    () => forwardKinematics(rot, [0, 1, 0, 0, 0, 0], REST_OFFSETS_BANDAI, PARENTS),
+    /rotations: expected 2×22×4 = 176 values, got 88/,
+  );
   assert.throws(() => forwardKinematics(rot, [0, 1], REST_OFFSETS_BANDAI, PARENTS), /T×3/);
 });
 
@@ -136,12 +140,20 @@ test('rotationsFromJoints reproduces real dataset clips by FK (error reported)',
     count += r.num_frames;
   }
   const mean = sum / count;
-  console.log(`rotationsFromJoints on ${records.length} real clips (${count} frames): FK error mean ${(mean * 1000).toFixed(2)} mm, max ${(worst * 1000).toFixed(2)} mm`);
+  console.log(
+    `rotationsFromJoints on ${records.length} real clips (${count} frames): FK error mean ${(mean * 1000).toFixed(2)} mm, max ${(worst * 1000).toFixed(2)} mm`,
+  );
   assert.ok(mean < 0.002, `mean FK error ${mean} m`);
   assert.ok(worst < 0.01, `max FK error ${worst} m`);
 });
 
 test('rotationsFromJoints rejects arrays of the wrong size', () => {
-  assert.throws(() => rotationsFromJoints(new Float32Array(65), 1, REST_OFFSETS_BANDAI), /joints: expected 1×22×3 = 66 values, got 65/);
-  assert.throws(() => rotationsFromJoints(new Float32Array(66), 1, REST_OFFSETS_BANDAI.slice(1)), /expected 22 rest offsets, got 21/);
+  assert.throws(
+    () => rotationsFromJoints(new Float32Array(65), 1, REST_OFFSETS_BANDAI),
+    /joints: expected 1×22×3 = 66 values, got 65/,
+  );
+  assert.throws(
+    () => rotationsFromJoints(new Float32Array(66), 1, REST_OFFSETS_BANDAI.slice(1)),
+    /expected 22 rest offsets, got 21/,
+  );
 });

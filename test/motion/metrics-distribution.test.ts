@@ -1,8 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  activationStatistics, diversity, frechetDistance, frechetDistanceFromStats, mmDist, mulberry32, multimodality, permutation, rPrecision,
-  sqrtSymmetricPsd, symmetricEigen,
+  activationStatistics,
+  diversity,
+  frechetDistance,
+  frechetDistanceFromStats,
+  mmDist,
+  mulberry32,
+  multimodality,
+  permutation,
+  rPrecision,
+  sqrtSymmetricPsd,
+  symmetricEigen,
 } from '../../src/motion/metrics/index.js';
 import type { GaussianStats } from '../../src/motion/metrics/index.js';
 
@@ -74,7 +83,12 @@ test('Jacobi finds the eigenvalues of [[2,1],[1,2]] and reconstructs a random sy
 });
 
 test('FID of a set with itself is 0', () => {
-  const a = gaussianSamples(500, [0, 1, 2, 3, 4, 5], Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0.1)), 3);
+  const a = gaussianSamples(
+    500,
+    [0, 1, 2, 3, 4, 5],
+    Array.from({ length: 36 }, (_, i) => (i % 7 === 0 ? 1 : 0.1)),
+    3,
+  );
   close(frechetDistance(a, a), 0, 1e-9);
 });
 
@@ -144,12 +158,26 @@ test('R-precision ranks motions by Euclidean distance to each text and counts cu
 });
 
 test('R-precision rejects mismatched or too small inputs', () => {
-  const a = [[1, 2], [3, 4]];
+  const a = [
+    [1, 2],
+    [3, 4],
+  ];
   assert.throws(() => rPrecision(a, a), /needs at least one full batch of 32 pairs, got 2/);
   assert.throws(() => rPrecision(a, [[1, 2]]), /text embeddings has 2 rows but motion embeddings has 1/);
   assert.throws(() => rPrecision(a, [[1], [2]]), /text embeddings has dimension 2 but motion embeddings has 1/);
   assert.throws(() => rPrecision(a, a, { batchSize: 2, topK: 3 }), /topK must be within 1â€“2/);
-  assert.throws(() => rPrecision([[1, Number.NaN], [3, 4]], a, { batchSize: 2 }), /text embeddings: non-finite value at row 0, column 1/);
+  assert.throws(
+    () =>
+      rPrecision(
+        [
+          [1, Number.NaN],
+          [3, 4],
+        ],
+        a,
+        { batchSize: 2 },
+      ),
+    /text embeddings: non-finite value at row 0, column 1/,
+  );
   assert.throws(() => rPrecision({ data: new Float32Array(5), rows: 2, dim: 3 }, a), /expected 2Ã—3 = 6 values, got 5/);
 });
 
@@ -163,7 +191,9 @@ test('Diversity: identical embeddings give 0; unit-spaced simplex points give â‰
   const same = Array.from({ length: 50 }, () => [1, 2, 3]);
   assert.equal(diversity(same, 10, 0), 0);
   const n = 400;
-  const simplex = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, d) => (d === i ? Math.SQRT1_2 : 0)));
+  const simplex = Array.from({ length: n }, (_, i) =>
+    Array.from({ length: n }, (_, d) => (d === i ? Math.SQRT1_2 : 0)),
+  );
   close(diversity(simplex, 300, 0), 1 - 1 / n, 0.02);
   assert.equal(diversity(simplex, 300, 4), diversity(simplex, 300, 4));
   assert.throws(() => diversity(same, 50), /needs more than 50 embeddings, got 50/);
@@ -172,7 +202,9 @@ test('Diversity: identical embeddings give 0; unit-spaced simplex points give â‰
 test('MultiModality: groups of identical motions give 0, groups of simplex points â‰ˆ 1', () => {
   const still = Array.from({ length: 3 }, (_, g) => Array.from({ length: 12 }, () => [g, 0]));
   assert.equal(multimodality(still, 10, 0), 0);
-  const spread = Array.from({ length: 2 }, () => Array.from({ length: 30 }, (_, i) => Array.from({ length: 30 }, (_, d) => (d === i ? Math.SQRT1_2 : 0))));
+  const spread = Array.from({ length: 2 }, () =>
+    Array.from({ length: 30 }, (_, i) => Array.from({ length: 30 }, (_, d) => (d === i ? Math.SQRT1_2 : 0))),
+  );
   const mm = multimodality(spread, 10, 0);
   assert.ok(mm > 0.5 && mm <= 1, `${mm}`);
   assert.throws(() => multimodality([still[0], still[0].slice(1)]), /group 1 has 11 motions, group 0 has 12/);

@@ -65,7 +65,12 @@ test('eval_motion.onnx and eval_text.onnx reproduce the PyTorch embeddings (max 
     const E = a.length;
     assert.ok(Math.max(...Array.from(a, (v, i) => Math.abs(v - got[2 * E + i]))) <= 1e-4);
 
-    const tOut = await text.run({ text_embedding: new ort.Tensor('float32', Float32Array.from(fx.text_embedding.flat()), [fx.text_embedding.length, fx.text_embedding[0].length]) });
+    const tOut = await text.run({
+      text_embedding: new ort.Tensor('float32', Float32Array.from(fx.text_embedding.flat()), [
+        fx.text_embedding.length,
+        fx.text_embedding[0].length,
+      ]),
+    });
     const tGot = tOut.embedding.data as Float32Array;
     const tDiff = Math.max(...fx.text_output.flat().map((w, i) => Math.abs(w - tGot[i])));
     assert.ok(tDiff <= 1e-4, `text max abs diff ${tDiff}`);

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  boneLengthStd, floatHeight, floorPenetration, footSkateRatio, jitter, meanAcceleration, physicalMetrics, aggregatePhysicalMetrics,
+  boneLengthStd,
+  floatHeight,
+  floorPenetration,
+  footSkateRatio,
+  jitter,
+  meanAcceleration,
+  physicalMetrics,
+  aggregatePhysicalMetrics,
 } from '../../src/motion/metrics/index.js';
 import { NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI } from '../../src/motion/skeleton.js';
 
@@ -11,7 +18,8 @@ const FPS = 20;
 function restPose(pelvisY = 0.9): Float32Array {
   const p = new Float32Array(NUM_JOINTS * 3);
   p[1] = pelvisY;
-  for (let j = 1; j < NUM_JOINTS; j++) for (let c = 0; c < 3; c++) p[j * 3 + c] = p[PARENTS[j] * 3 + c] + REST_OFFSETS_BANDAI[j][c];
+  for (let j = 1; j < NUM_JOINTS; j++)
+    for (let c = 0; c < 3; c++) p[j * 3 + c] = p[PARENTS[j] * 3 + c] + REST_OFFSETS_BANDAI[j][c];
   return p;
 }
 
@@ -61,7 +69,7 @@ test('a still pose has no skating, no jitter, no acceleration and rigid bones', 
 
 test('a constant-velocity walk has zero acceleration and zero jitter', () => {
   const T = 60;
-  const joints = moving(T, (t) => [0.3 * t / FPS, 0, 1.2 * t / FPS]);
+  const joints = moving(T, (t) => [(0.3 * t) / FPS, 0, (1.2 * t) / FPS]);
   // float32 positions of a few metres round to ~2e-7 m; × fps² and × fps³ that is the only residue.
   assert.ok(meanAcceleration(joints, T, FPS) < 1e-3, `acc ${meanAcceleration(joints, T, FPS)}`);
   assert.ok(jitter(joints, T, FPS) < 0.05, `jitter ${jitter(joints, T, FPS)}`);
@@ -85,10 +93,31 @@ test('an alternating ±a wobble has jitter 8a·fps³ and acceleration 4a·fps²'
 
 test('slow sliding, a lifted fast foot and a one-frame glitch do not count as skating', () => {
   const T = 40;
-  assert.equal(footSkateRatio(moving(T, (t) => [0, 0, (0.3 * t) / FPS]), T, FPS), 0);
-  assert.equal(footSkateRatio(moving(T, (t) => [0, 0.1, (2 * t) / FPS]), T, FPS), 0);
+  assert.equal(
+    footSkateRatio(
+      moving(T, (t) => [0, 0, (0.3 * t) / FPS]),
+      T,
+      FPS,
+    ),
+    0,
+  );
+  assert.equal(
+    footSkateRatio(
+      moving(T, (t) => [0, 0.1, (2 * t) / FPS]),
+      T,
+      FPS,
+    ),
+    0,
+  );
   // One 5 cm jump (1 m/s for a single pair): instantaneous speed passes, the 5-frame average (0.2 m/s) does not.
-  assert.equal(footSkateRatio(moving(T, (t) => [0, 0, t > 20 ? 0.05 : 0]), T, FPS), 0);
+  assert.equal(
+    footSkateRatio(
+      moving(T, (t) => [0, 0, t > 20 ? 0.05 : 0]),
+      T,
+      FPS,
+    ),
+    0,
+  );
 });
 
 test('sliding during half of the clip gives a ratio of about one half', () => {
@@ -123,7 +152,13 @@ test('float height averages the lowest foot height over frames where nothing tou
   const f = floatHeight(raised, T);
   assert.equal(f.ratio, 0.4);
   assert.ok(Math.abs(f.mean - footY) < 1e-6);
-  assert.deepEqual(floatHeight(moving(T, () => [0, 0, 0]), T), { mean: 0, ratio: 0 });
+  assert.deepEqual(
+    floatHeight(
+      moving(T, () => [0, 0, 0]),
+      T,
+    ),
+    { mean: 0, ratio: 0 },
+  );
 });
 
 test('bone-length std of a bone alternating between two lengths is half their difference over 21 bones', () => {
@@ -135,8 +170,16 @@ test('bone-length std of a bone alternating between two lengths is half their di
 });
 
 test('aggregate weighs clips by frame pairs and keeps maxima', () => {
-  const a = physicalMetrics(moving(41, (t) => [0, 0, t / FPS]), 41, FPS);
-  const b = physicalMetrics(moving(11, () => [0, 0, 0]), 11, FPS);
+  const a = physicalMetrics(
+    moving(41, (t) => [0, 0, t / FPS]),
+    41,
+    FPS,
+  );
+  const b = physicalMetrics(
+    moving(11, () => [0, 0, 0]),
+    11,
+    FPS,
+  );
   const agg = aggregatePhysicalMetrics([a, b]);
   assert.equal(agg.frames, 52);
   assert.equal(agg.footSkateRatio, 40 / 50);
@@ -145,8 +188,19 @@ test('aggregate weighs clips by frame pairs and keeps maxima', () => {
 
 test('bad input gets a message naming the argument and the problem', () => {
   const joints = moving(10, () => [0, 0, 0]);
-  assert.throws(() => footSkateRatio(joints, 11, FPS), /footSkateRatio joints: expected T×22×3 = 726 values for T=11, got 660/);
-  assert.throws(() => jitter(moving(3, () => [0, 0, 0]), 3, FPS), /jitter joints: needs at least 4 frames, got 3/);
+  assert.throws(
+    () => footSkateRatio(joints, 11, FPS),
+    /footSkateRatio joints: expected T×22×3 = 726 values for T=11, got 660/,
+  );
+  assert.throws(
+    () =>
+      jitter(
+        moving(3, () => [0, 0, 0]),
+        3,
+        FPS,
+      ),
+    /jitter joints: needs at least 4 frames, got 3/,
+  );
   assert.throws(() => meanAcceleration(joints, 10, 0), /fps must be a positive number, got 0/);
   const bad = joints.slice();
   bad[5 * 66 + 7 * 3 + 1] = Number.NaN;

@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { averagePositionalError, footSkateRatio, keyPoseDistance, physicalMetrics } from '../../src/motion/metrics/index.js';
+import {
+  averagePositionalError,
+  footSkateRatio,
+  keyPoseDistance,
+  physicalMetrics,
+} from '../../src/motion/metrics/index.js';
 import type { PhysicalMetrics } from '../../src/motion/metrics/index.js';
 import { NUM_JOINTS } from '../../src/motion/skeleton.js';
 
@@ -21,7 +26,10 @@ interface Record_ {
 function loadIndex(): Map<string, Record_> {
   const file = join(DATA, 'index.jsonl');
   assert.ok(existsSync(file), `missing ${file}: the shared motion data is required (set CHARADES_DATA)`);
-  const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record_);
+  const records = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record_);
   return new Map(records.map((r) => [r.id, r]));
 }
 
@@ -43,19 +51,29 @@ function clip(id: string): { joints: Float32Array; T: number; fps: number } {
 }
 
 const CLIPS = [
-  'bnr1_walk_normal_001', 'bnr2_walk_normal_003', 'bnr2_run_normal_001', 'bnr2_raise-up-both-hands_normal_001',
-  'accad_male1_a9_lie-down', 'accad_male1_a11_crawl-forward', 'accad_male1_c20_run2-jump2-walk',
+  'bnr1_walk_normal_001',
+  'bnr2_walk_normal_003',
+  'bnr2_run_normal_001',
+  'bnr2_raise-up-both-hands_normal_001',
+  'accad_male1_a9_lie-down',
+  'accad_male1_a11_crawl-forward',
+  'accad_male1_c20_run2-jump2-walk',
 ];
 
-const metrics = new Map<string, PhysicalMetrics>(CLIPS.map((id) => {
-  const c = clip(id);
-  return [id, physicalMetrics(c.joints, c.T, c.fps)];
-}));
+const metrics = new Map<string, PhysicalMetrics>(
+  CLIPS.map((id) => {
+    const c = clip(id);
+    return [id, physicalMetrics(c.joints, c.T, c.fps)];
+  }),
+);
 
 test('real clips: rigid bones, nothing below the floor, little foot skate', (t) => {
   for (const [id, m] of metrics) {
     t.diagnostic(`${id}: ${JSON.stringify(m)}`);
-    assert.ok(m.boneLengthStdMax < 0.001, `${id}: bone std ${m.boneLengthStdMax} ≥ 1 mm (int16-mm data is rigid to 0.6 mm)`);
+    assert.ok(
+      m.boneLengthStdMax < 0.001,
+      `${id}: bone std ${m.boneLengthStdMax} ≥ 1 mm (int16-mm data is rigid to 0.6 mm)`,
+    );
     assert.equal(m.floorPenetrationMax, 0, `${id}: the data README says no frame is below the floor`);
     assert.ok(m.footSkateRatio <= 0.02, `${id}: mocap foot skate ${m.footSkateRatio}`);
   }

@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  averagePositionalError, averageVarianceError, bestOfDisplacementError, displacementError, initialPoseError, keyPoseDistance,
+  averagePositionalError,
+  averageVarianceError,
+  bestOfDisplacementError,
+  displacementError,
+  initialPoseError,
+  keyPoseDistance,
   lastPoseError,
 } from '../../src/motion/metrics/index.js';
 import { NUM_JOINTS } from '../../src/motion/skeleton.js';
@@ -70,8 +75,14 @@ test('APE averages over all frames of all samples; AVE over samples', () => {
   const b = { generated: motion(30, () => [0.5, 0, 0]), reference: motion(30), T: 30 };
   close(averagePositionalError([a, b]).root, (10 * 0.1 + 30 * 0.5) / 40);
   assert.throws(() => averagePositionalError([]), /no samples/);
-  assert.throws(() => averageVarianceError([{ ...a, T: 1, generated: motion(1), reference: motion(1) }]), /needs at least 2 frames/);
-  assert.throws(() => averagePositionalError([{ ...a, reference: motion(11) }]), /sample 0 reference: expected T×22×3 = 660 values for T=10, got 726/);
+  assert.throws(
+    () => averageVarianceError([{ ...a, T: 1, generated: motion(1), reference: motion(1) }]),
+    /needs at least 2 frames/,
+  );
+  assert.throws(
+    () => averagePositionalError([{ ...a, reference: motion(11) }]),
+    /sample 0 reference: expected T×22×3 = 660 values for T=10, got 726/,
+  );
 });
 
 test('initial-pose Recon/Vel are 0 for the given poses, see through a horizontal shift, and measure velocity', () => {
@@ -96,7 +107,10 @@ test('last-pose Recon compares the last K generated frames', () => {
   const given = motion(4, () => [0, 0.1, 0]);
   close(lastPoseError(generated, T, given, 4, FPS).recon, 0);
   close(initialPoseError(generated, T, given, 4, FPS).recon, 0.1);
-  assert.throws(() => lastPoseError(motion(3), 3, given, 4, FPS), /4 given poses but the generated motion has only 3 frames/);
+  assert.throws(
+    () => lastPoseError(motion(3), 3, given, 4, FPS),
+    /4 given poses but the generated motion has only 3 frames/,
+  );
 });
 
 test('key-pose Dist takes the nearest generated frame for each key pose', () => {
@@ -105,9 +119,15 @@ test('key-pose Dist takes the nearest generated frame for each key pose', () => 
   const keys = new Float32Array(3 * NUM_JOINTS * 3);
   keys.set(generated.subarray(5 * 66, 6 * 66), 0);
   keys.set(generated.subarray(12 * 66, 13 * 66), 66);
-  keys.set(motion(1, () => [0, 0.5, 0]), 132); // 0.31 m above the highest generated frame (0.19)
+  keys.set(
+    motion(1, () => [0, 0.5, 0]),
+    132,
+  ); // 0.31 m above the highest generated frame (0.19)
   close(keyPoseDistance(generated, T, keys, 3), (0 + 0 + 0.31) / 3);
-  assert.throws(() => keyPoseDistance(generated, T, keys, 4), /key poses: expected T×22×3 = 264 values for T=4, got 198/);
+  assert.throws(
+    () => keyPoseDistance(generated, T, keys, 4),
+    /key poses: expected T×22×3 = 264 values for T=4, got 198/,
+  );
 });
 
 test('ADE/FDE of a drift growing 0.1 m per frame', () => {

@@ -32,13 +32,21 @@ function fixture<T = ParityFile>(name: string): T {
 }
 
 function toTensor(t: TensorJson): ort.Tensor {
-  return t.dtype === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(t.data, (x) => BigInt(x)), t.dims) : new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
+  return t.dtype === 'int64'
+    ? new ort.Tensor(
+        'int64',
+        BigInt64Array.from(t.data, (x) => BigInt(x)),
+        t.dims,
+      )
+    : new ort.Tensor('float32', Float32Array.from(t.data), t.dims);
 }
 
 async function run(name: string): Promise<{ f: ParityFile; out: Record<string, ort.Tensor> }> {
   const f = fixture(name);
   const model = await modelPromise;
-  const graph = (Object.keys(model.sessions) as (keyof typeof model.sessions)[]).find((g) => model.manifest.onnx[g].file === f.model);
+  const graph = (Object.keys(model.sessions) as (keyof typeof model.sessions)[]).find(
+    (g) => model.manifest.onnx[g].file === f.model,
+  );
   assert.ok(graph, `${f.model} is one of the model's graphs`);
   const feeds = Object.fromEntries(Object.entries(f.inputs).map(([k, v]) => [k, toTensor(v)]));
   return { f, out: await model.sessions[graph].run(feeds) };
@@ -88,7 +96,14 @@ for (const step of ['gpt_step0', 'gpt_step1']) {
 }
 
 interface GreedyFixture {
-  request: { text_emb: number[]; task: number; duration: number; controls: { codes: number[]; pos: number }[]; guidance: number; temperature: number };
+  request: {
+    text_emb: number[];
+    task: number;
+    duration: number;
+    controls: { codes: number[]; pos: number }[];
+    guidance: number;
+    temperature: number;
+  };
   codes: number[][];
 }
 

@@ -1,13 +1,32 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import {
-  inspectOnnx, listVersions, liveVersion, publishSwap, publishVersion, readHistory, rollback, subscribeSwap, useVersion,
-  verifyVersion, watchLive, createHotSwap,
+  inspectOnnx,
+  listVersions,
+  liveVersion,
+  publishSwap,
+  publishVersion,
+  readHistory,
+  rollback,
+  subscribeSwap,
+  useVersion,
+  verifyVersion,
+  watchLive,
+  createHotSwap,
 } from '../../src/motion/registry.js';
 import * as ort from 'onnxruntime-node';
 import type { SwapMessage } from '../../src/motion/registry.js';
@@ -38,10 +57,12 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 function registryWith(...versions: string[]): Promise<string> {
   const registry = join(root, `reg-${Math.random().toString(36).slice(2, 8)}`);
-  return versions.reduce(async (p, v) => {
-    await p;
-    await publishVersion(join(src, v), { registry });
-  }, Promise.resolve()).then(() => registry);
+  return versions
+    .reduce(async (p, v) => {
+      await p;
+      await publishVersion(join(src, v), { registry });
+    }, Promise.resolve())
+    .then(() => registry);
 }
 
 function assertUntouched(registry: string, live: string, absent: string): void {
@@ -55,11 +76,22 @@ describe('publish', () => {
     const registry = await registryWith('v1');
     assert.equal(liveVersion(registry), 'v1');
     const r = await publishVersion(join(src, 'v2'), { registry, loadOnnx: true });
-    assert.deepEqual({ version: r.version, previous: r.previous, live: r.live }, { version: 'v2', previous: 'v1', live: true });
+    assert.deepEqual(
+      { version: r.version, previous: r.previous, live: r.live },
+      { version: 'v2', previous: 'v1', live: true },
+    );
     assert.equal(liveVersion(registry), 'v2');
     assert.equal(readFileSync(join(registry, 'LIVE'), 'utf8'), 'v2\n');
     // Listed oldest first by the manifests' creation time; these two were built in parallel, so compare as a set.
-    assert.deepEqual(listVersions(registry).map((v) => [v.version, v.live]).sort(), [['v1', false], ['v2', true]]);
+    assert.deepEqual(
+      listVersions(registry)
+        .map((v) => [v.version, v.live])
+        .sort(),
+      [
+        ['v1', false],
+        ['v2', true],
+      ],
+    );
     assert.deepEqual(readHistory(registry).stack, ['v1', 'v2']);
     assert.equal((await verifyVersion(join(registry, 'v2'), { loadOnnx: true })).ok, true);
   });
@@ -102,7 +134,10 @@ describe('rejection: the previous version stays live', () => {
 
   test('a model trained on another text encoder is refused', async () => {
     const registry = await registryWith('v1');
-    await assert.rejects(publishVersion(join(src, 'other-encoder'), { registry }), /text encoder 'clip-vit-b32' does not match the configured 'use-en-energetic-0.2.0'/);
+    await assert.rejects(
+      publishVersion(join(src, 'other-encoder'), { registry }),
+      /text encoder 'clip-vit-b32' does not match the configured 'use-en-energetic-0.2.0'/,
+    );
     assertUntouched(registry, 'v1', 'other-encoder');
   });
 
@@ -112,13 +147,19 @@ describe('rejection: the previous version stays live', () => {
     editManifest(bad, (m) => {
       m.textEncoder.dim = 384;
     });
-    await assert.rejects(publishVersion(bad, { registry }), /text encoder dimension 384 does not match the configured 512/);
+    await assert.rejects(
+      publishVersion(bad, { registry }),
+      /text encoder dimension 384 does not match the configured 512/,
+    );
     assertUntouched(registry, 'v1', 'v3');
   });
 
   test('ONNX graphs whose shapes disagree with the manifest are refused', async () => {
     const registry = await registryWith('v1');
-    await assert.rejects(publishVersion(join(src, 'wrong-shape'), { registry }), /'features' has last dimension 70, the manifest promises 71 \(wrong shapes\)/);
+    await assert.rejects(
+      publishVersion(join(src, 'wrong-shape'), { registry }),
+      /'features' has last dimension 70, the manifest promises 71 \(wrong shapes\)/,
+    );
     assertUntouched(registry, 'v1', 'wrong-shape');
   });
 
@@ -128,7 +169,10 @@ describe('rejection: the previous version stays live', () => {
     editManifest(bad, (m) => {
       m.onnx.gpt.inputs = m.onnx.gpt.inputs.map((n) => (n === 'text_emb' ? 'text' : n));
     });
-    await assert.rejects(publishVersion(bad, { registry }), /gpt\.onnx: inputs \[.*text_emb.*\] differ from the manifest's onnx\.gpt\.inputs/);
+    await assert.rejects(
+      publishVersion(bad, { registry }),
+      /gpt\.onnx: inputs \[.*text_emb.*\] differ from the manifest's onnx\.gpt\.inputs/,
+    );
     assertUntouched(registry, 'v1', 'v3');
   });
 
@@ -138,8 +182,14 @@ describe('rejection: the previous version stays live', () => {
     writeFileSync(join(bad, 'notes.txt'), 'stray');
     const r = await verifyVersion(bad);
     assert.equal(r.ok, false);
-    assert.ok(r.errors.some((e) => /vq_decoder\.onnx: listed in the manifest but missing/.test(e)), r.errors.join('\n'));
-    assert.ok(r.errors.some((e) => /notes\.txt: present in the folder but not listed/.test(e)), r.errors.join('\n'));
+    assert.ok(
+      r.errors.some((e) => /vq_decoder\.onnx: listed in the manifest but missing/.test(e)),
+      r.errors.join('\n'),
+    );
+    assert.ok(
+      r.errors.some((e) => /notes\.txt: present in the folder but not listed/.test(e)),
+      r.errors.join('\n'),
+    );
   });
 
   test('a manifest that fails the schema, or is not JSON, is reported in one line', async () => {
@@ -170,20 +220,27 @@ describe('rejection: the previous version stays live', () => {
     assert.throws(() => inspectOnnx(Buffer.from('hello, this is plain text')), /onnx: /);
     const ok = inspectOnnx(readFileSync(join(src, 'v1', 'gpt.onnx')));
     assert.deepEqual(ok.inputs.find((i) => i.name === 'text_emb')?.shape, ['batch', 512]);
-    assert.deepEqual(ok.outputs.map((o) => o.name), ['logits', 'present_key_values']);
+    assert.deepEqual(
+      ok.outputs.map((o) => o.name),
+      ['logits', 'present_key_values'],
+    );
     assert.deepEqual(ok.opsets, [17]);
   });
 });
 
 describe("the trainer's own export", () => {
   const tiny = join(FIXTURE_DIR, '..', 'tiny-model');
-  test('the real tiny model (python -m trainer.fixtures) verifies, loads in onnxruntime and publishes', { skip: !existsSync(join(tiny, 'manifest.json')) && 'test/fixtures/tiny-model not built' }, async () => {
-    const check = await verifyVersion(tiny, { loadOnnx: true });
-    assert.deepEqual(check.errors, []);
-    const registry = join(root, 'reg-real');
-    const r = await publishVersion(tiny, { registry });
-    assert.equal(liveVersion(registry), r.version);
-  });
+  test(
+    'the real tiny model (python -m trainer.fixtures) verifies, loads in onnxruntime and publishes',
+    { skip: !existsSync(join(tiny, 'manifest.json')) && 'test/fixtures/tiny-model not built' },
+    async () => {
+      const check = await verifyVersion(tiny, { loadOnnx: true });
+      assert.deepEqual(check.errors, []);
+      const registry = join(root, 'reg-real');
+      const r = await publishVersion(tiny, { registry });
+      assert.equal(liveVersion(registry), r.version);
+    },
+  );
 });
 
 describe('use and rollback', () => {
@@ -194,7 +251,10 @@ describe('use and rollback', () => {
     assert.equal((await rollback(registry)).version, 'v1');
     await assert.rejects(rollback(registry), /nothing to roll back to/);
     assert.equal(liveVersion(registry), 'v1');
-    assert.deepEqual(readHistory(registry).events.map((e) => `${e.action}:${e.version}`), ['publish:v1', 'publish:v2', 'publish:v3', 'rollback:v2', 'rollback:v1']);
+    assert.deepEqual(
+      readHistory(registry).events.map((e) => `${e.action}:${e.version}`),
+      ['publish:v1', 'publish:v2', 'publish:v3', 'rollback:v2', 'rollback:v1'],
+    );
   });
 
   test('rollback skips a version damaged since it was live', async () => {
@@ -221,7 +281,9 @@ describe('readers and hot-swap signals', () => {
   test('a reader in another process never sees a half-written version while versions are published and switched', async () => {
     const registry = await registryWith('v1');
     const stop = join(root, `stop-${Date.now()}`);
-    const reader = spawn(process.execPath, [join(FIXTURE_DIR, 'registry-reader.mjs'), registry, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const reader = spawn(process.execPath, [join(FIXTURE_DIR, 'registry-reader.mjs'), registry, stop], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise((r) => reader.once('exit', r));
@@ -236,7 +298,12 @@ describe('readers and hot-swap signals', () => {
     }
     writeFileSync(stop, '');
     await exited;
-    const result = JSON.parse(out.slice(out.indexOf('\n') + 1)) as { reads: number; bad: number; seen: string[]; problems: string[] };
+    const result = JSON.parse(out.slice(out.indexOf('\n') + 1)) as {
+      reads: number;
+      bad: number;
+      seen: string[];
+      problems: string[];
+    };
     assert.equal(result.bad, 0, result.problems.join('\n'));
     assert.ok(result.reads > 20, `the reader only managed ${result.reads} reads`);
     assert.ok(result.seen.length >= 2, `the reader saw only ${result.seen.join(', ')}`);
@@ -270,7 +337,10 @@ describe('readers and hot-swap signals', () => {
       const deadline = Date.now() + 3000;
       while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       sub.close();
-      assert.deepEqual(got.map((m) => [m.version, m.registry]), [['v7', '/models']]);
+      assert.deepEqual(
+        got.map((m) => [m.version, m.registry]),
+        [['v7', '/models']],
+      );
     } finally {
       pub.disconnect();
       await redis.stop();
@@ -299,7 +369,9 @@ describe('hot swap', () => {
         inUse.set(version, (inUse.get(version) ?? 0) + 1);
         try {
           await new Promise((r) => setTimeout(r, i % 7));
-          const out = await session.run({ codes: new ort.Tensor('int64', BigInt64Array.from([BigInt(i), 1n]), [1, 2, 1]) });
+          const out = await session.run({
+            codes: new ort.Tensor('int64', BigInt64Array.from([BigInt(i), 1n]), [1, 2, 1]),
+          });
           assert.deepEqual(Array.from(out.features.data as Float32Array), [i, 1]);
           return version;
         } finally {
@@ -317,7 +389,7 @@ describe('hot swap', () => {
       swapping = false;
     })();
     const requests: Promise<string>[] = [];
-    for (let i = 0; swapping; ) {
+    for (let i = 0; swapping;) {
       for (let k = 0; k < 8; k++) requests.push(request(i++));
       await new Promise((r) => setTimeout(r, 3));
     }
@@ -337,7 +409,11 @@ describe('hot swap', () => {
     const registry = await registryWith('v1', 'v2');
     writeFileSync(join(registry, 'v1', 'gpt.onnx'), 'damaged on disk');
     const errors: string[] = [];
-    const swap = await createHotSwap({ registry, load: async (_dir, m) => m.version, onError: (e, v) => errors.push(`${v}: ${e.message}`) });
+    const swap = await createHotSwap({
+      registry,
+      load: async (_dir, m) => m.version,
+      onError: (e, v) => errors.push(`${v}: ${e.message}`),
+    });
     writeFileSync(join(registry, 'LIVE'), 'v1\n'); // bypassing `use`, as a hand edit or a half-synced disk would
     await swap.refresh();
     assert.equal(swap.version, 'v2');
@@ -345,6 +421,9 @@ describe('hot swap', () => {
     assert.match(errors[0], /^v1: cannot load v1: gpt\.onnx: sha256/);
     await swap.close();
     rmSync(join(registry, 'LIVE'));
-    await assert.rejects(createHotSwap({ registry, load: async () => 1 }), /no live model in .*charades models use VERSION/);
+    await assert.rejects(
+      createHotSwap({ registry, load: async () => 1 }),
+      /no live model in .*charades models use VERSION/,
+    );
   });
 });

@@ -9,9 +9,29 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { basicTokenize, loadOnnxSentenceEncoder, loadSentenceEncoder, loadWordPieceTokenizer } from '../../src/motion/text/index.js';
+import {
+  basicTokenize,
+  loadOnnxSentenceEncoder,
+  loadSentenceEncoder,
+  loadWordPieceTokenizer,
+} from '../../src/motion/text/index.js';
 
-const VOCAB = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'a', 'person', 'walk', '##s', 'forward', '.', 'wave', '##d', 'cafe', ','];
+const VOCAB = [
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  'a',
+  'person',
+  'walk',
+  '##s',
+  'forward',
+  '.',
+  'wave',
+  '##d',
+  'cafe',
+  ',',
+];
 const HIDDEN = 6;
 const embedding = (v: number, h: number): number => Math.sin(v * 1.7 + h * 0.9) + 0.1 * h;
 const typeEmbedding = (h: number): number => 0.05 * (h + 1);
@@ -43,25 +63,43 @@ const BERT_INPUTS = 'input_ids,attention_mask,token_type_ids';
 
 function buildModelDir(tokenizer: 'json' | 'txt', pooling?: 'cls', inputs = BERT_INPUTS): string {
   const dir = mkdtempSync(join(tmpdir(), 'charades-onnx-enc-'));
-  execFileSync('/usr/bin/python3', ['-c', BUILD, String(VOCAB.length), String(HIDDEN), join(dir, 'model.onnx'), inputs]);
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    BUILD,
+    String(VOCAB.length),
+    String(HIDDEN),
+    join(dir, 'model.onnx'),
+    inputs,
+  ]);
   if (tokenizer === 'txt') writeFileSync(join(dir, 'vocab.txt'), VOCAB.join('\n') + '\n');
   else {
     const json = {
       normalizer: { type: 'BertNormalizer', lowercase: true, strip_accents: null },
-      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])) },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        vocab: Object.fromEntries(VOCAB.map((t, i) => [t, i])),
+      },
     };
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
   }
   if (pooling === 'cls') {
     mkdirSync(join(dir, '1_Pooling'));
-    writeFileSync(join(dir, '1_Pooling', 'config.json'), JSON.stringify({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }));
+    writeFileSync(
+      join(dir, '1_Pooling', 'config.json'),
+      JSON.stringify({ pooling_mode_cls_token: true, pooling_mode_mean_tokens: false }),
+    );
   }
   return dir;
 }
 
 function expected(ids: number[], pooling: 'mean' | 'cls'): number[] {
   const used = pooling === 'cls' ? ids.slice(0, 1) : ids;
-  const v = Array.from({ length: HIDDEN }, (_, h) => used.reduce((s, id) => s + embedding(id, h) + typeEmbedding(h), 0) / used.length);
+  const v = Array.from(
+    { length: HIDDEN },
+    (_, h) => used.reduce((s, id) => s + embedding(id, h) + typeEmbedding(h), 0) / used.length,
+  );
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
 }
@@ -69,14 +107,30 @@ function expected(ids: number[], pooling: 'mean' | 'cls'): number[] {
 const id = (t: string): number => VOCAB.indexOf(t);
 
 test('BERT basic tokenisation: lower-case, accents stripped, punctuation split', () => {
-  assert.deepEqual(basicTokenize('A Person, walks Forward.', true, true), ['a', 'person', ',', 'walks', 'forward', '.']);
+  assert.deepEqual(basicTokenize('A Person, walks Forward.', true, true), [
+    'a',
+    'person',
+    ',',
+    'walks',
+    'forward',
+    '.',
+  ]);
   assert.deepEqual(basicTokenize('Café', true, true), ['cafe']);
   assert.deepEqual(basicTokenize('Café', false, false), ['Café']);
 });
 
 test('WordPiece: greedy longest match with ## pieces, unknown words → [UNK], [CLS]/[SEP] around', () => {
   const tok = loadWordPieceTokenizer(buildModelDir('txt'));
-  assert.deepEqual(tok.encode('A person walks forward.').ids, [id('[CLS]'), id('a'), id('person'), id('walk'), id('##s'), id('forward'), id('.'), id('[SEP]')]);
+  assert.deepEqual(tok.encode('A person walks forward.').ids, [
+    id('[CLS]'),
+    id('a'),
+    id('person'),
+    id('walk'),
+    id('##s'),
+    id('forward'),
+    id('.'),
+    id('[SEP]'),
+  ]);
   assert.deepEqual(tok.encode('waved zebra').ids, [id('[CLS]'), id('wave'), id('##d'), id('[UNK]'), id('[SEP]')]);
 });
 
@@ -116,8 +170,14 @@ test('ONNX encoder folders that cannot work are refused with the reason', async 
   const badJson = buildModelDir('json');
   writeFileSync(join(badJson, 'tokenizer.json'), '{bad');
   await assert.rejects(loadOnnxSentenceEncoder(badJson), /tokenizer\.json: not valid JSON/);
-  await assert.rejects(loadOnnxSentenceEncoder(buildModelDir('txt', undefined, 'ids,attention_mask,token_type_ids')), /no input "input_ids"/);
-  await assert.rejects(loadOnnxSentenceEncoder(buildModelDir('txt', undefined, 'input_ids,attention_mask,pixel_values')), /unsupported ONNX input "pixel_values"/);
+  await assert.rejects(
+    loadOnnxSentenceEncoder(buildModelDir('txt', undefined, 'ids,attention_mask,token_type_ids')),
+    /no input "input_ids"/,
+  );
+  await assert.rejects(
+    loadOnnxSentenceEncoder(buildModelDir('txt', undefined, 'input_ids,attention_mask,pixel_values')),
+    /unsupported ONNX input "pixel_values"/,
+  );
   const enc = await loadOnnxSentenceEncoder(buildModelDir('txt'));
   await assert.rejects(enc.embed(['']), /texts\[0\] is empty/);
 });

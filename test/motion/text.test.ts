@@ -46,7 +46,10 @@ test('USE: 512-d unit vectors, deterministic across calls and encoder instances'
   assert.equal(batch.length, 3);
   for (const v of batch) assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
   assert.deepEqual(again, batch, 'same texts, fresh encoder: bit-identical vectors');
-  assert.ok(single[0].every((x, k) => Math.abs(x - batch[1][k]) < 1e-6), 'alone or in a batch: equal up to float rounding');
+  assert.ok(
+    single[0].every((x, k) => Math.abs(x - batch[1][k]) < 1e-6),
+    'alone or in a batch: equal up to float rounding',
+  );
   assert.ok(norm(batch[0].map((x, i) => x - batch[1][i])) > 0.1, 'different texts give different vectors');
 });
 
@@ -97,7 +100,10 @@ test('LruCache evicts the least recently used key and rejects capacity 0', () =>
 
 test('aggregateEmbedding: mean of description embeddings; the phrase alone when there are none', async () => {
   const enc = await encoderPromise;
-  const descriptions = ['The person lowers the torso forward from the hips.', 'The head drops and the back bends, then rises again.'];
+  const descriptions = [
+    'The person lowers the torso forward from the hips.',
+    'The head drops and the back bends, then rises again.',
+  ];
   const agg = await aggregateEmbedding('bow', descriptions, enc);
   const parts = await enc.embed(descriptions);
   for (let k = 0; k < 512; k++) assert.ok(Math.abs(agg[k] - (parts[0][k] + parts[1][k]) / 2) < 1e-7);
@@ -121,7 +127,10 @@ test('encoder spec parsing names the bad part', () => {
 
 test('table texts from the real data: every dataset text, description and label, each once', () => {
   const data = defaultDataDir();
-  const meta = collectTableTexts({ indexPath: join(data, 'index.jsonl'), annotationsPath: join(data, 'annotations', 'action-gpt-k4.jsonl') });
+  const meta = collectTableTexts({
+    indexPath: join(data, 'index.jsonl'),
+    annotationsPath: join(data, 'annotations', 'action-gpt-k4.jsonl'),
+  });
   assert.equal(new Set(meta.texts).size, meta.texts.length);
   assert.equal(meta.phrases.length, 289);
   assert.ok(meta.texts.includes('a person walks forward as if exhausted.'));
@@ -137,7 +146,11 @@ function writeMiniData(dir: string): void {
   ];
   writeFileSync(join(dir, 'index.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   mkdirSync(join(dir, 'annotations'));
-  const ann = { phrase: 'bow happily', texts: ['a person bows happily.'], descriptions: ['The person bends forward cheerfully.', 'A quick, light bow with a smile.'] };
+  const ann = {
+    phrase: 'bow happily',
+    texts: ['a person bows happily.'],
+    descriptions: ['The person bends forward cheerfully.', 'A quick, light bow with a smile.'],
+  };
   writeFileSync(join(dir, 'annotations', 'action-gpt-k4.jsonl'), JSON.stringify(ann) + '\n');
 }
 
@@ -172,7 +185,7 @@ test('charades embed writes a readable, deterministic table keyed by text and en
   assert.deepEqual(t1.paraphraseSets, []);
 });
 
-test('charades embed adds every clip\'s paraphrase set, held-out phrasings included, with their sides', async () => {
+test("charades embed adds every clip's paraphrase set, held-out phrasings included, with their sides", async () => {
   const data = tmp();
   writeMiniData(data);
   const out = join(tmp(), 't');
@@ -181,7 +194,10 @@ test('charades embed adds every clip\'s paraphrase set, held-out phrasings inclu
   const keys = table.paraphraseSets.map((set) => set.key).sort();
   assert.deepEqual(keys, ['bow|happy', 'walk-turn-left|tired']);
   const turn = table.paraphraseSets.find((set) => set.key === 'walk-turn-left|tired');
-  assert.ok(turn && turn.texts.length >= 12 && turn.heldout.length >= 3, 'at least 12 trained and 3 held-out phrasings');
+  assert.ok(
+    turn && turn.texts.length >= 12 && turn.heldout.length >= 3,
+    'at least 12 trained and 3 held-out phrasings',
+  );
   for (const t of [...(turn?.texts ?? []), ...(turn?.heldout ?? [])]) {
     assert.ok(table.texts.includes(t), `"${t}" has a row`);
     assert.equal(table.sides[table.texts.indexOf(t)], SIDES.left, `"${t}" asks for the left side`);
@@ -225,10 +241,16 @@ test('guards of the table builder and the vector helpers', async () => {
   const { l2Normalise } = await import('../../src/motion/text/index.js');
   assert.throws(() => l2Normalise(new Float32Array(3)), /cannot normalise an embedding of norm 0/);
   const liar = { id: 'liar', dim: 4, embed: async (t: readonly string[]) => t.map(() => new Float32Array(3)) };
-  await assert.rejects(buildEmbeddingTable({ extraTexts: ['x'] }, liar), /encoder liar returned 3 dims for "x", declared 4/);
+  await assert.rejects(
+    buildEmbeddingTable({ extraTexts: ['x'] }, liar),
+    /encoder liar returned 3 dims for "x", declared 4/,
+  );
   const dir = tmp();
   const enc = await encoderPromise;
   await writeEmbeddingTable(dir, await buildEmbeddingTable({ extraTexts: ['a person hops'] }, enc));
-  writeFileSync(join(dir, 'embeddings.json'), JSON.stringify({ encoder: { id: 'x', dim: 512 }, texts: ['a person hops'], kinds: [], phrases: [] }));
+  writeFileSync(
+    join(dir, 'embeddings.json'),
+    JSON.stringify({ encoder: { id: 'x', dim: 512 }, texts: ['a person hops'], kinds: [], phrases: [] }),
+  );
   await assert.rejects(readEmbeddingTable(dir), /1 texts but 0 kinds/);
 });

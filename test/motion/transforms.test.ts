@@ -37,7 +37,8 @@ function fkOf(m: Motion): Float32Array {
 /** A motion whose every coordinate moves linearly in time: linear resampling must reproduce it exactly. */
 function linearMotion(T: number, fps: number): Motion {
   const joints = new Float32Array(T * STRIDE);
-  for (let t = 0; t < T; t++) for (let k = 0; k < STRIDE; k++) joints[t * STRIDE + k] = k * 0.01 + (t / fps) * ((k % 5) - 2);
+  for (let t = 0; t < T; t++)
+    for (let k = 0; k < STRIDE; k++) joints[t * STRIDE + k] = k * 0.01 + (t / fps) * ((k % 5) - 2);
   return makeMotion({ fps, numFrames: T, joints, segments: [{ text: 'a', start: 0, end: T }] });
 }
 
@@ -63,7 +64,9 @@ test('resampling a real clip up and back down loses under a centimetre; slerped 
   assert.ok(positionError(back.joints, walk.joints).mean < 0.01);
   assert.ok(up.rotations);
   for (let i = 0; i < up.rotations.length; i += 4) {
-    assert.ok(Math.abs(Math.hypot(up.rotations[i], up.rotations[i + 1], up.rotations[i + 2], up.rotations[i + 3]) - 1) < 1e-3);
+    assert.ok(
+      Math.abs(Math.hypot(up.rotations[i], up.rotations[i + 1], up.rotations[i + 2], up.rotations[i + 3]) - 1) < 1e-3,
+    );
   }
   // FK of the interpolated rotations and linearly interpolated positions describe the same pose.
   assert.ok(positionError(fkOf(up), up.joints).mean < 0.005);
@@ -89,8 +92,14 @@ test('mirroring reflects x, swaps sides, and its rotations reproduce the mirrore
     assert.deepEqual(twice.rotations, m.rotations);
     assert.deepEqual(twice.restOffsets, m.restOffsets);
   }
-  assert.throws(() => mirrorPositions(new Float32Array(10), 1), /mirrorPositions: joints has 10 values, expected 1×22×3 = 66/);
-  assert.throws(() => mirrorRotations(new Float32Array(10), 1), /mirrorRotations: rotations has 10 values, expected 1×22×4 = 88/);
+  assert.throws(
+    () => mirrorPositions(new Float32Array(10), 1),
+    /mirrorPositions: joints has 10 values, expected 1×22×3 = 66/,
+  );
+  assert.throws(
+    () => mirrorRotations(new Float32Array(10), 1),
+    /mirrorRotations: rotations has 10 values, expected 1×22×4 = 88/,
+  );
 });
 
 test('slicing keeps the frames and clips the segments', () => {
@@ -98,7 +107,13 @@ test('slicing keeps the frames and clips the segments', () => {
   const s = sliceMotion(two, 200, 230);
   assert.equal(s.numFrames, 30);
   assert.deepEqual([...s.joints.subarray(0, STRIDE)], [...walk.joints.subarray(200 * STRIDE, 201 * STRIDE)]);
-  assert.deepEqual(s.segments.map((g) => [g.start, g.end]), [[0, 10], [10, 30]]);
+  assert.deepEqual(
+    s.segments.map((g) => [g.start, g.end]),
+    [
+      [0, 10],
+      [10, 30],
+    ],
+  );
   assert.equal(s.rotations?.length, 30 * NUM_JOINTS * 4);
   assert.equal(sliceMotion(walk, 5).numFrames, walk.numFrames - 5);
   assert.throws(() => sliceMotion(walk, 10, 10), /sliceMotion: frames 10–10 are not a non-empty range within 0–210/);
@@ -114,7 +129,10 @@ test('concatenation shifts segments, keeps rotations only over one skeleton, and
   const mixed = concatMotions([walk, accad]);
   assert.equal(mixed.rotations, undefined, 'two bodies: rotations would be meaningless');
   assert.equal(mixed.numFrames, walk.numFrames + accad.numFrames);
-  assert.throws(() => concatMotions([walk, resampleMotion(accad, 30)]), /concatMotions: motion 1 is 30 fps, motion 0 is 20 fps; resample first/);
+  assert.throws(
+    () => concatMotions([walk, resampleMotion(accad, 30)]),
+    /concatMotions: motion 1 is 30 fps, motion 0 is 20 fps; resample first/,
+  );
   assert.throws(() => concatMotions([]), /no motions to join/);
 });
 
@@ -137,8 +155,17 @@ test('translation, centring and floor alignment move the joints only', () => {
 });
 
 test('resampling rejects bad rates and shapes', () => {
-  assert.throws(() => resamplePositions(walk.joints, walk.numFrames, 0, 20), /resamplePositions \(from\): fps must be a positive number, got 0/);
-  assert.throws(() => resamplePositions(walk.joints, 3, 20, 30), /resamplePositions: joints has \d+ values, expected 3×22×3 = 198/);
+  assert.throws(
+    () => resamplePositions(walk.joints, walk.numFrames, 0, 20),
+    /resamplePositions \(from\): fps must be a positive number, got 0/,
+  );
+  assert.throws(
+    () => resamplePositions(walk.joints, 3, 20, 30),
+    /resamplePositions: joints has \d+ values, expected 3×22×3 = 198/,
+  );
   assert.throws(() => resampleMotion(walk, -1), /resampleMotion: fps must be a positive number, got -1/);
-  assert.throws(() => resamplePositions(walk.joints, 1.5, 20, 30), /frame count must be a non-negative integer, got 1.5/);
+  assert.throws(
+    () => resamplePositions(walk.joints, 1.5, 20, 30),
+    /frame count must be a non-negative integer, got 1.5/,
+  );
 });

@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOINT, NUM_JOINTS } from '../../src/motion/index.js';
 import type { Motion } from '../../src/motion/index.js';
-import { headingAt, outputFrameCount, planCameras, projectToNdc, resampleJoints, SAFE_AREA } from '../../src/render/framing.js';
+import {
+  headingAt,
+  outputFrameCount,
+  planCameras,
+  projectToNdc,
+  resampleJoints,
+  SAFE_AREA,
+} from '../../src/render/framing.js';
 import { RenderOptionsSchema, bitrateFor, buildSceneJob } from '../../src/render/renderer.js';
 import { findChromium, findFfmpeg } from '../../src/render/tools.js';
 import { RenderInputError, validateMotion } from '../../src/render/validate.js';
@@ -39,7 +46,12 @@ test('heading of a rest pose facing +Z is 0, and +X after a quarter turn', () =>
   const m = clip('bnr2_walk_normal_001');
   const f = new Float32Array(m.joints.subarray(0, NUM_JOINTS * 3));
   // build a synthetic frame: left on +X, right on −X, facing +Z
-  for (const [j, x] of [[JOINT.left_hip, 0.1], [JOINT.right_hip, -0.1], [JOINT.left_shoulder, 0.2], [JOINT.right_shoulder, -0.2]] as const) {
+  for (const [j, x] of [
+    [JOINT.left_hip, 0.1],
+    [JOINT.right_hip, -0.1],
+    [JOINT.left_shoulder, 0.2],
+    [JOINT.right_shoulder, -0.2],
+  ] as const) {
     f[j * 3] = x;
     f[j * 3 + 2] = 0;
   }
@@ -54,7 +66,12 @@ test('heading of a rest pose facing +Z is 0, and +X after a quarter turn', () =>
 });
 
 test('the camera keeps every joint of a 9 s walk, a wave and a bow inside the safe area', () => {
-  for (const id of ['bnr2_walk_normal_001', clipWithLabel('wave-right-hand'), clipWithLabel('bow'), clipWithLabel('run')]) {
+  for (const id of [
+    'bnr2_walk_normal_001',
+    clipWithLabel('wave-right-hand'),
+    clipWithLabel('bow'),
+    clipWithLabel('run'),
+  ]) {
     const m = clip(id);
     const frames = outputFrameCount(m.numFrames, m.fps, 20);
     const joints = resampleJoints(m.joints, m.numFrames, m.fps, 20, frames);
@@ -64,7 +81,13 @@ test('the camera keeps every joint of a 9 s walk, a wave and a bow inside the sa
       for (let j = 0; j < NUM_JOINTS; j++) {
         const o = (i * NUM_JOINTS + j) * 3;
         const [x, y] = projectToNdc(rig, i, [joints[o], joints[o + 1], joints[o + 2]]);
-        assert.ok(x >= SAFE_AREA.left - 1e-6 && x <= SAFE_AREA.right + 1e-6 && y >= SAFE_AREA.bottom - 1e-6 && y <= SAFE_AREA.top + 1e-6, `${id} frame ${i} joint ${j} at (${x.toFixed(2)}, ${y.toFixed(2)})`);
+        assert.ok(
+          x >= SAFE_AREA.left - 1e-6 &&
+            x <= SAFE_AREA.right + 1e-6 &&
+            y >= SAFE_AREA.bottom - 1e-6 &&
+            y <= SAFE_AREA.top + 1e-6,
+          `${id} frame ${i} joint ${j} at (${x.toFixed(2)}, ${y.toFixed(2)})`,
+        );
         worst = Math.max(worst, Math.abs(x), y);
       }
     }
@@ -93,10 +116,13 @@ test('a grid shares one camera distance across the four cells', () => {
   const ids = ['bnr2_walk_normal_001', clipWithLabel('wave-right-hand'), clipWithLabel('bow'), clipWithLabel('run')];
   const job = buildSceneJob(clip(ids[0]), opts({ grid: ids.map((id) => trim(clip(id), 4)) }), 'webcodecs');
   assert.equal(job.cells.length, 4);
-  assert.deepEqual(job.cells.map((c) => c.label), ['1', '2', '3', '4']);
+  assert.deepEqual(
+    job.cells.map((c) => c.label),
+    ['1', '2', '3', '4'],
+  );
   assert.equal(job.frames, 80);
   const single = buildSceneJob(trim(clip(clipWithLabel('bow')), 4), opts(), 'webcodecs');
-  assert.ok(job.distance >= single.distance, 'the run in the grid needs at least the bow\'s distance');
+  assert.ok(job.distance >= single.distance, "the run in the grid needs at least the bow's distance");
 });
 
 test('a duel puts two motions side by side at one scale, each framed inside its half-width cell', () => {
@@ -104,9 +130,15 @@ test('a duel puts two motions side by side at one scale, each framed inside its 
   const bow = trim(clip(clipWithLabel('bow')), 4);
   const job = buildSceneJob(walk, opts({ grid: [walk, bow], labels: ['walker', 'bower'] }), 'webcodecs');
   assert.equal(job.cells.length, 2);
-  assert.deepEqual(job.cells.map((c) => c.label), ['walker', 'bower']);
+  assert.deepEqual(
+    job.cells.map((c) => c.label),
+    ['walker', 'bower'],
+  );
   assert.equal(job.frames, 120, 'the longer motion sets the length; the shorter holds its last pose');
-  assert.deepEqual(buildSceneJob(walk, opts({ grid: [walk, bow] }), 'webcodecs').cells.map((c) => c.label), ['1', '2']);
+  assert.deepEqual(
+    buildSceneJob(walk, opts({ grid: [walk, bow] }), 'webcodecs').cells.map((c) => c.label),
+    ['1', '2'],
+  );
   const resampled = [walk, bow].map((m) => {
     const frames = outputFrameCount(m.numFrames, m.fps, 20);
     return { joints: resampleJoints(m.joints, m.numFrames, m.fps, 20, frames), frames };
@@ -116,23 +148,39 @@ test('a duel puts two motions side by side at one scale, each framed inside its 
   assert.ok(rigs[0].distance >= planCameras(resampled, 20, 1)[0].distance);
   // a standing person is taller than wide, so only something lying down shows the narrower cell's cost
   const lying = still(20);
-  for (let k = 0; k < lying.joints.length; k += 3) [lying.joints[k], lying.joints[k + 1]] = [lying.joints[k + 1], 0.15 + 0.1 * lying.joints[k]];
+  for (let k = 0; k < lying.joints.length; k += 3)
+    [lying.joints[k], lying.joints[k + 1]] = [lying.joints[k + 1], 0.15 + 0.1 * lying.joints[k]];
   const flat = [{ joints: lying.joints, frames: 20 }];
-  assert.ok(planCameras(flat, 20, 0.5)[0].distance > planCameras(flat, 20, 1)[0].distance * 1.3, 'a half-width cell needs the camera further back for a wide pose');
+  assert.ok(
+    planCameras(flat, 20, 0.5)[0].distance > planCameras(flat, 20, 1)[0].distance * 1.3,
+    'a half-width cell needs the camera further back for a wide pose',
+  );
   rigs.forEach((rig, c) => {
     const { joints, frames } = resampled[c];
     for (let i = 0; i < frames; i++) {
       for (let j = 0; j < NUM_JOINTS; j++) {
         const o = (i * NUM_JOINTS + j) * 3;
         const [x, y] = projectToNdc(rig, i, [joints[o], joints[o + 1], joints[o + 2]]);
-        assert.ok(x >= SAFE_AREA.left - 1e-6 && x <= SAFE_AREA.right + 1e-6 && y >= SAFE_AREA.bottom - 1e-6 && y <= SAFE_AREA.top + 1e-6, `cell ${c} frame ${i} joint ${j} at (${x.toFixed(2)}, ${y.toFixed(2)})`);
+        assert.ok(
+          x >= SAFE_AREA.left - 1e-6 &&
+            x <= SAFE_AREA.right + 1e-6 &&
+            y >= SAFE_AREA.bottom - 1e-6 &&
+            y <= SAFE_AREA.top + 1e-6,
+          `cell ${c} frame ${i} joint ${j} at (${x.toFixed(2)}, ${y.toFixed(2)})`,
+        );
       }
     }
   });
 });
 
 test('captions follow the segments frame by frame', () => {
-  const m = { ...still(40), segments: [{ text: 'wave', start: 0, end: 20 }, { text: 'bow', start: 20, end: 40 }] };
+  const m = {
+    ...still(40),
+    segments: [
+      { text: 'wave', start: 0, end: 20 },
+      { text: 'bow', start: 20, end: 40 },
+    ],
+  };
   const job = buildSceneJob(m, opts({ fps: 30 }), 'webcodecs');
   assert.deepEqual(job.captions, ['wave', 'bow']);
   assert.equal(job.cells[0].captionAt[0], 0);
@@ -142,15 +190,22 @@ test('captions follow the segments frame by frame', () => {
 });
 
 test('bitrate keeps 12 s under 8 MB at every offered size', () => {
-  for (const size of [512, 768, 1024]) assert.ok((bitrateFor(size) * 12) / 8 < 7.5e6, `${size}: ${bitrateFor(size)} b/s`);
+  for (const size of [512, 768, 1024])
+    assert.ok((bitrateFor(size) * 12) / 8 < 7.5e6, `${size}: ${bitrateFor(size)} b/s`);
 });
 
 test('bad motions fail with messages that name the field', () => {
   const nan = still(10);
   nan.joints[5 * NUM_JOINTS * 3 + JOINT.left_knee * 3 + 1] = Number.NaN;
-  assert.throws(() => validateMotion(nan), (e: Error) => e instanceof RenderInputError && /frame 5, joint 4 \(left_knee\), y is NaN/.test(e.message));
+  assert.throws(
+    () => validateMotion(nan),
+    (e: Error) => e instanceof RenderInputError && /frame 5, joint 4 \(left_knee\), y is NaN/.test(e.message),
+  );
   assert.throws(() => validateMotion(still(0)), /0 frames; there is nothing to render/);
-  assert.throws(() => validateMotion(still(10_000)), /500\.0 s long \(10000 frames at 20 fps\); the renderer's limit is 60 s/);
+  assert.throws(
+    () => validateMotion(still(10_000)),
+    /500\.0 s long \(10000 frames at 20 fps\); the renderer's limit is 60 s/,
+  );
   const mm = still(4);
   mm.joints[0] = 930;
   mm.joints[1] = 1200;
@@ -160,12 +215,18 @@ test('bad motions fail with messages that name the field', () => {
   assert.throws(() => validateMotion({ ...still(4), fps: 0 }), /fps must be a positive number/);
   const inf = still(3);
   inf.joints[7] = Number.POSITIVE_INFINITY;
-  assert.throws(() => validateMotion(inf, 'grid[2]'), /grid\[2\]\.joints at frame 0, joint 2 \(right_hip\), y is Infinity/);
+  assert.throws(
+    () => validateMotion(inf, 'grid[2]'),
+    /grid\[2\]\.joints at frame 0, joint 2 \(right_hip\), y is Infinity/,
+  );
 });
 
 test('bad render options fail with messages that name the option', () => {
   const m = still(20);
-  assert.throws(() => buildSceneJob(m, opts({ pngFrames: [25] }), 'webcodecs'), /pngFrames: frame 25 is past the end \(the video has 20 frames\)/);
+  assert.throws(
+    () => buildSceneJob(m, opts({ pngFrames: [25] }), 'webcodecs'),
+    /pngFrames: frame 25 is past the end \(the video has 20 frames\)/,
+  );
   for (const [o, re] of [
     [{ size: 513 }, /size: must be even/],
     [{ fps: 25 }, /fps/],

@@ -7,7 +7,14 @@ import { JOINT, NUM_JOINTS } from '../../src/motion/index.js';
 import { outputFrameCount, planCameras, projectToNdc, resampleJoints } from '../../src/render/framing.js';
 import { probeVideo, runTool } from '../../src/render/ffmpeg.js';
 import { createRenderer } from '../../src/render/index.js';
-import { CHROMIUM_CANDIDATES, chromiumFlagsFor, findChromium, findFfmpeg, findFfprobe, isHeadlessShell } from '../../src/render/tools.js';
+import {
+  CHROMIUM_CANDIDATES,
+  chromiumFlagsFor,
+  findChromium,
+  findFfmpeg,
+  findFfprobe,
+  isHeadlessShell,
+} from '../../src/render/tools.js';
 import { clip, clipWithLabel, outDir, trim } from './helpers.js';
 
 const renderer = createRenderer();
@@ -18,7 +25,11 @@ const work = mkdtempSync(join(tmpdir(), 'charades-render-test-'));
 
 /** Decodes a PNG to RGB with ffmpeg. */
 async function pixels(png: Buffer): Promise<{ w: number; h: number; rgb: Buffer }> {
-  const { stdout } = await runTool(ffmpeg, ['-v', 'error', '-f', 'png_pipe', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], png);
+  const { stdout } = await runTool(
+    ffmpeg,
+    ['-v', 'error', '-f', 'png_pipe', '-i', 'pipe:0', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    png,
+  );
   const side = Math.round(Math.sqrt(stdout.length / 3));
   return { w: side, h: side, rgb: stdout };
 }
@@ -58,8 +69,14 @@ test('the headless shell is preferred over full Chromium when both are installed
   assert.equal(findChromium({}, [shell, full]), shell);
   assert.equal(findChromium({}, [join(dir, 'missing-shell'), full]), full, 'falls back to full Chromium');
   assert.equal(findChromium({ CHROMIUM_PATH: full }, [shell, full]), full, 'CHROMIUM_PATH wins');
-  assert.throws(() => findChromium({}, [join(dir, 'none')]), /no Chromium found: set CHROMIUM_PATH or install one \(apt-get install chromium-headless-shell/);
-  assert.ok(CHROMIUM_CANDIDATES.indexOf('/usr/lib/chromium/chromium-headless-shell') < CHROMIUM_CANDIDATES.indexOf('/usr/bin/chromium'));
+  assert.throws(
+    () => findChromium({}, [join(dir, 'none')]),
+    /no Chromium found: set CHROMIUM_PATH or install one \(apt-get install chromium-headless-shell/,
+  );
+  assert.ok(
+    CHROMIUM_CANDIDATES.indexOf('/usr/lib/chromium/chromium-headless-shell') <
+      CHROMIUM_CANDIDATES.indexOf('/usr/bin/chromium'),
+  );
 });
 
 test('the headless shell runs as one process; full Chromium keeps its own process model', () => {
@@ -104,13 +121,19 @@ test('limbs are coloured by side: blue pixels lie where the left joints project'
   let best = 0;
   let bestGap = 0;
   for (let f = 0; f < frames; f++) {
-    const gap = side(['left_shoulder', 'left_elbow', 'left_hip', 'left_knee'], f) - side(['right_shoulder', 'right_elbow', 'right_hip', 'right_knee'], f);
+    const gap =
+      side(['left_shoulder', 'left_elbow', 'left_hip', 'left_knee'], f) -
+      side(['right_shoulder', 'right_elbow', 'right_hip', 'right_knee'], f);
     if (Math.abs(gap) > Math.abs(bestGap)) [best, bestGap] = [f, gap];
   }
   const r = await renderer.render(m, { pngFrames: [best] });
   const c = await sideColours(r.pngFrames[best]);
   assert.ok(c.blue > 300 && c.orange > 300, `mannequin colours missing: ${c.blue} blue, ${c.orange} orange pixels`);
-  assert.equal(Math.sign(c.blueX - c.orangeX), Math.sign(bestGap), `frame ${best}: left joints project ${bestGap > 0 ? 'right' : 'left'} of the right ones, blue at ${c.blueX.toFixed(2)}, orange at ${c.orangeX.toFixed(2)}`);
+  assert.equal(
+    Math.sign(c.blueX - c.orangeX),
+    Math.sign(bestGap),
+    `frame ${best}: left joints project ${bestGap > 0 ? 'right' : 'left'} of the right ones, blue at ${c.blueX.toFixed(2)}, orange at ${c.orangeX.toFixed(2)}`,
+  );
 });
 
 test('the person stands in a contact shadow: the floor under them is darker than the floor beside them', async () => {
@@ -145,7 +168,10 @@ test('the person stands in a contact shadow: the floor under them is darker than
   const under = floorLuma(px, py + 4, 10);
   const beside = (floorLuma(px - 150, py, 30) + floorLuma(px + 150, py, 30)) / 2;
   assert.ok(Number.isFinite(under) && Number.isFinite(beside), `floor not visible around (${px}, ${py})`);
-  assert.ok(under < beside - 25, `floor between the feet (luma ${under.toFixed(0)}) should be clearly darker than beside them (${beside.toFixed(0)})`);
+  assert.ok(
+    under < beside - 25,
+    `floor between the feet (luma ${under.toFixed(0)}) should be clearly darker than beside them (${beside.toFixed(0)})`,
+  );
 });
 
 test('30 fps output keeps the duration (interpolated frames)', async () => {
@@ -161,7 +187,13 @@ test('30 fps output keeps the duration (interpolated frames)', async () => {
 test('a 2×2 grid with a WebP preview and a PNG thumbnail, every cell showing a mannequin', async () => {
   const ids = ['bnr2_walk_normal_001', clipWithLabel('wave-right-hand'), clipWithLabel('bow'), clipWithLabel('run')];
   const motions = ids.map((id) => trim(clip(id), 3));
-  const r = await renderer.render(motions[0], { grid: motions, title: 'variations', preview: 'webp', thumbnail: true, out: join(outDir(), 'test-grid.mp4') });
+  const r = await renderer.render(motions[0], {
+    grid: motions,
+    title: 'variations',
+    preview: 'webp',
+    thumbnail: true,
+    out: join(outDir(), 'test-grid.mp4'),
+  });
   const p = await probeVideo(ffprobe, join(outDir(), 'test-grid.mp4'));
   assert.equal(p.frames, 60);
   assert.ok(r.preview && r.preview.kind === 'webp');
@@ -177,7 +209,14 @@ test('a 2×2 grid with a WebP preview and a PNG thumbnail, every cell showing a 
 });
 
 /** Widest run of label-pill pixels (dark, opaque) in one row band, and the white text pixels inside the band. */
-function labelIn(rgb: Buffer, w: number, x0: number, x1: number, y0: number, y1: number): { pillWidth: number; white: number } {
+function labelIn(
+  rgb: Buffer,
+  w: number,
+  x0: number,
+  x1: number,
+  y0: number,
+  y1: number,
+): { pillWidth: number; white: number } {
   let pillWidth = 0;
   let white = 0;
   for (let y = y0; y < y1; y++) {
@@ -201,7 +240,13 @@ test('a duel: two motions side by side in one square video, each half its own ma
   const walk = trim(clip('bnr2_walk_normal_001'), 2);
   const bow = trim(clip(clipWithLabel('bow')), 2);
   const out = join(outDir(), 'test-duel.mp4');
-  const r = await renderer.render(walk, { grid: [walk, bow], labels: ['walker', 'bower'], title: 'duel', pngFrames: [30], out });
+  const r = await renderer.render(walk, {
+    grid: [walk, bow],
+    labels: ['walker', 'bower'],
+    title: 'duel',
+    pngFrames: [30],
+    out,
+  });
   const p = await probeVideo(ffprobe, out);
   assert.deepEqual([p.width, p.height, p.frames, p.fps], [512, 512, 40, 20]);
   writeFileSync(join(outDir(), 'test-duel-f30.png'), r.pngFrames[30]);
@@ -211,7 +256,8 @@ test('a duel: two motions side by side in one square video, each half its own ma
     for (let x = 0; x < w / 2; x++) {
       const a = (y * w + x) * 3;
       const b = a + (w / 2) * 3;
-      if (Math.abs(rgb[a] - rgb[b]) + Math.abs(rgb[a + 1] - rgb[b + 1]) + Math.abs(rgb[a + 2] - rgb[b + 2]) > 60) differing++;
+      if (Math.abs(rgb[a] - rgb[b]) + Math.abs(rgb[a + 1] - rgb[b + 1]) + Math.abs(rgb[a + 2] - rgb[b + 2]) > 60)
+        differing++;
     }
   }
   assert.ok(differing > 2000, `the two halves should show different motions; only ${differing} pixels differ`);
@@ -220,7 +266,10 @@ test('a duel: two motions side by side in one square video, each half its own ma
     assert.ok(c.blue > 150 && c.orange > 150, `${name}'s half: ${c.blue} blue, ${c.orange} orange pixels`);
     // under the caption band, in the cell's top-left corner: a pill wider than a one-digit circle (26 px)
     const label = labelIn(rgb, w, i * 256 + 4, i * 256 + 200, 40, 80);
-    assert.ok(label.pillWidth > 45 && label.white > 20, `${name}'s label: pill ${label.pillWidth} px wide, ${label.white} white text pixels`);
+    assert.ok(
+      label.pillWidth > 45 && label.white > 20,
+      `${name}'s label: pill ${label.pillWidth} px wide, ${label.white} white text pixels`,
+    );
   }
 });
 
@@ -241,11 +290,17 @@ test('bad input is refused before Chromium is involved, with a clear message', a
   const nan = { ...m, joints: m.joints.slice() };
   nan.joints[3 * NUM_JOINTS * 3 + 2] = Number.NaN;
   await assert.rejects(renderer.render(nan), /motion\.joints at frame 3, joint 0 \(pelvis\), z is NaN/);
-  await assert.rejects(renderer.render({ ...m, numFrames: 0, joints: new Float32Array(0) }), /0 frames; there is nothing to render/);
+  await assert.rejects(
+    renderer.render({ ...m, numFrames: 0, joints: new Float32Array(0) }),
+    /0 frames; there is nothing to render/,
+  );
   const long = { ...m, numFrames: 10_000, joints: new Float32Array(10_000 * NUM_JOINTS * 3) };
   await assert.rejects(renderer.render(long), /500\.0 s long .* limit is 60 s/);
   await assert.rejects(renderer.render(m, { size: 511 }), /render options: size: must be even/);
   const badCell = { ...m, joints: m.joints.slice() };
   badCell.joints[0] = Number.POSITIVE_INFINITY;
-  await assert.rejects(renderer.render(m, { grid: [m, m, badCell, m] }), /grid\[2\]\.joints at frame 0, joint 0 \(pelvis\), x is Infinity/);
+  await assert.rejects(
+    renderer.render(m, { grid: [m, m, badCell, m] }),
+    /grid\[2\]\.joints at frame 0, joint 0 \(pelvis\), x is Infinity/,
+  );
 });

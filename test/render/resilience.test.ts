@@ -1,7 +1,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probeVideo } from '../../src/render/ffmpeg.js';
@@ -104,7 +113,9 @@ test('closing the renderer kills Chromium and removes its profile folder before 
 test('a start sweeps the profile folders of dead processes, kills the orphans still using them, and leaves live and recent ones alone', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'charades-sweep-'));
   try {
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout.trim();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout.trim();
     const folder = (name: string, owner?: string) => {
       const path = join(dir, `${PROFILE_PREFIX}${name}`);
       mkdirSync(path);
@@ -121,15 +132,23 @@ test('a start sweeps the profile folders of dead processes, kills the orphans st
     const other = join(dir, 'not-ours');
     mkdirSync(other);
     // A "browser" a SIGKILLed bot left running on its folder, and one of a live owner.
-    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => undefined, 1000)', '--', `--user-data-dir=${ofDead}`], { stdio: 'ignore' });
-    const kept = spawn(process.execPath, ['-e', 'setInterval(() => undefined, 1000)', '--', `--user-data-dir=${ofLive}`], { stdio: 'ignore' });
+    const orphan = spawn(
+      process.execPath,
+      ['-e', 'setInterval(() => undefined, 1000)', '--', `--user-data-dir=${ofDead}`],
+      { stdio: 'ignore' },
+    );
+    const kept = spawn(
+      process.execPath,
+      ['-e', 'setInterval(() => undefined, 1000)', '--', `--user-data-dir=${ofLive}`],
+      { stdio: 'ignore' },
+    );
     try {
       await new Promise((r) => setTimeout(r, 300));
       assert.ok(alive(orphan.pid!) && alive(kept.pid!), 'both stand-ins are running before the sweep');
       const removed = sweepStaleProfiles(dir).sort();
       assert.deepEqual(removed, [ofDead, oldUnowned].sort());
       assert.ok(await goneWithin(orphan.pid!, 2000), 'the orphan on the stale folder was killed');
-      assert.ok(alive(kept.pid!), 'the process on a live owner\'s folder was left alone');
+      assert.ok(alive(kept.pid!), "the process on a live owner's folder was left alone");
     } finally {
       orphan.kill('SIGKILL');
       kept.kill('SIGKILL');

@@ -19,7 +19,10 @@ const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'charades.js');
 
 function envFor(dir: string): NodeJS.ProcessEnv {
   const cache = join(dir, 'cache');
-  writeFakeTrainerInputs(join(cache, 'features', 'charades-ric71-1'), join(cache, 'embeddings', DEFAULT_TEXT_ENCODER.id));
+  writeFakeTrainerInputs(
+    join(cache, 'features', 'charades-ric71-1'),
+    join(cache, 'embeddings', DEFAULT_TEXT_ENCODER.id),
+  );
   return {
     ...process.env,
     CHARADES_DATA_DIR: join(dir, 'state'),
@@ -86,7 +89,10 @@ test('bad input is one line on stderr and exit code 1, never a stack trace', asy
   writeFileSync(join(notes, 'walk.txt'), 'a person walks\n');
   const r = await cli(['train', '--data', notes], env);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^charades: --data .*notes: not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)\n$/);
+  assert.match(
+    r.stderr,
+    /^charades: --data .*notes: not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)\n$/,
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   const v = await cli(['models', 'verify'], env);
   assert.equal(v.code, 1);
@@ -95,18 +101,33 @@ test('bad input is one line on stderr and exit code 1, never a stack trace', asy
 
 test('train --list, --status and --cancel; bad options say what is wrong', async () => {
   const env = envFor(mkdtempSync(join(root, 'queue-')));
-  assert.match(await inProcess(['train', '--config', 'small'], env), /queued training job 1 \(config small\)\na training worker runs it/);
+  assert.match(
+    await inProcess(['train', '--config', 'small'], env),
+    /queued training job 1 \(config small\)\na training worker runs it/,
+  );
   assert.match(await inProcess(['train', '--list'], env), /job 1 queued \(config small\)/);
-  assert.match(await inProcess(['train', '--cancel', '1'], env), /job 1 cancelled \(config small\): cancelled before it started/);
+  assert.match(
+    await inProcess(['train', '--cancel', '1'], env),
+    /job 1 cancelled \(config small\): cancelled before it started/,
+  );
   assert.match(await inProcess(['train', '--status', '1'], env), /job 1 cancelled/);
   await assert.rejects(inProcess(['train', '--status', 'x'], env), /--status expects a job number, got 'x'/);
   await assert.rejects(inProcess(['train', '--status', '7'], env), /no training job 7/);
-  await assert.rejects(inProcess(['train', '--config', 'huge'], env), /--config must be a preset \(tiny, small, full\) or a \.json file, got 'huge'/);
+  await assert.rejects(
+    inProcess(['train', '--config', 'huge'], env),
+    /--config must be a preset \(tiny, small, full\) or a \.json file, got 'huge'/,
+  );
   await assert.rejects(inProcess(['train', '--config', 'missing.json'], env), /--config missing\.json: file not found/);
-  await assert.rejects(inProcess(['train', '--gate', 'test.fid:smaller'], env), /--gate: 'test\.fid:smaller' should be METRIC:higher or METRIC:lower/);
+  await assert.rejects(
+    inProcess(['train', '--gate', 'test.fid:smaller'], env),
+    /--gate: 'test\.fid:smaller' should be METRIC:higher or METRIC:lower/,
+  );
   await assert.rejects(inProcess(['train', '--data', root, '--data', root], env), /--data .*: given twice/);
   await assert.rejects(inProcess(['train', '--data', join(root, 'nope')], env), /--data .*nope: no such folder/);
-  await assert.rejects(inProcess(['train', '--data', mkdtempSync(join(root, 'empty-'))], env), /not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)/);
+  await assert.rejects(
+    inProcess(['train', '--data', mkdtempSync(join(root, 'empty-'))], env),
+    /not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)/,
+  );
   const store = new TrainingJobStore(trainingDbPath(env.CHARADES_DATA_DIR!));
   assert.equal(store.list().length, 1, 'rejected commands queued nothing');
   store.close();
@@ -131,7 +152,11 @@ test('models use, rollback and verify', async () => {
 });
 
 test('charades worker --train: runs queued jobs; stopped with SIGTERM mid-job, the next start resumes it from its checkpoint', async () => {
-  const env: NodeJS.ProcessEnv = { ...envFor(mkdtempSync(join(root, 'worker-'))), FAKE_STEPS: '12', FAKE_STEP_S: '0.1' };
+  const env: NodeJS.ProcessEnv = {
+    ...envFor(mkdtempSync(join(root, 'worker-'))),
+    FAKE_STEPS: '12',
+    FAKE_STEP_S: '0.1',
+  };
   assert.match((await cli(['train', '--config', 'tiny'], env)).stdout, /queued training job 1/);
   const startWorker = () => {
     const child = spawn(process.execPath, [BIN, 'worker', '--train'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { FEATURES_META, motionToNpy, openDataset, readEmbeddingTable, serializeNpy } from '../../src/motion/index.js';
 import { defaultDataDir } from '../../src/motion/paths.js';
 import {
-  TrainingRunner, describeSources, hashSplit, importTrainingData, mirrorSides, parseCaptionLines, prepareFeatureCache,
+  TrainingRunner,
+  describeSources,
+  hashSplit,
+  importTrainingData,
+  mirrorSides,
+  parseCaptionLines,
+  prepareFeatureCache,
 } from '../../src/worker/train/index.js';
 import type { TrainingEvent } from '../../src/worker/train/index.js';
 import { FAKE_TRAINER, PYTHON } from '../fixtures/train-worker/models.js';
@@ -65,25 +71,43 @@ function humanMlFolder(): { dir: string; sourceIds: string[] } {
   picks.forEach((r, i) => {
     const id = String(i).padStart(6, '0');
     writeFileSync(join(dir, 'new_joints', `${id}.npy`), motionToNpy(ds.clip(r)));
-    const lines = r.texts.map((t) => `${t}#${t.split(' ').map((w) => `${w}/X`).join(' ')}#0.0#0.0`);
+    const lines = r.texts.map(
+      (t) =>
+        `${t}#${t
+          .split(' ')
+          .map((w) => `${w}/X`)
+          .join(' ')}#0.0#0.0`,
+    );
     if (i === 0) lines.push(`a person raises both hands#a/DET person/NOUN#0.5#2.0`);
     writeFileSync(join(dir, 'texts', `${id}.txt`), `${lines.join('\n')}\n`);
   });
-  writeFileSync(join(dir, 'train.txt'), picks.slice(0, 6).map((_, i) => String(i).padStart(6, '0')).join('\n'));
+  writeFileSync(
+    join(dir, 'train.txt'),
+    picks
+      .slice(0, 6)
+      .map((_, i) => String(i).padStart(6, '0'))
+      .join('\n'),
+  );
   writeFileSync(join(dir, 'test.txt'), ['000006', '000007'].join('\n'));
   // A 24-joint SMPL array, and a clip with no texts file: both skipped and counted.
-  writeFileSync(join(dir, 'new_joints', 'smpl24.npy'), serializeNpy({ dtype: 'float32', shape: [10, 24, 3], data: new Float32Array(10 * 24 * 3) }));
+  writeFileSync(
+    join(dir, 'new_joints', 'smpl24.npy'),
+    serializeNpy({ dtype: 'float32', shape: [10, 24, 3], data: new Float32Array(10 * 24 * 3) }),
+  );
   writeFileSync(join(dir, 'texts', 'smpl24.txt'), 'a person stands#x#0#0\n');
   writeFileSync(join(dir, 'new_joints', 'untexted.npy'), motionToNpy(ds.clip(picks[0])));
   return { dir, sourceIds: picks.map((r) => r.id) };
 }
 
 test('caption lines, split hashing and mirrored texts', () => {
-  assert.deepEqual(parseCaptionLines('a man walks.#a/DET man/NOUN#0.0#0.0\n\n  waves#x#1.5#3\nplain text\n#only tokens#0#0'), [
-    { text: 'a man walks.', start: 0, end: 0 },
-    { text: 'waves', start: 1.5, end: 3 },
-    { text: 'plain text', start: 0, end: 0 },
-  ]);
+  assert.deepEqual(
+    parseCaptionLines('a man walks.#a/DET man/NOUN#0.0#0.0\n\n  waves#x#1.5#3\nplain text\n#only tokens#0#0'),
+    [
+      { text: 'a man walks.', start: 0, end: 0 },
+      { text: 'waves', start: 1.5, end: 3 },
+      { text: 'plain text', start: 0, end: 0 },
+    ],
+  );
   assert.equal(hashSplit('clip-1'), hashSplit('clip-1'));
   const counts = { train: 0, val: 0, test: 0 };
   for (let i = 0; i < 2000; i++) counts[hashSplit(`c${i}`)]++;
@@ -93,12 +117,18 @@ test('caption lines, split hashing and mirrored texts', () => {
 
 test('folders that are not motion data are refused with a message naming them', () => {
   const empty = mkdtempSync(join(root, 'empty-'));
-  assert.throws(() => describeSources([empty]), /--data .*empty-\w+: not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)/);
+  assert.throws(
+    () => describeSources([empty]),
+    /--data .*empty-\w+: not a motion data folder \(no index\.jsonl, no BVH files, no new_joints\/\*\.npy\)/,
+  );
   assert.throws(() => describeSources([join(root, 'missing')]), /--data .*missing: no such folder/);
   const bad = join(root, 'only-bad');
   mkdirSync(bad);
   writeFileSync(join(bad, 'a.bvh'), 'not a bvh');
-  assert.throws(() => importTrainingData(describeSources([bad]), join(root, 'out-bad')), /--data .*only-bad: no usable BVH clips: all 1 file\(s\) were unreadable; skipped 1 unreadable file\(s\) \(a\.bvh: /);
+  assert.throws(
+    () => importTrainingData(describeSources([bad]), join(root, 'out-bad')),
+    /--data .*only-bad: no usable BVH clips: all 1 file\(s\) were unreadable; skipped 1 unreadable file\(s\) \(a\.bvh: /,
+  );
 });
 
 describe('BVH and HumanML3D folders', { skip }, () => {
@@ -107,7 +137,13 @@ describe('BVH and HumanML3D folders', { skip }, () => {
     const { dir: h3d, sourceIds } = humanMlFolder();
     const out = join(root, 'merged');
     const summary = importTrainingData(describeSources([bvh, h3d]), out);
-    assert.deepEqual(summary.sources.map((s) => [s.format, s.clips, s.skipped]), [['bvh', 3, 2], ['humanml3d', 9, 2]]);
+    assert.deepEqual(
+      summary.sources.map((s) => [s.format, s.clips, s.skipped]),
+      [
+        ['bvh', 3, 2],
+        ['humanml3d', 9, 2],
+      ],
+    );
     const reasons = summary.skipped.map((s) => `${s.file.split('/').slice(-2).join('/')}: ${s.reason}`).sort();
     assert.equal(reasons.length, 4);
     assert.match(reasons[0], /^bvh\/broken\.bvh: /);
@@ -131,26 +167,44 @@ describe('BVH and HumanML3D folders', { skip }, () => {
     const original = openDataset(SHARED).positions(openDataset(SHARED).byId(sourceIds[1]));
     const imported = ds.positions(ds.byId('s2-000001'));
     assert.equal(imported.length, original.length);
-    const rel = (p: Float32Array, t: number, j: number, k: number) => p[(t * 22 + j) * 3 + k] - p[(t * 22) * 3 + k];
-    for (const [t, j, k] of [[0, 20, 0], [5, 10, 1], [10, 15, 2]]) assert.ok(Math.abs(rel(imported, t, j, k) - rel(original, t, j, k)) < 0.002);
+    const rel = (p: Float32Array, t: number, j: number, k: number) => p[(t * 22 + j) * 3 + k] - p[t * 22 * 3 + k];
+    for (const [t, j, k] of [
+      [0, 20, 0],
+      [5, 10, 1],
+      [10, 15, 2],
+    ])
+      assert.ok(Math.abs(rel(imported, t, j, k) - rel(original, t, j, k)) < 0.002);
     let minY = Infinity;
     for (let i = 1; i < imported.length; i += 3) minY = Math.min(minY, imported[i]);
     assert.ok(Math.abs(minY) < 0.001, 'on the floor');
-    assert.equal(ds.rotations(ds.byId('s2-000001')).length, original.length / 3 * 4, 'rotations solved from the joints');
+    assert.equal(
+      ds.rotations(ds.byId('s2-000001')).length,
+      (original.length / 3) * 4,
+      'rotations solved from the joints',
+    );
 
     const prepared = prepareFeatureCache([bvh, h3d], join(root, 'job-prep'));
     assert.ok(existsSync(join(prepared.cacheDir, FEATURES_META)));
-    assert.match(prepared.note, /imported 12 clips, \d+ frames \(train \d+ \/ val \d+ \/ test \d+\) from .*bvh \(bvh: 3 clips, 2 skipped\) \+ .*h3d \(humanml3d: 9 clips, 2 skipped\); skipped 4 unreadable file\(s\)/);
+    assert.match(
+      prepared.note,
+      /imported 12 clips, \d+ frames \(train \d+ \/ val \d+ \/ test \d+\) from .*bvh \(bvh: 3 clips, 2 skipped\) \+ .*h3d \(humanml3d: 9 clips, 2 skipped\); skipped 4 unreadable file\(s\)/,
+    );
     assert.ok(prepared.texts.includes('a person kicks forward with the left leg'), 'mirrored texts are embedded too');
     const again = prepareFeatureCache([bvh, h3d], join(root, 'job-prep'));
-    assert.match(again.note, /imported data .* is current; features cache .* is current/, 'a resumed job reuses the import');
+    assert.match(
+      again.note,
+      /imported data .* is current; features cache .* is current/,
+      'a resumed job reuses the import',
+    );
   });
 
   test('a job on two folders: imported, embedded with the real encoder, trained and published', async () => {
     const dir = mkdtempSync(join(root, 'job-'));
     const events: { event: TrainingEvent; detail: string }[] = [];
     const runner = new TrainingRunner({
-      dataDir: join(dir, 'state'), modelsDir: join(dir, 'models'), cacheDir: join(dir, 'no-default-cache'),
+      dataDir: join(dir, 'state'),
+      modelsDir: join(dir, 'models'),
+      cacheDir: join(dir, 'no-default-cache'),
       embeddingsDir: join(dir, 'shared-embeddings'),
       trainer: { command: PYTHON, args: [FAKE_TRAINER], env: { FAKE_STEPS: '2', FAKE_STEP_S: '0.01' } },
       onEvent: (_j, event, detail) => events.push({ event, detail }),
@@ -163,7 +217,8 @@ describe('BVH and HumanML3D folders', { skip }, () => {
       assert.match(data, /imported 12 clips/);
       assert.match(data, /embedded \d+ new text\(s\) into .*training\/1\/embeddings/);
       const table = await readEmbeddingTable(join(dir, 'state', 'training', '1', 'embeddings'));
-      for (const t of ['walk normal', 'a person raises both hands', 'a person kicks forward with the left leg']) assert.ok(table.texts.includes(t), t);
+      for (const t of ['walk normal', 'a person raises both hands', 'a person kicks forward with the left leg'])
+        assert.ok(table.texts.includes(t), t);
       const log = readFileSync(join(dir, 'state', 'training', '1', 'trainer.log'), 'utf8');
       assert.match(log, /--cache \S+training\/1\/features --embeddings \S+training\/1\/embeddings/);
       assert.match(log, /"event": "loaded", "clips": 12/);

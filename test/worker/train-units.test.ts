@@ -7,8 +7,19 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import { LISTED_METRICS } from '../../src/motion/cli/models.js';
 import {
-  DEFAULT_GATE, DEFAULT_TRAINER, PRODUCTION_GATE, decideGate, describeProgress, describeTrainingJob, detectDataFormat, evaluationFromEnv, formatEta, metricAt,
-  parseGateRules, parseProgressLine, trainerFromEnv,
+  DEFAULT_GATE,
+  DEFAULT_TRAINER,
+  PRODUCTION_GATE,
+  decideGate,
+  describeProgress,
+  describeTrainingJob,
+  detectDataFormat,
+  evaluationFromEnv,
+  formatEta,
+  metricAt,
+  parseGateRules,
+  parseProgressLine,
+  trainerFromEnv,
 } from '../../src/worker/train/index.js';
 import type { TrainingJob } from '../../src/worker/train/index.js';
 
@@ -30,19 +41,31 @@ test('progress is described in one line for chat and logs', () => {
   assert.equal(formatEta(250), '4m10s');
   assert.equal(formatEta(3 * 3600 + 120), '3h02m');
   assert.equal(formatEta(undefined), '?');
-  assert.equal(describeProgress({ stage: 'gpt', step: 1200, loss: 2.31412, etaS: 250, fraction: 0.62, at: '' }), 'gpt step 1200 · loss 2.3141 · ETA 4m10s (62%)');
+  assert.equal(
+    describeProgress({ stage: 'gpt', step: 1200, loss: 2.31412, etaS: 250, fraction: 0.62, at: '' }),
+    'gpt step 1200 · loss 2.3141 · ETA 4m10s (62%)',
+  );
   assert.equal(describeProgress({ stage: 'export', at: '' }), 'export');
 });
 
 test('the gate: every rule must beat the live model; missing values are explained', () => {
   const rules = parseGateRules('a.r3:higher, fid:lower');
-  assert.deepEqual(rules, [{ metric: 'a.r3', better: 'higher' }, { metric: 'fid', better: 'lower' }]);
+  assert.deepEqual(rules, [
+    { metric: 'a.r3', better: 'higher' },
+    { metric: 'fid', better: 'lower' },
+  ]);
   assert.equal(decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { a: { r3: 0.7 }, fid: 0.4 }, rules).pass, true);
   const tie = decideGate({ a: { r3: 0.7 }, fid: 0.3 }, { a: { r3: 0.7 }, fid: 0.4 }, rules);
   assert.equal(tie.pass, false, 'equal is not better');
   assert.equal(tie.summary, 'gate failed: a.r3 0.7 vs live 0.7: not higher');
-  assert.match(decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { fid: 0.4 }, rules).summary, /a\.r3 = 0\.8 \(the live model has no value to compare\)/);
-  assert.match(decideGate({ a: { r3: Number.NaN }, fid: 0.3 }, null, rules).summary, /gate failed: a\.r3: the new model has no finite value/);
+  assert.match(
+    decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { fid: 0.4 }, rules).summary,
+    /a\.r3 = 0\.8 \(the live model has no value to compare\)/,
+  );
+  assert.match(
+    decideGate({ a: { r3: Number.NaN }, fid: 0.3 }, null, rules).summary,
+    /gate failed: a\.r3: the new model has no finite value/,
+  );
   assert.equal(decideGate({}, { fid: 1 }, []).pass, true);
   assert.equal(metricAt({ a: { b: 2 } }, 'a.b'), 2);
   assert.equal(metricAt({ a: { b: '2' } }, 'a.b'), null);
@@ -89,17 +112,48 @@ test('CHARADES_TRAIN_EVAL and CHARADES_TRAIN_EVAL_LIMIT: production by default, 
 });
 
 test("models list shows exactly the gates' metrics", () => {
-  assert.deepEqual(LISTED_METRICS, [...DEFAULT_GATE, ...PRODUCTION_GATE].map((r) => r.metric));
+  assert.deepEqual(
+    LISTED_METRICS,
+    [...DEFAULT_GATE, ...PRODUCTION_GATE].map((r) => r.metric),
+  );
 });
 
 test('chat messages about a training job say where it stands and, at the end, why', () => {
   const base: TrainingJob = {
-    id: 4, state: 'queued', spec: { config: 'tiny', data: [] }, createdAt: '', startedAt: null, finishedAt: null, owner: null, childPid: null,
-    heartbeat: null, attempts: 0, version: null, progress: null, result: null, error: null,
+    id: 4,
+    state: 'queued',
+    spec: { config: 'tiny', data: [] },
+    createdAt: '',
+    startedAt: null,
+    finishedAt: null,
+    owner: null,
+    childPid: null,
+    heartbeat: null,
+    attempts: 0,
+    version: null,
+    progress: null,
+    result: null,
+    error: null,
   };
   assert.match(describeTrainingJob(base), /^🏋️ Training job 4 \(config tiny\) is queued/);
-  assert.equal(describeTrainingJob({ ...base, state: 'running', progress: { stage: 'gpt', step: 3, total: 10, loss: 2, etaS: 70, fraction: 0.3, at: '' } }), '🏋️ Training job 4 (config tiny): gpt step 3/10 · loss 2.0000 · ETA 1m10s (30%)');
-  assert.equal(describeTrainingJob({ ...base, state: 'failed', error: 'boom' }), '⚠️ Training job 4 (config tiny) failed: boom');
-  assert.match(describeTrainingJob({ ...base, state: 'rejected', error: 'gate failed: x', result: { artefacts: '/a' } }), /was not published: gate failed: x\. The model is kept in \/a\.$/);
-  assert.ok(describeTrainingJob({ ...base, state: 'failed', error: 'x'.repeat(5000) }).length <= 1900, 'fits a Discord message');
+  assert.equal(
+    describeTrainingJob({
+      ...base,
+      state: 'running',
+      progress: { stage: 'gpt', step: 3, total: 10, loss: 2, etaS: 70, fraction: 0.3, at: '' },
+    }),
+    '🏋️ Training job 4 (config tiny): gpt step 3/10 · loss 2.0000 · ETA 1m10s (30%)',
+  );
+  assert.equal(
+    describeTrainingJob({ ...base, state: 'failed', error: 'boom' }),
+    '⚠️ Training job 4 (config tiny) failed: boom',
+  );
+  assert.match(
+    describeTrainingJob({ ...base, state: 'rejected', error: 'gate failed: x', result: { artefacts: '/a' } }),
+    /was not published: gate failed: x\. The model is kept in \/a\.$/,
+  );
+  assert.ok(
+    describeTrainingJob({ ...base, state: 'failed', error: 'x'.repeat(5000) }).length <= 1900,
+    'fits a Discord message',
+  );
 });

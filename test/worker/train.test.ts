@@ -12,8 +12,20 @@ import { openDataset, writePackedSubset } from '../../src/motion/dataset.js';
 import { defaultDataDir } from '../../src/motion/paths.js';
 import { readFeatureCache } from '../../src/motion/featureCache.js';
 import { TrainingRunner, jobDir, jobLogPath, processAlive, runTrainingWorker } from '../../src/worker/train/index.js';
-import type { TrainingEvent, TrainingJob, TrainingProgress, TrainingRunnerOptions } from '../../src/worker/train/index.js';
-import { FAKE_TRAINER, FIXTURE_DIR, PYTHON, evalMetrics, makeModel, writeFakeTrainerInputs } from '../fixtures/train-worker/models.js';
+import type {
+  TrainingEvent,
+  TrainingJob,
+  TrainingProgress,
+  TrainingRunnerOptions,
+} from '../../src/worker/train/index.js';
+import {
+  FAKE_TRAINER,
+  FIXTURE_DIR,
+  PYTHON,
+  evalMetrics,
+  makeModel,
+  writeFakeTrainerInputs,
+} from '../fixtures/train-worker/models.js';
 import { startRedis } from '../jobs/redis.js';
 
 const root = mkdtempSync(join(tmpdir(), 'charades-train-'));
@@ -46,7 +58,10 @@ function harness(env: Record<string, string> = {}, extra: Partial<TrainingRunner
   return h;
 }
 
-async function runOne(h: Harness, spec: Parameters<TrainingRunner['store']['enqueue']>[0] = { config: 'tiny' }): Promise<TrainingJob> {
+async function runOne(
+  h: Harness,
+  spec: Parameters<TrainingRunner['store']['enqueue']>[0] = { config: 'tiny' },
+): Promise<TrainingJob> {
   const runner = new TrainingRunner(h.opts);
   try {
     runner.store.enqueue(spec);
@@ -86,20 +101,36 @@ describe('a full cycle', () => {
     assert.equal(liveVersion(h.opts.modelsDir), version);
     await until('the watcher', () => swaps.includes(version), 2000);
     assert.equal(job.result?.previous, 'old');
-    assert.match(String((job.result?.gate as { summary: string }).summary), /gate passed: \S+\.r_precision_top3 0\.7 vs live 0\.5: higher, better; \S+\.fid 0\.4 vs live 1: lower, better/);
+    assert.match(
+      String((job.result?.gate as { summary: string }).summary),
+      /gate passed: \S+\.r_precision_top3 0\.7 vs live 0\.5: higher, better; \S+\.fid 0\.4 vs live 1: lower, better/,
+    );
     assert.ok(evaluated?.endsWith(join('export', version)));
-    assert.equal(readManifest(join(h.opts.modelsDir, version)).metrics.evaluatedBy, 'test', 'the published manifest carries the evaluated metrics');
+    assert.equal(
+      readManifest(join(h.opts.modelsDir, version)).metrics.evaluatedBy,
+      'test',
+      'the published manifest carries the evaluated metrics',
+    );
     // Progress: both stages, steps in order, loss and ETA parsed, the bar's fraction reaching 1.
     const vq = h.progress.filter((p) => p.stage === 'vq');
-    assert.deepEqual(vq.map((p) => p.step), [1, 2, 3, 4]);
-    assert.deepEqual(h.progress.filter((p) => p.stage === 'gpt').map((p) => p.step), [1, 2, 3, 4]);
+    assert.deepEqual(
+      vq.map((p) => p.step),
+      [1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      h.progress.filter((p) => p.stage === 'gpt').map((p) => p.step),
+      [1, 2, 3, 4],
+    );
     assert.equal(vq[3].fraction, 1);
     assert.equal(vq[1].loss, 0.5);
     assert.equal(typeof vq[0].etaS, 'number');
     const log = readFileSync(jobLogPath(h.opts.dataDir, job.id), 'utf8');
     assert.match(log, /"stage": "gpt", "step": 4/);
     assert.match(log, /\[runner .*\] published: /);
-    assert.deepEqual(h.events.map((e) => e.event), ['started', 'data', 'trainer-exit', 'evaluated', 'published']);
+    assert.deepEqual(
+      h.events.map((e) => e.event),
+      ['started', 'data', 'trainer-exit', 'evaluated', 'published'],
+    );
   });
 
   test('with nothing live, the first model is published without comparison', async () => {
@@ -118,7 +149,10 @@ describe('the gate', () => {
     const job = await runOne(h);
     assert.equal(job.state, 'rejected');
     assert.equal(liveVersion(h.opts.modelsDir), 'strong');
-    assert.match(job.error ?? '', /gate failed: test\.text_to_motion\.generated\.descriptions_k4\.r_precision_top3 0\.55 vs live 0\.9: not higher; \S+\.fid 0\.9 vs live 0\.2: not lower/);
+    assert.match(
+      job.error ?? '',
+      /gate failed: test\.text_to_motion\.generated\.descriptions_k4\.r_precision_top3 0\.55 vs live 0\.9: not higher; \S+\.fid 0\.9 vs live 0\.2: not lower/,
+    );
     const artefacts = String(job.result?.artefacts);
     assert.ok(existsSync(join(artefacts, 'gpt.onnx')), 'the rejected model stays on disk for inspection');
   });
@@ -127,7 +161,10 @@ describe('the gate', () => {
     const h = harness({ FAKE_METRICS: JSON.stringify(evalMetrics(0.55, 0.1)) });
     await makeModel(join(root, 'strong2'), 'strong2', { metrics: evalMetrics(0.9, 0.2) });
     await publishVersion(join(root, 'strong2'), { registry: h.opts.modelsDir });
-    const job = await runOne(h, { config: 'tiny', gate: [{ metric: 'test.text_to_motion.generated.descriptions_k4.fid', better: 'lower' }] });
+    const job = await runOne(h, {
+      config: 'tiny',
+      gate: [{ metric: 'test.text_to_motion.generated.descriptions_k4.fid', better: 'lower' }],
+    });
     assert.equal(job.state, 'published', job.error ?? '');
   });
 
@@ -183,7 +220,11 @@ describe('cancel, crash and resume', () => {
     assert.equal(job.state, 'published', job.error ?? '');
     assert.ok(existsSync(marker), 'the crash happened');
     const steps = h.progress.filter((p) => p.stage === 'vq' || p.stage === 'gpt').map((p) => `${p.stage}${p.step}`);
-    assert.deepEqual(steps, ['vq1', 'vq2', 'vq3', 'vq4', 'gpt1', 'gpt2', 'gpt3', 'gpt4'], 'no step is repeated after the crash');
+    assert.deepEqual(
+      steps,
+      ['vq1', 'vq2', 'vq3', 'vq4', 'gpt1', 'gpt2', 'gpt3', 'gpt4'],
+      'no step is repeated after the crash',
+    );
     assert.ok(h.events.some((e) => e.event === 'resuming'));
     const log = readFileSync(jobLogPath(h.opts.dataDir, job.id), 'utf8');
     assert.match(log, /simulated crash at gpt step 3/);
@@ -194,7 +235,11 @@ describe('cancel, crash and resume', () => {
   test('a worker killed with SIGKILL mid-job: the next worker kills the orphaned trainer and resumes the job', async () => {
     const h = harness({ FAKE_STEPS: '10', FAKE_STEP_S: '0.15' });
     const { onEvent: _e, onProgress: _p, ...plain } = h.opts;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(FIXTURE_DIR, 'worker-child.ts'), JSON.stringify(plain)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(FIXTURE_DIR, 'worker-child.ts'), JSON.stringify(plain)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const probe = new TrainingRunner(h.opts);
@@ -211,7 +256,10 @@ describe('cancel, crash and resume', () => {
       assert.equal(processAlive(orphan), false);
       assert.equal(job?.attempts, 2);
       const first = h.progress.find((p) => p.stage === 'vq');
-      assert.ok(first && first.step! > 1, `resumed from the checkpoint, not from step 1 (first vq step ${first?.step})`);
+      assert.ok(
+        first && first.step! > 1,
+        `resumed from the checkpoint, not from step 1 (first vq step ${first?.step})`,
+      );
       assert.match(readFileSync(jobLogPath(h.opts.dataDir, queued.id), 'utf8'), /"event": "resumed"/);
     } finally {
       child.kill('SIGKILL');
@@ -226,10 +274,16 @@ describe('errors', () => {
     h.opts.cacheDir = join(root, 'h-empty-cache');
     mkdirSync(h.opts.cacheDir, { recursive: true });
     writeFileSync(join(h.opts.cacheDir, 'features.json'), '{}');
-    h.opts.trainer = { command: PYTHON, args: ['-c', 'import sys; print("boom: out of memory", file=sys.stderr); sys.exit(5)'] };
+    h.opts.trainer = {
+      command: PYTHON,
+      args: ['-c', 'import sys; print("boom: out of memory", file=sys.stderr); sys.exit(5)'],
+    };
     const job = await runOne(h);
     assert.equal(job.state, 'failed');
-    assert.match(job.error ?? '', /the trainer failed \(code 5\) 2 time\(s\): boom: out of memory; log: .*trainer\.log/);
+    assert.match(
+      job.error ?? '',
+      /the trainer failed \(code 5\) 2 time\(s\): boom: out of memory; log: .*trainer\.log/,
+    );
   });
 
   test('a trainer that cannot be started fails the job with a clear message', async () => {
@@ -248,31 +302,50 @@ describe('errors', () => {
     assert.equal(liveVersion(h.opts.modelsDir), null);
   });
 
-  test('no features cache and no --data (a fresh checkout): the default data\'s cache is built first', { skip: !existsSync(join(defaultDataDir(), 'index.jsonl')) && 'no shared motion data' }, async () => {
-    const h = harness();
-    h.opts.cacheDir = join(root, 'fresh-cache');
-    const job = await runOne(h);
-    assert.equal(job.state, 'published', job.error ?? '');
-    const cache = readFeatureCache(h.opts.cacheDir);
-    assert.equal(cache.meta.clips.length, openDataset(defaultDataDir()).records.length);
-    assert.match(h.events.find((e) => e.event === 'data')?.detail ?? '', /built features cache .*fresh-cache for .*: \d+ clips, \d+ frames/);
-  });
+  test(
+    "no features cache and no --data (a fresh checkout): the default data's cache is built first",
+    { skip: !existsSync(join(defaultDataDir(), 'index.jsonl')) && 'no shared motion data' },
+    async () => {
+      const h = harness();
+      h.opts.cacheDir = join(root, 'fresh-cache');
+      const job = await runOne(h);
+      assert.equal(job.state, 'published', job.error ?? '');
+      const cache = readFeatureCache(h.opts.cacheDir);
+      assert.equal(cache.meta.clips.length, openDataset(defaultDataDir()).records.length);
+      assert.match(
+        h.events.find((e) => e.event === 'data')?.detail ?? '',
+        /built features cache .*fresh-cache for .*: \d+ clips, \d+ frames/,
+      );
+    },
+  );
 });
 
 describe('data and the worker loop', () => {
-  test('--data with a packed folder: the TypeScript features cache is built for the job and used by the trainer', { skip: !existsSync(join(defaultDataDir(), 'index.jsonl')) && 'no shared motion data' }, async () => {
-    const ds = openDataset(defaultDataDir());
-    const dataDir = join(root, 'packed');
-    writePackedSubset(ds, [...ds.split('train').slice(0, 5), ...ds.split('test').slice(0, 2)], dataDir);
-    const h = harness();
-    const job = await runOne(h, { config: 'tiny', data: [dataDir] });
-    assert.equal(job.state, 'published', job.error ?? '');
-    const cache = JSON.parse(readFileSync(join(h.opts.dataDir, 'training', String(job.id), 'features', 'features.json'), 'utf8')) as { clips: unknown[]; layout: string };
-    assert.equal(cache.clips.length, 7);
-    assert.equal(cache.layout, 'charades-ric71/1');
-    assert.equal((readManifest(join(h.opts.modelsDir, String(job.result?.version))).training as { clips: number }).clips, 7);
-    assert.match(h.events.find((e) => e.event === 'data')?.detail ?? '', /built features cache for .*packed: 7 clips/);
-  });
+  test(
+    '--data with a packed folder: the TypeScript features cache is built for the job and used by the trainer',
+    { skip: !existsSync(join(defaultDataDir(), 'index.jsonl')) && 'no shared motion data' },
+    async () => {
+      const ds = openDataset(defaultDataDir());
+      const dataDir = join(root, 'packed');
+      writePackedSubset(ds, [...ds.split('train').slice(0, 5), ...ds.split('test').slice(0, 2)], dataDir);
+      const h = harness();
+      const job = await runOne(h, { config: 'tiny', data: [dataDir] });
+      assert.equal(job.state, 'published', job.error ?? '');
+      const cache = JSON.parse(
+        readFileSync(join(h.opts.dataDir, 'training', String(job.id), 'features', 'features.json'), 'utf8'),
+      ) as { clips: unknown[]; layout: string };
+      assert.equal(cache.clips.length, 7);
+      assert.equal(cache.layout, 'charades-ric71/1');
+      assert.equal(
+        (readManifest(join(h.opts.modelsDir, String(job.result?.version))).training as { clips: number }).clips,
+        7,
+      );
+      assert.match(
+        h.events.find((e) => e.event === 'data')?.detail ?? '',
+        /built features cache for .*packed: 7 clips/,
+      );
+    },
+  );
 
   test('runTrainingWorker runs queued jobs one at a time and announces each published version on Redis', async () => {
     const redis = await startRedis();
@@ -280,19 +353,41 @@ describe('data and the worker loop', () => {
     const swaps: SwapMessage[] = [];
     const sub = await subscribeSwap(redis.url, (m) => swaps.push(m));
     const lines: string[] = [];
-    const worker = await runTrainingWorker({ ...h.opts, redisUrl: redis.url, pollMs: 50, progressBar: false, log: (l) => lines.push(l) });
+    const worker = await runTrainingWorker({
+      ...h.opts,
+      redisUrl: redis.url,
+      pollMs: 50,
+      progressBar: false,
+      log: (l) => lines.push(l),
+    });
     try {
       const a = worker.runner.store.enqueue({ config: 'tiny' });
       const b = worker.runner.store.enqueue({ config: 'tiny', gate: [] });
-      await until('both jobs', () => [a.id, b.id].every((id) => ['published', 'failed', 'rejected'].includes(worker.runner.store.require(id).state)), 30_000);
+      await until(
+        'both jobs',
+        () =>
+          [a.id, b.id].every((id) =>
+            ['published', 'failed', 'rejected'].includes(worker.runner.store.require(id).state),
+          ),
+        30_000,
+      );
       const [ja, jb] = [worker.runner.store.require(a.id), worker.runner.store.require(b.id)];
       assert.equal(ja.state, 'published', ja.error ?? '');
       assert.equal(jb.state, 'published', jb.error ?? '');
-      assert.ok(Date.parse(jb.startedAt!) >= Date.parse(ja.finishedAt!), 'the second job started after the first finished');
+      assert.ok(
+        Date.parse(jb.startedAt!) >= Date.parse(ja.finishedAt!),
+        'the second job started after the first finished',
+      );
       await until('both swap messages', () => swaps.length === 2, 3000);
-      assert.deepEqual(swaps.map((s) => s.version), [ja.result?.version, jb.result?.version]);
+      assert.deepEqual(
+        swaps.map((s) => s.version),
+        [ja.result?.version, jb.result?.version],
+      );
       assert.equal(liveVersion(h.opts.modelsDir), jb.result?.version);
-      assert.ok(lines.some((l) => /^train: job 2 published: /.test(l)), lines.join('\n'));
+      assert.ok(
+        lines.some((l) => /^train: job 2 published: /.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       await worker.close();
       sub.close();
@@ -323,7 +418,8 @@ describe('a job started from another run', () => {
   test("--from-run seeds the job's run folder with that run's checkpoints and the trainer resumes from them", async () => {
     const h = harness({ FAKE_METRICS: JSON.stringify(evalMetrics(0.7, 0.4)) });
     const from = mkdtempSync(join(root, 'gpu-run-'));
-    for (const f of ['vq.pt', 'gpt.pt', 'tokens.pt', 'evaluator.pt', 'notes.txt']) writeFileSync(join(from, f), `${f} trained elsewhere`);
+    for (const f of ['vq.pt', 'gpt.pt', 'tokens.pt', 'evaluator.pt', 'notes.txt'])
+      writeFileSync(join(from, f), `${f} trained elsewhere`);
     const job = await runOne(h, { config: 'tiny', fromRun: from });
     assert.equal(job.state, 'published', job.error ?? '');
     const runDir = join(jobDir(h.opts.dataDir, job.id), 'run');

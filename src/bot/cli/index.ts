@@ -36,10 +36,23 @@ export interface TurnSummary {
   jobId: string;
 }
 
-async function runTurn(rt: Runtime, key: string, text: string, out: string, options: Omit<PromptOptions, 'out'>): Promise<TurnSummary> {
+async function runTurn(
+  rt: Runtime,
+  key: string,
+  text: string,
+  out: string,
+  options: Omit<PromptOptions, 'out'>,
+): Promise<TurnSummary> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { done } = rt.service.start(
-    { platform: 'cli', conversationKey: key, userId: 'cli', text, limits: CLI_LIMITS, options: { seconds: options.seconds, samples: options.samples, seed: options.seed } },
+    {
+      platform: 'cli',
+      conversationKey: key,
+      userId: 'cli',
+      text,
+      limits: CLI_LIMITS,
+      options: { seconds: options.seconds, samples: options.samples, seed: options.seed },
+    },
     (p) => log(`… ${describeProgress(p)}`),
   );
   const { jobId, result } = await done;
@@ -73,7 +86,8 @@ export interface ChatOptions {
 
 /** The REPL: each non-empty line is a turn; "exit", "quit" or end of input ends the session. */
 export async function runChat(rt: Runtime, options: ChatOptions): Promise<TurnSummary[]> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(options.session)) throw new Error(`--session must be letters, digits, '.', '_' or '-', got "${options.session}"`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(options.session))
+    throw new Error(`--session must be letters, digits, '.', '_' or '-', got "${options.session}"`);
   const output = options.output ?? process.stdout;
   const rl = createInterface({ input: options.input ?? process.stdin, terminal: false });
   mkdirSync(options.outDir, { recursive: true });

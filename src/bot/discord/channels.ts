@@ -3,7 +3,13 @@
  * messages, and a message addressed to one user that pings nobody else. Shared by live delivery (surfaces.ts)
  * and delivery after a restart (deliver.ts).
  */
-import type { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, MessageMentionOptions, SendableChannels } from 'discord.js';
+import type {
+  ActionRowBuilder,
+  AttachmentBuilder,
+  ButtonBuilder,
+  MessageMentionOptions,
+  SendableChannels,
+} from 'discord.js';
 import type { BotContext } from './context.js';
 
 export interface MessagePayload {
@@ -22,5 +28,9 @@ export async function sendableChannel(ctx: BotContext, channelId: string): Promi
 /** A channel message for one user: it mentions (and may ping) them and nobody else, whatever the text says. */
 export function addressedTo(userId: string, payload: MessagePayload): MessagePayload {
   const content = `<@${userId}> ${payload.content}`;
-  return { ...payload, content: content.length <= 2000 ? content : `${content.slice(0, 1999)}…`, allowedMentions: { parse: [], users: [userId] } };
+  return {
+    ...payload,
+    content: content.length <= 2000 ? content : `${content.slice(0, 1999)}…`,
+    allowedMentions: { parse: [], users: [userId] },
+  };
 }

@@ -25,7 +25,10 @@ export const UPLOAD_LIMIT_BY_TIER: Record<number, number> = {
 export function limitsFor(ctx: BotContext, guildId: string | null): { userQueue: number; userPerMinute: number } {
   const settings = guildId ? ctx.runtime.store.guildSettings(guildId) : {};
   const defaults = ctx.runtime.config.limits;
-  return { userQueue: settings.userQueue ?? defaults.userQueue, userPerMinute: settings.userPerMinute ?? defaults.userPerMinute };
+  return {
+    userQueue: settings.userQueue ?? defaults.userQueue,
+    userPerMinute: settings.userPerMinute ?? defaults.userPerMinute,
+  };
 }
 
 /** The channel that allow-lists speak about: a thread counts as its parent channel. */
@@ -45,7 +48,9 @@ export function isChannelAllowed(ctx: BotContext, guildId: string | null, channe
 }
 
 export function notAllowedMessage(ctx: BotContext, guildId: string | null): string {
-  return `I only act in ${allowedChannels(ctx, guildId).map((c) => `<#${c}>`).join(', ')} here.`;
+  return `I only act in ${allowedChannels(ctx, guildId)
+    .map((c) => `<#${c}>`)
+    .join(', ')} here.`;
 }
 
 /** Bytes one upload may have: what Discord said for this interaction, else the guild's boost tier, else the config. */

@@ -8,7 +8,14 @@
  * or failed — and answers it on a surface rebuilt from that record, claiming each delivery once.
  */
 import { statSync } from 'node:fs';
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, DiscordAPIError, InteractionWebhook } from 'discord.js';
+import {
+  ActionRowBuilder,
+  AttachmentBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  DiscordAPIError,
+  InteractionWebhook,
+} from 'discord.js';
 import type { Client, Message } from 'discord.js';
 import { z } from 'zod';
 import { stripMentions } from '../../agent/index.js';
@@ -25,7 +32,17 @@ import type { Refusal } from './refusals.js';
 import { shrinkVideo } from './shrink.js';
 import type { Shrunk } from './shrink.js';
 
-export const BUTTON_ACTIONS = ['reroll', 'variations', 'continue', 'slower', 'faster', 'bvh', 'glb', 'up', 'down'] as const;
+export const BUTTON_ACTIONS = [
+  'reroll',
+  'variations',
+  'continue',
+  'slower',
+  'faster',
+  'bvh',
+  'glb',
+  'up',
+  'down',
+] as const;
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 /** Buttons that start a new generation: only the person who asked may press them. */
 export const GENERATING_ACTIONS: readonly ButtonAction[] = ['reroll', 'variations', 'continue', 'slower', 'faster'];
@@ -41,23 +58,38 @@ export function parseButtonId(customId: string): { action: ButtonAction; jobId: 
 }
 
 export function resultComponents(jobId: string): ActionRowBuilder<ButtonBuilder>[] {
-  const b = (action: ButtonAction, label: string, style = ButtonStyle.Secondary) => new ButtonBuilder().setCustomId(buttonId(action, jobId)).setLabel(label).setStyle(style);
+  const b = (action: ButtonAction, label: string, style = ButtonStyle.Secondary) =>
+    new ButtonBuilder().setCustomId(buttonId(action, jobId)).setLabel(label).setStyle(style);
   return [
     new ActionRowBuilder<ButtonBuilder>().addComponents(
-      b('reroll', 'Reroll', ButtonStyle.Primary), b('variations', 'Variations'), b('continue', 'Continue'), b('slower', 'Slower'), b('faster', 'Faster'),
+      b('reroll', 'Reroll', ButtonStyle.Primary),
+      b('variations', 'Variations'),
+      b('continue', 'Continue'),
+      b('slower', 'Slower'),
+      b('faster', 'Faster'),
     ),
-    new ActionRowBuilder<ButtonBuilder>().addComponents(b('bvh', 'BVH'), b('glb', 'GLB'), b('up', '👍', ButtonStyle.Success), b('down', '👎', ButtonStyle.Danger)),
+    new ActionRowBuilder<ButtonBuilder>().addComponents(
+      b('bvh', 'BVH'),
+      b('glb', 'GLB'),
+      b('up', '👍', ButtonStyle.Success),
+      b('down', '👎', ButtonStyle.Danger),
+    ),
   ];
 }
 
 export function progressText(p: Progress): string {
   const retry = 'attempt' in p && p.attempt ? ` (attempt ${p.attempt})` : '';
   switch (p.stage) {
-    case 'queued': return `⏳ In the queue — position ${p.position}`;
-    case 'planning': return `🧠 Reading your request…${retry}`;
-    case 'generating': return `🕺 Generating the motion…${retry}`;
-    case 'rendering': return `🎬 Rendering the video…${retry}`;
-    case 'uploading': return '📤 Uploading…';
+    case 'queued':
+      return `⏳ In the queue — position ${p.position}`;
+    case 'planning':
+      return `🧠 Reading your request…${retry}`;
+    case 'generating':
+      return `🕺 Generating the motion…${retry}`;
+    case 'rendering':
+      return `🎬 Rendering the video…${retry}`;
+    case 'uploading':
+      return '📤 Uploading…';
   }
 }
 
@@ -77,9 +109,17 @@ export function resultContent(prompt: string, result: JobResult): string {
   if (r) {
     const segs = r.segments.map((s) => `“${clip(s.text, 120)}” ${s.seconds.toFixed(1)} s`).join(' → ');
     const total = r.segments.length > 1 || r.speed !== 1 ? ` · ${(result.seconds ?? 0).toFixed(1)} s in all` : '';
-    lines.push(`Understood: ${segs}${total} · ${r.samples === 4 ? '4 variations · ' : ''}speed ${r.speed}× · seed ${r.seed}`);
+    lines.push(
+      `Understood: ${segs}${total} · ${r.samples === 4 ? '4 variations · ' : ''}speed ${r.speed}× · seed ${r.seed}`,
+    );
   }
-  const detail = [`planner ${result.planner}`, result.generator && `generator ${result.generator}`, ...result.notes.map((n) => clip(n, 160))].filter(Boolean).join(' · ');
+  const detail = [
+    `planner ${result.planner}`,
+    result.generator && `generator ${result.generator}`,
+    ...result.notes.map((n) => clip(n, 160)),
+  ]
+    .filter(Boolean)
+    .join(' · ');
   lines.push(`-# ${clip(detail, 700)}`);
   return clip(lines.join('\n'), 1900);
 }
@@ -98,7 +138,12 @@ const SurfaceRecordSchema = z.discriminatedUnion('kind', [
     deferredAt: z.number(),
     uploadLimit: z.number().positive(),
   }),
-  z.object({ kind: z.literal('message'), channelId: z.string().min(1), messageId: z.string().min(1), uploadLimit: z.number().positive() }),
+  z.object({
+    kind: z.literal('message'),
+    channelId: z.string().min(1),
+    messageId: z.string().min(1),
+    uploadLimit: z.number().positive(),
+  }),
 ]);
 /** What it takes to reach a surface again from another process: stored with the request. */
 export type SurfaceRecord = z.infer<typeof SurfaceRecordSchema>;
@@ -150,7 +195,11 @@ export const PROGRESS_INTERVAL_MS = 1000;
  * per `intervalMs` counted from when Discord answered the previous edit (so they also arrive that far
  * apart); in between, the latest text wins.
  */
-export function progressPresenter(surface: Pick<Surface, 'progress'>, intervalMs: number, onError: (err: Error) => void): Presenter {
+export function progressPresenter(
+  surface: Pick<Surface, 'progress'>,
+  intervalMs: number,
+  onError: (err: Error) => void,
+): Presenter {
   const inOrder = serial();
   let shown = '';
   let wanted = '';
@@ -159,10 +208,11 @@ export function progressPresenter(surface: Pick<Surface, 'progress'>, intervalMs
   let lastEditDoneAt = Number.NEGATIVE_INFINITY;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    wake = resolve;
-    timer = setTimeout(resolve, ms);
-  });
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      timer = setTimeout(resolve, ms);
+    });
   const edit = async (text: string) => {
     shown = text;
     await surface.progress(text).then(() => undefined, onError);
@@ -199,7 +249,9 @@ export function progressPresenter(surface: Pick<Surface, 'progress'>, intervalMs
 }
 
 function presenter(ctx: BotContext, surface: Surface): Presenter {
-  return progressPresenter(surface, ctx.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (err) => ctx.runtime.logger.warn({ err: err.message }, 'progress edit failed'));
+  return progressPresenter(surface, ctx.progressIntervalMs ?? PROGRESS_INTERVAL_MS, (err) =>
+    ctx.runtime.logger.warn({ err: err.message }, 'progress edit failed'),
+  );
 }
 
 /** What a turn answers with: text, the result's buttons, and the video when there is one. */
@@ -224,7 +276,10 @@ async function sendText(ctx: BotContext, surface: Surface, payload: MessagePaylo
   try {
     return await surface.post(payload);
   } catch (err) {
-    log.error(describeRefusal(classifyRefusal(err)), 'could not answer at all: Discord refused both the edit and a new message');
+    log.error(
+      describeRefusal(classifyRefusal(err)),
+      'could not answer at all: Discord refused both the edit and a new message',
+    );
     return undefined;
   }
 }
@@ -244,9 +299,17 @@ async function shrinkOrNot(ctx: BotContext, path: string, budget: number): Promi
  * message with the video) → the answer as text saying why the video is missing. Returns the message that
  * carries the answer, or undefined when Discord refused every route.
  */
-export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: Answer, present?: Pick<Presenter, 'noteIfDue'>): Promise<Message | undefined> {
+export async function deliverAnswer(
+  ctx: BotContext,
+  surface: Surface,
+  answer: Answer,
+  present?: Pick<Presenter, 'noteIfDue'>,
+): Promise<Message | undefined> {
   const log = ctx.runtime.logger;
-  const asText = (extra?: string) => ({ content: clip(extra ? `${answer.content}\n${extra}` : answer.content, MAX_CONTENT), components: answer.components });
+  const asText = (extra?: string) => ({
+    content: clip(extra ? `${answer.content}\n${extra}` : answer.content, MAX_CONTENT),
+    components: answer.components,
+  });
   if (!answer.video) return sendText(ctx, surface, asText());
   const video = answer.video;
   let size: number;
@@ -254,7 +317,11 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
     size = statSync(video.path).size;
   } catch (err) {
     log.error({ err: (err as Error).message }, 'the finished video is missing');
-    return sendText(ctx, surface, asText('😵 The video file went missing before I could post it; press Reroll to make it again.'));
+    return sendText(
+      ctx,
+      surface,
+      asText('😵 The video file went missing before I could post it; press Reroll to make it again.'),
+    );
   }
   const limit = surface.uploadLimit;
   const withVideo = (path: string, note?: string): MessagePayload => ({
@@ -267,7 +334,14 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
   let note: string | undefined;
   if (size > limit) {
     const shrunk = await shrinkOrNot(ctx, video.path, limit);
-    if (!shrunk) return sendText(ctx, surface, asText(`⚠️ The video is ${formatBytes(size)}, over this server's ${formatBytes(limit)} upload limit; ask for a shorter clip or fewer variations.`));
+    if (!shrunk)
+      return sendText(
+        ctx,
+        surface,
+        asText(
+          `⚠️ The video is ${formatBytes(size)}, over this server's ${formatBytes(limit)} upload limit; ask for a shorter clip or fewer variations.`,
+        ),
+      );
     ({ path, bytes } = shrunk);
     note = `-# re-encoded to ${formatBytes(shrunk.bytes)} to fit this server's ${formatBytes(limit)} upload limit`;
   }
@@ -284,7 +358,12 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
     const smaller = await shrinkOrNot(ctx, video.path, budget);
     if (smaller) {
       try {
-        return await surface.finish(withVideo(smaller.path, `-# re-encoded to ${formatBytes(smaller.bytes)}: Discord refused the ${formatBytes(size)} original as too large`));
+        return await surface.finish(
+          withVideo(
+            smaller.path,
+            `-# re-encoded to ${formatBytes(smaller.bytes)}: Discord refused the ${formatBytes(size)} original as too large`,
+          ),
+        );
       } catch (err) {
         refusal = classifyRefusal(err);
         log.warn(describeRefusal(refusal), 'the smaller re-encode was refused too');
@@ -301,7 +380,11 @@ export async function deliverAnswer(ctx: BotContext, surface: Surface, answer: A
   return sendText(ctx, surface, asText(refusalText(refusal, { size: formatBytes(size), limit: formatBytes(limit) })));
 }
 
-export async function runDiscordTurn(ctx: BotContext, surface: Surface, turn: DiscordTurn): Promise<Message | undefined> {
+export async function runDiscordTurn(
+  ctx: BotContext,
+  surface: Surface,
+  turn: DiscordTurn,
+): Promise<Message | undefined> {
   const present = presenter(ctx, surface);
   const replyTo: ReplyRecord = { surface: surface.record, prompt: turn.prompt, openThread: turn.openThread };
   let started: StartedTurn;
@@ -317,11 +400,21 @@ export async function runDiscordTurn(ctx: BotContext, surface: Surface, turn: Di
 
 function answerFor(reply: ReplyRecord, result: JobResult): Answer {
   if (!result.videoPath) return { content: clip(result.reply, 1900), components: [] };
-  return { content: resultContent(reply.prompt, result), components: resultComponents(result.jobId), video: { path: result.videoPath, description: stripMentions(reply.prompt) } };
+  return {
+    content: resultContent(reply.prompt, result),
+    components: resultComponents(result.jobId),
+    video: { path: result.videoPath, description: stripMentions(reply.prompt) },
+  };
 }
 
 /** Waits for a turn's outcome and answers on the surface: the result, or why there is none — once. */
-async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRecord, started: StartedTurn, present: Presenter): Promise<Message | undefined> {
+async function deliverWhenDone(
+  ctx: BotContext,
+  surface: Surface,
+  reply: ReplyRecord,
+  started: StartedTurn,
+  present: Presenter,
+): Promise<Message | undefined> {
   const { service, store, logger, metrics } = ctx.runtime;
   let result: JobResult;
   try {
@@ -330,12 +423,21 @@ async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRe
     if (err instanceof JobDetachedError) {
       // Said at once, not coalesced: it is this process's last word on the surface.
       const note = '⏸️ The bot is restarting; your clip is still being made and will be posted here when it is back.';
-      await present.answer(() => surface.progress(note).catch((e: Error) => logger.warn({ err: e.message }, 'could not say the bot is restarting')));
+      await present.answer(() =>
+        surface
+          .progress(note)
+          .catch((e: Error) => logger.warn({ err: e.message }, 'could not say the bot is restarting')),
+      );
       return undefined;
     }
     if (!service.claimDelivery(started.jobId, 'discord:failed')) return undefined;
     logger.warn({ jobId: started.jobId, err: (err as Error).message }, 'job failed');
-    return present.answer(() => sendText(ctx, surface, { content: `😵 I could not act that out: ${clip((err as Error).message, 1500)}`, components: [] }));
+    return present.answer(() =>
+      sendText(ctx, surface, {
+        content: `😵 I could not act that out: ${clip((err as Error).message, 1500)}`,
+        components: [],
+      }),
+    );
   }
   if (!service.claimDelivery(result.jobId, pendingDelivery('discord'))) {
     logger.info({ jobId: result.jobId }, 'already delivered; skipping duplicate completion');
@@ -356,17 +458,24 @@ async function deliverWhenDone(ctx: BotContext, surface: Surface, reply: ReplyRe
   metrics.deliveries.inc({ platform: 'discord' });
   if (reply.openThread && result.videoPath && !message.channel.isThread()) {
     try {
-      const thread = await message.startThread({ name: clip(stripMentions(reply.prompt), 90) || 'charades', autoArchiveDuration: 1440 });
+      const thread = await message.startThread({
+        name: clip(stripMentions(reply.prompt), 90) || 'charades',
+        autoArchiveDuration: 1440,
+      });
       store.moveConversation(started.conversationId, thread.id);
     } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'could not open a thread (Create Public Threads permission?); follow-ups will need replies to the bot message');
+      logger.warn(
+        { err: (err as Error).message },
+        'could not open a thread (Create Public Threads permission?); follow-ups will need replies to the bot message',
+      );
     }
   }
   return message;
 }
 
 /** Discord turned the request down for good (unknown or expired token, deleted message), not a hiccup. */
-const refused = (err: unknown) => err instanceof DiscordAPIError && Number(err.status) >= 400 && Number(err.status) < 500;
+const refused = (err: unknown) =>
+  err instanceof DiscordAPIError && Number(err.status) >= 400 && Number(err.status) < 500;
 
 /** A message whose channel discord.js knows (a webhook edit in an uncached thread returns a bare one). */
 async function withChannel(ctx: BotContext, message: Message): Promise<Message> {
@@ -391,7 +500,10 @@ function restoredInteractionSurface(ctx: BotContext, record: Extract<SurfaceReco
   };
   const tokenRefused = (err: unknown) => {
     if (!refused(err)) return false;
-    ctx.runtime.logger.warn({ err: (err as Error).message }, 'the interaction token was refused; answering in the channel');
+    ctx.runtime.logger.warn(
+      { err: (err as Error).message },
+      'the interaction token was refused; answering in the channel',
+    );
     tokenUsable = () => false;
     return true;
   };
@@ -414,7 +526,13 @@ function restoredInteractionSurface(ctx: BotContext, record: Extract<SurfaceReco
     }
     return viaChannel(payload, true);
   };
-  return { record, uploadLimit: record.uploadLimit, progress: (text) => edit({ content: text }), finish: async (payload) => withChannel(ctx, await edit(payload)), post };
+  return {
+    record,
+    uploadLimit: record.uploadLimit,
+    progress: (text) => edit({ content: text }),
+    finish: async (payload) => withChannel(ctx, await edit(payload)),
+    post,
+  };
 }
 
 /** The bot's answer to a mention or thread message, edited again by id; posted anew if it is gone. */
@@ -465,10 +583,12 @@ export function resumeDiscordDeliveries(ctx: BotContext): Promise<Message | unde
     try {
       const started = service.resume(request.id, (p) => present.show(progressText(p)));
       logger.info({ jobId: request.id, status: request.status }, 'resuming the delivery of an earlier request');
-      pending.push(deliverWhenDone(ctx, surface, parsed.data, started, present).catch((err: Error) => {
-        logger.warn({ jobId: request.id, err: err.message }, 'could not deliver an earlier request');
-        return undefined;
-      }));
+      pending.push(
+        deliverWhenDone(ctx, surface, parsed.data, started, present).catch((err: Error) => {
+          logger.warn({ jobId: request.id, err: err.message }, 'could not deliver an earlier request');
+          return undefined;
+        }),
+      );
     } catch (err) {
       logger.warn({ jobId: request.id, err: (err as Error).message }, 'cannot resume an earlier request');
       store.settleDelivery(request.id, 'discord:unreachable');

@@ -65,8 +65,17 @@ export function watchGateway(client: Client, log: Logger): GatewayWatch {
         while (recentCloses.length && recentCloses[0] < now - 60_000) recentCloses.shift();
         watch.closes++;
         watch.lastCloseCode = event.code;
-        const fields = { shard: shard.id, code: event.code, meaning: CLOSE_CODE_MEANINGS[event.code] ?? 'unexpected code', closesLastMinute: recentCloses.length };
-        if (FATAL_CLOSE_CODES.has(event.code)) log.error(fields, `gateway closed with ${describeCloseCode(event.code)}; discord.js will not reconnect. ${LOGIN_ADVICE}`);
+        const fields = {
+          shard: shard.id,
+          code: event.code,
+          meaning: CLOSE_CODE_MEANINGS[event.code] ?? 'unexpected code',
+          closesLastMinute: recentCloses.length,
+        };
+        if (FATAL_CLOSE_CODES.has(event.code))
+          log.error(
+            fields,
+            `gateway closed with ${describeCloseCode(event.code)}; discord.js will not reconnect. ${LOGIN_ADVICE}`,
+          );
         else log.warn(fields, `gateway closed with ${describeCloseCode(event.code)}; reconnecting`);
       });
     }
@@ -76,10 +85,16 @@ export function watchGateway(client: Client, log: Logger): GatewayWatch {
     watch.reconnects++;
     log.info({ shard: shardId, reconnects: watch.reconnects }, 'gateway reconnecting');
   };
-  const onResume = (shardId: number, replayed: number) => log.info({ shard: shardId, replayed }, 'gateway session resumed');
+  const onResume = (shardId: number, replayed: number) =>
+    log.info({ shard: shardId, replayed }, 'gateway session resumed');
   const onReady = (shardId: number) => log.info({ shard: shardId }, 'gateway shard ready');
-  const onDisconnect = (event: { code: number }, shardId: number) => log.error({ shard: shardId, code: event.code }, `gateway disconnected for good: ${describeCloseCode(event.code)}. ${LOGIN_ADVICE}`);
-  const onError = (err: Error, shardId: number) => log.warn({ shard: shardId, err: err.message }, 'gateway connection error');
+  const onDisconnect = (event: { code: number }, shardId: number) =>
+    log.error(
+      { shard: shardId, code: event.code },
+      `gateway disconnected for good: ${describeCloseCode(event.code)}. ${LOGIN_ADVICE}`,
+    );
+  const onError = (err: Error, shardId: number) =>
+    log.warn({ shard: shardId, err: err.message }, 'gateway connection error');
   const onInvalidated = () => log.error('the gateway session was invalidated; the client stops');
   client.on(Events.Debug, onDebug);
   client.on(Events.ShardReconnecting, onReconnecting);
@@ -104,9 +119,15 @@ export function watchGateway(client: Client, log: Logger): GatewayWatch {
 /** What went wrong when logging in, in words that say what to check. */
 export function loginFailure(err: unknown, watch: GatewayWatch, where: string, timeoutMs: number): Error {
   const message = (err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
-  const lastClose = watch.lastCloseCode === undefined ? '' : `; the gateway closed ${watch.closes} connection${watch.closes === 1 ? '' : 's'}, last with ${describeCloseCode(watch.lastCloseCode)}`;
+  const lastClose =
+    watch.lastCloseCode === undefined
+      ? ''
+      : `; the gateway closed ${watch.closes} connection${watch.closes === 1 ? '' : 's'}, last with ${describeCloseCode(watch.lastCloseCode)}`;
   if (err instanceof LoginTimeoutError) {
-    return new Error(`cannot log in to Discord${where}: not ready after ${Math.round(timeoutMs / 1000)} s${lastClose || '; the gateway never answered'}. ${LOGIN_ADVICE}.`, { cause: err });
+    return new Error(
+      `cannot log in to Discord${where}: not ready after ${Math.round(timeoutMs / 1000)} s${lastClose || '; the gateway never answered'}. ${LOGIN_ADVICE}.`,
+      { cause: err },
+    );
   }
   return new Error(`cannot log in to Discord${where}: ${message}${lastClose}. ${LOGIN_ADVICE}.`, { cause: err });
 }
@@ -116,7 +137,13 @@ export class LoginTimeoutError extends Error {
 }
 
 /** Logs in and waits for the client to be ready, or fails after `timeoutMs` with what to check. */
-export async function loginWithin(client: Client, token: string, timeoutMs: number, watch: GatewayWatch, where: string): Promise<void> {
+export async function loginWithin(
+  client: Client,
+  token: string,
+  timeoutMs: number,
+  watch: GatewayWatch,
+  where: string,
+): Promise<void> {
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   const loggingIn = client.login(token);
   // A login abandoned at the deadline may still reject later; that is already reported.

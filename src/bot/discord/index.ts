@@ -4,7 +4,16 @@
  * GuildMessageReactions (👍/👎 reactions rate results).
  */
 import { Client, Events, GatewayIntentBits, MessageFlags, Partials, REST, Routes } from 'discord.js';
-import type { ChatInputCommandInteraction, Interaction, Message, MessageReaction, PartialMessageReaction, PartialUser, RESTPostAPIChatInputApplicationCommandsJSONBody, User } from 'discord.js';
+import type {
+  ChatInputCommandInteraction,
+  Interaction,
+  Message,
+  MessageReaction,
+  PartialMessageReaction,
+  PartialUser,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+  User,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import { requireDiscord } from '../../config/index.js';
@@ -36,9 +45,23 @@ export interface SlashCommand {
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
 }
 
-export const COMMANDS: readonly SlashCommand[] = [act, continueCommand, help, queue, settings, train, zeroshot, charades];
+export const COMMANDS: readonly SlashCommand[] = [
+  act,
+  continueCommand,
+  help,
+  queue,
+  settings,
+  train,
+  zeroshot,
+  charades,
+];
 
-export const INTENTS = [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent, GatewayIntentBits.GuildMessageReactions] as const;
+export const INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.MessageContent,
+  GatewayIntentBits.GuildMessageReactions,
+] as const;
 
 export interface DiscordBot {
   client: Client;
@@ -70,7 +93,9 @@ export async function registerSlashCommands(config: Config): Promise<number> {
   const { token, appId } = requireDiscord(config);
   const rest = new REST(config.discord.api ? { api: config.discord.api } : {}).setToken(token);
   const body = COMMANDS.map((c) => c.data.toJSON());
-  const route = config.discord.guildId ? Routes.applicationGuildCommands(appId, config.discord.guildId) : Routes.applicationCommands(appId);
+  const route = config.discord.guildId
+    ? Routes.applicationGuildCommands(appId, config.discord.guildId)
+    : Routes.applicationCommands(appId);
   await rest.put(route, { body });
   return body.length;
 }
@@ -79,7 +104,10 @@ async function dispatchInteraction(ctx: BotContext, interaction: Interaction): P
   if (interaction.isChatInputCommand()) {
     const command = COMMANDS.find((c) => c.data.name === interaction.commandName);
     if (!command) {
-      await interaction.reply({ content: `Unknown command /${interaction.commandName}.`, flags: MessageFlags.Ephemeral });
+      await interaction.reply({
+        content: `Unknown command /${interaction.commandName}.`,
+        flags: MessageFlags.Ephemeral,
+      });
       return;
     }
     await command.execute(interaction, ctx);
@@ -93,7 +121,8 @@ async function dispatchInteraction(ctx: BotContext, interaction: Interaction): P
 async function sayInteractionFailed(interaction: Interaction, err: Error): Promise<void> {
   if (!interaction.isRepliable()) return;
   const content = `😵 Something went wrong: ${clip(err.message, 1500)}`;
-  if (!interaction.replied && !interaction.deferred) await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+  if (!interaction.replied && !interaction.deferred)
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
   else if (interaction.deferred && !interaction.replied) await interaction.editReply({ content, components: [] });
   else await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
 }
@@ -102,7 +131,13 @@ async function sayInteractionFailed(interaction: Interaction, err: Error): Promi
  * Wraps an event handler so nothing it does — a synchronous throw, a rejection, a failure while telling
  * the user — can reach the process: it is logged, and `recover` may answer the user.
  */
-function guarded<A extends unknown[]>(log: Logger, what: string, track: (p: Promise<unknown>) => void, handler: (...args: A) => Promise<unknown>, recover?: (err: Error, ...args: A) => Promise<unknown>): (...args: A) => void {
+function guarded<A extends unknown[]>(
+  log: Logger,
+  what: string,
+  track: (p: Promise<unknown>) => void,
+  handler: (...args: A) => Promise<unknown>,
+  recover?: (err: Error, ...args: A) => Promise<unknown>,
+): (...args: A) => void {
   return (...args: A) => {
     let running: Promise<unknown>;
     try {
@@ -110,17 +145,25 @@ function guarded<A extends unknown[]>(log: Logger, what: string, track: (p: Prom
     } catch (err) {
       running = Promise.reject(err);
     }
-    track(running.catch(async (raw: unknown) => {
-      const err = raw instanceof Error ? raw : new Error(String(raw));
-      log.error({ err: err.message, stack: err.stack }, `${what} failed`);
-      await recover?.(err, ...args).catch((again: Error) => log.warn({ err: again.message }, `could not tell the user that ${what} failed`));
-    }));
+    track(
+      running.catch(async (raw: unknown) => {
+        const err = raw instanceof Error ? raw : new Error(String(raw));
+        log.error({ err: err.message, stack: err.stack }, `${what} failed`);
+        await recover?.(err, ...args).catch((again: Error) =>
+          log.warn({ err: again.message }, `could not tell the user that ${what} failed`),
+        );
+      }),
+    );
   };
 }
 
 export async function startDiscordBot(config: Config, options: DiscordBotOptions = {}): Promise<DiscordBot> {
   const { token } = requireDiscord(config);
-  const runtime = await createRuntime(config, { stages: options.stages, logger: options.logger, name: 'charades-discord' });
+  const runtime = await createRuntime(config, {
+    stages: options.stages,
+    logger: options.logger,
+    name: 'charades-discord',
+  });
   const client = new Client({
     intents: [...INTENTS],
     rest: config.discord.api ? { api: config.discord.api } : {},
@@ -130,7 +173,12 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     // Reactions on results sent before this process started arrive for messages it never cached.
     partials: [Partials.Message, Partials.Reaction, Partials.User],
   });
-  const ctx: BotContext = { runtime, client, tokenLifetimeMs: options.tokenLifetimeMs ?? 14 * 60_000, progressIntervalMs: options.progressIntervalMs };
+  const ctx: BotContext = {
+    runtime,
+    client,
+    tokenLifetimeMs: options.tokenLifetimeMs ?? 14 * 60_000,
+    progressIntervalMs: options.progressIntervalMs,
+  };
   const community = attachCommunity(ctx, options.community);
   const log = runtime.logger;
   // Handlers still running at shutdown (their final edits or "shutting down" notes) are awaited before the
@@ -140,17 +188,59 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   };
-  client.on(Events.InteractionCreate, guarded(log, 'interaction handling', track, (interaction: Interaction) => dispatchInteraction(ctx, interaction), (err, interaction) => sayInteractionFailed(interaction, err)));
-  client.on(Events.MessageCreate, guarded(log, 'message handling', track,
-    (message: Message) => (community.ownsMessage(message) ? community.handleGuess(message) : handleMessage(ctx, message)),
-    async (err, message) => {
-      if (client.user && message.mentions.users.has(client.user.id)) await message.reply({ content: `😵 Something went wrong: ${clip(err.message, 1500)}`, allowedMentions: { parse: [], repliedUser: false } });
-    }));
-  client.on(Events.MessageReactionAdd, guarded(log, 'reaction handling', track, (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => community.handleReaction(reaction, user, true)));
-  client.on(Events.MessageReactionRemove, guarded(log, 'reaction handling', track, (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) => community.handleReaction(reaction, user, false)));
+  client.on(
+    Events.InteractionCreate,
+    guarded(
+      log,
+      'interaction handling',
+      track,
+      (interaction: Interaction) => dispatchInteraction(ctx, interaction),
+      (err, interaction) => sayInteractionFailed(interaction, err),
+    ),
+  );
+  client.on(
+    Events.MessageCreate,
+    guarded(
+      log,
+      'message handling',
+      track,
+      (message: Message) =>
+        community.ownsMessage(message) ? community.handleGuess(message) : handleMessage(ctx, message),
+      async (err, message) => {
+        if (client.user && message.mentions.users.has(client.user.id))
+          await message.reply({
+            content: `😵 Something went wrong: ${clip(err.message, 1500)}`,
+            allowedMentions: { parse: [], repliedUser: false },
+          });
+      },
+    ),
+  );
+  client.on(
+    Events.MessageReactionAdd,
+    guarded(
+      log,
+      'reaction handling',
+      track,
+      (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) =>
+        community.handleReaction(reaction, user, true),
+    ),
+  );
+  client.on(
+    Events.MessageReactionRemove,
+    guarded(
+      log,
+      'reaction handling',
+      track,
+      (reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser) =>
+        community.handleReaction(reaction, user, false),
+    ),
+  );
   client.on(Events.Error, (err) => log.error({ err: err.message }, 'discord client error'));
   const gateway = watchGateway(client, log);
-  const registration = options.registerCommands === false ? undefined : keepRegistering(() => registerSlashCommands(config), log, options.registration);
+  const registration =
+    options.registerCommands === false
+      ? undefined
+      : keepRegistering(() => registerSlashCommands(config), log, options.registration);
   const where = config.discord.api ? ` at ${config.discord.api}` : '';
   try {
     await loginWithin(client, token, options.loginTimeoutMs ?? 60_000, gateway, where);
@@ -165,9 +255,17 @@ export async function startDiscordBot(config: Config, options: DiscordBotOptions
   await registration?.first;
   // Replies an earlier run could not send (restart, crash, jobs finished while no bot ran) go out now.
   for (const delivery of resumeDiscordDeliveries(ctx)) track(delivery);
-  const ops = config.metricsPort === undefined ? undefined : await startOpsServer(config.metricsPort, runtime.metrics.registry, async () => ({
-    ok: client.isReady(), discord: client.isReady() ? 'ready' : 'not ready', commands: registration?.registered() ?? 'not registered by this bot', queue: runtime.queue.kind, depth: await runtime.queue.depth(), rssMb: Math.round(process.memoryUsage().rss / 1048576),
-  }));
+  const ops =
+    config.metricsPort === undefined
+      ? undefined
+      : await startOpsServer(config.metricsPort, runtime.metrics.registry, async () => ({
+          ok: client.isReady(),
+          discord: client.isReady() ? 'ready' : 'not ready',
+          commands: registration?.registered() ?? 'not registered by this bot',
+          queue: runtime.queue.kind,
+          depth: await runtime.queue.depth(),
+          rssMb: Math.round(process.memoryUsage().rss / 1048576),
+        }));
   log.info({ user: client.user?.tag, guilds: client.guilds.cache.size, metricsPort: ops?.port }, 'discord bot ready');
   let closing: Promise<void> | undefined;
   return {

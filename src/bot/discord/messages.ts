@@ -11,7 +11,10 @@ import { messageSurface } from './surfaces.js';
 
 /** Removes the bot's mention so the planner sees only the request. */
 export function stripMention(content: string, botId: string): string {
-  return content.replace(new RegExp(`<@!?${botId}>`, 'g'), '').replace(/\s{2,}/g, ' ').trim();
+  return content
+    .replace(new RegExp(`<@!?${botId}>`, 'g'), '')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
 }
 
 /** The conversation whose result was delivered as message `messageId` in `channelId`, if any. */
@@ -52,7 +55,10 @@ export async function handleMessage(ctx: BotContext, message: Message): Promise<
   if (!isChannelAllowed(ctx, message.guildId, baseChannelId(message.channel, message.channelId))) return;
   const text = stripMention(message.content, botId);
   if (!text) {
-    await message.reply({ content: 'Tell me what the person should do, e.g. "act like a dog".', allowedMentions: { parse: [], repliedUser: false } });
+    await message.reply({
+      content: 'Tell me what the person should do, e.g. "act like a dog".',
+      allowedMentions: { parse: [], repliedUser: false },
+    });
     return;
   }
   const key = inThread ? message.channelId : `message:${message.id}`;

@@ -28,7 +28,11 @@ export interface Refusal {
 
 const PERMISSION_CODES = new Set<number>([RESTJSONErrorCodes.MissingPermissions, RESTJSONErrorCodes.MissingAccess]);
 const GONE_CODES = new Set<number>([RESTJSONErrorCodes.UnknownMessage, RESTJSONErrorCodes.UnknownChannel]);
-const TOKEN_CODES = new Set<number>([RESTJSONErrorCodes.UnknownWebhook, RESTJSONErrorCodes.InvalidWebhookToken, RESTJSONErrorCodes.UnknownInteraction]);
+const TOKEN_CODES = new Set<number>([
+  RESTJSONErrorCodes.UnknownWebhook,
+  RESTJSONErrorCodes.InvalidWebhookToken,
+  RESTJSONErrorCodes.UnknownInteraction,
+]);
 
 export function classifyRefusal(err: unknown): Refusal {
   const message = err instanceof Error ? err.message : String(err);
@@ -42,13 +46,16 @@ export function classifyRefusal(err: unknown): Refusal {
     if (err.status >= 500) return { kind: 'unavailable', ...base };
     return { kind: 'rejected', ...base };
   }
-  if (err instanceof HTTPError) return { kind: err.status === 413 ? 'too-large' : 'unavailable', status: err.status, message };
+  if (err instanceof HTTPError)
+    return { kind: err.status === 413 ? 'too-large' : 'unavailable', status: err.status, message };
   return { kind: 'unavailable', message };
 }
 
 /** Whether posting a new message with the same file can succeed where editing failed. */
 export function newMessageMayWork(refusal: Refusal): boolean {
-  return refusal.kind === 'gone' || refusal.kind === 'token' || refusal.kind === 'unavailable' || refusal.kind === 'rejected';
+  return (
+    refusal.kind === 'gone' || refusal.kind === 'token' || refusal.kind === 'unavailable' || refusal.kind === 'rejected'
+  );
 }
 
 /** One line for the user: why the video is not attached, and what they (or an admin) can do. */

@@ -19,7 +19,11 @@ export interface Registration {
   stop(): void;
 }
 
-export function keepRegistering(register: () => Promise<number>, log: Logger, options: RegistrationOptions = {}): Registration {
+export function keepRegistering(
+  register: () => Promise<number>,
+  log: Logger,
+  options: RegistrationOptions = {},
+): Registration {
   const maxRetryMs = options.maxRetryMs ?? 10 * 60_000;
   let delay = options.retryMs ?? 5_000;
   let done = false;

@@ -32,10 +32,31 @@ export async function shrinkVideo(videoPath: string, budgetBytes: number): Promi
   const halve = bitrate < HALVE_BELOW_BPS && probe.width >= 256;
   const out = videoPath.replace(/\.mp4$/i, '') + '.small.mp4';
   await runTool(findFfmpeg(), [
-    '-hide_banner', '-loglevel', 'error', '-y', '-i', videoPath,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    videoPath,
     ...(halve ? ['-vf', 'scale=trunc(iw/4)*2:trunc(ih/4)*2'] : []),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-b:v', String(bitrate), '-maxrate', String(bitrate), '-bufsize', String(bitrate),
-    '-pix_fmt', 'yuv420p', '-an', '-movflags', '+faststart', '-f', 'mp4', out,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-b:v',
+    String(bitrate),
+    '-maxrate',
+    String(bitrate),
+    '-bufsize',
+    String(bitrate),
+    '-pix_fmt',
+    'yuv420p',
+    '-an',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    out,
   ]);
   const bytes = statSync(out).size;
   return bytes <= budgetBytes ? { path: out, bytes } : undefined;

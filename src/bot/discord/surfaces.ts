@@ -40,7 +40,15 @@ export function interactionSurface(ctx: BotContext, interaction: RepliableIntera
   const limit = uploadLimit(ctx, interaction.guild, interaction.attachmentSizeLimit);
   return {
     uploadLimit: limit,
-    record: { kind: 'interaction', applicationId: interaction.applicationId, token: interaction.token, channelId: interaction.channelId as string, userId: interaction.user.id, deferredAt, uploadLimit: limit },
+    record: {
+      kind: 'interaction',
+      applicationId: interaction.applicationId,
+      token: interaction.token,
+      channelId: interaction.channelId as string,
+      userId: interaction.user.id,
+      deferredAt,
+      uploadLimit: limit,
+    },
     progress: (text) => edit({ content: text }),
     finish: edit,
     post,
@@ -57,7 +65,10 @@ async function acknowledge(ctx: BotContext, message: Message): Promise<Message> 
     return await message.reply({ content, allowedMentions: { parse: [], repliedUser: false } });
   } catch (err) {
     if (classifyRefusal(err).kind !== 'permission') throw err;
-    ctx.runtime.logger.warn({ channelId: message.channelId, err: (err as Error).message }, 'cannot reply here (Read Message History?); answering with a channel message');
+    ctx.runtime.logger.warn(
+      { channelId: message.channelId, err: (err as Error).message },
+      'cannot reply here (Read Message History?); answering with a channel message',
+    );
     return (await sendableChannel(ctx, message.channelId)).send(addressedTo(message.author.id, { content }));
   }
 }
@@ -68,7 +79,11 @@ export async function messageSurface(ctx: BotContext, message: Message): Promise
   const post = async (payload: MessagePayload): Promise<Message> => {
     const channel = await sendableChannel(ctx, message.channelId);
     // A new message replaces an answer that was lost, so it pings the user it answers (and only them).
-    current = await channel.send({ ...payload, reply: { messageReference: message.id, failIfNotExists: false }, allowedMentions: { parse: [], repliedUser: true } });
+    current = await channel.send({
+      ...payload,
+      reply: { messageReference: message.id, failIfNotExists: false },
+      allowedMentions: { parse: [], repliedUser: true },
+    });
     return current;
   };
   return {
@@ -95,7 +110,11 @@ export interface InteractionTurn {
  * The common path of /act, /continue and the generating buttons: refuse (ephemerally) when the channel
  * is not allowed or the user is over a limit, else acknowledge at once and run the turn.
  */
-export async function startFromInteraction(ctx: BotContext, interaction: RepliableInteraction, turn: InteractionTurn): Promise<void> {
+export async function startFromInteraction(
+  ctx: BotContext,
+  interaction: RepliableInteraction,
+  turn: InteractionTurn,
+): Promise<void> {
   const guildId = interaction.guildId;
   if (!isChannelAllowed(ctx, guildId, baseChannelId(interaction.channel, interaction.channelId as string))) {
     await interaction.reply({ content: notAllowedMessage(ctx, guildId), flags: MessageFlags.Ephemeral });

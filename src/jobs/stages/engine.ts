@@ -32,10 +32,14 @@ export interface EngineGeneratorOptions {
   onSwap?: (event: { from: string; to: string } | { failed: string; error: string }) => void;
 }
 
-export async function createEngineGenerator(options: EngineGeneratorOptions): Promise<GeneratorStage & { close(): Promise<void>; version(): string }> {
+export async function createEngineGenerator(
+  options: EngineGeneratorOptions,
+): Promise<GeneratorStage & { close(): Promise<void>; version(): string }> {
   const files = new MotionFiles(options.dataDir);
-  const resolveMotion = (ref: { id: string } | { path: string }) => ('id' in ref ? files.load(ref.id) : loadMotionFile(ref.path));
-  const open = (version?: string) => options.createEngine({ modelsDir: options.modelsDir, version, dataDir: options.motionDataDir, resolveMotion });
+  const resolveMotion = (ref: { id: string } | { path: string }) =>
+    'id' in ref ? files.load(ref.id) : loadMotionFile(ref.path);
+  const open = (version?: string) =>
+    options.createEngine({ modelsDir: options.modelsDir, version, dataDir: options.motionDataDir, resolveMotion });
   let current = liveVersion(options.modelsDir) ?? '';
   let engine = await open(current || undefined);
   const watch = watchLive(options.modelsDir, (version) => {

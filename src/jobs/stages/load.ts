@@ -49,7 +49,10 @@ async function agentPlanner(config: Config): Promise<PlannerStage> {
   assertLocalLlmInstalled(env);
   const agentModule = await import('../../agent/index.js');
   const configured = agentModule.createAgentFromEnv(env);
-  const stateOf = (stored: unknown) => (stored === undefined || stored === null ? agentModule.emptyConversation() : agentModule.parseConversationState(stored, 'the stored conversation state'));
+  const stateOf = (stored: unknown) =>
+    stored === undefined || stored === null
+      ? agentModule.emptyConversation()
+      : agentModule.parseConversationState(stored, 'the stored conversation state');
   return {
     name: `agent:${configured.agent.plannerKind}`,
     async plan(input: PlanInput) {
@@ -103,7 +106,12 @@ async function chooseRenderer(notes: string[]): Promise<RendererStage> {
     name: 'three',
     async render(motions: Motion[], o: RenderOptions) {
       const grid = motions.length > 1 ? { grid: motions, ...(o.labels ? { labels: o.labels } : {}) } : {};
-      const out = await renderer.render(motions[0], { size: o.size, fps: o.fps === 30 ? 30 : 20, title: o.title, ...grid });
+      const out = await renderer.render(motions[0], {
+        size: o.size,
+        fps: o.fps === 30 ? 30 : 20,
+        title: o.title,
+        ...grid,
+      });
       return out.mp4;
     },
     processIds: () => renderer.health().pids,

@@ -7,7 +7,42 @@ import { FPS, NUM_JOINTS, makeMotion, mulberry32, openDataset } from '../../moti
 import type { ClipRecord, Dataset, Motion, MotionRequest } from '../../motion/index.js';
 import type { GeneratorStage } from '../types.js';
 
-const STOP = new Set(['a', 'an', 'the', 'person', 'man', 'woman', 'someone', 'and', 'of', 'to', 'in', 'on', 'with', 'is', 'are', 'like', 'act', 'acts', 'acting', 'make', 'do', 'does', 'their', 'his', 'her', 'it', 'then', 'while', 'at', 'as', 'be', 'by', 'for', 'up']);
+const STOP = new Set([
+  'a',
+  'an',
+  'the',
+  'person',
+  'man',
+  'woman',
+  'someone',
+  'and',
+  'of',
+  'to',
+  'in',
+  'on',
+  'with',
+  'is',
+  'are',
+  'like',
+  'act',
+  'acts',
+  'acting',
+  'make',
+  'do',
+  'does',
+  'their',
+  'his',
+  'her',
+  'it',
+  'then',
+  'while',
+  'at',
+  'as',
+  'be',
+  'by',
+  'for',
+  'up',
+]);
 
 /** Crude stemming is enough here: "walks", "walking", "walked" should meet "walk". */
 function stem(word: string): string {
@@ -40,7 +75,10 @@ export class ClipIndex {
   /** Clips ranked by idf-weighted word overlap with `text`, best first (ties keep dataset order). */
   rank(text: string, count: number): { record: ClipRecord; score: number }[] {
     const query = [...new Set(tokens(text))];
-    const scored = this.clips.map((c) => ({ record: c.record, score: query.reduce((s, w) => s + (c.words.has(w) ? (this.idf.get(w) ?? 0) : 0), 0) }));
+    const scored = this.clips.map((c) => ({
+      record: c.record,
+      score: query.reduce((s, w) => s + (c.words.has(w) ? (this.idf.get(w) ?? 0) : 0), 0),
+    }));
     return scored.sort((a, b) => b.score - a.score).slice(0, count);
   }
 }
@@ -57,7 +95,8 @@ export function fitClip(joints: Float32Array, clipFrames: number, frames: number
     const i0 = Math.floor(t);
     const i1 = Math.min(i0 + 1, clipFrames - 1);
     const w = t - i0;
-    for (let k = 0; k < stride; k++) out[f * stride + k] = joints[i0 * stride + k] * (1 - w) + joints[i1 * stride + k] * w;
+    for (let k = 0; k < stride; k++)
+      out[f * stride + k] = joints[i0 * stride + k] * (1 - w) + joints[i1 * stride + k] * w;
   }
   return out;
 }
@@ -111,7 +150,12 @@ export function createRetrievalGenerator(dataDir?: string): GeneratorStage & { i
       numFrames: start,
       joints: all,
       segments,
-      provenance: { source: `retrieval:${sources.join('+')}`, seed: request.seed, request, createdAt: new Date().toISOString() },
+      provenance: {
+        source: `retrieval:${sources.join('+')}`,
+        seed: request.seed,
+        request,
+        createdAt: new Date().toISOString(),
+      },
     });
   };
 

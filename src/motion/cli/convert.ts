@@ -19,16 +19,23 @@ interface ConvertOptions {
 }
 
 /** Options are checked here (not by commander) so that a bad value is one line of error, not the help text. */
-function parseConvertOptions(opts: ConvertOptions): { fps?: number; scale: 'cm' | 'm'; order: EulerOrder; format?: MotionFormat } {
+function parseConvertOptions(opts: ConvertOptions): {
+  fps?: number;
+  scale: 'cm' | 'm';
+  order: EulerOrder;
+  format?: MotionFormat;
+} {
   let fps: number | undefined;
   if (opts.fps !== undefined) {
     fps = Number(opts.fps);
-    if (!/^\d+(\.\d+)?$/.test(opts.fps) || !(fps > 0) || fps > 1000) throw new Error(`--fps must be a positive number of frames per second (at most 1000), got "${opts.fps}"`);
+    if (!/^\d+(\.\d+)?$/.test(opts.fps) || !(fps > 0) || fps > 1000)
+      throw new Error(`--fps must be a positive number of frames per second (at most 1000), got "${opts.fps}"`);
   }
   const scale = opts.scale ?? 'cm';
   if (scale !== 'cm' && scale !== 'm') throw new Error(`--scale must be "cm" or "m", got "${scale}"`);
   const order = (opts.order ?? 'ZXY').toUpperCase();
-  if (!(EULER_ORDERS as readonly string[]).includes(order)) throw new Error(`--order must be one of ${EULER_ORDERS.join(', ')}, got "${opts.order}"`);
+  if (!(EULER_ORDERS as readonly string[]).includes(order))
+    throw new Error(`--order must be one of ${EULER_ORDERS.join(', ')}, got "${opts.order}"`);
   const format = opts.format;
   if (format !== undefined && !(MOTION_FORMATS as readonly string[]).includes(format)) {
     throw new Error(`--format must be one of ${MOTION_FORMATS.join(', ')}, got "${format}"`);
@@ -39,10 +46,12 @@ function parseConvertOptions(opts: ConvertOptions): { fps?: number; scale: 'cm' 
 export function registerConvertCommand(program: Command): void {
   program
     .command('convert')
-    .description('convert a motion between BVH, NPY (HumanML3D new_joints, T×22×3) and Charades JSON; BVH on other skeletons is retargeted')
+    .description(
+      'convert a motion between BVH, NPY (HumanML3D new_joints, T×22×3) and Charades JSON; BVH on other skeletons is retargeted',
+    )
     .argument('<in>', 'input motion file (.bvh, .npy or .json; the content decides when the extension is wrong)')
     .argument('<out>', 'output motion file (.bvh, .npy or .json)')
-    .option('--fps <n>', 'frame rate of the output (default: 20 for BVH input, else the input\'s)')
+    .option('--fps <n>', "frame rate of the output (default: 20 for BVH input, else the input's)")
     .option('--scale <unit>', 'units of a BVH output: cm (Blender and most DCC tools) or m', 'cm')
     .option('--order <xyz>', 'rotation channel order of a BVH output (XYZ, XZY, YXZ, YZX, ZXY, ZYX)', 'ZXY')
     .option('--map <name>', 'joint map of a BVH input (charades, bandai-namco, accad; default: detected)')
@@ -54,8 +63,12 @@ export function registerConvertCommand(program: Command): void {
       const format = saveMotionFile(motion, output, opts.format, { scale: opts.scale, rotationOrder: opts.order });
       const seconds = motion.numFrames / motion.fps;
       if (format === 'npy' && motion.fps !== FPS) {
-        process.stderr.write(`note: .npy stores no frame rate and readers assume ${FPS} fps (HumanML3D); this file is ${motion.fps} fps\n`);
+        process.stderr.write(
+          `note: .npy stores no frame rate and readers assume ${FPS} fps (HumanML3D); this file is ${motion.fps} fps\n`,
+        );
       }
-      process.stdout.write(`wrote ${output} (${format}, ${motion.numFrames} frames at ${motion.fps} fps, ${seconds.toFixed(2)} s)\n`);
+      process.stdout.write(
+        `wrote ${output} (${format}, ${motion.numFrames} frames at ${motion.fps} fps, ${seconds.toFixed(2)} s)\n`,
+      );
     });
 }

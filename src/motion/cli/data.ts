@@ -65,7 +65,9 @@ function hoursOf(records: readonly ClipRecord[]): { frames: number; hours: numbe
 
 function meanOverClips(clips: readonly PhysicalMetrics[]): PhysicalMetrics {
   const keys = Object.keys(clips[0]) as (keyof PhysicalMetrics)[];
-  const mean = Object.fromEntries(keys.map((k) => [k, clips.reduce((s, c) => s + c[k], 0) / clips.length])) as unknown as PhysicalMetrics;
+  const mean = Object.fromEntries(
+    keys.map((k) => [k, clips.reduce((s, c) => s + c[k], 0) / clips.length]),
+  ) as unknown as PhysicalMetrics;
   mean.frames = clips.reduce((s, c) => s + c.frames, 0);
   return mean;
 }
@@ -141,7 +143,10 @@ export function formatDataStats(s: DataStats): string {
     ]),
     '',
     'split   clips   frames    hours',
-    ...Object.entries(s.splits).map(([n, v]) => `${n.padEnd(6)} ${String(v.clips).padStart(6)} ${String(v.frames).padStart(8)} ${v.hours.toFixed(3).padStart(8)}`),
+    ...Object.entries(s.splits).map(
+      ([n, v]) =>
+        `${n.padEnd(6)} ${String(v.clips).padStart(6)} ${String(v.frames).padStart(8)} ${v.hours.toFixed(3).padStart(8)}`,
+    ),
     '',
     `datasets: ${formatCounts(s.datasets)}`,
     `licenses: ${formatCounts(s.licenses)}`,
@@ -152,7 +157,8 @@ export function formatDataStats(s: DataStats): string {
     `${'split'.padEnd(14)} ${TABLE_KEYS.map((k) => k.padStart(21)).join(' ')}`,
     ...(['meanOverClips', 'pooled'] as const).flatMap((how) =>
       Object.entries(s.physical[how]).map(
-        ([n, m]) => `${`${n} ${how === 'pooled' ? 'pooled' : 'mean'}`.padEnd(14)} ${TABLE_KEYS.map((k) => formatMetric(m[k]).padStart(21)).join(' ')}`,
+        ([n, m]) =>
+          `${`${n} ${how === 'pooled' ? 'pooled' : 'mean'}`.padEnd(14)} ${TABLE_KEYS.map((k) => formatMetric(m[k]).padStart(21)).join(' ')}`,
       ),
     ),
   ];
@@ -169,7 +175,10 @@ export function registerDataCommands(program: Command): void {
   data
     .command('stats')
     .description('clips, hours, frames per split, labels, styles and the ground-truth physical metrics of the data')
-    .option('--data <dirs>', 'motion data pack folders, comma-separated (default: CHARADES_DATA, else every shared pack: motion, cmu, hdm05)')
+    .option(
+      '--data <dirs>',
+      'motion data pack folders, comma-separated (default: CHARADES_DATA, else every shared pack: motion, cmu, hdm05)',
+    )
     .option('--json', 'print one JSON object instead of a table')
     .action((opts: { data?: string; json?: boolean }) => {
       const stats = computeDataStats(openDataset(opts.data ?? defaultAllDataDirs()));
@@ -179,11 +188,17 @@ export function registerDataCommands(program: Command): void {
   data
     .command('features')
     .description('write the features cache (features.f16 + features.json) the trainer reads, see docs/data-contract.md')
-    .option('--data <dirs>', 'motion data pack folders, comma-separated (default: CHARADES_DATA, else the training packs motion + cmu)')
+    .option(
+      '--data <dirs>',
+      'motion data pack folders, comma-separated (default: CHARADES_DATA, else the training packs motion + cmu)',
+    )
     .option('--out <dir>', `output folder (default: ${defaultFeatureCacheDir()})`)
     .action((opts: { data?: string; out?: string }) => {
       const started = performance.now();
-      const r = writeFeatureCache({ dataDir: opts.data ?? defaultTrainingDataDirs(), outDir: opts.out ?? defaultFeatureCacheDir() });
+      const r = writeFeatureCache({
+        dataDir: opts.data ?? defaultTrainingDataDirs(),
+        outDir: opts.out ?? defaultFeatureCacheDir(),
+      });
       const mib = (r.binBytes + r.metaBytes) / 2 ** 20;
       process.stdout.write(
         `wrote ${r.dir}: ${r.clips} clips, ${r.frames} feature frames, ${mib.toFixed(1)} MiB ` +

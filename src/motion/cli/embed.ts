@@ -4,7 +4,13 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { defaultAllDataDirs, defaultCacheDir, requireDataDir, splitDataDirs } from '../paths.js';
 import {
-  DEFAULT_PARAPHRASES_FILE, buildEmbeddingTable, loadSentenceEncoder, paraphrasesSha256, readExtraTexts, readParaphrases, writeEmbeddingTable,
+  DEFAULT_PARAPHRASES_FILE,
+  buildEmbeddingTable,
+  loadSentenceEncoder,
+  paraphrasesSha256,
+  readExtraTexts,
+  readParaphrases,
+  writeEmbeddingTable,
 } from '../text/index.js';
 
 export interface EmbedOptions {
@@ -36,8 +42,11 @@ export async function runEmbed(opts: EmbedOptions): Promise<EmbedSummary> {
   const dataDirs = tablePacks(opts.data).map((d) => requireDataDir(resolve(d)));
   const annotationsPath = resolve(opts.annotations ?? join(dataDirs[0], 'annotations', 'action-gpt-k4.jsonl'));
   const extraTexts = opts.texts ? readExtraTexts(resolve(opts.texts)) : undefined;
-  const paraphrasesPath = opts.paraphrases === false ? undefined : resolve(opts.paraphrases ?? DEFAULT_PARAPHRASES_FILE);
-  const paraphrases = paraphrasesPath ? { file: readParaphrases(paraphrasesPath), sha256: paraphrasesSha256(paraphrasesPath) } : undefined;
+  const paraphrasesPath =
+    opts.paraphrases === false ? undefined : resolve(opts.paraphrases ?? DEFAULT_PARAPHRASES_FILE);
+  const paraphrases = paraphrasesPath
+    ? { file: readParaphrases(paraphrasesPath), sha256: paraphrasesSha256(paraphrasesPath) }
+    : undefined;
   const encoder = await loadSentenceEncoder(opts.encoder);
   try {
     const indexPath = dataDirs.map((d) => join(d, 'index.jsonl'));
@@ -63,10 +72,15 @@ export async function runEmbed(opts: EmbedOptions): Promise<EmbedSummary> {
 export function registerEmbedCommand(program: Command): void {
   program
     .command('embed')
-    .description('Embed every dataset text, label and Action-GPT description with the frozen text encoder (table for the trainer)')
+    .description(
+      'Embed every dataset text, label and Action-GPT description with the frozen text encoder (table for the trainer)',
+    )
     .option('--out <dir>', 'output folder (default .cache/embeddings/<encoder id>/)')
     .option('--texts <file>', 'extra texts to include: one per line, or a JSON array (.json)')
-    .option('--data <dirs>', 'motion data packs, comma-separated (default CHARADES_DATA, else motion, cmu and hdm05 from ../shared/data)')
+    .option(
+      '--data <dirs>',
+      'motion data packs, comma-separated (default CHARADES_DATA, else motion, cmu and hdm05 from ../shared/data)',
+    )
     .option('--annotations <file>', 'Action-GPT descriptions (default <first pack>/annotations/action-gpt-k4.jsonl)')
     .option('--paraphrases <file>', 'paraphrase sets (default trainer/paraphrases.json)')
     .option('--no-paraphrases', 'leave the paraphrase sets out')

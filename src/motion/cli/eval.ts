@@ -32,7 +32,8 @@ export interface EvalCliOptions {
   fitThreshold?: boolean;
 }
 
-const fmt = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const fmt = (x: number | null | undefined, d = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d);
 const top = (r: number[] | null): string => (r ? r.map((x) => fmt(x)).join(' / ') : '–');
 
 function setTable(name: string, s: SetMetrics): string[] {
@@ -65,12 +66,22 @@ export function reportMarkdown(r: EvalReport): string {
     '',
     '| control | text only | model only | reduction | engine (pinned) | reduction |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...([['initial pose (Recon)', pc.init], ['last pose (Recon)', pc.last], ['key poses (Dist)', pc.keys]] as const).map(
-      ([name, e]) => `| ${name} | ${fmt(e.textOnly)} | ${fmt(e.modelOnly.controlled)} | ${fmt(e.modelOnly.reduction * 100, 1)} % | ${fmt(e.controlled)} | ${fmt(e.reduction * 100, 1)} % |`,
+    ...(
+      [
+        ['initial pose (Recon)', pc.init],
+        ['last pose (Recon)', pc.last],
+        ['key poses (Dist)', pc.keys],
+      ] as const
+    ).map(
+      ([name, e]) =>
+        `| ${name} | ${fmt(e.textOnly)} | ${fmt(e.modelOnly.controlled)} | ${fmt(e.modelOnly.reduction * 100, 1)} % | ${fmt(e.controlled)} | ${fmt(e.reduction * 100, 1)} % |`,
     ),
-    ...([['initial pose (Vel)', pc.init.vel], ['last pose (Vel)', pc.last.vel]] as const).map(
-      ([name, v]) => `| ${name} | ${fmt(v?.textOnly)} | ${fmt(v?.modelOnly)} | | ${fmt(v?.controlled)} | |`,
-    ),
+    ...(
+      [
+        ['initial pose (Vel)', pc.init.vel],
+        ['last pose (Vel)', pc.last.vel],
+      ] as const
+    ).map(([name, v]) => `| ${name} | ${fmt(v?.textOnly)} | ${fmt(v?.modelOnly)} | | ${fmt(v?.controlled)} | |`),
     '',
     `### Continuation (${r.continuation.clips} clips: first half observed, second half predicted)`,
     `| | ADE (m) | FDE (m) |`,
@@ -78,7 +89,7 @@ export function reportMarkdown(r: EvalReport): string {
     `| model | ${fmt(r.continuation.model.ade)} | ${fmt(r.continuation.model.fde)} |`,
     `| constant velocity | ${fmt(r.continuation.constantVelocity.ade)} | ${fmt(r.continuation.constantVelocity.fde)} |`,
     '',
-    '### The model version\'s own (Python) evaluation, from its manifest',
+    "### The model version's own (Python) evaluation, from its manifest",
     '```json',
     JSON.stringify(r.python, null, 1),
     '```',
@@ -91,13 +102,55 @@ export function writeEvalReport(dir: string, r: EvalReport): string[] {
   const files: [string, Buffer | string][] = [
     ['report.json', `${JSON.stringify(r, null, 1)}\n`],
     ['report.md', reportMarkdown(r)],
-    ['rprecision-per-action.png', barChart('top-3 R-precision per action (test)', ['ground truth', 'generated'], r.sets.test.perAction.map((a) => ({ label: a.action, values: [a.top3Gt, a.top3Gen] })), { max: 1 })],
-    ['foot-skate-histogram.png', histogram('foot-skate ratio per clip (test)', [{ name: 'ground truth', values: r.sets.test.footSkatePerClip.gt }, { name: 'generated', values: r.sets.test.footSkatePerClip.k4 }])],
-    ['pose-control.png', barChart('pose-control error (m)', ['text only', 'model only', 'pinned'], [
-      { label: 'init', values: [r.poseControl.init.textOnly, r.poseControl.init.modelOnly.controlled, r.poseControl.init.controlled] },
-      { label: 'last', values: [r.poseControl.last.textOnly, r.poseControl.last.modelOnly.controlled, r.poseControl.last.controlled] },
-      { label: 'keys', values: [r.poseControl.keys.textOnly, r.poseControl.keys.modelOnly.controlled, r.poseControl.keys.controlled] },
-    ])],
+    [
+      'rprecision-per-action.png',
+      barChart(
+        'top-3 R-precision per action (test)',
+        ['ground truth', 'generated'],
+        r.sets.test.perAction.map((a) => ({ label: a.action, values: [a.top3Gt, a.top3Gen] })),
+        { max: 1 },
+      ),
+    ],
+    [
+      'foot-skate-histogram.png',
+      histogram('foot-skate ratio per clip (test)', [
+        { name: 'ground truth', values: r.sets.test.footSkatePerClip.gt },
+        { name: 'generated', values: r.sets.test.footSkatePerClip.k4 },
+      ]),
+    ],
+    [
+      'pose-control.png',
+      barChart(
+        'pose-control error (m)',
+        ['text only', 'model only', 'pinned'],
+        [
+          {
+            label: 'init',
+            values: [
+              r.poseControl.init.textOnly,
+              r.poseControl.init.modelOnly.controlled,
+              r.poseControl.init.controlled,
+            ],
+          },
+          {
+            label: 'last',
+            values: [
+              r.poseControl.last.textOnly,
+              r.poseControl.last.modelOnly.controlled,
+              r.poseControl.last.controlled,
+            ],
+          },
+          {
+            label: 'keys',
+            values: [
+              r.poseControl.keys.textOnly,
+              r.poseControl.keys.modelOnly.controlled,
+              r.poseControl.keys.controlled,
+            ],
+          },
+        ],
+      ),
+    ],
   ];
   for (const [name, content] of files) writeFileSync(join(dir, name), content);
   return files.map(([name]) => join(dir, name));
@@ -128,7 +181,13 @@ async function refreshFitThreshold(o: EvalCliOptions): Promise<unknown> {
   const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, bestOf: 1 });
   const { ev } = await loadEvaluator(engine.manifest, engine.modelDir);
   try {
-    const found = await fitThreshold({ manifest: engine.manifest, ev, encoder: await sharedSentenceEncoder(), dataDir: resolve(o.data ?? defaultDataDir()), refresh: true });
+    const found = await fitThreshold({
+      manifest: engine.manifest,
+      ev,
+      encoder: await sharedSentenceEncoder(),
+      dataDir: resolve(o.data ?? defaultDataDir()),
+      refresh: true,
+    });
     if (!found) throw new Error(`no test split to calibrate on in ${o.data ?? defaultDataDir()}`);
     return found.calibration ?? found;
   } finally {
@@ -141,11 +200,22 @@ export async function runProbeCommand(o: EvalCliOptions): Promise<ProbeReport> {
   const file = loadProbeFile(resolve(o.probes as string));
   const planner = await probePlanner();
   const bestOf = o.bestOf === undefined ? undefined : parseBestOf(o.bestOf, '--best-of');
-  const engine = await createEngine({ modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(o.data ? { dataDir: o.data } : {}), ...(bestOf ? { bestOf } : {}) });
+  const engine = await createEngine({
+    modelDir: o.model,
+    modelsDir: o.models,
+    version: o.modelVersion,
+    ...(o.data ? { dataDir: o.data } : {}),
+    ...(bestOf ? { bestOf } : {}),
+  });
   try {
     return await runProbes(file, planner, engine, {
-      only: o.only?.split(',').map((s) => s.trim()).filter(Boolean),
-      onProbe: o.quiet ? undefined : (r, i, n) => process.stderr.write(`[${i + 1}/${n}] ${r.pass ? 'pass' : 'fail'} ${r.id}\n`),
+      only: o.only
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      onProbe: o.quiet
+        ? undefined
+        : (r, i, n) => process.stderr.write(`[${i + 1}/${n}] ${r.pass ? 'pass' : 'fail'} ${r.id}\n`),
     });
   } finally {
     await engine.close();
@@ -166,9 +236,15 @@ export function registerEvalCommand(program: Command): void {
     .option('--evaluator <dir>', 'folder with eval_motion.onnx and eval_text.onnx when the model has none')
     .option('--data <dir>', 'motion data folder')
     .option('--quiet', 'no progress on stderr')
-    .option('--probes <file>', 'run acting probes instead: prompts through the offline planner and the engine, physical checks on the joints (e.g. bench/probes/acting.json)')
+    .option(
+      '--probes <file>',
+      'run acting probes instead: prompts through the offline planner and the engine, physical checks on the joints (e.g. bench/probes/acting.json)',
+    )
     .option('--only <ids>', 'with --probes: only these probe ids or categories (comma-separated)')
-    .option('--best-of <n>', "candidates per sample (default CHARADES_BEST_OF or the engine's measured default); 1 for scores not chosen by the evaluator that judges them")
+    .option(
+      '--best-of <n>',
+      "candidates per sample (default CHARADES_BEST_OF or the engine's measured default); 1 for scores not chosen by the evaluator that judges them",
+    )
     .option('--fit-threshold', "re-derive the model's best-of-N confidence threshold from the test split and print it")
     .action(async (o: EvalCliOptions) => {
       if (o.probes) {

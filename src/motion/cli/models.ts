@@ -44,7 +44,9 @@ function metricAt(metrics: unknown, path: string): number | null {
 }
 
 function formatMetrics(metrics: Record<string, unknown> | undefined): string {
-  return LISTED_METRICS.map((m) => [`${m.startsWith('production.') ? 'engine ' : ''}${m.split('.').pop()}`, metricAt(metrics, m)] as const)
+  return LISTED_METRICS.map(
+    (m) => [`${m.startsWith('production.') ? 'engine ' : ''}${m.split('.').pop()}`, metricAt(metrics, m)] as const,
+  )
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${v!.toPrecision(4)}`)
     .join(' ');
@@ -55,31 +57,41 @@ export function registerModelsCommands(program: Command): void {
   const models = program.command('models').description('the model registry: installed versions and which one is live');
   registerVocabularyCommand(models);
   const dirOf = (cmd: Command) => modelsDirOf(cmd.opts<{ models?: string }>());
-  const sub = (name: string) => models.command(name).option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)');
+  const sub = (name: string) =>
+    models.command(name).option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)');
 
-  sub('list').description('installed versions, the live one marked with *').option('--json', 'machine-readable')
+  sub('list')
+    .description('installed versions, the live one marked with *')
+    .option('--json', 'machine-readable')
     .action((opts: { json?: boolean }, cmd: Command) => {
       const dir = dirOf(cmd);
       const versions = listVersions(dir);
       if (opts.json) return print(JSON.stringify({ registry: dir, live: liveVersion(dir), versions }, null, 1));
       if (versions.length === 0) return print(`no model versions in ${dir}`);
-      for (const v of versions) print(`${v.live ? '*' : ' '} ${v.version}  ${v.created ?? ''}  ${v.problem ? `BROKEN: ${v.problem}` : formatMetrics(v.metrics)}`);
+      for (const v of versions)
+        print(
+          `${v.live ? '*' : ' '} ${v.version}  ${v.created ?? ''}  ${v.problem ? `BROKEN: ${v.problem}` : formatMetrics(v.metrics)}`,
+        );
     });
 
-  sub('use').argument('<version>').description('verify VERSION and make it live')
+  sub('use')
+    .argument('<version>')
+    .description('verify VERSION and make it live')
     .action(async (version: string, _opts: unknown, cmd: Command) => {
       const r = await useVersion(dirOf(cmd), version, { loadOnnx: true });
       print(`${r.version} is live (was ${r.previous ?? 'none'})`);
     });
 
-  sub('rollback').description('make the previously live version live again')
+  sub('rollback')
+    .description('make the previously live version live again')
     .action(async (_opts: unknown, cmd: Command) => {
       const r = await rollback(dirOf(cmd));
       for (const s of r.skipped) print(`skipped ${s}`);
       print(`${r.version} is live again (was ${r.previous ?? 'none'})`);
     });
 
-  sub('verify').argument('[version]', 'default: the live version')
+  sub('verify')
+    .argument('[version]', 'default: the live version')
     .option('--no-load', 'skip loading the ONNX files in onnxruntime')
     .description('check a version: manifest, sha256 of every file, ONNX headers, IO names, text encoder')
     .action(async (version: string | undefined, opts: { load: boolean }, cmd: Command) => {
@@ -118,18 +130,41 @@ async function vocabularyAction(version: string | undefined, opts: VocabularyOpt
   const annotations = opts.annotations ?? join(dataDirs[0], 'annotations', 'action-gpt-k4.jsonl');
   const encoder = await sharedSentenceEncoder();
   const t0 = performance.now();
-  const { file, bytes } = await writeVocabulary({ modelDir, encoder, dataDirs, paraphrases: opts.paraphrases ?? DEFAULT_PARAPHRASES, annotations });
+  const { file, bytes } = await writeVocabulary({
+    modelDir,
+    encoder,
+    dataDirs,
+    paraphrases: opts.paraphrases ?? DEFAULT_PARAPHRASES,
+    annotations,
+  });
   const counts = ['label', 'text', 'paraphrase', 'action-gpt'].map((k) => `${file.sources[k]} ${k}`).join(', ');
-  process.stdout.write(`wrote the vocabulary of ${chosen}: ${file.entries.length} entries (${counts}), ${(bytes / 1048576).toFixed(2)} MiB, ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `wrote the vocabulary of ${chosen}: ${file.entries.length} entries (${counts}), ${(bytes / 1048576).toFixed(2)} MiB, ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 /** Adds `vocabulary` to the `models` command. */
 function registerVocabularyCommand(models: Command): void {
-  models.command('vocabulary').argument('[version]', 'model version (default: the LIVE one)')
-    .description("write a version's vocabulary (texts, labels, paraphrases, Action-GPT descriptions + embeddings) for the agent's grounding")
+  models
+    .command('vocabulary')
+    .argument('[version]', 'model version (default: the LIVE one)')
+    .description(
+      "write a version's vocabulary (texts, labels, paraphrases, Action-GPT descriptions + embeddings) for the agent's grounding",
+    )
     .option('--models <dir>', 'registry folder (default CHARADES_MODELS or models/)')
-    .option('--data <dir>', 'a data pack the model was trained on; repeat for several (default CHARADES_DATA)', collect, [])
-    .option('--paraphrases <file>', `training paraphrases, "phrases" only (default ${DEFAULT_PARAPHRASES}; absent = none)`)
-    .option('--annotations <file>', 'Action-GPT descriptions JSONL (default: annotations/action-gpt-k4.jsonl of the first --data)')
+    .option(
+      '--data <dir>',
+      'a data pack the model was trained on; repeat for several (default CHARADES_DATA)',
+      collect,
+      [],
+    )
+    .option(
+      '--paraphrases <file>',
+      `training paraphrases, "phrases" only (default ${DEFAULT_PARAPHRASES}; absent = none)`,
+    )
+    .option(
+      '--annotations <file>',
+      'Action-GPT descriptions JSONL (default: annotations/action-gpt-k4.jsonl of the first --data)',
+    )
     .action((version: string | undefined, opts: VocabularyOptions) => vocabularyAction(version, opts));
 }

@@ -54,11 +54,15 @@ export async function decodeTokens(model: LoadedModel, job: DecodeJob): Promise<
   const samples = job.rngs.length;
   if (job.past.length !== samples) throw new Error(`decodeTokens: ${job.past.length} pasts for ${samples} samples`);
   const P = job.past[0]?.length ?? 0;
-  if (job.past.some((p) => p.length !== P)) throw new Error('decodeTokens: every sample needs a past of the same length');
+  if (job.past.some((p) => p.length !== P))
+    throw new Error('decodeTokens: every sample needs a past of the same length');
   const newTokens = job.duration - P;
-  if (newTokens < 1) throw new Error(`decodeTokens: duration ${job.duration} leaves no token to generate after a past of ${P}`);
-  if (job.duration > g.maxTokens) throw new Error(`decodeTokens: ${job.duration} tokens exceed the model's ${g.maxTokens}`);
-  if (job.controls.length > g.maxControls) throw new Error(`too many pose controls (${job.controls.length}); the model takes at most ${g.maxControls}`);
+  if (newTokens < 1)
+    throw new Error(`decodeTokens: duration ${job.duration} leaves no token to generate after a past of ${P}`);
+  if (job.duration > g.maxTokens)
+    throw new Error(`decodeTokens: ${job.duration} tokens exceed the model's ${g.maxTokens}`);
+  if (job.controls.length > g.maxControls)
+    throw new Error(`too many pose controls (${job.controls.length}); the model takes at most ${g.maxControls}`);
   const guided = job.guidance !== 1 && job.textEmb !== null;
   const per = guided ? 2 : 1;
   const rows = samples * per;
@@ -112,7 +116,8 @@ export async function decodeTokens(model: LoadedModel, job: DecodeJob): Promise<
     for (let s = 0; s < samples; s++) {
       const codes: number[] = [];
       for (let k = 0; k < K; k++) {
-        const at = (row: number): Float32Array => logits.subarray(((row * seqLen + seqLen - 1) * K + k) * V, ((row * seqLen + seqLen - 1) * K + k + 1) * V);
+        const at = (row: number): Float32Array =>
+          logits.subarray(((row * seqLen + seqLen - 1) * K + k) * V, ((row * seqLen + seqLen - 1) * K + k + 1) * V);
         const cond = at(s * per);
         const dist = guided ? guidanceMix(cond, at(s * per + 1), job.guidance, mixed) : cond;
         codes.push(sampleToken(dist, job.sampling, job.rngs[s]));
@@ -136,18 +141,30 @@ export function staticPoseFeatures(pose: Float32Array): Float32Array {
 }
 
 /** VQ codes of raw feature windows: [batch, 4·tokens, 71] → [batch][tokens][K]. */
-export async function encodeFeatures(model: LoadedModel, features: Float32Array, batch: number): Promise<TokenCodes[][]> {
+export async function encodeFeatures(
+  model: LoadedModel,
+  features: Float32Array,
+  batch: number,
+): Promise<TokenCodes[][]> {
   const frames = features.length / (batch * FEATURE_DIM);
-  if (!Number.isInteger(frames) || frames % 4 !== 0 || frames === 0) throw new Error(`encodeFeatures: ${frames} frames per item; need a positive multiple of 4`);
-  const result = await model.sessions.vq_encoder.run({ features: new ort.Tensor('float32', features, [batch, frames, FEATURE_DIM]) });
+  if (!Number.isInteger(frames) || frames % 4 !== 0 || frames === 0)
+    throw new Error(`encodeFeatures: ${frames} frames per item; need a positive multiple of 4`);
+  const result = await model.sessions.vq_encoder.run({
+    features: new ort.Tensor('float32', features, [batch, frames, FEATURE_DIM]),
+  });
   const codes = result.codes;
   const [b, n, K] = codes.dims as number[];
   const data = codes.data as BigInt64Array;
-  return Array.from({ length: b }, (_, i) => Array.from({ length: n }, (_, t) => Array.from({ length: K }, (_, k) => Number(data[(i * n + t) * K + k]))));
+  return Array.from({ length: b }, (_, i) =>
+    Array.from({ length: n }, (_, t) => Array.from({ length: K }, (_, k) => Number(data[(i * n + t) * K + k]))),
+  );
 }
 
 /** Raw features of codes: [batch][tokens][K] → one Float32Array of [tokens·4, 71] per item. */
-export async function decodeCodes(model: LoadedModel, codes: readonly (readonly TokenCodes[])[]): Promise<Float32Array[]> {
+export async function decodeCodes(
+  model: LoadedModel,
+  codes: readonly (readonly TokenCodes[])[],
+): Promise<Float32Array[]> {
   const batch = codes.length;
   const n = codes[0].length;
   const K = model.gpt.numCodebooks;

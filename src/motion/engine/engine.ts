@@ -8,7 +8,16 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseMotionRequest, type Motion, type MotionRef, type MotionRequest, type MotionRequestInput, type ModelManifest, type PoseRef, type RequestSegment } from '../contracts.js';
+import {
+  parseMotionRequest,
+  type Motion,
+  type MotionRef,
+  type MotionRequest,
+  type MotionRequestInput,
+  type ModelManifest,
+  type PoseRef,
+  type RequestSegment,
+} from '../contracts.js';
 import { activeConfig } from '../../config/active.js';
 import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
 import { defaultDataDir, defaultModelsDir } from '../paths.js';
@@ -19,13 +28,31 @@ import type { SentenceEncoder } from '../text/encoder.js';
 import { textSide } from '../text/side.js';
 import { sharedSentenceEncoder } from '../text/config.js';
 import { resampleMotion } from '../transforms.js';
-import { decodeCodes, decodeTokens, encodeFeatures, staticPoseFeatures, type Control, type TokenCodes } from './decode.js';
+import {
+  decodeCodes,
+  decodeTokens,
+  encodeFeatures,
+  staticPoseFeatures,
+  type Control,
+  type TokenCodes,
+} from './decode.js';
 import { loadModel, type LoadedModel, type TaskName } from './model.js';
 import type { Pin } from './pin.js';
 import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
 import { parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
-import { DEFAULT_BEST_OF, candidateRng, candidateRow, createFitJudge, hasEvaluator, parseBestOf, type CandidateScore, type Choice, type Fit, type FitJudge } from './rerank.js';
+import {
+  DEFAULT_BEST_OF,
+  candidateRng,
+  candidateRow,
+  createFitJudge,
+  hasEvaluator,
+  parseBestOf,
+  type CandidateScore,
+  type Choice,
+  type Fit,
+  type FitJudge,
+} from './rerank.js';
 import { validateSamplingOptions, type Rng } from './sampling.js';
 
 /** 20 fps / 4 frames per token. */
@@ -116,7 +143,10 @@ function resolveModelDir(opts: EngineOptions): string {
   if (opts.modelDir) return resolve(opts.modelDir);
   const registry = resolve(opts.modelsDir ?? defaultModelsDir());
   const version = opts.version ?? liveVersion(registry);
-  if (!version) throw new Error(`no live model in ${registry} (models/LIVE is missing); publish a version or pass a version / --model DIR`);
+  if (!version)
+    throw new Error(
+      `no live model in ${registry} (models/LIVE is missing); publish a version or pass a version / --model DIR`,
+    );
   const dir = join(registry, version);
   if (!existsSync(dir)) throw new Error(`model version "${version}" is not in ${registry}`);
   return dir;
@@ -206,7 +236,9 @@ class OnnxEngine implements Engine {
 
   close(): Promise<void> {
     if (!this.closing) {
-      this.closing = (this.inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drained = r))).then(() => Promise.all([this.model.close(), this.judge?.close()]).then(() => undefined));
+      this.closing = (this.inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => (this.drained = r))).then(() =>
+        Promise.all([this.model.close(), this.judge?.close()]).then(() => undefined),
+      );
     }
     return this.closing;
   }
@@ -220,18 +252,42 @@ class OnnxEngine implements Engine {
     const newTokens = tokensFor(segment.seconds, g.maxTokens);
     const c = segment.control ?? {};
     const where = `segments[${index}]`;
-    if (c.continueFrom && index > 0) throw new Error(`${where}.control.continueFrom: only the first segment can continue an earlier motion (later segments continue the previous one)`);
+    if (c.continueFrom && index > 0)
+      throw new Error(
+        `${where}.control.continueFrom: only the first segment can continue an earlier motion (later segments continue the previous one)`,
+      );
     const poseOpts = { dataDir: this.opts.dataDir };
     const controls: PlannedControl[] = [];
     const lastFrame = newTokens * FRAMES_PER_TOKEN - 1;
-    if (c.init) controls.push({ pose: await resolvePoseRef(c.init, this.resolver(), poseOpts), at: 0, frame: 0, facing: facingOf(c.init) });
+    if (c.init)
+      controls.push({
+        pose: await resolvePoseRef(c.init, this.resolver(), poseOpts),
+        at: 0,
+        frame: 0,
+        facing: facingOf(c.init),
+      });
     for (const [k, key] of (c.keys ?? []).entries()) {
-      if (key.at > segment.seconds) throw new Error(`${where}.control.keys[${k}]: a key pose at ${key.at} s is after the end of the ${segment.seconds} s segment`);
+      if (key.at > segment.seconds)
+        throw new Error(
+          `${where}.control.keys[${k}]: a key pose at ${key.at} s is after the end of the ${segment.seconds} s segment`,
+        );
       const pose = await resolvePoseRef(key.pose, this.resolver(), poseOpts);
-      controls.push({ pose, at: Math.min(newTokens - 1, Math.floor(key.at * TOKENS_PER_SECOND)), frame: Math.min(lastFrame, Math.round(key.at * FPS_OUT)), facing: facingOf(key.pose) });
+      controls.push({
+        pose,
+        at: Math.min(newTokens - 1, Math.floor(key.at * TOKENS_PER_SECOND)),
+        frame: Math.min(lastFrame, Math.round(key.at * FPS_OUT)),
+        facing: facingOf(key.pose),
+      });
     }
-    if (c.last) controls.push({ pose: await resolvePoseRef(c.last, this.resolver(), poseOpts), at: newTokens - 1, frame: lastFrame, facing: facingOf(c.last) });
-    if (controls.length > g.maxControls) throw new Error(`${where}: ${controls.length} pose controls; the model takes at most ${g.maxControls}`);
+    if (c.last)
+      controls.push({
+        pose: await resolvePoseRef(c.last, this.resolver(), poseOpts),
+        at: newTokens - 1,
+        frame: lastFrame,
+        facing: facingOf(c.last),
+      });
+    if (controls.length > g.maxControls)
+      throw new Error(`${where}: ${controls.length} pose controls; the model takes at most ${g.maxControls}`);
     return { segment, newTokens, controls };
   }
 
@@ -253,7 +309,10 @@ class OnnxEngine implements Engine {
     let motion = await this.resolver()(ref);
     if (motion.fps !== 20) motion = resampleMotion(motion, 20);
     const tokens = Math.min(this.model.gpt.maxPastTokens, Math.floor((motion.numFrames - 1) / FRAMES_PER_TOKEN));
-    if (tokens < 1) throw new Error(`continueFrom ${what}: the motion has ${motion.numFrames} frames; at least ${FRAMES_PER_TOKEN + 1} are needed to continue it`);
+    if (tokens < 1)
+      throw new Error(
+        `continueFrom ${what}: the motion has ${motion.numFrames} frames; at least ${FRAMES_PER_TOKEN + 1} are needed to continue it`,
+      );
     const frames = tokens * FRAMES_PER_TOKEN + 1;
     const startFrame = motion.numFrames - frames;
     const window = motion.joints.slice(startFrame * NUM_JOINTS * 3);
@@ -267,30 +326,45 @@ class OnnxEngine implements Engine {
 
   private async run(req: MotionRequest, gen: GenerateOptions): Promise<GenerateResult> {
     if (req.modelVersion && req.modelVersion !== this.version) {
-      throw new Error(`the request asks for model version "${req.modelVersion}", but this engine runs "${this.version}"`);
+      throw new Error(
+        `the request asks for model version "${req.modelVersion}", but this engine runs "${this.version}"`,
+      );
     }
     const g = this.model.gpt;
-    const sampling = { temperature: req.temperature, topK: this.opts.topK ?? g.sampling.topK, topP: this.opts.topP ?? g.sampling.topP };
+    const sampling = {
+      temperature: req.temperature,
+      topK: this.opts.topK ?? g.sampling.topK,
+      topP: this.opts.topP ?? g.sampling.topP,
+    };
     validateSamplingOptions(sampling);
     const guidance = req.guidance ?? g.sampling.guidance;
     const plans = await Promise.all(req.segments.map((s, i) => this.planSegment(s, i)));
     const totalTokens = plans.reduce((s, p) => s + p.newTokens, 0);
     let done = 0;
     const progress = (stage: GenerateProgress['stage']): void =>
-      gen.onProgress?.({ stage, tokens: done, totalTokens, fraction: stage === 'finish' ? 1 : stage === 'prepare' ? 0 : 0.05 + (0.9 * done) / totalTokens });
+      gen.onProgress?.({
+        stage,
+        tokens: done,
+        totalTokens,
+        fraction: stage === 'finish' ? 1 : stage === 'prepare' ? 0 : 0.05 + (0.9 * done) / totalTokens,
+      });
     progress('prepare');
 
     const [embeddings, poseCodes, given] = await Promise.all([
       Promise.all(req.segments.map((s) => this.embed(s))),
       this.encodePoses(plans),
-      req.segments[0].control?.continueFrom ? this.encodePast(req.segments[0].control.continueFrom) : Promise.resolve(null),
+      req.segments[0].control?.continueFrom
+        ? this.encodePast(req.segments[0].control.continueFrom)
+        : Promise.resolve(null),
     ]);
 
     const samples = req.samples;
     const bestOf = this.candidatesPerSample(gen);
     const rows = samples * bestOf;
     // Candidate-major rows (rerank.ts): rows 0 … samples−1 are exactly the batch without re-ranking.
-    const rngs: Rng[] = Array.from({ length: rows }, (_, r) => candidateRng(req.seed, r % samples, Math.floor(r / samples)));
+    const rngs: Rng[] = Array.from({ length: rows }, (_, r) =>
+      candidateRng(req.seed, r % samples, Math.floor(r / samples)),
+    );
     const prefix = given?.codes ?? [];
     const codes: TokenCodes[][] = Array.from({ length: rows }, () => [...prefix]);
     const tasks: TaskName[] = [];
@@ -320,8 +394,16 @@ class OnnxEngine implements Engine {
 
     const features = await decodeCodes(this.model, codes);
     const dropValues = prefix.length * FRAMES_PER_TOKEN * FEATURE_DIM;
-    const choices = await this.choose(features.map((f) => f.subarray(dropValues)), plans, embeddings, samples, bestOf);
-    const motions = choices.map((c, s) => this.finish(features[c.row], req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false, c.fit));
+    const choices = await this.choose(
+      features.map((f) => f.subarray(dropValues)),
+      plans,
+      embeddings,
+      samples,
+      bestOf,
+    );
+    const motions = choices.map((c, s) =>
+      this.finish(features[c.row], req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false, c.fit),
+    );
     progress('finish');
     return {
       motions,
@@ -333,13 +415,23 @@ class OnnxEngine implements Engine {
   private candidatesPerSample(gen: GenerateOptions): number {
     if (gen.bestOf === undefined) return this.bestOf;
     const n = parseBestOf(gen.bestOf, 'bestOf');
-    if (n > 1 && !this.judge) throw new Error(`bestOf ${n}: model ${this.version} carries no evaluator (eval_motion.onnx, eval_text.onnx) to rank candidates with`);
+    if (n > 1 && !this.judge)
+      throw new Error(
+        `bestOf ${n}: model ${this.version} carries no evaluator (eval_motion.onnx, eval_text.onnx) to rank candidates with`,
+      );
     return n;
   }
 
   /** Per sample, the candidate row to keep and its fit; without an evaluator, sample s keeps row s. */
-  private async choose(features: Float32Array[], plans: SegmentPlan[], embeddings: Float32Array[], samples: number, bestOf: number): Promise<Choice[]> {
-    if (!this.judge) return Array.from({ length: samples }, (_, s) => ({ row: candidateRow(s, 0, samples), scores: [] }));
+  private async choose(
+    features: Float32Array[],
+    plans: SegmentPlan[],
+    embeddings: Float32Array[],
+    samples: number,
+    bestOf: number,
+  ): Promise<Choice[]> {
+    if (!this.judge)
+      return Array.from({ length: samples }, (_, s) => ({ row: candidateRow(s, 0, samples), scores: [] }));
     let start = 0;
     const windows = plans.map((p) => {
       const w = { start, end: start + p.newTokens * FRAMES_PER_TOKEN };
@@ -370,7 +462,11 @@ class OnnxEngine implements Engine {
       recover = { heading0: headingAngles(j, 1)[0], root0: [j[0], j[2]] };
     } else {
       const init = plans[0].controls.find((c) => c.at === 0);
-      if (init) recover = { heading0: headingAngles(init.pose.joints, 1)[0], root0: [init.pose.joints[0], init.pose.joints[2]] };
+      if (init)
+        recover = {
+          heading0: headingAngles(init.pose.joints, 1)[0],
+          root0: [init.pose.joints[0], init.pose.joints[2]],
+        };
     }
     const segments = [];
     const pins: Pin[] = [];
@@ -378,7 +474,8 @@ class OnnxEngine implements Engine {
     for (const plan of plans) {
       const end = start + plan.newTokens * FRAMES_PER_TOKEN;
       segments.push({ text: plan.segment.text, start, end });
-      for (const c of plan.controls) pins.push({ frame: dropFrames + start + c.frame, joints: c.pose.joints, facing: c.facing });
+      for (const c of plan.controls)
+        pins.push({ frame: dropFrames + start + c.frame, joints: c.pose.joints, facing: c.facing });
       start = end;
     }
     return finishMotion(features, frames, {
@@ -413,7 +510,10 @@ export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   });
   if (opts.bestOf !== undefined) parseBestOf(opts.bestOf, 'bestOf');
   const judge = hasEvaluator(model.manifest, dir)
-    ? await createFitJudge(model.manifest, dir, { encoder, dataDir: opts.dataDir === undefined ? defaultDataDir() : opts.dataDir }).catch(async (err: unknown) => {
+    ? await createFitJudge(model.manifest, dir, {
+        encoder,
+        dataDir: opts.dataDir === undefined ? defaultDataDir() : opts.dataDir,
+      }).catch(async (err: unknown) => {
         await model.close();
         throw err;
       })

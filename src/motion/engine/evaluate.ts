@@ -33,8 +33,17 @@ import { EXTERNAL_TEST_PACK, REPO_ROOT, SHARED_DATA, defaultTrainingDataDirs, sp
 import { paraphraseSets, readParaphrases } from '../text/paraphrases.js';
 import { setsForClip } from '../text/table.js';
 import {
-  FLOOR_LEVEL_M, groupScores, macro, measureFloorActs, measureSides, pelvisMin, rarestThird, trainingCounts,
-  type FidelityReport, type FloorClip, type RowHit,
+  FLOOR_LEVEL_M,
+  groupScores,
+  macro,
+  measureFloorActs,
+  measureSides,
+  pelvisMin,
+  rarestThird,
+  trainingCounts,
+  type FidelityReport,
+  type FloorClip,
+  type RowHit,
 } from './fidelity.js';
 import { readManifest } from '../registry.js';
 import type { SentenceEncoder } from '../text/encoder.js';
@@ -84,12 +93,27 @@ export interface SetMetrics {
    * k4Features / k0Features: the same samples' decoded features before post-processing, which is what
    * `python -m trainer evaluate` scores (same weights, same evaluator: the like-for-like comparison).
    */
-  rPrecision: { gt: number[] | null; gtRawText: number[] | null; k4: number[] | null; k0: number[] | null; k4Features: number[] | null; k0Features: number[] | null; note?: string };
+  rPrecision: {
+    gt: number[] | null;
+    gtRawText: number[] | null;
+    k4: number[] | null;
+    k0: number[] | null;
+    k4Features: number[] | null;
+    k0Features: number[] | null;
+    note?: string;
+  };
   fid: { k4: number; k0: number };
   mmDist: { gt: number; k4: number; k0: number };
   diversity: { gt: number | null; k4: number | null };
   footSkate: { gt: number; k4: number; k4WithoutCleanup: number };
-  perAction: { action: string; clips: number; top3Gt: number; top3Gen: number; pelvisMinGt: number; pelvisMinGenerated: number }[];
+  perAction: {
+    action: string;
+    clips: number;
+    top3Gt: number;
+    top3Gen: number;
+    pelvisMinGt: number;
+    pelvisMinGenerated: number;
+  }[];
   footSkatePerClip: { gt: number[]; k4: number[] };
   /** Each clip inside a full R-precision batch: its label, pack and top-3 hits (what the macro figures average). */
   rows: RowHit[];
@@ -154,13 +178,20 @@ function readDescriptions(dataDir: string): Map<string, string[]> {
   return out;
 }
 
-export async function loadEvaluator(manifest: ModelManifest, modelDir: string, evaluatorDir?: string): Promise<{ ev: Evaluator; where: string }> {
+export async function loadEvaluator(
+  manifest: ModelManifest,
+  modelDir: string,
+  evaluatorDir?: string,
+): Promise<{ ev: Evaluator; where: string }> {
   const fromManifest = manifest.onnx.eval_motion && manifest.onnx.eval_text;
   const dir = evaluatorDir ? resolve(evaluatorDir) : modelDir;
   const motionFile = join(dir, evaluatorDir || !fromManifest ? 'eval_motion.onnx' : manifest.onnx.eval_motion.file);
   const textFile = join(dir, evaluatorDir || !fromManifest ? 'eval_text.onnx' : manifest.onnx.eval_text.file);
   for (const f of [motionFile, textFile]) {
-    if (!existsSync(f)) throw new Error(`no evaluator: ${f} is missing (model ${manifest.version} carries none; pass --evaluator DIR with eval_motion.onnx and eval_text.onnx)`);
+    if (!existsSync(f))
+      throw new Error(
+        `no evaluator: ${f} is missing (model ${manifest.version} carries none; pass --evaluator DIR with eval_motion.onnx and eval_text.onnx)`,
+      );
   }
   const [motion, text] = await Promise.all([
     createSession(readFileSync(motionFile), motionFile, { providers: ['cpu'], threads: 1 }),
@@ -170,7 +201,9 @@ export async function loadEvaluator(manifest: ModelManifest, modelDir: string, e
   const declared = textDim && textDim.isTensor ? textDim.shape[1] : undefined;
   if (typeof declared === 'number' && declared !== manifest.textEncoder.dim) {
     await Promise.all([motion.session.release(), text.session.release()]);
-    throw new Error(`${textFile}: the evaluator reads ${declared}-d text embeddings, but model ${manifest.version} uses ${manifest.textEncoder.id} (${manifest.textEncoder.dim}-d)`);
+    throw new Error(
+      `${textFile}: the evaluator reads ${declared}-d text embeddings, but model ${manifest.version} uses ${manifest.textEncoder.id} (${manifest.textEncoder.dim}-d)`,
+    );
   }
   return { ev: { motion: motion.session, text: text.session }, where: dir };
 }
@@ -178,7 +211,11 @@ export async function loadEvaluator(manifest: ModelManifest, modelDir: string, e
 // ---------------------------------------------------------------- embeddings
 
 /** Evaluator motion embeddings of raw feature sequences (normalised here with the model's statistics). */
-export async function embedMotions(ev: Evaluator, feats: Float32Array[], manifest: ModelManifest): Promise<Float32Array[]> {
+export async function embedMotions(
+  ev: Evaluator,
+  feats: Float32Array[],
+  manifest: ModelManifest,
+): Promise<Float32Array[]> {
   const { mean, std } = manifest.features;
   const out: Float32Array[] = [];
   for (let i = 0; i < feats.length; i += 32) {
@@ -186,10 +223,18 @@ export async function embedMotions(ev: Evaluator, feats: Float32Array[], manifes
     const frames = Math.max(...chunk.map((f) => f.length / FEATURE_DIM));
     const data = new Float32Array(chunk.length * frames * FEATURE_DIM);
     chunk.forEach((f, b) => {
-      for (let k = 0; k < f.length; k++) data[b * frames * FEATURE_DIM + k] = (f[k] - mean[k % FEATURE_DIM]) / std[k % FEATURE_DIM];
+      for (let k = 0; k < f.length; k++)
+        data[b * frames * FEATURE_DIM + k] = (f[k] - mean[k % FEATURE_DIM]) / std[k % FEATURE_DIM];
     });
-    const lengths = new ort.Tensor('int64', BigInt64Array.from(chunk, (f) => BigInt(f.length / FEATURE_DIM)), [chunk.length]);
-    const r = await ev.motion.run({ features: new ort.Tensor('float32', data, [chunk.length, frames, FEATURE_DIM]), lengths });
+    const lengths = new ort.Tensor(
+      'int64',
+      BigInt64Array.from(chunk, (f) => BigInt(f.length / FEATURE_DIM)),
+      [chunk.length],
+    );
+    const r = await ev.motion.run({
+      features: new ort.Tensor('float32', data, [chunk.length, frames, FEATURE_DIM]),
+      lengths,
+    });
     const e = r.embedding;
     const dim = (e.dims as number[])[1];
     for (let b = 0; b < chunk.length; b++) out.push((e.data as Float32Array).slice(b * dim, (b + 1) * dim));
@@ -288,7 +333,15 @@ function floorClips(ds: Dataset, descriptions: Map<string, string[]>): FloorClip
     const gtPelvisMin = pelvisMin(ds.positions(r), r.num_frames);
     const text = r.texts[0];
     if (gtPelvisMin > FLOOR_LEVEL_M || !text) return [];
-    return [{ record: r, text, descriptions: descriptions.get(text) ?? [], gtPelvisMin, seconds: Math.min(12, Math.max(1, (r.num_frames - 1) / 20)) }];
+    return [
+      {
+        record: r,
+        text,
+        descriptions: descriptions.get(text) ?? [],
+        gtPelvisMin,
+        seconds: Math.min(12, Math.max(1, (r.num_frames - 1) / 20)),
+      },
+    ];
   });
 }
 
@@ -315,14 +368,34 @@ interface EvalRun {
 }
 
 /** One clip's request through the engine, seeded by its index; with the decoded features kept. */
-async function generateOne(run: EvalRun, c: ClipCase, i: number, extra: Record<string, unknown>, flags: GenFlags): Promise<{ motion: Motion; features: Float32Array }> {
+async function generateOne(
+  run: EvalRun,
+  c: ClipCase,
+  i: number,
+  extra: Record<string, unknown>,
+  flags: GenFlags,
+): Promise<{ motion: Motion; features: Float32Array }> {
   const k4 = flags.k4 !== false;
-  const segment = { text: c.text, seconds: c.tokens / 5, ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}), ...extra };
-  const r = await run.engine.generate({ segments: [segment], seed: run.seed + i, pinPoses: flags.pinPoses }, { footCleanup: flags.footCleanup, keepFeatures: true });
+  const segment = {
+    text: c.text,
+    seconds: c.tokens / 5,
+    ...(k4 && c.descriptions.length ? { descriptions: c.descriptions } : {}),
+    ...extra,
+  };
+  const r = await run.engine.generate(
+    { segments: [segment], seed: run.seed + i, pinPoses: flags.pinPoses },
+    { footCleanup: flags.footCleanup, keepFeatures: true },
+  );
   return { motion: r.motions[0], features: (r.features as Float32Array[])[0] };
 }
 
-async function gen(run: EvalRun, c: ClipCase, i: number, extra: Record<string, unknown> = {}, flags: GenFlags = {}): Promise<Motion> {
+async function gen(
+  run: EvalRun,
+  c: ClipCase,
+  i: number,
+  extra: Record<string, unknown> = {},
+  flags: GenFlags = {},
+): Promise<Motion> {
   return (await generateOne(run, c, i, extra, flags)).motion;
 }
 
@@ -358,19 +431,25 @@ async function evaluateSet(run: EvalRun, name: string, set: ClipCase[]): Promise
   const encoder = await run.encoder();
   const conditioning = async (k4: boolean): Promise<Float32Array[]> =>
     Promise.all(set.map((c) => aggregateEmbedding(c.text, k4 ? c.descriptions : [], encoder)));
-  const [eTextK4, eTextK0] = await Promise.all([conditioning(true).then((v) => embedTexts(ev, v)), conditioning(false).then((v) => embedTexts(ev, v))]);
+  const [eTextK4, eTextK0] = await Promise.all([
+    conditioning(true).then((v) => embedTexts(ev, v)),
+    conditioning(false).then((v) => embedTexts(ev, v)),
+  ]);
   const enough = set.length >= R_BATCH;
   const rp = (text: Float32Array[], m: Float32Array[]): number[] | null => {
     if (!enough) return null;
     const runs = [0, 1, 2, 3, 4].map((s) => rPrecision(text, m, { batchSize: R_BATCH, seed: seed + s }).topK);
     return runs[0].map((_, k) => mean(runs.map((r) => r[k])));
   };
-  const div = (m: Float32Array[]): number | null => (m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null);
+  const div = (m: Float32Array[]): number | null =>
+    m.length > 2 ? diversity(m, Math.min(300, m.length - 1), seed) : null;
   const gtTop3 = enough ? rowTop3(eTextK4, eGt, seed) : [];
   const genTop3 = enough ? rowTop3(eTextK4, eK4, seed) : [];
   const actionOf = (c: ClipCase): string => c.record.action_labels[0] ?? '?';
   const actions = [...new Set(set.map(actionOf))].sort();
-  const inBatches = new Set(enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : []);
+  const inBatches = new Set(
+    enough ? permutation(set.length, mulberry32(seed)).slice(0, Math.floor(set.length / R_BATCH) * R_BATCH) : [],
+  );
   const pelvisGt = set.map((c) => pelvisMin(c.gt, 4 * c.tokens + 1));
   const pelvisGen = k4.map((m) => pelvisMin(m.joints, m.numFrames));
   const skateGt = set.map((c) => footSkateRatio(c.gt, 4 * c.tokens + 1, 20));
@@ -389,7 +468,11 @@ async function evaluateSet(run: EvalRun, name: string, set: ClipCase[]): Promise
     fid: { k4: frechetDistance(eK4, eGt), k0: frechetDistance(eK0, eGt) },
     mmDist: { gt: mmDist(eTextK4, eGt), k4: mmDist(eTextK4, eK4), k0: mmDist(eTextK0, eK0) },
     diversity: { gt: div(eGt), k4: div(eK4) },
-    footSkate: { gt: mean(skateGt), k4: mean(skateK4), k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))) },
+    footSkate: {
+      gt: mean(skateGt),
+      k4: mean(skateK4),
+      k4WithoutCleanup: mean(k4Raw.map((m) => footSkateRatio(m.joints, m.numFrames, 20))),
+    },
     perAction: actions.map((action) => {
       const all = set.map((c, i) => i).filter((i) => actionOf(set[i]) === action);
       const rows = all.filter((i) => inBatches.has(i));
@@ -403,7 +486,9 @@ async function evaluateSet(run: EvalRun, name: string, set: ClipCase[]): Promise
       };
     }),
     footSkatePerClip: { gt: skateGt, k4: skateK4 },
-    rows: set.flatMap((c, i) => (inBatches.has(i) ? [{ action: actionOf(c), pack: c.pack, gt: gtTop3[i], generated: genTop3[i] }] : [])),
+    rows: set.flatMap((c, i) =>
+      inBatches.has(i) ? [{ action: actionOf(c), pack: c.pack, gt: gtTop3[i], generated: genTop3[i] }] : [],
+    ),
   };
 }
 
@@ -418,19 +503,43 @@ interface EvaluatedSets {
 }
 
 /** The sets, in order: test split, zero-shot pairs, held-out paraphrases, the external pack. */
-async function evaluateSets(run: EvalRun, ds: Dataset, testCases: ClipCase[], zeroCases: ClipCase[], externalDir: string | null, take: <T>(rs: readonly T[]) => T[]): Promise<EvaluatedSets> {
+async function evaluateSets(
+  run: EvalRun,
+  ds: Dataset,
+  testCases: ClipCase[],
+  zeroCases: ClipCase[],
+  externalDir: string | null,
+  take: <T>(rs: readonly T[]) => T[],
+): Promise<EvaluatedSets> {
   const test = await evaluateSet(run, 'test', testCases);
   const zeroshot = zeroCases.length ? await evaluateSet(run, 'zero-shot pairs', zeroCases) : null;
   const paraCases = heldoutParaphraseCases(ds, testCases);
   const paraphrases = paraCases.length ? await evaluateSet(run, 'held-out paraphrases', paraCases) : null;
   const extDs = externalDir ? openDataset(externalDir) : null;
-  const extCases = extDs ? take(extDs.records).map((r) => clipCase(extDs, r, new Map())).filter((c): c is ClipCase => c !== null) : [];
+  const extCases = extDs
+    ? take(extDs.records)
+        .map((r) => clipCase(extDs, r, new Map()))
+        .filter((c): c is ClipCase => c !== null)
+    : [];
   const external = extCases.length ? await evaluateSet(run, `external ${extDs?.packs[0].name}`, extCases) : null;
-  return { test, zeroshot, paraphrases, paraphraseClips: paraCases.length, external, externalPack: extDs ? extDs.packs[0].name : null };
+  return {
+    test,
+    zeroshot,
+    paraphrases,
+    paraphraseClips: paraCases.length,
+    external,
+    externalPack: extDs ? extDs.packs[0].name : null,
+  };
 }
 
 /** Acting fidelity from the sets' rows, plus side accuracy and floor-level acts generated here. */
-async function evaluateFidelity(run: EvalRun, ds: Dataset, sets: EvaluatedSets, floor: { clips: () => FloorClip[]; seeds: number }, sideSeeds: number): Promise<FidelityReport> {
+async function evaluateFidelity(
+  run: EvalRun,
+  ds: Dataset,
+  sets: EvaluatedSets,
+  floor: { clips: () => FloorClip[]; seeds: number },
+  sideSeeds: number,
+): Promise<FidelityReport> {
   const { test, paraphrases, external } = sets;
   run.say('side accuracy and floor-level acts');
   const sides = await measureSides(run.engine, sideSeeds);
@@ -441,27 +550,47 @@ async function evaluateFidelity(run: EvalRun, ds: Dataset, sets: EvaluatedSets, 
   const paraGen = top3(paraphrases?.rPrecision.k0);
   return {
     macro: macro(perAction),
-    rarestThird: rarestThird(perAction, trainingCounts(ds.records, (r) => r.action_labels[0] ?? '?')),
+    rarestThird: rarestThird(
+      perAction,
+      trainingCounts(ds.records, (r) => r.action_labels[0] ?? '?'),
+    ),
     perPack: groupScores(test.rows, (r) => r.pack),
     perAction,
-    paraphrases: { clips: sets.paraphraseClips, gt: paraGt, generated: paraGen, ratio: paraGt && paraGen !== null ? paraGen / paraGt : null },
+    paraphrases: {
+      clips: sets.paraphraseClips,
+      gt: paraGt,
+      generated: paraGen,
+      ratio: paraGt && paraGen !== null ? paraGen / paraGt : null,
+    },
     sides,
     floor: floorActs,
-    external: external && sets.externalPack !== null
-      ? {
-          pack: sets.externalPack,
-          clips: external.clips,
-          rPrecisionTop3: { gt: top3(external.rPrecision.gt), generated: top3(external.rPrecision.k4) },
-          perClass: external.perAction.map((a) => ({ name: a.action, clips: a.clips, gt: a.top3Gt, generated: a.top3Gen, pelvisMinGt: a.pelvisMinGt, pelvisMinGenerated: a.pelvisMinGenerated })),
-        }
-      : null,
+    external:
+      external && sets.externalPack !== null
+        ? {
+            pack: sets.externalPack,
+            clips: external.clips,
+            rPrecisionTop3: { gt: top3(external.rPrecision.gt), generated: top3(external.rPrecision.k4) },
+            perClass: external.perAction.map((a) => ({
+              name: a.action,
+              clips: a.clips,
+              gt: a.top3Gt,
+              generated: a.top3Gen,
+              pelvisMinGt: a.pelvisMinGt,
+              pelvisMinGenerated: a.pelvisMinGenerated,
+            })),
+          }
+        : null,
   };
 }
 
 /** Pose controls (initial, last, key poses): text only, the model alone (`pinPoses: false`) and pinned. */
 async function evaluatePoseControls(run: EvalRun, controlCases: ClipCase[]): Promise<PoseControlMetrics> {
   run.say(`pose controls: ${controlCases.length} clips × 3 controls`);
-  const pose = (joints: Float32Array, t: number): PoseRef => ({ kind: 'joints', joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)), label: 'ground truth' });
+  const pose = (joints: Float32Array, t: number): PoseRef => ({
+    kind: 'joints',
+    joints: Array.from(joints.subarray(t * POS, (t + 1) * POS)),
+    label: 'ground truth',
+  });
   // Per control: [text only, model only (pinPoses false), delivered (pinned)] errors per clip.
   const errs = { init: [[], [], []] as number[][], last: [[], [], []] as number[][], keys: [[], [], []] as number[][] };
   const vels = { init: [[], [], []] as number[][], last: [[], [], []] as number[][] };
@@ -483,7 +612,8 @@ async function evaluatePoseControls(run: EvalRun, controlCases: ClipCase[]): Pro
     };
     const scoreLast = (m: Motion, row: number): void => {
       errs.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - 1) * POS, T * POS), 1, 20).recon);
-      if (W > 1) vels.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - W) * POS, T * POS), W, 20).vel);
+      if (W > 1)
+        vels.last[row].push(lastPoseError(m.joints, m.numFrames, c.gt.subarray((T - W) * POS, T * POS), W, 20).vel);
     };
     const scoreKeys = (m: Motion, row: number): void => {
       errs.keys[row].push(keyPoseDistance(m.joints, m.numFrames, keys, keyFrames.length));
@@ -491,7 +621,10 @@ async function evaluatePoseControls(run: EvalRun, controlCases: ClipCase[]): Pro
     scoreInit(baseline, 0);
     scoreLast(baseline, 0);
     scoreKeys(baseline, 0);
-    for (const [row, pinPoses] of [[1, false], [2, true]] as const) {
+    for (const [row, pinPoses] of [
+      [1, false],
+      [2, true],
+    ] as const) {
       scoreInit(await gen(run, c, i, { control: controls.init }, { pinPoses }), row);
       scoreLast(await gen(run, c, i, { control: controls.last }, { pinPoses }), row);
       scoreKeys(await gen(run, c, i, { control: controls.keys }, { pinPoses }), row);
@@ -504,7 +637,12 @@ async function evaluatePoseControls(run: EvalRun, controlCases: ClipCase[]): Pro
     modelOnly: { controlled: mean(e[1]), reduction: reduction(mean(e[0]), mean(e[1])) },
     ...(v ? { vel: { textOnly: mean(v[0]), modelOnly: mean(v[1]), controlled: mean(v[2]) } } : {}),
   });
-  return { clips: controlCases.length, init: pc(errs.init, vels.init), last: pc(errs.last, vels.last), keys: pc(errs.keys) };
+  return {
+    clips: controlCases.length,
+    init: pc(errs.init, vels.init),
+    last: pc(errs.last, vels.last),
+    keys: pc(errs.keys),
+  };
 }
 
 /** Continuation: observe the first half of each clip, predict the second; ADE / FDE against constant velocity. */
@@ -517,7 +655,12 @@ async function evaluateContinuation(run: EvalRun, controlCases: ClipCase[]): Pro
     const obsFrames = 4 * observed + 1;
     const id = `eval-past-${i}`;
     run.pasts.set(id, makeMotion({ fps: 20, numFrames: obsFrames, joints: c.gt.slice(0, obsFrames * POS) }));
-    const m = (await run.engine.generate({ segments: [{ text: c.text, seconds: (c.tokens - observed) / 5, control: { continueFrom: { id } } }], seed: run.seed + i })).motions[0];
+    const m = (
+      await run.engine.generate({
+        segments: [{ text: c.text, seconds: (c.tokens - observed) / 5, control: { continueFrom: { id } } }],
+        seed: run.seed + i,
+      })
+    ).motions[0];
     // The continuation's frame 0 re-shows the last observed frame; the horizon is what follows it.
     const horizon = Math.min(m.numFrames - 1, 4 * c.tokens + 1 - obsFrames);
     if (horizon < 1) continue;
@@ -526,10 +669,14 @@ async function evaluateContinuation(run: EvalRun, controlCases: ClipCase[]): Pro
     const cv = new Float32Array(horizon * POS);
     const last = c.gt.subarray((obsFrames - 1) * POS, obsFrames * POS);
     const prev = c.gt.subarray((obsFrames - 2) * POS, (obsFrames - 1) * POS);
-    for (let t = 0; t < horizon; t++) for (let k = 0; k < POS; k++) cv[t * POS + k] = last[k] + (t + 1) * (last[k] - prev[k]);
+    for (let t = 0; t < horizon; t++)
+      for (let k = 0; k < POS; k++) cv[t * POS + k] = last[k] + (t + 1) * (last[k] - prev[k]);
     cont.cv.push(displacementError(cv, ref, horizon));
   }
-  const avg = (xs: { ade: number; fde: number }[]): { ade: number; fde: number } => ({ ade: mean(xs.map((x) => x.ade)), fde: mean(xs.map((x) => x.fde)) });
+  const avg = (xs: { ade: number; fde: number }[]): { ade: number; fde: number } => ({
+    ade: mean(xs.map((x) => x.ade)),
+    fde: mean(xs.map((x) => x.fde)),
+  });
   return { clips: cont.model.length, model: avg(cont.model), constantVelocity: avg(cont.cv) };
 }
 
@@ -540,14 +687,21 @@ async function evaluateContinuation(run: EvalRun, controlCases: ClipCase[]): Pro
 export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<EvalReport> {
   const started = performance.now();
   const say = opts.onProgress ?? (() => undefined);
-  const dataDirs = (opts.dataDir === undefined ? defaultTrainingDataDirs() : typeof opts.dataDir === 'string' ? splitDataDirs(opts.dataDir) : [...opts.dataDir]).map((d) => resolve(d));
+  const dataDirs = (
+    opts.dataDir === undefined
+      ? defaultTrainingDataDirs()
+      : typeof opts.dataDir === 'string'
+        ? splitDataDirs(opts.dataDir)
+        : [...opts.dataDir]
+  ).map((d) => resolve(d));
   const ds = openDataset(dataDirs);
   const pairs = readPairs(opts.zeroShotFile ?? join(REPO_ROOT, 'trainer', 'zeroshot_pairs.json'));
   const descriptions = readDescriptions(dataDirs[0]);
   const held = (r: ClipRecord): boolean => pairs.has(`${r.action_labels[0]}|${r.style}`);
   const limit = opts.limit ?? 0;
   const take = <T>(rs: readonly T[]): T[] => (limit > 0 ? rs.slice(0, limit) : [...rs]);
-  const cases = (rs: ClipRecord[]): ClipCase[] => rs.map((r) => clipCase(ds, r, descriptions)).filter((c): c is ClipCase => c !== null);
+  const cases = (rs: ClipRecord[]): ClipCase[] =>
+    rs.map((r) => clipCase(ds, r, descriptions)).filter((c): c is ClipCase => c !== null);
   const testCases = cases(take(ds.records.filter((r) => r.split === 'test' && !held(r))));
   const zeroCases = cases(take(ds.records.filter(held)));
 
@@ -564,13 +718,23 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
     const manifest = engine.manifest;
     const { ev, where } = await loadEvaluator(manifest, engine.modelDir, opts.evaluatorDir);
     const seed = opts.seed ?? 0;
-    const run: EvalRun = { engine, manifest, ev, seed, say, pasts, encoder: async () => opts.engine?.encoder ?? (await sharedSentenceEncoder()) };
+    const run: EvalRun = {
+      engine,
+      manifest,
+      ev,
+      seed,
+      say,
+      pasts,
+      encoder: async () => opts.engine?.encoder ?? (await sharedSentenceEncoder()),
+    };
 
     const externalDir = opts.externalDir === undefined ? defaultExternalDir() : opts.externalDir;
     const sets = await evaluateSets(run, ds, testCases, zeroCases, externalDir, take);
     // A --limit run is a quick look: fewer seeds too.
     const fidelity = await evaluateFidelity(
-      run, ds, sets,
+      run,
+      ds,
+      sets,
       { clips: () => take(floorClips(ds, descriptions)), seeds: opts.floorSeeds ?? (limit > 0 ? 2 : 5) },
       opts.sideSeeds ?? (limit > 0 ? 3 : 12),
     );
@@ -607,7 +771,10 @@ export interface MotionTextScorer {
   close(): Promise<void>;
 }
 
-export async function createMotionTextScorer(modelDir: string, opts: { evaluatorDir?: string; encoder?: SentenceEncoder } = {}): Promise<MotionTextScorer> {
+export async function createMotionTextScorer(
+  modelDir: string,
+  opts: { evaluatorDir?: string; encoder?: SentenceEncoder } = {},
+): Promise<MotionTextScorer> {
   const manifest = readManifest(modelDir);
   const { ev } = await loadEvaluator(manifest, modelDir, opts.evaluatorDir);
   const encoder = opts.encoder ?? (await sharedSentenceEncoder());

@@ -12,7 +12,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function parseExportFormat(value: string, what = 'format'): ExportFormat {
   const v = value.toLowerCase().replace(/^\./, '');
-  if (!(EXPORT_FORMATS as readonly string[]).includes(v)) throw new Error(`${what}: unknown export format "${value}"; use one of ${EXPORT_FORMATS.join(', ')}`);
+  if (!(EXPORT_FORMATS as readonly string[]).includes(v))
+    throw new Error(`${what}: unknown export format "${value}"; use one of ${EXPORT_FORMATS.join(', ')}`);
   return v as ExportFormat;
 }
 
@@ -52,7 +53,10 @@ export async function exportMotion(motion: Motion, format: ExportFormat): Promis
 /** Writes a motion to `path` (format from the argument, else the extension). Returns the format used. */
 export async function writeMotionExport(motion: Motion, path: string, format?: ExportFormat): Promise<ExportFormat> {
   const fmt = format ?? exportFormatFromPath(path);
-  if (!fmt) throw new Error(`${path}: cannot tell the export format from the extension; use .bvh, .glb, .npy or .json (or --format)`);
+  if (!fmt)
+    throw new Error(
+      `${path}: cannot tell the export format from the extension; use .bvh, .glb, .npy or .json (or --format)`,
+    );
   const bytes = await exportMotion(motion, fmt);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, bytes);

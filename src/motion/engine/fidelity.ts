@@ -45,7 +45,12 @@ export function groupScores(rows: readonly RowHit[], key: (r: RowHit) => string)
   const groups = new Map<string, RowHit[]>();
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r]);
   return [...groups.entries()]
-    .map(([name, rs]) => ({ name, clips: rs.length, gt: mean(rs.map((r) => (r.gt ? 1 : 0))), generated: mean(rs.map((r) => (r.generated ? 1 : 0))) }))
+    .map(([name, rs]) => ({
+      name,
+      clips: rs.length,
+      gt: mean(rs.map((r) => (r.gt ? 1 : 0))),
+      generated: mean(rs.map((r) => (r.generated ? 1 : 0))),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -56,8 +61,13 @@ export function macro(groups: readonly GroupScore[]): MacroScore {
 }
 
 /** The third of the evaluated labels with the fewest training clips (at least one label). */
-export function rarestThird(groups: readonly GroupScore[], trainCounts: ReadonlyMap<string, number>): { labels: string[]; score: MacroScore } {
-  const ordered = [...groups].sort((a, b) => (trainCounts.get(a.name) ?? 0) - (trainCounts.get(b.name) ?? 0) || a.name.localeCompare(b.name));
+export function rarestThird(
+  groups: readonly GroupScore[],
+  trainCounts: ReadonlyMap<string, number>,
+): { labels: string[]; score: MacroScore } {
+  const ordered = [...groups].sort(
+    (a, b) => (trainCounts.get(a.name) ?? 0) - (trainCounts.get(b.name) ?? 0) || a.name.localeCompare(b.name),
+  );
   const picked = ordered.slice(0, Math.max(1, Math.ceil(ordered.length / 3)));
   return { labels: picked.map((g) => g.name), score: macro(picked) };
 }
@@ -122,7 +132,11 @@ export interface SideReport {
   accuracy: number;
 }
 
-export async function measureSides(engine: Engine, seeds: number, requests: readonly SideRequest[] = SIDE_REQUESTS): Promise<SideReport> {
+export async function measureSides(
+  engine: Engine,
+  seeds: number,
+  requests: readonly SideRequest[] = SIDE_REQUESTS,
+): Promise<SideReport> {
   const out: SideReport['requests'] = [];
   for (const req of requests) {
     let correct = 0;
@@ -144,7 +158,14 @@ export const FLOOR_LEVEL_M = 0.6;
 export const FLOOR_TOLERANCE_M = 0.15;
 
 /** Everyday phrasings of floor-level acts that no clip uses word for word. */
-export const FLOOR_PARAPHRASES = ['lie down on the floor', 'crawl on all fours', 'get down low', 'crouch down low', 'crawl on your hands and knees', 'lie flat on your back'] as const;
+export const FLOOR_PARAPHRASES = [
+  'lie down on the floor',
+  'crawl on all fours',
+  'get down low',
+  'crouch down low',
+  'crawl on your hands and knees',
+  'lie flat on your back',
+] as const;
 
 export interface FloorClip {
   record: ClipRecord;
@@ -164,8 +185,17 @@ export interface FloorReport {
   paraphraseReachRate: number;
 }
 
-export async function measureFloorActs(engine: Engine, clips: readonly FloorClip[], seeds: number): Promise<FloorReport> {
-  const generateMin = async (text: string, seconds: number, seed: number, descriptions: string[] = []): Promise<number> => {
+export async function measureFloorActs(
+  engine: Engine,
+  clips: readonly FloorClip[],
+  seeds: number,
+): Promise<FloorReport> {
+  const generateMin = async (
+    text: string,
+    seconds: number,
+    seed: number,
+    descriptions: string[] = [],
+  ): Promise<number> => {
     const seg = { text, seconds, ...(descriptions.length ? { descriptions } : {}) };
     const m = (await engine.generate({ segments: [seg], seed })).motions[0];
     return pelvisMin(m.joints, m.numFrames);
@@ -174,7 +204,13 @@ export async function measureFloorActs(engine: Engine, clips: readonly FloorClip
   for (const c of clips) {
     const mins: number[] = [];
     for (let seed = 0; seed < seeds; seed++) mins.push(await generateMin(c.text, c.seconds, seed, c.descriptions));
-    clipRows.push({ id: c.record.id, text: c.text, gtPelvisMin: c.gtPelvisMin, generatedPelvisMin: mins, within: mins.filter((m) => Math.abs(m - c.gtPelvisMin) <= FLOOR_TOLERANCE_M).length });
+    clipRows.push({
+      id: c.record.id,
+      text: c.text,
+      gtPelvisMin: c.gtPelvisMin,
+      generatedPelvisMin: mins,
+      within: mins.filter((m) => Math.abs(m - c.gtPelvisMin) <= FLOOR_TOLERANCE_M).length,
+    });
   }
   const paraRows: FloorReport['paraphrases'] = [];
   for (const text of FLOOR_PARAPHRASES) {
@@ -204,11 +240,18 @@ export interface FidelityReport {
   sides: SideReport;
   floor: FloorReport;
   /** The external test pack (HDM05: actors and recordings the model never saw), per class. */
-  external: { pack: string; clips: number; rPrecisionTop3: { gt: number | null; generated: number | null }; perClass: (GroupScore & { pelvisMinGt: number; pelvisMinGenerated: number })[] } | null;
+  external: {
+    pack: string;
+    clips: number;
+    rPrecisionTop3: { gt: number | null; generated: number | null };
+    perClass: (GroupScore & { pelvisMinGt: number; pelvisMinGenerated: number })[];
+  } | null;
 }
 
-const pct = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)} %`);
-const num = (x: number | null | undefined, d = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const pct = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)} %`;
+const num = (x: number | null | undefined, d = 3): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d);
 
 /** The fidelity part of `charades eval --report`'s report.md. */
 export function fidelityMarkdown(f: FidelityReport): string {
@@ -219,7 +262,10 @@ export function fidelityMarkdown(f: FidelityReport): string {
     `| R-precision top-3, macro over ${f.macro.groups} action labels | ${num(f.macro.gt)} | ${num(f.macro.generated)} | ${num(f.macro.ratio, 2)}× |`,
     `| … rarest third (${f.rarestThird.labels.join(', ')}) | ${num(f.rarestThird.score.gt)} | ${num(f.rarestThird.score.generated)} | ${num(f.rarestThird.score.ratio, 2)}× |`,
     `| held-out paraphrases (${f.paraphrases.clips} clips, k = 0) | ${num(f.paraphrases.gt)} | ${num(f.paraphrases.generated)} | ${num(f.paraphrases.ratio, 2)}× |`,
-    ...f.perPack.map((p) => `| pack ${p.name} (${p.clips} clips in full batches) | ${num(p.gt)} | ${num(p.generated)} | ${num(p.gt > 0 ? p.generated / p.gt : null, 2)}× |`),
+    ...f.perPack.map(
+      (p) =>
+        `| pack ${p.name} (${p.clips} clips in full batches) | ${num(p.gt)} | ${num(p.generated)} | ${num(p.gt > 0 ? p.generated / p.gt : null, 2)}× |`,
+    ),
     '',
     `Side accuracy over ${f.sides.seeds} seeds per request: **${pct(f.sides.accuracy)}** (${f.sides.requests.map((r) => `"${r.text}" ${r.correct}/${f.sides.seeds}`).join('; ')}).`,
     '',
@@ -228,8 +274,14 @@ export function fidelityMarkdown(f: FidelityReport): string {
     '',
     '| clip | text | GT pelvis min (m) | generated pelvis min per seed (m) | within |',
     '| --- | --- | --- | --- | --- |',
-    ...f.floor.clips.map((c) => `| ${c.id} | ${c.text} | ${num(c.gtPelvisMin, 2)} | ${c.generatedPelvisMin.map((x) => num(x, 2)).join(', ')} | ${c.within}/${f.floor.seeds} |`),
-    ...f.floor.paraphrases.map((p) => `| (paraphrase) | ${p.text} | – | ${p.generatedPelvisMin.map((x) => num(x, 2)).join(', ')} | ${p.reached}/${f.floor.seeds} reached |`),
+    ...f.floor.clips.map(
+      (c) =>
+        `| ${c.id} | ${c.text} | ${num(c.gtPelvisMin, 2)} | ${c.generatedPelvisMin.map((x) => num(x, 2)).join(', ')} | ${c.within}/${f.floor.seeds} |`,
+    ),
+    ...f.floor.paraphrases.map(
+      (p) =>
+        `| (paraphrase) | ${p.text} | – | ${p.generatedPelvisMin.map((x) => num(x, 2)).join(', ')} | ${p.reached}/${f.floor.seeds} reached |`,
+    ),
     '',
     ...(f.external
       ? [
@@ -237,7 +289,10 @@ export function fidelityMarkdown(f: FidelityReport): string {
           '',
           '| class | clips | top-3 GT | top-3 generated | pelvis min GT / generated (m) |',
           '| --- | --- | --- | --- | --- |',
-          ...f.external.perClass.map((c) => `| ${c.name} | ${c.clips} | ${num(c.gt, 2)} | ${num(c.generated, 2)} | ${num(c.pelvisMinGt, 2)} / ${num(c.pelvisMinGenerated, 2)} |`),
+          ...f.external.perClass.map(
+            (c) =>
+              `| ${c.name} | ${c.clips} | ${num(c.gt, 2)} | ${num(c.generated, 2)} | ${num(c.pelvisMinGt, 2)} / ${num(c.pelvisMinGenerated, 2)} |`,
+          ),
           '',
         ]
       : []),

@@ -68,7 +68,9 @@ function stickFigure(rest: Vector3[]): BufferGeometry {
   const skinIndex: number[] = [];
   const skinWeight: number[] = [];
   const index: number[] = [];
-  const boxFaces = [0, 1, 2, 0, 2, 3, 4, 6, 5, 4, 7, 6, 0, 4, 5, 0, 5, 1, 1, 5, 6, 1, 6, 2, 2, 6, 7, 2, 7, 3, 3, 7, 4, 3, 4, 0];
+  const boxFaces = [
+    0, 1, 2, 0, 2, 3, 4, 6, 5, 4, 7, 6, 0, 4, 5, 0, 5, 1, 1, 5, 6, 1, 6, 2, 2, 6, 7, 2, 7, 3, 3, 7, 4, 3, 4, 0,
+  ];
   for (let j = 1; j < NUM_JOINTS; j++) {
     const p = PARENTS[j];
     const a = rest[p];
@@ -82,7 +84,12 @@ function stickFigure(rest: Vector3[]): BufferGeometry {
     const up = new Vector3().crossVectors(axis, side).normalize().multiplyScalar(BONE_RADIUS);
     const base = positions.length / 3;
     for (const end of [a, b]) {
-      for (const [s, u] of [[1, 1], [-1, 1], [-1, -1], [1, -1]]) {
+      for (const [s, u] of [
+        [1, 1],
+        [-1, 1],
+        [-1, -1],
+        [1, -1],
+      ]) {
         const v = end.clone().addScaledVector(side, s).addScaledVector(up, u);
         positions.push(v.x, v.y, v.z);
         skinIndex.push(p, 0, 0, 0);
@@ -122,7 +129,12 @@ export function motionRig(motion: Motion): { root: Group; clip: AnimationClip; b
   root.name = 'charades';
   root.add(bones[0], mesh);
   root.updateMatrixWorld(true);
-  mesh.bind(new Skeleton(bones, bones.map((b) => new Matrix4().copy(b.matrixWorld).invert())));
+  mesh.bind(
+    new Skeleton(
+      bones,
+      bones.map((b) => new Matrix4().copy(b.matrixWorld).invert()),
+    ),
+  );
 
   const T = motion.numFrames;
   const times = Float32Array.from({ length: T }, (_, t) => t / motion.fps);
@@ -149,6 +161,7 @@ export async function motionToGlb(motion: Motion): Promise<Buffer> {
   ensureFileReader();
   const { root, clip } = motionRig(motion);
   const result = await new GLTFExporter().parseAsync(root, { binary: true, animations: [clip], onlyVisible: false });
-  if (!(result instanceof ArrayBuffer)) throw new Error('GLB export: GLTFExporter returned JSON instead of a binary buffer');
+  if (!(result instanceof ArrayBuffer))
+    throw new Error('GLB export: GLTFExporter returned JSON instead of a binary buffer');
   return Buffer.from(result);
 }

@@ -8,7 +8,17 @@ export {
   type GenerateProgress,
   type GenerateResult,
 } from './engine.js';
-export { loadModel, checkManifest, parseGptSpec, REQUIRED_IO, TASK_NAMES, type GptSpec, type LoadedModel, type LoadModelOptions, type TaskName } from './model.js';
+export {
+  loadModel,
+  checkManifest,
+  parseGptSpec,
+  REQUIRED_IO,
+  TASK_NAMES,
+  type GptSpec,
+  type LoadedModel,
+  type LoadModelOptions,
+  type TaskName,
+} from './model.js';
 export {
   createSession,
   parseExecutionProviders,
@@ -17,8 +27,26 @@ export {
   type ExecutionProvider,
   type ProviderLog,
 } from './providers.js';
-export { argmax, deriveSeed, filteredDistribution, guidanceMix, sampleRng, sampleToken, validateSamplingOptions, type Rng, type SamplingOptions } from './sampling.js';
-export { decodeCodes, decodeTokens, encodeFeatures, staticPoseFeatures, type Control, type DecodeJob, type TokenCodes } from './decode.js';
+export {
+  argmax,
+  deriveSeed,
+  filteredDistribution,
+  guidanceMix,
+  sampleRng,
+  sampleToken,
+  validateSamplingOptions,
+  type Rng,
+  type SamplingOptions,
+} from './sampling.js';
+export {
+  decodeCodes,
+  decodeTokens,
+  encodeFeatures,
+  staticPoseFeatures,
+  type Control,
+  type DecodeJob,
+  type TokenCodes,
+} from './decode.js';
 export {
   MODEL_REST_OFFSETS,
   conformPoseToModelBody,
@@ -45,5 +73,13 @@ export {
   type FootCleanupOptions,
 } from './postprocess.js';
 export { DEFAULT_PIN_FALLOFF_FRAMES, pinPoses, raisedCosine, type Pin, type PinOptions } from './pin.js';
-export { EXPORT_FORMATS, EXPORT_MIME, exportFormatFromPath, exportMotion, parseExportFormat, writeMotionExport, type ExportFormat } from './exports.js';
+export {
+  EXPORT_FORMATS,
+  EXPORT_MIME,
+  exportFormatFromPath,
+  exportMotion,
+  parseExportFormat,
+  writeMotionExport,
+  type ExportFormat,
+} from './exports.js';
 export { motionRig, motionToGlb } from './glb.js';

@@ -17,7 +17,10 @@ import { createSession, type ExecutionProvider, type ProviderLog } from './provi
 export const REQUIRED_IO = {
   vq_encoder: { inputs: ['features'], outputs: ['codes'] },
   vq_decoder: { inputs: ['codes'], outputs: ['features'] },
-  gpt: { inputs: ['tokens', 'pos', 'text_emb', 'text_mask', 'task', 'duration', 'past_key_values'], outputs: ['logits', 'present_key_values'] },
+  gpt: {
+    inputs: ['tokens', 'pos', 'text_emb', 'text_mask', 'task', 'duration', 'past_key_values'],
+    outputs: ['logits', 'present_key_values'],
+  },
 } as const;
 export type GraphName = keyof typeof REQUIRED_IO;
 
@@ -42,11 +45,23 @@ export const GptSpecSchema = z.object({
   textDim: int.positive(),
   specialTokens: z.object({ controlOffset: int.nonnegative(), bos: int.nonnegative(), pad: int.nonnegative() }),
   tasks: z.object(Object.fromEntries(TASK_NAMES.map((t) => [t, int.nonnegative()])) as Record<TaskName, z.ZodNumber>),
-  sampling: z.object({ temperature: z.number().nonnegative(), topK: int.nonnegative().default(0), topP: z.number().positive().max(1).optional(), guidance: z.number().nonnegative() }),
+  sampling: z.object({
+    temperature: z.number().nonnegative(),
+    topK: int.nonnegative().default(0),
+    topP: z.number().positive().max(1).optional(),
+    guidance: z.number().nonnegative(),
+  }),
   maxControls: int.positive(),
   maxPastTokens: int.positive(),
   /** Present when the model was trained with the side signal: its GPT takes a `side` input with these ids. */
-  sides: z.object({ none: z.literal(SIDES.none), left: z.literal(SIDES.left), right: z.literal(SIDES.right), both: z.literal(SIDES.both) }).optional(),
+  sides: z
+    .object({
+      none: z.literal(SIDES.none),
+      left: z.literal(SIDES.left),
+      right: z.literal(SIDES.right),
+      both: z.literal(SIDES.both),
+    })
+    .optional(),
 });
 export type GptSpec = z.infer<typeof GptSpecSchema>;
 
@@ -98,9 +113,12 @@ export function parseGptSpec(manifest: ModelManifest, path: string): GptSpec {
   if (!r.success) throw new Error(`${path}: gpt section: ${issues(r.error)}`);
   const g = r.data;
   if (g.vocab !== manifest.vq.codebookSize || g.numCodebooks !== manifest.vq.numCodebooks) {
-    throw new Error(`${path}: gpt vocab ${g.vocab}×${g.numCodebooks} does not match vq codebooks ${manifest.vq.codebookSize}×${manifest.vq.numCodebooks}`);
+    throw new Error(
+      `${path}: gpt vocab ${g.vocab}×${g.numCodebooks} does not match vq codebooks ${manifest.vq.codebookSize}×${manifest.vq.numCodebooks}`,
+    );
   }
-  if (g.textDim !== manifest.textEncoder.dim) throw new Error(`${path}: gpt.textDim ${g.textDim} but textEncoder.dim ${manifest.textEncoder.dim}`);
+  if (g.textDim !== manifest.textEncoder.dim)
+    throw new Error(`${path}: gpt.textDim ${g.textDim} but textEncoder.dim ${manifest.textEncoder.dim}`);
   return g;
 }
 
@@ -108,7 +126,9 @@ export function parseGptSpec(manifest: ModelManifest, path: string): GptSpec {
 export function checkManifest(manifest: ModelManifest, dir: string, encoder: ExpectedEncoder): void {
   const path = join(dir, 'manifest.json');
   if (manifest.features.layout !== FEATURE_LAYOUT || manifest.features.dim !== FEATURE_DIM) {
-    throw new Error(`${path}: model uses feature layout ${manifest.features.layout} (${manifest.features.dim} dims); this engine speaks ${FEATURE_LAYOUT} (${FEATURE_DIM})`);
+    throw new Error(
+      `${path}: model uses feature layout ${manifest.features.layout} (${manifest.features.dim} dims); this engine speaks ${FEATURE_LAYOUT} (${FEATURE_DIM})`,
+    );
   }
   if (manifest.textEncoder.id !== encoder.id || manifest.textEncoder.dim !== encoder.dim) {
     throw new Error(
@@ -116,16 +136,20 @@ export function checkManifest(manifest: ModelManifest, dir: string, encoder: Exp
         `but the configured encoder is ${encoder.id} (${encoder.dim}-d); set CHARADES_TEXT_ENCODER to match or pick another model version`,
     );
   }
-  if (manifest.vq.downsample !== 4) throw new Error(`${path}: vq.downsample is ${manifest.vq.downsample}; the engine supports 4 (20 fps → 5 tokens/s)`);
+  if (manifest.vq.downsample !== 4)
+    throw new Error(`${path}: vq.downsample is ${manifest.vq.downsample}; the engine supports 4 (20 fps → 5 tokens/s)`);
   for (const [graph, io] of Object.entries(REQUIRED_IO) as [GraphName, (typeof REQUIRED_IO)[GraphName]][]) {
     const entry = manifest.onnx[graph];
-    if (!entry) throw new Error(`${path}: onnx.${graph} is missing (the engine needs ${Object.keys(REQUIRED_IO).join(', ')})`);
+    if (!entry)
+      throw new Error(`${path}: onnx.${graph} is missing (the engine needs ${Object.keys(REQUIRED_IO).join(', ')})`);
     for (const side of ['inputs', 'outputs'] as const) {
       const want = [...(side === 'inputs' ? expectedInputs(graph, manifest) : io.outputs)].sort().join(', ');
       const got = [...entry[side]].sort().join(', ');
-      if (want !== got) throw new Error(`${path}: onnx.${graph}.${side} are [${got}], the engine expects [${want}] (trainer/ONNX.md)`);
+      if (want !== got)
+        throw new Error(`${path}: onnx.${graph}.${side} are [${got}], the engine expects [${want}] (trainer/ONNX.md)`);
     }
-    if (!(entry.file in manifest.files)) throw new Error(`${path}: ${entry.file} (onnx.${graph}) has no sha256 in files`);
+    if (!(entry.file in manifest.files))
+      throw new Error(`${path}: ${entry.file} (onnx.${graph}) has no sha256 in files`);
   }
 }
 
@@ -134,11 +158,15 @@ export function verifyFiles(manifest: ModelManifest, dir: string, skipHash = fal
   const out = new Map<string, Buffer>();
   for (const [file, expected] of Object.entries(manifest.files)) {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new Error(`model ${manifest.version}: ${path} is listed in manifest.files but missing`);
+    if (!existsSync(path))
+      throw new Error(`model ${manifest.version}: ${path} is listed in manifest.files but missing`);
     const bytes = readFileSync(path);
     if (!skipHash) {
       const actual = sha256Hex(bytes);
-      if (actual !== expected) throw new Error(`model ${manifest.version}: ${path} has sha256 ${actual}, the manifest says ${expected} (corrupt or replaced file)`);
+      if (actual !== expected)
+        throw new Error(
+          `model ${manifest.version}: ${path} has sha256 ${actual}, the manifest says ${expected} (corrupt or replaced file)`,
+        );
     }
     out.set(file, bytes);
   }
@@ -147,10 +175,14 @@ export function verifyFiles(manifest: ModelManifest, dir: string, skipHash = fal
 
 function checkSessionIo(session: ort.InferenceSession, graph: GraphName, file: string, manifest: ModelManifest): void {
   const io = REQUIRED_IO[graph];
-  for (const [side, actual] of [['inputs', session.inputNames], ['outputs', session.outputNames]] as const) {
+  for (const [side, actual] of [
+    ['inputs', session.inputNames],
+    ['outputs', session.outputNames],
+  ] as const) {
     const want = [...(side === 'inputs' ? expectedInputs(graph, manifest) : io.outputs)].sort().join(', ');
     const got = [...actual].sort().join(', ');
-    if (want !== got) throw new Error(`${file}: the ONNX graph's ${side} are [${got}], but the manifest and engine expect [${want}]`);
+    if (want !== got)
+      throw new Error(`${file}: the ONNX graph's ${side} are [${got}], but the manifest and engine expect [${want}]`);
   }
 }
 

@@ -70,8 +70,10 @@ function radii(frames: number[], falloff: number): number[] {
 
 function checkPins(pins: readonly Pin[], T: number): void {
   for (const [i, p] of pins.entries()) {
-    if (!(Number.isInteger(p.frame) && p.frame >= 0 && p.frame < T)) throw new Error(`pinPoses: pin ${i} is at frame ${p.frame}, outside the motion's 0…${T - 1}`);
-    if (p.joints.length !== POS) throw new Error(`pinPoses: pin ${i} has ${p.joints.length} values, expected ${NUM_JOINTS}×3`);
+    if (!(Number.isInteger(p.frame) && p.frame >= 0 && p.frame < T))
+      throw new Error(`pinPoses: pin ${i} is at frame ${p.frame}, outside the motion's 0…${T - 1}`);
+    if (p.joints.length !== POS)
+      throw new Error(`pinPoses: pin ${i} has ${p.joints.length} values, expected ${NUM_JOINTS}×3`);
   }
 }
 
@@ -80,7 +82,13 @@ function checkPins(pins: readonly Pin[], T: number): void {
  * pose's by the pin weight: the linear blend of positions shortens bones in between, and at the pinned frame
  * the pose itself (already on the model's body) is what must come out.
  */
-function restoreBoneLengths(joints: Float32Array, reference: Float32Array, t: number, pose: Float32Array, w: number): void {
+function restoreBoneLengths(
+  joints: Float32Array,
+  reference: Float32Array,
+  t: number,
+  pose: Float32Array,
+  w: number,
+): void {
   const o = t * POS;
   for (let j = 1; j < NUM_JOINTS; j++) {
     const p = PARENTS[j];
@@ -127,17 +135,27 @@ function isInSubtree(joint: number, root: number): boolean {
  * Pins each pose at its frame (see the module comment). Returns new joints; the input is not changed.
  * Pins are applied in frame order; a later pin at the same frame wins.
  */
-export function pinPoses(joints: Float32Array, T: number, pins: readonly Pin[], options: PinOptions = {}): Float32Array<ArrayBuffer> {
-  if (joints.length !== T * POS) throw new Error(`pinPoses: joints has ${joints.length} values, expected ${T}×${NUM_JOINTS}×3`);
+export function pinPoses(
+  joints: Float32Array,
+  T: number,
+  pins: readonly Pin[],
+  options: PinOptions = {},
+): Float32Array<ArrayBuffer> {
+  if (joints.length !== T * POS)
+    throw new Error(`pinPoses: joints has ${joints.length} values, expected ${T}×${NUM_JOINTS}×3`);
   checkPins(pins, T);
   const out = Float32Array.from(joints);
   if (pins.length === 0) return out;
   const falloff = options.falloffFrames ?? DEFAULT_PIN_FALLOFF_FRAMES;
-  if (!(Number.isInteger(falloff) && falloff >= 0)) throw new Error(`pinPoses: falloffFrames must be a whole number ≥ 0, got ${falloff}`);
+  if (!(Number.isInteger(falloff) && falloff >= 0))
+    throw new Error(`pinPoses: falloffFrames must be a whole number ≥ 0, got ${falloff}`);
   const byFrame = new Map<number, Pin>();
   for (const p of pins) byFrame.set(p.frame, p);
   const sorted = [...byFrame.values()].sort((a, b) => a.frame - b.frame);
-  const radius = radii(sorted.map((p) => p.frame), falloff);
+  const radius = radii(
+    sorted.map((p) => p.frame),
+    falloff,
+  );
   const heading = headingAngles(joints, T);
   const generated = new Float64Array(POS);
   const wanted = new Float64Array(POS);

@@ -7,16 +7,56 @@ import { deflateSync } from 'node:zlib';
 type Rgb = [number, number, number];
 
 const GLYPHS: Record<string, string> = {
-  A: '010101111101101', B: '110101110101110', C: '011100100100011', D: '110101101101110', E: '111100110100111',
-  F: '111100110100100', G: '011100101101011', H: '101101111101101', I: '111010010010111', J: '001001001101010',
-  K: '101101110101101', L: '100100100100111', M: '101111111101101', N: '110101101101101', O: '010101101101010',
-  P: '110101110100100', Q: '010101101110011', R: '110101110101101', S: '011100010001110', T: '111010010010010',
-  U: '101101101101111', V: '101101101101010', W: '101101111111101', X: '101101010101101', Y: '101101010010010',
-  Z: '111001010100111', '0': '111101101101111', '1': '010110010010111', '2': '110001010100111', '3': '110001010001110',
-  '4': '101101111001001', '5': '111100110001110', '6': '011100111101111', '7': '111001010010010', '8': '111101111101111',
-  '9': '111101111001110', '.': '000000000000010', ',': '000000000010100', '-': '000000111000000', ':': '000010000010000',
-  '%': '101001010100101', '/': '001001010100100', '(': '010100100100010', ')': '010001001001010', '=': '000111000111000',
-  '+': '000010111010000', _: '000000000000111', ' ': '000000000000000', '>': '100010001010100', '<': '001010100010001',
+  A: '010101111101101',
+  B: '110101110101110',
+  C: '011100100100011',
+  D: '110101101101110',
+  E: '111100110100111',
+  F: '111100110100100',
+  G: '011100101101011',
+  H: '101101111101101',
+  I: '111010010010111',
+  J: '001001001101010',
+  K: '101101110101101',
+  L: '100100100100111',
+  M: '101111111101101',
+  N: '110101101101101',
+  O: '010101101101010',
+  P: '110101110100100',
+  Q: '010101101110011',
+  R: '110101110101101',
+  S: '011100010001110',
+  T: '111010010010010',
+  U: '101101101101111',
+  V: '101101101101010',
+  W: '101101111111101',
+  X: '101101010101101',
+  Y: '101101010010010',
+  Z: '111001010100111',
+  '0': '111101101101111',
+  '1': '010110010010111',
+  '2': '110001010100111',
+  '3': '110001010001110',
+  '4': '101101111001001',
+  '5': '111100110001110',
+  '6': '011100111101111',
+  '7': '111001010010010',
+  '8': '111101111101111',
+  '9': '111101111001110',
+  '.': '000000000000010',
+  ',': '000000000010100',
+  '-': '000000111000000',
+  ':': '000010000010000',
+  '%': '101001010100101',
+  '/': '001001010100100',
+  '(': '010100100100010',
+  ')': '010001001001010',
+  '=': '000111000111000',
+  '+': '000010111010000',
+  _: '000000000000111',
+  ' ': '000000000000000',
+  '>': '100010001010100',
+  '<': '001010100010001',
 };
 
 export class Raster {
@@ -35,7 +75,8 @@ export class Raster {
     const y0 = Math.max(0, Math.round(y));
     const x1 = Math.min(this.width, Math.round(x + w));
     const y1 = Math.min(this.height, Math.round(y + h));
-    for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) this.pixels.set(color, (yy * this.width + xx) * 3);
+    for (let yy = y0; yy < y1; yy++)
+      for (let xx = x0; xx < x1; xx++) this.pixels.set(color, (yy * this.width + xx) * 3);
   }
 
   /** Text in the 3×5 font at `scale` pixels per font pixel; unknown characters print as '?'-less blanks. */
@@ -43,7 +84,9 @@ export class Raster {
     let cx = x;
     for (const ch of s.toUpperCase()) {
       const g = GLYPHS[ch] ?? GLYPHS[' '];
-      for (let r = 0; r < 5; r++) for (let c = 0; c < 3; c++) if (g[r * 3 + c] === '1') this.rect(cx + c * scale, y + r * scale, scale, scale, color);
+      for (let r = 0; r < 5; r++)
+        for (let c = 0; c < 3; c++)
+          if (g[r * 3 + c] === '1') this.rect(cx + c * scale, y + r * scale, scale, scale, color);
       cx += 4 * scale;
     }
     return cx - x;
@@ -59,7 +102,12 @@ export class Raster {
     ihdr.writeUInt32BE(this.width, 0);
     ihdr.writeUInt32BE(this.height, 4);
     ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
-    return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+    return Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', deflateSync(raw)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
   }
 }
 
@@ -92,10 +140,20 @@ export interface BarGroup {
   values: number[];
 }
 
-const PALETTE: Rgb[] = [[90, 90, 90], [46, 117, 182], [230, 126, 34], [39, 174, 96]];
+const PALETTE: Rgb[] = [
+  [90, 90, 90],
+  [46, 117, 182],
+  [230, 126, 34],
+  [39, 174, 96],
+];
 
 /** A grouped bar chart: one group per label, one bar per series, a legend and the value range on the axis. */
-export function barChart(title: string, series: string[], groups: BarGroup[], opts: { max?: number; width?: number; height?: number } = {}): Buffer {
+export function barChart(
+  title: string,
+  series: string[],
+  groups: BarGroup[],
+  opts: { max?: number; width?: number; height?: number } = {},
+): Buffer {
   const width = opts.width ?? Math.max(640, 90 + groups.length * (series.length * 14 + 16));
   const height = opts.height ?? 420;
   const img = new Raster(width, height);
@@ -135,6 +193,13 @@ export function histogram(title: string, series: { name: string; values: number[
     for (const v of s.values) if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor((v / hi) * bins))]++;
     return c;
   });
-  const groups = Array.from({ length: bins }, (_, b) => ({ label: ((b * hi) / bins).toFixed(2), values: counts.map((c) => c[b]) }));
-  return barChart(`${title} (bins to ${hi.toPrecision(2)})`, series.map((s) => s.name), groups);
+  const groups = Array.from({ length: bins }, (_, b) => ({
+    label: ((b * hi) / bins).toFixed(2),
+    values: counts.map((c) => c[b]),
+  }));
+  return barChart(
+    `${title} (bins to ${hi.toPrecision(2)})`,
+    series.map((s) => s.name),
+    groups,
+  );
 }

@@ -16,7 +16,15 @@ import { headingAngles } from '../features.js';
 import { loadMotionFile } from '../formats.js';
 import { forwardKinematics, quatAboutAxis, quatMultiply, rotationsFromJoints, type Quat } from '../kinematics.js';
 import { defaultDataDir } from '../paths.js';
-import { JOINT, JOINT_NAMES, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLength, boneLengthsFromOffsets } from '../skeleton.js';
+import {
+  JOINT,
+  JOINT_NAMES,
+  NUM_JOINTS,
+  PARENTS,
+  REST_OFFSETS_BANDAI,
+  boneLength,
+  boneLengthsFromOffsets,
+} from '../skeleton.js';
 import { FOOT_JOINT_CLEARANCE } from '../transforms.js';
 
 export const POSE_VALUES = NUM_JOINTS * 3;
@@ -60,13 +68,19 @@ function boneAllowance(j: number): number {
 export type PoseCheck = 'bones' | 'scale';
 
 /** Checks a 22×3 pose (count, finite, plausible bone lengths) and returns it as a Float32Array. */
-export function validatePose(joints: ArrayLike<number>, what = 'pose', check: PoseCheck = 'bones'): Float32Array<ArrayBuffer> {
+export function validatePose(
+  joints: ArrayLike<number>,
+  what = 'pose',
+  check: PoseCheck = 'bones',
+): Float32Array<ArrayBuffer> {
   if (joints.length !== POSE_VALUES) {
     throw new Error(`${what}: expected ${NUM_JOINTS} joints × 3 = ${POSE_VALUES} numbers, got ${joints.length}`);
   }
   for (let i = 0; i < POSE_VALUES; i++) {
     if (!Number.isFinite(joints[i])) {
-      throw new Error(`${what}: ${JOINT_NAMES[Math.floor(i / 3)]}.${'xyz'[i % 3]} is ${joints[i]}, not a finite number`);
+      throw new Error(
+        `${what}: ${JOINT_NAMES[Math.floor(i / 3)]}.${'xyz'[i % 3]} is ${joints[i]}, not a finite number`,
+      );
     }
   }
   if (check === 'scale') {
@@ -77,7 +91,9 @@ export function validatePose(joints: ArrayLike<number>, what = 'pose', check: Po
       rest += REST_BONES[j];
     }
     if (!(total > 0.5 * rest && total < 2 * rest)) {
-      throw new Error(`${what}: the skeleton's bones add up to ${total.toFixed(3)} m, a human body is about ${rest.toFixed(2)} m (are the values metres?)`);
+      throw new Error(
+        `${what}: the skeleton's bones add up to ${total.toFixed(3)} m, a human body is about ${rest.toFixed(2)} m (are the values metres?)`,
+      );
     }
     return Float32Array.from(joints);
   }
@@ -120,7 +136,15 @@ function poseFromRotations(rotations: Float32Array, what: string): Float32Array<
   const first = forwardKinematics(rotations, root, MODEL_REST_OFFSETS, PARENTS);
   const heading = headingAngles(first, 1)[0];
   const turned = Float32Array.from(rotations);
-  turned.set(quatMultiply(quatAboutAxis(1, (-heading * 180) / Math.PI), [rotations[0], rotations[1], rotations[2], rotations[3]]), 0);
+  turned.set(
+    quatMultiply(quatAboutAxis(1, (-heading * 180) / Math.PI), [
+      rotations[0],
+      rotations[1],
+      rotations[2],
+      rotations[3],
+    ]),
+    0,
+  );
   const joints = Float32Array.from(forwardKinematics(turned, root, MODEL_REST_OFFSETS, PARENTS));
   return validatePose(placeOnFloor(joints), what);
 }
@@ -130,7 +154,11 @@ function poseFromRotations(rotations: Float32Array, what: string): Float32Array<
  * bone directions are kept, the lengths become the model's, and the pelvis keeps its place and the lowest
  * joint its height (so a pose on the floor stays on the floor).
  */
-export function conformPoseToModelBody(joints: Float32Array, what = 'pose', check: PoseCheck = 'bones'): Float32Array<ArrayBuffer> {
+export function conformPoseToModelBody(
+  joints: Float32Array,
+  what = 'pose',
+  check: PoseCheck = 'bones',
+): Float32Array<ArrayBuffer> {
   validatePose(joints, what, check);
   const rotations = rotationsFromJoints(joints, 1, MODEL_REST_OFFSETS);
   const root = Float32Array.from(joints.subarray(0, 3));
@@ -159,47 +187,70 @@ const ANGLE_POSES: Record<NamedPose, AngleSpec> = {
   crouching: {
     ...ARMS_DOWN,
     spine1: [[0, 30]],
-    left_hip: [[0, -110]], right_hip: [[0, -110]],
-    left_knee: [[0, 125]], right_knee: [[0, 125]],
-    left_ankle: [[0, -15]], right_ankle: [[0, -15]],
+    left_hip: [[0, -110]],
+    right_hip: [[0, -110]],
+    left_knee: [[0, 125]],
+    right_knee: [[0, 125]],
+    left_ankle: [[0, -15]],
+    right_ankle: [[0, -15]],
   },
   sitting: {
     ...ARMS_DOWN,
-    left_hip: [[0, -90]], right_hip: [[0, -90]],
-    left_knee: [[0, 90]], right_knee: [[0, 90]],
+    left_hip: [[0, -90]],
+    right_hip: [[0, -90]],
+    left_knee: [[0, 90]],
+    right_knee: [[0, 90]],
   },
   kneeling: {
     ...ARMS_DOWN,
-    left_knee: [[0, 90]], right_knee: [[0, 90]],
-    left_ankle: [[0, 68]], right_ankle: [[0, 68]],
+    left_knee: [[0, 90]],
+    right_knee: [[0, 90]],
+    left_ankle: [[0, 68]],
+    right_ankle: [[0, 68]],
   },
   lying: { ...ARMS_DOWN, pelvis: [[0, -90]] },
   'on-all-fours': {
     pelvis: [[0, 90]],
-    left_hip: [[0, -90]], right_hip: [[0, -90]],
-    left_knee: [[0, 90]], right_knee: [[0, 90]],
-    left_shoulder: [[2, -80], [1, -90]], right_shoulder: [[2, 80], [1, 90]],
+    left_hip: [[0, -90]],
+    right_hip: [[0, -90]],
+    left_knee: [[0, 90]],
+    right_knee: [[0, 90]],
+    left_shoulder: [
+      [2, -80],
+      [1, -90],
+    ],
+    right_shoulder: [
+      [2, 80],
+      [1, 90],
+    ],
   },
   'kneeling-up': {
     ...ARMS_DOWN,
-    left_knee: [[0, 90]], right_knee: [[0, 90]],
+    left_knee: [[0, 90]],
+    right_knee: [[0, 90]],
   },
   'sitting-floor': {
     ...ARMS_DOWN,
-    left_hip: [[0, -90]], right_hip: [[0, -90]],
+    left_hip: [[0, -90]],
+    right_hip: [[0, -90]],
   },
   'sitting-chair': {
     ...ARMS_DOWN,
-    left_hip: [[0, -90]], right_hip: [[0, -90]],
-    left_knee: [[0, 90]], right_knee: [[0, 90]],
+    left_hip: [[0, -90]],
+    right_hip: [[0, -90]],
+    left_knee: [[0, 90]],
+    right_knee: [[0, 90]],
   },
   'lying-back': { ...ARMS_DOWN, pelvis: [[0, -90]] },
   'lying-front': { ...ARMS_DOWN, pelvis: [[0, 90]] },
   squatting: {
     ...ARMS_DOWN,
-    left_hip: [[0, -120]], right_hip: [[0, -120]],
-    left_knee: [[0, 140]], right_knee: [[0, 140]],
-    left_ankle: [[0, -20]], right_ankle: [[0, -20]],
+    left_hip: [[0, -120]],
+    right_hip: [[0, -120]],
+    left_knee: [[0, 140]],
+    right_knee: [[0, 140]],
+    left_ankle: [[0, -20]],
+    right_ankle: [[0, -20]],
   },
   'arms-raised': { left_shoulder: [[2, 80]], right_shoulder: [[2, -80]] },
 };
@@ -217,7 +268,10 @@ function rotationsFromAngles(spec: AngleSpec): Float32Array {
 }
 
 export function namedPoseFromAngles(name: NamedPose): Pose {
-  return { joints: poseFromRotations(rotationsFromAngles(ANGLE_POSES[name]), `named pose "${name}"`), label: `named:${name} (joint angles)` };
+  return {
+    joints: poseFromRotations(rotationsFromAngles(ANGLE_POSES[name]), `named pose "${name}"`),
+    label: `named:${name} (joint angles)`,
+  };
 }
 
 // ---------------------------------------------------------------- named poses from the data
@@ -268,7 +322,11 @@ const spineUp = (p: Float32Array, t: number): number => unitBetween(p, t, JOINT.
 function chestUp(p: Float32Array, t: number): number {
   const across = unitBetween(p, t, JOINT.right_shoulder, JOINT.left_shoulder);
   const up = unitBetween(p, t, JOINT.pelvis, JOINT.neck);
-  const fwd = [across[1] * up[2] - across[2] * up[1], across[2] * up[0] - across[0] * up[2], across[0] * up[1] - across[1] * up[0]];
+  const fwd = [
+    across[1] * up[2] - across[2] * up[1],
+    across[2] * up[0] - across[0] * up[2],
+    across[0] * up[1] - across[1] * up[0],
+  ];
   return fwd[1] / (Math.hypot(fwd[0], fwd[1], fwd[2]) || 1);
 }
 
@@ -280,18 +338,32 @@ const limbDown = (p: Float32Array, t: number, top: 'hip' | 'knee'): number => {
 };
 
 /** Both wrists below the neck: the playground frames often hold a bar overhead, which no chat request means. */
-const handsLow = (p: Float32Array, t: number): boolean => Math.max(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) < jy(p, t, JOINT.neck) - 0.1;
+const handsLow = (p: Float32Array, t: number): boolean =>
+  Math.max(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) < jy(p, t, JOINT.neck) - 0.1;
 
 const onlyFrame = (frame: number) => (_p: Float32Array, t: number) => (t === frame ? 0 : -Infinity);
 const when = (ok: boolean, score: number): number => (ok ? score : -Infinity);
 const h = heightAboveLowest;
 
-const ACCAD_FLOOR_CLIPS = ['accad_male1_a10_lie-to-crouch', 'accad_male1_a11_crawl-forward', 'accad_male1_a12_crawl-backward', 'accad_male1_a8_crouch-to-lie'];
-const ACCAD_CROUCH_CLIPS = ['accad_male1_a7_crouch', 'accad_male1_a8_crouch-to-lie', 'accad_male1_a10_lie-to-crouch', 'accad_male1_b24_walk-to-crouch', 'accad_male1_c26_run-to-crouch'];
+const ACCAD_FLOOR_CLIPS = [
+  'accad_male1_a10_lie-to-crouch',
+  'accad_male1_a11_crawl-forward',
+  'accad_male1_a12_crawl-backward',
+  'accad_male1_a8_crouch-to-lie',
+];
+const ACCAD_CROUCH_CLIPS = [
+  'accad_male1_a7_crouch',
+  'accad_male1_a8_crouch-to-lie',
+  'accad_male1_a10_lie-to-crouch',
+  'accad_male1_b24_walk-to-crouch',
+  'accad_male1_c26_run-to-crouch',
+];
 /** CMU subject 01's playground trials: climbing, sitting on a bar with the legs hanging, kneeling and sitting on the ground. */
 const cmuPlaygroundClips = (ds: Dataset) => ds.records.filter((r) => r.id.startsWith('cmu_01_')).map((r) => r.id);
 const raiseBothHandsClips = (ds: Dataset) =>
-  ds.records.filter((r) => r.split === 'train' && r.action_labels[0] === 'raise-up-both-hands' && r.style === 'normal').map((r) => r.id);
+  ds.records
+    .filter((r) => r.split === 'train' && r.action_labels[0] === 'raise-up-both-hands' && r.style === 'normal')
+    .map((r) => r.id);
 
 /** Named poses the mocap shows (the others — sitting, kneeling, T, A — exist only as angles). */
 const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
@@ -321,7 +393,9 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
     clips: cmuPlaygroundClips,
     score: (p, t) =>
       when(
-        Math.max(h(p, t, JOINT.left_knee), h(p, t, JOINT.right_knee)) < 0.1 && spineUp(p, t) > 0.9 && limbDown(p, t, 'hip') < -0.8,
+        Math.max(h(p, t, JOINT.left_knee), h(p, t, JOINT.right_knee)) < 0.1 &&
+          spineUp(p, t) > 0.9 &&
+          limbDown(p, t, 'hip') < -0.8,
         h(p, t, JOINT.head),
       ),
     armsDown: true,
@@ -341,7 +415,10 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
       const seat = h(p, t, JOINT.pelvis);
       const thigh = limbDown(p, t, 'hip');
       const shin = limbDown(p, t, 'knee');
-      return when(seat > 0.35 && seat < 0.65 && Math.abs(thigh) < 0.3 && shin < -0.85 && spineUp(p, t) > 0.9 && handsLow(p, t), -Math.abs(thigh) - (1 + shin) - Math.abs(seat - 0.5));
+      return when(
+        seat > 0.35 && seat < 0.65 && Math.abs(thigh) < 0.3 && shin < -0.85 && spineUp(p, t) > 0.9 && handsLow(p, t),
+        -Math.abs(thigh) - (1 + shin) - Math.abs(seat - 0.5),
+      );
     },
     armsDown: true,
   },
@@ -356,13 +433,20 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
     pack: 'motion',
     clips: () => ACCAD_CROUCH_CLIPS,
     score: (p, t) =>
-      when(spineUp(p, t) > 0.8 && Math.max(h(p, t, JOINT.left_ankle), h(p, t, JOINT.right_ankle)) < 0.15, -h(p, t, JOINT.pelvis)),
+      when(
+        spineUp(p, t) > 0.8 && Math.max(h(p, t, JOINT.left_ankle), h(p, t, JOINT.right_ankle)) < 0.15,
+        -h(p, t, JOINT.pelvis),
+      ),
   },
   // both wrists as far above the head as anyone in the data reached, body upright
   'arms-raised': {
     pack: 'motion',
     clips: (ds) => raiseBothHandsClips(ds).slice(0, 12),
-    score: (p, t) => when(spineUp(p, t) > 0.95, Math.min(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) - jy(p, t, JOINT.head)),
+    score: (p, t) =>
+      when(
+        spineUp(p, t) > 0.95,
+        Math.min(jy(p, t, JOINT.left_wrist), jy(p, t, JOINT.right_wrist)) - jy(p, t, JOINT.head),
+      ),
   },
 };
 
@@ -385,7 +469,8 @@ function bestFrame(src: DataPoseSource, ds: Dataset): { id: string; frame: numbe
 /** Local rotations of one data frame on the model's body: read where the pack has them, solved from positions where not. */
 function frameRotations(ds: Dataset, id: string, frame: number): Float32Array {
   const record = ds.byId(id);
-  if (ds.hasRotations(record)) return ds.rotations(record).subarray(frame * NUM_JOINTS * 4, (frame + 1) * NUM_JOINTS * 4);
+  if (ds.hasRotations(record))
+    return ds.rotations(record).subarray(frame * NUM_JOINTS * 4, (frame + 1) * NUM_JOINTS * 4);
   const joints = ds.positions(record).subarray(frame * J3, (frame + 1) * J3);
   return rotationsFromJoints(joints, 1, MODEL_REST_OFFSETS);
 }
@@ -396,7 +481,16 @@ function tipOntoBack(rotations: Float32Array): Float32Array {
   return out;
 }
 
-const ARM_JOINTS = [JOINT.left_collar, JOINT.right_collar, JOINT.left_shoulder, JOINT.right_shoulder, JOINT.left_elbow, JOINT.right_elbow, JOINT.left_wrist, JOINT.right_wrist];
+const ARM_JOINTS = [
+  JOINT.left_collar,
+  JOINT.right_collar,
+  JOINT.left_shoulder,
+  JOINT.right_shoulder,
+  JOINT.left_elbow,
+  JOINT.right_elbow,
+  JOINT.left_wrist,
+  JOINT.right_wrist,
+];
 
 function withArmsOf(rotations: Float32Array, arms: Float32Array): Float32Array {
   const out = Float32Array.from(rotations);
@@ -482,10 +576,15 @@ export function poseFromMotionFrame(motion: Motion, frame: number, what = 'motio
   if (!Number.isInteger(frame)) throw new Error(`${what}: frame must be a whole number, got ${frame}`);
   const t = frame < 0 ? motion.numFrames + frame : frame;
   if (t < 0 || t >= motion.numFrames) {
-    throw new Error(`${what}: frame ${frame} is outside the motion (it has ${motion.numFrames} frames; use 0…${motion.numFrames - 1} or −1 for the last)`);
+    throw new Error(
+      `${what}: frame ${frame} is outside the motion (it has ${motion.numFrames} frames; use 0…${motion.numFrames - 1} or −1 for the last)`,
+    );
   }
   const joints = motion.joints.subarray(t * POSE_VALUES, (t + 1) * POSE_VALUES);
-  return { joints: conformPoseToModelBody(joints, `${what} frame ${frame}`, 'scale'), label: `frame:${frame} of ${what}` };
+  return {
+    joints: conformPoseToModelBody(joints, `${what} frame ${frame}`, 'scale'),
+    label: `frame:${frame} of ${what}`,
+  };
 }
 
 /** A pose from an uploaded BVH / JSON / NPY file (its first frame unless told otherwise). */
@@ -502,7 +601,11 @@ export const fileMotionResolver: MotionResolver = (ref) => {
   throw new Error(`motion "${ref.id}" cannot be found: only file paths can be resolved here (no motion store)`);
 };
 
-export async function resolvePoseRef(ref: PoseRef, resolver: MotionResolver = fileMotionResolver, opts: NamedPoseOptions = {}): Promise<Pose> {
+export async function resolvePoseRef(
+  ref: PoseRef,
+  resolver: MotionResolver = fileMotionResolver,
+  opts: NamedPoseOptions = {},
+): Promise<Pose> {
   switch (ref.kind) {
     case 'named':
       return namedPose(ref.name, opts);
@@ -511,6 +614,9 @@ export async function resolvePoseRef(ref: PoseRef, resolver: MotionResolver = fi
       return poseFromMotionFrame(await resolver(ref.motion), ref.frame, what);
     }
     case 'joints':
-      return { joints: conformPoseToModelBody(Float32Array.from(ref.joints), ref.label ?? 'uploaded pose'), label: ref.label ?? 'uploaded pose' };
+      return {
+        joints: conformPoseToModelBody(Float32Array.from(ref.joints), ref.label ?? 'uploaded pose'),
+        label: ref.label ?? 'uploaded pose',
+      };
   }
 }

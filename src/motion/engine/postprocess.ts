@@ -25,7 +25,8 @@ export function contactsFromFeatures(features: Float32Array, numFeatureFrames: n
   const [c0] = FEATURE_SLICES.contacts;
   const out = new Uint8Array(numFeatureFrames * CONTACT_JOINTS.length);
   for (let t = 0; t < numFeatureFrames; t++) {
-    for (let i = 0; i < CONTACT_JOINTS.length; i++) out[t * CONTACT_JOINTS.length + i] = features[t * FEATURE_DIM + c0 + i] > 0.5 ? 1 : 0;
+    for (let i = 0; i < CONTACT_JOINTS.length; i++)
+      out[t * CONTACT_JOINTS.length + i] = features[t * FEATURE_DIM + c0 + i] > 0.5 ? 1 : 0;
   }
   return out;
 }
@@ -104,7 +105,13 @@ export interface FootCleanupOptions {
  * the run, where the pinned pose puts it (between two pins the pins disagree, and moving from one to the
  * other is what was asked, so the hold slides linearly between them).
  */
-function runAnchor(joints: Float32Array, joint: number, start: number, end: number, pins: readonly number[]): (t: number) => V3 {
+function runAnchor(
+  joints: Float32Array,
+  joint: number,
+  start: number,
+  end: number,
+  pins: readonly number[],
+): (t: number) => V3 {
   if (pins.length === 0) {
     let fixed: V3 = [0, 0, 0];
     for (let t = start; t < end; t++) fixed = add(fixed, get(joints, t, joint));
@@ -126,12 +133,24 @@ function runAnchor(joints: Float32Array, joint: number, start: number, end: numb
  * Where each contact joint should be: during a run, held at the run's anchor (a planted foot does not
  * move); near a run, eased toward that spot. Returns per-frame offsets (target − current), T×3 per joint.
  */
-function lockOffsets(joints: Float32Array, T: number, joint: number, planted: (t: number) => boolean, opts: Required<FootCleanupOptions>): { delta: Float64Array; locked: Uint8Array } {
+function lockOffsets(
+  joints: Float32Array,
+  T: number,
+  joint: number,
+  planted: (t: number) => boolean,
+  opts: Required<FootCleanupOptions>,
+): { delta: Float64Array; locked: Uint8Array } {
   const delta = new Float64Array(T * 3);
   const weight = new Float64Array(T);
   const locked = new Uint8Array(T);
   for (const [s, e] of runs(planted, T, opts.minRun)) {
-    const anchor = runAnchor(joints, joint, s, e, opts.anchorFrames.filter((f) => f >= s && f < e));
+    const anchor = runAnchor(
+      joints,
+      joint,
+      s,
+      e,
+      opts.anchorFrames.filter((f) => f >= s && f < e),
+    );
     const apply = (t: number, w: number): void => {
       if (w <= weight[t]) return;
       weight[t] = w;
@@ -156,9 +175,18 @@ function lockOffsets(joints: Float32Array, T: number, joint: number, planted: (t
  * two-bone IK from the (unchanged) hip; the ball keeps its bone length to the ankle. Contacts are the model's
  * own contact channels, per frame, in CONTACT_JOINTS order.
  */
-export function cleanFootContacts(joints: Float32Array, T: number, contacts: Uint8Array, options: FootCleanupOptions = {}): Float32Array<ArrayBuffer> {
-  if (joints.length !== T * POS) throw new Error(`cleanFootContacts: joints has ${joints.length} values, expected ${T}×${NUM_JOINTS}×3`);
-  if (contacts.length !== T * CONTACT_JOINTS.length) throw new Error(`cleanFootContacts: contacts has ${contacts.length} values, expected ${T}×${CONTACT_JOINTS.length}`);
+export function cleanFootContacts(
+  joints: Float32Array,
+  T: number,
+  contacts: Uint8Array,
+  options: FootCleanupOptions = {},
+): Float32Array<ArrayBuffer> {
+  if (joints.length !== T * POS)
+    throw new Error(`cleanFootContacts: joints has ${joints.length} values, expected ${T}×${NUM_JOINTS}×3`);
+  if (contacts.length !== T * CONTACT_JOINTS.length)
+    throw new Error(
+      `cleanFootContacts: contacts has ${contacts.length} values, expected ${T}×${CONTACT_JOINTS.length}`,
+    );
   const opts = { blend: options.blend ?? 3, minRun: options.minRun ?? 2, anchorFrames: options.anchorFrames ?? [] };
   const out = Float32Array.from(joints);
   LEGS.forEach((leg, side) => {
@@ -222,13 +250,18 @@ export interface FinishOptions {
 export function attachRotations(motion: Motion): Motion {
   const restOffsets = estimateRestOffsets(motion.joints, motion.numFrames);
   const rotations = new Float32Array(rotationsFromJoints(motion.joints, motion.numFrames, restOffsets));
-  return makeMotion({ ...motion, rotations, restOffsets: restOffsets.map((o) => [o[0], o[1], o[2]] as [number, number, number]) });
+  return makeMotion({
+    ...motion,
+    rotations,
+    restOffsets: restOffsets.map((o) => [o[0], o[1], o[2]] as [number, number, number]),
+  });
 }
 
 /** Decoded, de-normalised features (N×71) → the finished Motion. */
 export function finishMotion(features: Float32Array, numFeatureFrames: number, opts: FinishOptions = {}): Motion {
   const drop = opts.dropFrames ?? 0;
-  if (!(Number.isInteger(drop) && drop >= 0 && drop < numFeatureFrames)) throw new Error(`finishMotion: cannot drop ${drop} of ${numFeatureFrames} frames`);
+  if (!(Number.isInteger(drop) && drop >= 0 && drop < numFeatureFrames))
+    throw new Error(`finishMotion: cannot drop ${drop} of ${numFeatureFrames} frames`);
   let joints = recoverJoints(features, numFeatureFrames, opts.recover);
   const numFrames = numFeatureFrames - drop;
   const pinned = (opts.pins?.length ?? 0) > 0;
@@ -237,11 +270,19 @@ export function finishMotion(features: Float32Array, numFeatureFrames: number, o
   if (opts.floorAlign !== false && pinned) shiftToFloor(joints, joints.subarray(drop * POS), numFrames);
   if (opts.pins && pinned) joints = pinPoses(joints, numFeatureFrames, opts.pins);
   if (opts.footCleanup !== false) {
-    joints = cleanFootContacts(joints, numFeatureFrames, contactsFromFeatures(features, numFeatureFrames), { anchorFrames: (opts.pins ?? []).map((p) => p.frame) });
+    joints = cleanFootContacts(joints, numFeatureFrames, contactsFromFeatures(features, numFeatureFrames), {
+      anchorFrames: (opts.pins ?? []).map((p) => p.frame),
+    });
   }
   if (drop > 0) joints = joints.slice(drop * POS);
   if (opts.floorAlign !== false && !pinned) shiftToFloor(joints, joints, numFrames);
-  let motion = makeMotion({ fps: 20, numFrames, joints, segments: opts.segments ?? [], provenance: opts.provenance ?? { source: 'unknown' } });
+  let motion = makeMotion({
+    fps: 20,
+    numFrames,
+    joints,
+    segments: opts.segments ?? [],
+    provenance: opts.provenance ?? { source: 'unknown' },
+  });
   // Retiming interpolates between frames, and a locked foot is the same point in both, so it stays planted.
   if (opts.speed !== undefined && opts.speed !== 1) motion = retimeMotion(motion, opts.speed);
   return attachRotations(motion);

@@ -13,10 +13,15 @@ export function parseExecutionProviders(spec: string | undefined): ExecutionProv
   const s = (spec ?? 'cpu').trim().toLowerCase();
   if (s === '' || s === 'cpu') return ['cpu'];
   if (s === 'auto') return [...EXECUTION_PROVIDERS];
-  const list = s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const list = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
   for (const p of list) {
     if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) {
-      throw new Error(`${EXECUTION_PROVIDERS_ENV}: unknown execution provider "${p}"; use a comma list of ${EXECUTION_PROVIDERS.join(', ')} or "auto"`);
+      throw new Error(
+        `${EXECUTION_PROVIDERS_ENV}: unknown execution provider "${p}"; use a comma list of ${EXECUTION_PROVIDERS.join(', ')} or "auto"`,
+      );
     }
   }
   return list as ExecutionProvider[];
@@ -56,7 +61,10 @@ export async function createSession(bytes: Uint8Array, what: string, cfg: Sessio
     } catch (err) {
       const reason = ((err as Error).message ?? String(err)).split('\n')[0].slice(0, 200);
       failures.push(`${provider}: ${reason}`);
-      cfg.log?.warn({ model: what, provider, reason }, `onnxruntime: ${provider} unavailable for ${what}, trying the next provider`);
+      cfg.log?.warn(
+        { model: what, provider, reason },
+        `onnxruntime: ${provider} unavailable for ${what}, trying the next provider`,
+      );
     }
   }
   throw new Error(`${what}: no execution provider could load it (${failures.join('; ')})`);

@@ -50,7 +50,8 @@ export const SKATE_WEIGHT = 1;
 /** Parses N from text (env or flag); `where` names the source in the error. */
 export function parseBestOf(raw: string | number, where: string): number {
   const n = typeof raw === 'number' ? raw : Number(raw.trim());
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BEST_OF) throw new Error(`${where} must be a whole number from 1 to ${MAX_BEST_OF}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BEST_OF)
+    throw new Error(`${where} must be a whole number from 1 to ${MAX_BEST_OF}, got "${raw}"`);
   return n;
 }
 
@@ -133,7 +134,13 @@ export interface FitJudge {
    * Scores every row and keeps, per sample, the best of its N candidates. `features[row]` holds the
    * decoded features of the new frames; `textEmbeddings[i]` is segment i's aggregated text embedding.
    */
-  choose(features: readonly Float32Array[], windows: readonly SegmentWindow[], textEmbeddings: readonly Float32Array[], samples: number, bestOf: number): Promise<Choice[]>;
+  choose(
+    features: readonly Float32Array[],
+    windows: readonly SegmentWindow[],
+    textEmbeddings: readonly Float32Array[],
+    samples: number,
+    bestOf: number,
+  ): Promise<Choice[]>;
   close(): Promise<void>;
 }
 
@@ -142,9 +149,19 @@ function windowsOf(features: Float32Array, windows: readonly SegmentWindow[]): F
 }
 
 /** Rows' scores against their segment texts; one evaluator call for every (row, segment) window. */
-async function scoreRows(ev: Evaluator, manifest: ModelManifest, features: readonly Float32Array[], windows: readonly SegmentWindow[], texts: readonly Float32Array[]): Promise<CandidateScore[]> {
+async function scoreRows(
+  ev: Evaluator,
+  manifest: ModelManifest,
+  features: readonly Float32Array[],
+  windows: readonly SegmentWindow[],
+  texts: readonly Float32Array[],
+): Promise<CandidateScore[]> {
   // The evaluator embeds windows of at least two frames; a segment is never shorter than one token (4 frames).
-  const motion = await embedMotions(ev, features.flatMap((f) => windowsOf(f, windows)), manifest);
+  const motion = await embedMotions(
+    ev,
+    features.flatMap((f) => windowsOf(f, windows)),
+    manifest,
+  );
   const text = await embedTexts(ev, [...texts]);
   return features.map((f, row) => {
     const cos = windows.map((_, i) => cosine(motion[row * windows.length + i], text[i]));
@@ -171,9 +188,19 @@ export interface FitJudgeOptions {
 }
 
 /** Loads the version's evaluator and its threshold (calibrated once per model and cached; see fitThreshold). */
-export async function createFitJudge(manifest: ModelManifest, modelDir: string, opts: FitJudgeOptions): Promise<FitJudge> {
+export async function createFitJudge(
+  manifest: ModelManifest,
+  modelDir: string,
+  opts: FitJudgeOptions,
+): Promise<FitJudge> {
   const { ev } = await loadEvaluator(manifest, modelDir);
-  const found = await fitThreshold({ manifest, ev, encoder: opts.encoder, dataDir: opts.dataDir, cacheDir: opts.cacheDir }).catch(async (err: unknown) => {
+  const found = await fitThreshold({
+    manifest,
+    ev,
+    encoder: opts.encoder,
+    dataDir: opts.dataDir,
+    cacheDir: opts.cacheDir,
+  }).catch(async (err: unknown) => {
     await Promise.all([ev.motion.release(), ev.text.release()]);
     throw err;
   });
@@ -188,7 +215,8 @@ export async function createFitJudge(manifest: ModelManifest, modelDir: string, 
         return Array.from({ length: samples }, (_, s): Choice => {
           const row = bestCandidate(scores, s, samples, bestOf);
           const score = scores[row].similarity;
-          const fit = threshold === null ? undefined : { score, candidates: bestOf, threshold, unsure: score < threshold };
+          const fit =
+            threshold === null ? undefined : { score, candidates: bestOf, threshold, unsure: score < threshold };
           return { row, ...(fit ? { fit } : {}), scores: scores.filter((_, r) => r % samples === s) };
         });
       });
@@ -259,17 +287,29 @@ async function embedSentences(sentences: readonly string[], encoder: SentenceEnc
 }
 
 /** Scores the test split's ground truth against its own texts and against other actions' texts. */
-export async function calibrateFitThreshold({ ev, manifest, encoder, dataDir }: CalibrationInputs): Promise<FitCalibration> {
+export async function calibrateFitThreshold({
+  ev,
+  manifest,
+  encoder,
+  dataDir,
+}: CalibrationInputs): Promise<FitCalibration> {
   const ds = openDataset(dataDir);
   const clips = ds.records.filter((r) => r.split === 'test' && r.texts.length > 0 && r.num_frames >= 9);
-  if (clips.length < 20) throw new Error(`fit threshold: ${dataDir} has ${clips.length} usable test clips; at least 20 are needed`);
+  if (clips.length < 20)
+    throw new Error(`fit threshold: ${dataDir} has ${clips.length} usable test clips; at least 20 are needed`);
   const features = clips.map((r) => {
     const tokens = Math.min(MAX_CLIP_TOKENS, Math.floor((r.num_frames - 1) / 4));
     const frames = 4 * tokens + 1;
     return featurize(ds.positions(r).slice(0, frames * POSITIONS), frames);
   });
   const motion = await embedMotions(ev, features, manifest);
-  const text = await embedTexts(ev, await embedSentences(clips.map((r) => r.texts[0]), encoder));
+  const text = await embedTexts(
+    ev,
+    await embedSentences(
+      clips.map((r) => r.texts[0]),
+      encoder,
+    ),
+  );
   const matched = clips.map((_, i) => cosine(motion[i], text[i]));
   const threshold = percentile(matched, FIT_PERCENTILE);
   // Each clip against the text of the next clip whose action differs (deterministic, no RNG to record).
@@ -291,7 +331,11 @@ export async function calibrateFitThreshold({ ev, manifest, encoder, dataDir }: 
     threshold,
     clips: clips.length,
     matched: { p5: percentile(matched, 5), p10: percentile(matched, 10), p50: percentile(matched, 50) },
-    mismatched: { p50: percentile(mismatched, 50), p95: percentile(mismatched, 95), aboveThreshold: mismatched.filter((x) => x >= threshold).length / Math.max(1, mismatched.length) },
+    mismatched: {
+      p50: percentile(mismatched, 50),
+      p95: percentile(mismatched, 95),
+      aboveThreshold: mismatched.filter((x) => x >= threshold).length / Math.max(1, mismatched.length),
+    },
     dataDir,
     createdAt: new Date().toISOString(),
   };
@@ -311,7 +355,11 @@ function evaluatorKey(manifest: ModelManifest): string {
  * them), keyed by the evaluator's hash and the data's index — a copy of a model under another version name, as
  * training jobs and their tests publish, reuses it.
  */
-export function calibrationPath(manifest: ModelManifest, dataDir: string, cacheDir: string = defaultCacheDir()): string {
+export function calibrationPath(
+  manifest: ModelManifest,
+  dataDir: string,
+  cacheDir: string = defaultCacheDir(),
+): string {
   return join(cacheDir, 'fit-threshold', `${evaluatorKey(manifest).slice(0, 16) || 'none'}-${dataKey(dataDir)}.json`);
 }
 
@@ -319,7 +367,11 @@ function readCalibration(path: string, manifest: ModelManifest): FitCalibration 
   if (!existsSync(path)) return null;
   try {
     const c = JSON.parse(readFileSync(path, 'utf8')) as FitCalibration;
-    const ok = c.format === CALIBRATION_FORMAT && c.evaluator === evaluatorKey(manifest) && typeof c.threshold === 'number' && Number.isFinite(c.threshold);
+    const ok =
+      c.format === CALIBRATION_FORMAT &&
+      c.evaluator === evaluatorKey(manifest) &&
+      typeof c.threshold === 'number' &&
+      Number.isFinite(c.threshold);
     return ok ? c : null;
   } catch {
     return null;
@@ -347,14 +399,22 @@ export interface ThresholdSource {
 }
 
 /** The model's threshold: recorded in the manifest, else cached, else calibrated once on the data and cached. */
-export async function fitThreshold(src: ThresholdSource): Promise<{ threshold: number; calibration?: FitCalibration; from: 'manifest' | 'cache' | 'data' } | null> {
+export async function fitThreshold(
+  src: ThresholdSource,
+): Promise<{ threshold: number; calibration?: FitCalibration; from: 'manifest' | 'cache' | 'data' } | null> {
   const recorded = src.manifest.metrics.fitThreshold;
-  if (typeof recorded === 'number' && Number.isFinite(recorded) && !src.refresh) return { threshold: recorded, from: 'manifest' };
+  if (typeof recorded === 'number' && Number.isFinite(recorded) && !src.refresh)
+    return { threshold: recorded, from: 'manifest' };
   if (!src.dataDir || !existsSync(join(src.dataDir, 'index.jsonl'))) return null;
   const path = calibrationPath(src.manifest, src.dataDir, src.cacheDir);
   const cached = src.refresh ? null : readCalibration(path, src.manifest);
   if (cached) return { threshold: cached.threshold, calibration: cached, from: 'cache' };
-  const calibration = await calibrateFitThreshold({ ev: src.ev, manifest: src.manifest, encoder: src.encoder, dataDir: src.dataDir });
+  const calibration = await calibrateFitThreshold({
+    ev: src.ev,
+    manifest: src.manifest,
+    encoder: src.encoder,
+    dataDir: src.dataDir,
+  });
   writeCalibration(path, calibration);
   return { threshold: calibration.threshold, calibration, from: 'data' };
 }

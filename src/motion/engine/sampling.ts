@@ -32,8 +32,14 @@ export function sampleRng(seed: number, index: number): Rng {
 }
 
 /** Classifier-free guidance: u + s·(c − u); s = 1 is the conditional model, s = 0 the unconditional one. */
-export function guidanceMix(cond: ArrayLike<number>, uncond: ArrayLike<number>, scale: number, out = new Float32Array(cond.length)): Float32Array {
-  if (cond.length !== uncond.length) throw new Error(`guidanceMix: ${cond.length} conditional vs ${uncond.length} unconditional logits`);
+export function guidanceMix(
+  cond: ArrayLike<number>,
+  uncond: ArrayLike<number>,
+  scale: number,
+  out = new Float32Array(cond.length),
+): Float32Array {
+  if (cond.length !== uncond.length)
+    throw new Error(`guidanceMix: ${cond.length} conditional vs ${uncond.length} unconditional logits`);
   for (let i = 0; i < cond.length; i++) out[i] = uncond[i] + scale * (cond[i] - uncond[i]);
   return out;
 }
@@ -45,16 +51,22 @@ export function argmax(logits: ArrayLike<number>): number {
 }
 
 export function validateSamplingOptions(opts: SamplingOptions): void {
-  if (!(Number.isFinite(opts.temperature) && opts.temperature >= 0)) throw new Error(`temperature must be a number ≥ 0, got ${opts.temperature}`);
-  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0)) throw new Error(`topK must be a whole number ≥ 0, got ${opts.topK}`);
-  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1)) throw new Error(`topP must be in (0, 1], got ${opts.topP}`);
+  if (!(Number.isFinite(opts.temperature) && opts.temperature >= 0))
+    throw new Error(`temperature must be a number ≥ 0, got ${opts.temperature}`);
+  if (opts.topK !== undefined && !(Number.isInteger(opts.topK) && opts.topK >= 0))
+    throw new Error(`topK must be a whole number ≥ 0, got ${opts.topK}`);
+  if (opts.topP !== undefined && !(opts.topP > 0 && opts.topP <= 1))
+    throw new Error(`topP must be in (0, 1], got ${opts.topP}`);
 }
 
 /**
  * Probabilities after temperature, top-k and top-p, as (token, probability) pairs in descending order.
  * Ties at the top-k boundary are broken by token index so the result never depends on sort stability.
  */
-export function filteredDistribution(logits: ArrayLike<number>, opts: SamplingOptions): { tokens: Int32Array; probs: Float64Array } {
+export function filteredDistribution(
+  logits: ArrayLike<number>,
+  opts: SamplingOptions,
+): { tokens: Int32Array; probs: Float64Array } {
   const n = logits.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
   const k = opts.topK && opts.topK > 0 ? Math.min(opts.topK, n) : n;

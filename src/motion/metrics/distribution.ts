@@ -23,7 +23,8 @@ function asMatrix(name: string, e: Embeddings): EmbeddingMatrix {
     if (!Number.isInteger(m.rows) || !Number.isInteger(m.dim) || m.rows < 0 || m.dim < 1) {
       throw new Error(`${name}: rows and dim must be positive integers, got ${m.rows}×${m.dim}`);
     }
-    if (m.data.length !== m.rows * m.dim) throw new Error(`${name}: expected ${m.rows}×${m.dim} = ${m.rows * m.dim} values, got ${m.data.length}`);
+    if (m.data.length !== m.rows * m.dim)
+      throw new Error(`${name}: expected ${m.rows}×${m.dim} = ${m.rows * m.dim} values, got ${m.data.length}`);
     checkFinite(name, m);
     return m;
   }
@@ -42,7 +43,8 @@ function asMatrix(name: string, e: Embeddings): EmbeddingMatrix {
 
 function checkFinite(name: string, m: EmbeddingMatrix): void {
   for (let i = 0; i < m.data.length; i++) {
-    if (!Number.isFinite(m.data[i])) throw new Error(`${name}: non-finite value at row ${Math.floor(i / m.dim)}, column ${i % m.dim}`);
+    if (!Number.isFinite(m.data[i]))
+      throw new Error(`${name}: non-finite value at row ${Math.floor(i / m.dim)}, column ${i % m.dim}`);
   }
 }
 
@@ -57,7 +59,8 @@ function distance(a: EmbeddingMatrix, i: number, b: EmbeddingMatrix, j: number):
 
 function checkSameShape(na: string, a: EmbeddingMatrix, nb: string, b: EmbeddingMatrix): void {
   if (a.dim !== b.dim) throw new Error(`${na} has dimension ${a.dim} but ${nb} has ${b.dim}`);
-  if (a.rows !== b.rows) throw new Error(`${na} has ${a.rows} rows but ${nb} has ${b.rows}; they must be paired row by row`);
+  if (a.rows !== b.rows)
+    throw new Error(`${na} has ${a.rows} rows but ${nb} has ${b.rows}; they must be paired row by row`);
 }
 
 export interface GaussianStats {
@@ -151,9 +154,12 @@ export function rPrecision(text: Embeddings, motion: Embeddings, options: RPreci
   checkSameShape('text embeddings', t, 'motion embeddings', m);
   const batchSize = options.batchSize ?? 32;
   const topK = options.topK ?? 3;
-  if (!Number.isInteger(batchSize) || batchSize < 2) throw new Error(`rPrecision: batchSize must be an integer ≥ 2, got ${batchSize}`);
-  if (!Number.isInteger(topK) || topK < 1 || topK > batchSize) throw new Error(`rPrecision: topK must be within 1–${batchSize}, got ${topK}`);
-  if (t.rows < batchSize) throw new Error(`rPrecision: needs at least one full batch of ${batchSize} pairs, got ${t.rows}`);
+  if (!Number.isInteger(batchSize) || batchSize < 2)
+    throw new Error(`rPrecision: batchSize must be an integer ≥ 2, got ${batchSize}`);
+  if (!Number.isInteger(topK) || topK < 1 || topK > batchSize)
+    throw new Error(`rPrecision: topK must be within 1–${batchSize}, got ${topK}`);
+  if (t.rows < batchSize)
+    throw new Error(`rPrecision: needs at least one full batch of ${batchSize} pairs, got ${t.rows}`);
   const order = permutation(t.rows, mulberry32(options.seed ?? 0));
   const batches = Math.floor(t.rows / batchSize);
   const hits = new Array<number>(topK).fill(0);
@@ -194,7 +200,8 @@ export function mmDist(text: Embeddings, motion: Embeddings): number {
  */
 export function diversity(embeddings: Embeddings, pairs = 300, seed = 0): number {
   const e = asMatrix('diversity embeddings', embeddings);
-  if (!Number.isInteger(pairs) || pairs < 1) throw new Error(`diversity: pairs must be a positive integer, got ${pairs}`);
+  if (!Number.isInteger(pairs) || pairs < 1)
+    throw new Error(`diversity: pairs must be a positive integer, got ${pairs}`);
   if (e.rows <= pairs) throw new Error(`diversity: needs more than ${pairs} embeddings, got ${e.rows}`);
   const rand = mulberry32(seed);
   const first = sampleWithoutReplacement(e.rows, pairs, rand);
@@ -215,10 +222,15 @@ export function multimodality(groups: readonly Embeddings[], pairs = 10, seed = 
   const mats = groups.map((g, i) => asMatrix(`multimodality group ${i}`, g));
   const perGroup = mats[0].rows;
   mats.forEach((g, i) => {
-    if (g.rows !== perGroup) throw new Error(`multimodality: group ${i} has ${g.rows} motions, group 0 has ${perGroup}; all groups need the same count`);
-    if (g.dim !== mats[0].dim) throw new Error(`multimodality: group ${i} has dimension ${g.dim}, group 0 has ${mats[0].dim}`);
+    if (g.rows !== perGroup)
+      throw new Error(
+        `multimodality: group ${i} has ${g.rows} motions, group 0 has ${perGroup}; all groups need the same count`,
+      );
+    if (g.dim !== mats[0].dim)
+      throw new Error(`multimodality: group ${i} has dimension ${g.dim}, group 0 has ${mats[0].dim}`);
   });
-  if (!Number.isInteger(pairs) || pairs < 1) throw new Error(`multimodality: pairs must be a positive integer, got ${pairs}`);
+  if (!Number.isInteger(pairs) || pairs < 1)
+    throw new Error(`multimodality: pairs must be a positive integer, got ${pairs}`);
   if (perGroup < pairs) throw new Error(`multimodality: needs at least ${pairs} motions per group, got ${perGroup}`);
   const rand = mulberry32(seed);
   const first = sampleWithoutReplacement(perGroup, pairs, rand);
@@ -227,4 +239,3 @@ export function multimodality(groups: readonly Embeddings[], pairs = 10, seed = 
   for (const g of mats) for (let i = 0; i < pairs; i++) sum += distance(g, first[i], g, second[i]);
   return sum / (mats.length * pairs);
 }
-

@@ -69,7 +69,8 @@ function rotate(a: Float64Array, vt: Float64Array, n: number, p: number, q: numb
  * off-diagonal mass is negligible relative to the whole matrix.
  */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number): SymmetricEigen {
-  if (matrix.length !== n * n) throw new Error(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${matrix.length}`);
+  if (matrix.length !== n * n)
+    throw new Error(`symmetricEigen: expected ${n}×${n} = ${n * n} values, got ${matrix.length}`);
   const a = Float64Array.from(matrix);
   for (let p = 0; p < n; p++) {
     for (let q = p + 1; q < n; q++) {

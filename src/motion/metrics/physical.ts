@@ -61,9 +61,11 @@ export function footSkateRatio(joints: Float32Array, T: number, fps: number, opt
   const threshold = options.speedThreshold ?? 0.5;
   const window = options.window ?? 5;
   const feet = options.feet ?? [FOOT_JOINTS.leftFoot, FOOT_JOINTS.rightFoot];
-  if (!Number.isInteger(window) || window < 1) throw new Error(`footSkateRatio: window must be a positive integer, got ${window}`);
+  if (!Number.isInteger(window) || window < 1)
+    throw new Error(`footSkateRatio: window must be a positive integer, got ${window}`);
   for (const j of feet) {
-    if (!Number.isInteger(j) || j < 0 || j >= NUM_JOINTS) throw new Error(`footSkateRatio: foot joint ${j} is not within 0–${NUM_JOINTS - 1}`);
+    if (!Number.isInteger(j) || j < 0 || j >= NUM_JOINTS)
+      throw new Error(`footSkateRatio: foot joint ${j} is not within 0–${NUM_JOINTS - 1}`);
   }
   const pairs = T - 1;
   const skating = new Uint8Array(pairs);
@@ -260,13 +262,25 @@ export function aggregatePhysicalMetrics(clips: readonly PhysicalMetrics[]): Phy
   const byFrames = (f: (c: PhysicalMetrics) => number) => weighted(f, (c) => c.frames);
   return {
     frames,
-    footSkateRatio: weighted((c) => c.footSkateRatio, (c) => c.frames - 1),
+    footSkateRatio: weighted(
+      (c) => c.footSkateRatio,
+      (c) => c.frames - 1,
+    ),
     floorPenetrationMean: byFrames((c) => c.floorPenetrationMean),
     floorPenetrationMax: Math.max(...clips.map((c) => c.floorPenetrationMax)),
-    floatHeightMean: weighted((c) => c.floatHeightMean, (c) => c.floatFrameRatio * c.frames),
+    floatHeightMean: weighted(
+      (c) => c.floatHeightMean,
+      (c) => c.floatFrameRatio * c.frames,
+    ),
     floatFrameRatio: byFrames((c) => c.floatFrameRatio),
-    jitter: weighted((c) => c.jitter, (c) => c.frames - 3),
-    meanAcceleration: weighted((c) => c.meanAcceleration, (c) => c.frames - 2),
+    jitter: weighted(
+      (c) => c.jitter,
+      (c) => c.frames - 3,
+    ),
+    meanAcceleration: weighted(
+      (c) => c.meanAcceleration,
+      (c) => c.frames - 2,
+    ),
     boneLengthStd: byFrames((c) => c.boneLengthStd),
     boneLengthStdMax: Math.max(...clips.map((c) => c.boneLengthStdMax)),
   };

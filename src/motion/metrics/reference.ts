@@ -113,7 +113,12 @@ export function averagePositionalError(pairs: readonly ReferencePair[]): ApeAveP
     for (const j of spec.joints) for (const p of pairs) sum += positionErrorSum(p, spec, j);
     return sum / frames / spec.joints.length;
   };
-  return { root: part(VIEWS.root), traj: part(VIEWS.traj), meanLocal: part(VIEWS.meanLocal), meanGlobal: part(VIEWS.meanGlobal) };
+  return {
+    root: part(VIEWS.root),
+    traj: part(VIEWS.traj),
+    meanLocal: part(VIEWS.meanLocal),
+    meanGlobal: part(VIEWS.meanGlobal),
+  };
 }
 
 /**
@@ -136,7 +141,12 @@ export function averageVarianceError(pairs: readonly ReferencePair[]): ApeAvePar
     }
     return sum / pairs.length / spec.joints.length;
   };
-  return { root: part(VIEWS.root), traj: part(VIEWS.traj), meanLocal: part(VIEWS.meanLocal), meanGlobal: part(VIEWS.meanGlobal) };
+  return {
+    root: part(VIEWS.root),
+    traj: part(VIEWS.traj),
+    meanLocal: part(VIEWS.meanLocal),
+    meanGlobal: part(VIEWS.meanGlobal),
+  };
 }
 
 // ---------------------------------------------------------------- pose controls (MotionGPT)
@@ -158,7 +168,14 @@ function alignmentOffset(m: Float32Array, frame: number, align: PoseControlOptio
 }
 
 /** Mean over joints of ‖a[ta, j] − b[tb, j]‖ after removing each side's horizontal offset. */
-function meanJointDistance(a: Float32Array, ta: number, oa: [number, number], b: Float32Array, tb: number, ob: [number, number]): number {
+function meanJointDistance(
+  a: Float32Array,
+  ta: number,
+  oa: [number, number],
+  b: Float32Array,
+  tb: number,
+  ob: [number, number],
+): number {
   let sum = 0;
   for (let j = 0; j < NUM_JOINTS; j++) {
     const dx = a[at(ta, j, 0)] - oa[0] - (b[at(tb, j, 0)] - ob[0]);
@@ -192,8 +209,14 @@ export interface PoseWindowError {
 }
 
 function windowError(
-  name: string, generated: Float32Array, T: number, given: Float32Array, K: number, fps: number,
-  start: number, options: PoseControlOptions,
+  name: string,
+  generated: Float32Array,
+  T: number,
+  given: Float32Array,
+  K: number,
+  fps: number,
+  start: number,
+  options: PoseControlOptions,
 ): PoseWindowError {
   checkJoints(`${name} generated`, generated, T, 1);
   checkJoints(`${name} given poses`, given, K, 1);
@@ -217,14 +240,24 @@ function windowError(
  * the Euclidean distance per joint (metres), not a squared error, so it reads like MPJPE.
  */
 export function initialPoseError(
-  generated: Float32Array, T: number, given: Float32Array, K: number, fps: number, options: PoseControlOptions = {},
+  generated: Float32Array,
+  T: number,
+  given: Float32Array,
+  K: number,
+  fps: number,
+  options: PoseControlOptions = {},
 ): PoseWindowError {
   return windowError('initialPoseError', generated, T, given, K, fps, 0, options);
 }
 
 /** Recon and Vel for last poses: the K given poses against the last K generated frames (see initialPoseError). */
 export function lastPoseError(
-  generated: Float32Array, T: number, given: Float32Array, K: number, fps: number, options: PoseControlOptions = {},
+  generated: Float32Array,
+  T: number,
+  given: Float32Array,
+  K: number,
+  fps: number,
+  options: PoseControlOptions = {},
 ): PoseWindowError {
   checkJoints('lastPoseError generated', generated, T, 1);
   return windowError('lastPoseError', generated, T, given, K, fps, T - K, options);
@@ -236,7 +269,11 @@ export function lastPoseError(
  * per-joint distance, and average over the keys. Metres. Alignment as in PoseControlOptions (per frame).
  */
 export function keyPoseDistance(
-  generated: Float32Array, T: number, keys: Float32Array, K: number, options: PoseControlOptions = {},
+  generated: Float32Array,
+  T: number,
+  keys: Float32Array,
+  K: number,
+  options: PoseControlOptions = {},
 ): number {
   checkJoints('keyPoseDistance generated', generated, T, 1);
   checkJoints('keyPoseDistance key poses', keys, K, 1);
@@ -245,7 +282,8 @@ export function keyPoseDistance(
   for (let k = 0; k < K; k++) {
     const ok = alignmentOffset(keys, k, align);
     let best = Infinity;
-    for (let t = 0; t < T; t++) best = Math.min(best, meanJointDistance(generated, t, alignmentOffset(generated, t, align), keys, k, ok));
+    for (let t = 0; t < T; t++)
+      best = Math.min(best, meanJointDistance(generated, t, alignmentOffset(generated, t, align), keys, k, ok));
     sum += best;
   }
   return sum / K;
@@ -281,7 +319,11 @@ export function displacementError(predicted: Float32Array, reference: Float32Arr
 }
 
 /** Best-of-N ADE and FDE over several sampled continuations (each minimum taken separately, as DLow). */
-export function bestOfDisplacementError(samples: readonly Float32Array[], reference: Float32Array, T: number): DisplacementError {
+export function bestOfDisplacementError(
+  samples: readonly Float32Array[],
+  reference: Float32Array,
+  T: number,
+): DisplacementError {
   if (samples.length === 0) throw new Error('bestOfDisplacementError: no samples');
   const errors = samples.map((s, i) => {
     try {

@@ -25,30 +25,57 @@ export const CheckSchema = z.discriminatedUnion('check', [
   /** The pelvis stays above `height` in at least `fraction` of the frames (stands, does not sink). */
   z.object({ check: z.literal('pelvis-above'), height: Metres, fraction: Fraction }).strict(),
   /** Both (or either) wrists are below `height` in at least `fraction` of the frames. */
-  z.object({ check: z.literal('hands-on-floor'), height: Metres, fraction: Fraction, hands: z.enum(['both', 'either']).default('both') }).strict(),
+  z
+    .object({
+      check: z.literal('hands-on-floor'),
+      height: Metres,
+      fraction: Fraction,
+      hands: z.enum(['both', 'either']).default('both'),
+    })
+    .strict(),
   /**
    * On hands (or forearms) and knees: pelvis below `pelvis`, both wrists below `hands`, the torso within `tilt`° of
    * horizontal and the pelvis at least `kneel` above both knees (thighs down, unlike lying or sitting), at once, in
    * at least `fraction` of the frames.
    */
-  z.object({ check: z.literal('on-all-fours'), pelvis: Metres, hands: Metres, tilt: z.number().min(0).max(90).default(45), kneel: Metres.default(0.08), fraction: Fraction }).strict(),
+  z
+    .object({
+      check: z.literal('on-all-fours'),
+      pelvis: Metres,
+      hands: Metres,
+      tilt: z.number().min(0).max(90).default(45),
+      kneel: Metres.default(0.08),
+      fraction: Fraction,
+    })
+    .strict(),
   /**
    * Lying: the torso (pelvis → neck) within `tilt`° of horizontal, the pelvis below `pelvis` and less than `legs`
    * above the knees (legs stretched out, unlike a crawl on the knees), and the head below `head`, in `fraction` of the frames.
    */
-  z.object({ check: z.literal('lying'), tilt: z.number().min(0).max(90), pelvis: Metres, legs: Metres.default(0.1), head: Metres.default(5), fraction: Fraction }).strict(),
+  z
+    .object({
+      check: z.literal('lying'),
+      tilt: z.number().min(0).max(90),
+      pelvis: Metres,
+      legs: Metres.default(0.1),
+      head: Metres.default(5),
+      fraction: Fraction,
+    })
+    .strict(),
   /**
    * The asked wrist is above `above` (head or shoulder) + `margin` in at least `fraction` of the frames; with
    * `side: both` both wrists at once. `otherAtMost`: the other wrist is up in at most that fraction (sides).
    */
-  z.object({
-    check: z.literal('wrist-above'),
-    side: z.enum(['left', 'right', 'both', 'either']),
-    above: z.enum(['head', 'shoulder']),
-    margin: z.number().min(-1).max(1).default(0),
-    fraction: Fraction,
-    otherAtMost: Fraction.optional(),
-  }).strict(),
+  z
+    .object({
+      check: z.literal('wrist-above'),
+      side: z.enum(['left', 'right', 'both', 'either']),
+      above: z.enum(['head', 'shoulder']),
+      margin: z.number().min(-1).max(1).default(0),
+      fraction: Fraction,
+      otherAtMost: Fraction.optional(),
+    })
+    .strict(),
   /** No joint within `clearance` of the floor for at least `frames` frames (all feet and hands off the ground). */
   z.object({ check: z.literal('airborne'), clearance: Metres, frames: z.number().int().positive() }).strict(),
   /** The facing at the end (mean of the last 5 frames) turned at least `degrees` to `side` from the start. */
@@ -59,7 +86,14 @@ export const CheckSchema = z.discriminatedUnion('check', [
    * The pelvis ends at least `metres` away along the start's forward / backward / left / right; with `dominant`,
    * also further along that axis than across it (a sidestep, not a walk that drifts sideways).
    */
-  z.object({ check: z.literal('displacement'), direction: z.enum(['forward', 'backward', 'left', 'right']), metres: z.number().min(0).max(20), dominant: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      check: z.literal('displacement'),
+      direction: z.enum(['forward', 'backward', 'left', 'right']),
+      metres: z.number().min(0).max(20),
+      dominant: z.boolean().default(false),
+    })
+    .strict(),
   /** The pelvis travels at most `metres` horizontally from its start at any frame (stays in place). */
   z.object({ check: z.literal('stays'), metres: z.number().min(0).max(20) }).strict(),
   /** Both wrists at least `reach` in front of their shoulders (body frame of that frame) and no lower than `drop` under them, in `fraction` of the frames. */
@@ -68,17 +102,46 @@ export const CheckSchema = z.discriminatedUnion('check', [
    * The asked side's `joint` (ankle or knee) rises at least `height` above the floor at some frame, and at least
    * `margin` higher than the other side's same joint ever does (a kick or knee lift on that side).
    */
-  z.object({ check: z.literal('raised'), side: SideSchema, joint: z.enum(['ankle', 'knee']), height: Metres, margin: Metres.default(0) }).strict(),
+  z
+    .object({
+      check: z.literal('raised'),
+      side: SideSchema,
+      joint: z.enum(['ankle', 'knee']),
+      height: Metres,
+      margin: Metres.default(0),
+    })
+    .strict(),
   /** The asked wrist (or either) reaches at least `reach` in front of its shoulder at some frame, `margin` further than the other ever does (a punch). */
-  z.object({ check: z.literal('reach'), side: z.enum(['left', 'right', 'either']), reach: Metres, margin: Metres.default(0) }).strict(),
+  z
+    .object({
+      check: z.literal('reach'),
+      side: z.enum(['left', 'right', 'either']),
+      reach: Metres,
+      margin: Metres.default(0),
+    })
+    .strict(),
   /** The wrists are at least `span` apart in at least `fraction` of the frames (arms spread like wings). */
   z.object({ check: z.literal('arms-spread'), span: Metres, fraction: Fraction }).strict(),
   /** The wrists are at most `apart` from each other and `reach` in front of the pelvis in `fraction` of the frames (hands joined in front). */
   z.object({ check: z.literal('hands-together'), apart: Metres, reach: Metres, fraction: Fraction }).strict(),
   /** All (or any) of the listed joints are below `height` in at least `fraction` of the frames (knees on the floor). */
-  z.object({ check: z.literal('joint-below'), joints: z.array(z.enum(JOINT_NAMES)).min(1), mode: z.enum(['all', 'any']).default('all'), height: Metres, fraction: Fraction }).strict(),
+  z
+    .object({
+      check: z.literal('joint-below'),
+      joints: z.array(z.enum(JOINT_NAMES)).min(1),
+      mode: z.enum(['all', 'any']).default('all'),
+      height: Metres,
+      fraction: Fraction,
+    })
+    .strict(),
   /** Each listed joint's height spans at least `range` (5th to 95th percentile): flapping, stroking, bobbing. */
-  z.object({ check: z.literal('height-range'), joints: z.array(z.enum(['left_wrist', 'right_wrist', 'left_elbow', 'right_elbow', 'pelvis', 'head'])).min(1), range: Metres }).strict(),
+  z
+    .object({
+      check: z.literal('height-range'),
+      joints: z.array(z.enum(['left_wrist', 'right_wrist', 'left_elbow', 'right_elbow', 'pelvis', 'head'])).min(1),
+      range: Metres,
+    })
+    .strict(),
 ]);
 export type Check = z.infer<typeof CheckSchema>;
 export type CheckInput = z.input<typeof CheckSchema>;
@@ -97,7 +160,8 @@ const y = (j: Float32Array, t: number, k: number): number => j[t * POS + k * 3 +
 const xz = (j: Float32Array, t: number, k: number): [number, number] => [j[t * POS + k * 3], j[t * POS + k * 3 + 2]];
 
 function frameCount(joints: Float32Array): number {
-  if (joints.length === 0 || joints.length % POS !== 0) throw new Error(`probe check: expected T×${NUM_JOINTS}×3 joint positions, got ${joints.length} values`);
+  if (joints.length === 0 || joints.length % POS !== 0)
+    throw new Error(`probe check: expected T×${NUM_JOINTS}×3 joint positions, got ${joints.length} values`);
   return joints.length / POS;
 }
 
@@ -179,20 +243,34 @@ type Of<K extends Check['check']> = Extract<Check, { check: K }>;
 function pelvisBelow(j: Float32Array, c: Of<'pelvis-below'>): CheckResult {
   const T = frameCount(j);
   const v = fractionOf(T, (t) => y(j, t, JOINT.pelvis) < c.height);
-  return { pass: v >= c.fraction, value: v, detail: `pelvis below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `pelvis below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function pelvisAbove(j: Float32Array, c: Of<'pelvis-above'>): CheckResult {
   const T = frameCount(j);
   const v = fractionOf(T, (t) => y(j, t, JOINT.pelvis) > c.height);
-  return { pass: v >= c.fraction, value: v, detail: `pelvis above ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `pelvis above ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function handsOnFloor(j: Float32Array, c: Of<'hands-on-floor'>): CheckResult {
   const T = frameCount(j);
   const low = (t: number, s: Side): boolean => y(j, t, WRIST[s]) < c.height;
-  const v = fractionOf(T, (t) => (c.hands === 'both' ? low(t, 'left') && low(t, 'right') : low(t, 'left') || low(t, 'right')));
-  return { pass: v >= c.fraction, value: v, detail: `${c.hands === 'both' ? 'both wrists' : 'a wrist'} below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  const v = fractionOf(T, (t) =>
+    c.hands === 'both' ? low(t, 'left') && low(t, 'right') : low(t, 'left') || low(t, 'right'),
+  );
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `${c.hands === 'both' ? 'both wrists' : 'a wrist'} below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 /** How far the pelvis is above the higher (`max`) or the mean of the two knees at frame t. */
@@ -206,7 +284,12 @@ function onAllFours(j: Float32Array, c: Of<'on-all-fours'>): CheckResult {
   const T = frameCount(j);
   const v = fractionOf(
     T,
-    (t) => y(j, t, JOINT.pelvis) < c.pelvis && y(j, t, WRIST.left) < c.hands && y(j, t, WRIST.right) < c.hands && torsoElevation(j, t) <= c.tilt && pelvisOverKnees(j, t, 'max') >= c.kneel,
+    (t) =>
+      y(j, t, JOINT.pelvis) < c.pelvis &&
+      y(j, t, WRIST.left) < c.hands &&
+      y(j, t, WRIST.right) < c.hands &&
+      torsoElevation(j, t) <= c.tilt &&
+      pelvisOverKnees(j, t, 'max') >= c.kneel,
   );
   return {
     pass: v >= c.fraction,
@@ -225,8 +308,19 @@ function torsoElevation(j: Float32Array, t: number): number {
 
 function lying(j: Float32Array, c: Of<'lying'>): CheckResult {
   const T = frameCount(j);
-  const v = fractionOf(T, (t) => torsoElevation(j, t) <= c.tilt && y(j, t, JOINT.pelvis) < c.pelvis && pelvisOverKnees(j, t, 'mean') < c.legs && y(j, t, JOINT.head) < c.head);
-  return { pass: v >= c.fraction, value: v, detail: `torso within ${c.tilt}° of horizontal, pelvis < ${c.pelvis} m and < ${c.legs} m above the knees${c.head < 5 ? `, head < ${c.head} m` : ''}, in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  const v = fractionOf(
+    T,
+    (t) =>
+      torsoElevation(j, t) <= c.tilt &&
+      y(j, t, JOINT.pelvis) < c.pelvis &&
+      pelvisOverKnees(j, t, 'mean') < c.legs &&
+      y(j, t, JOINT.head) < c.head,
+  );
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `torso within ${c.tilt}° of horizontal, pelvis < ${c.pelvis} m and < ${c.legs} m above the knees${c.head < 5 ? `, head < ${c.head} m` : ''}, in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function wristAbove(j: Float32Array, c: Of<'wrist-above'>): CheckResult {
@@ -236,9 +330,16 @@ function wristAbove(j: Float32Array, c: Of<'wrist-above'>): CheckResult {
     return y(j, t, WRIST[s]) > ref + c.margin;
   };
   const side = c.side;
-  const v = fractionOf(T, (t) => (side === 'both' ? up(t, 'left') && up(t, 'right') : side === 'either' ? up(t, 'left') || up(t, 'right') : up(t, side)));
+  const v = fractionOf(T, (t) =>
+    side === 'both'
+      ? up(t, 'left') && up(t, 'right')
+      : side === 'either'
+        ? up(t, 'left') || up(t, 'right')
+        : up(t, side),
+  );
   const where = `${side === 'both' || side === 'either' ? `${side} wrist${side === 'both' ? 's' : ''}` : `${side} wrist`} above the ${c.above}${c.margin ? ` + ${c.margin} m` : ''}`;
-  if (side === 'both' || side === 'either' || c.otherAtMost === undefined) return { pass: v >= c.fraction, value: v, detail: `${where} in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  if (side === 'both' || side === 'either' || c.otherAtMost === undefined)
+    return { pass: v >= c.fraction, value: v, detail: `${where} in ${pct(v)} of frames (need ${pct(c.fraction)})` };
   const o = fractionOf(T, (t) => up(t, other(side)));
   return {
     pass: v >= c.fraction && o <= c.otherAtMost,
@@ -255,7 +356,11 @@ function airborne(j: Float32Array, c: Of<'airborne'>): CheckResult {
     for (let k = 0; k < NUM_JOINTS; k++) lowest = Math.min(lowest, y(j, t, k));
     if (lowest > c.clearance) n++;
   }
-  return { pass: n >= c.frames, value: n, detail: `${n} frames with every joint above ${c.clearance} m (need ${c.frames})` };
+  return {
+    pass: n >= c.frames,
+    value: n,
+    detail: `${n} frames with every joint above ${c.clearance} m (need ${c.frames})`,
+  };
 }
 
 function meanOf(xs: Float64Array, from: number, to: number): number {
@@ -269,7 +374,11 @@ function turn(j: Float32Array, c: Of<'turn'>): CheckResult {
   const k = Math.min(5, yaw.length);
   const change = meanOf(yaw, yaw.length - k, yaw.length) - meanOf(yaw, 0, k);
   const v = c.side === 'left' ? change : -change;
-  return { pass: v >= c.degrees, value: v, detail: `turned ${f2(Math.abs(change))}° to the ${change >= 0 ? 'left' : 'right'} (need ${c.degrees}° to the ${c.side})` };
+  return {
+    pass: v >= c.degrees,
+    value: v,
+    detail: `turned ${f2(Math.abs(change))}° to the ${change >= 0 ? 'left' : 'right'} (need ${c.degrees}° to the ${c.side})`,
+  };
 }
 
 function spin(j: Float32Array, c: Of<'spin'>): CheckResult {
@@ -293,7 +402,11 @@ function displacement(j: Float32Array, c: Of<'displacement'>): CheckResult {
   const left = (x1 - x0) * fz - (z1 - z0) * fx;
   const v = { forward, backward: -forward, left, right: -left }[c.direction];
   const across = c.direction === 'forward' || c.direction === 'backward' ? Math.abs(left) : Math.abs(forward);
-  return { pass: v >= c.metres && (!c.dominant || v >= across), value: v, detail: `pelvis ended ${f2(forward)} m forward, ${f2(left)} m left of its start (need ${c.metres} m ${c.direction}${c.dominant ? ', more than across' : ''})` };
+  return {
+    pass: v >= c.metres && (!c.dominant || v >= across),
+    value: v,
+    detail: `pelvis ended ${f2(forward)} m forward, ${f2(left)} m left of its start (need ${c.metres} m ${c.direction}${c.dominant ? ', more than across' : ''})`,
+  };
 }
 
 function stays(j: Float32Array, c: Of<'stays'>): CheckResult {
@@ -304,7 +417,11 @@ function stays(j: Float32Array, c: Of<'stays'>): CheckResult {
     const [x, z] = xz(j, t, JOINT.pelvis);
     v = Math.max(v, Math.hypot(x - x0, z - z0));
   }
-  return { pass: v <= c.metres, value: v, detail: `pelvis went at most ${f2(v)} m from its start (allowed ${c.metres} m)` };
+  return {
+    pass: v <= c.metres,
+    value: v,
+    detail: `pelvis went at most ${f2(v)} m from its start (allowed ${c.metres} m)`,
+  };
 }
 
 function armsForward(j: Float32Array, c: Of<'arms-forward'>): CheckResult {
@@ -314,7 +431,11 @@ function armsForward(j: Float32Array, c: Of<'arms-forward'>): CheckResult {
     return fwd >= c.reach && up >= -c.drop;
   };
   const v = fractionOf(T, (t) => ahead(t, 'left') && ahead(t, 'right'));
-  return { pass: v >= c.fraction, value: v, detail: `both wrists ≥ ${c.reach} m in front of the shoulders (≤ ${c.drop} m under them) in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `both wrists ≥ ${c.reach} m in front of the shoulders (≤ ${c.drop} m under them) in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function maxOver(T: number, f: (t: number) => number): number {
@@ -340,7 +461,11 @@ function reach(j: Float32Array, c: Of<'reach'>): CheckResult {
   const forward = (s: Side): number => maxOver(T, (t) => bodyOffset(j, t, WRIST[s], SHOULDER[s])[0]);
   if (c.side === 'either') {
     const v = Math.max(forward('left'), forward('right'));
-    return { pass: v >= c.reach, value: v, detail: `a wrist up to ${f2(v)} m in front of its shoulder (need ${c.reach})` };
+    return {
+      pass: v >= c.reach,
+      value: v,
+      detail: `a wrist up to ${f2(v)} m in front of its shoulder (need ${c.reach})`,
+    };
   }
   const mine = forward(c.side);
   const theirs = forward(other(c.side));
@@ -360,7 +485,11 @@ function armsSpread(j: Float32Array, c: Of<'arms-spread'>): CheckResult {
     return Math.hypot(j[o + l] - j[o + r], j[o + l + 1] - j[o + r + 1], j[o + l + 2] - j[o + r + 2]);
   };
   const v = fractionOf(T, (t) => span(t) >= c.span);
-  return { pass: v >= c.fraction, value: v, detail: `wrists ≥ ${c.span} m apart in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `wrists ≥ ${c.span} m apart in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function handsTogether(j: Float32Array, c: Of<'hands-together'>): CheckResult {
@@ -374,7 +503,11 @@ function handsTogether(j: Float32Array, c: Of<'hands-together'>): CheckResult {
     return apart <= c.apart && fwd >= c.reach;
   };
   const v = fractionOf(T, close);
-  return { pass: v >= c.fraction, value: v, detail: `wrists within ${c.apart} m of each other and ≥ ${c.reach} m in front of the pelvis in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `wrists within ${c.apart} m of each other and ≥ ${c.reach} m in front of the pelvis in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 function heightRange(j: Float32Array, c: Of<'height-range'>): CheckResult {
@@ -384,43 +517,74 @@ function heightRange(j: Float32Array, c: Of<'height-range'>): CheckResult {
     return quantile(hs, 0.95) - quantile(hs, 0.05);
   });
   const v = Math.min(...ranges);
-  return { pass: v >= c.range, value: v, detail: `height range of ${c.joints.join(', ')}: ${ranges.map(f2).join(', ')} m (need ${c.range} m each)` };
+  return {
+    pass: v >= c.range,
+    value: v,
+    detail: `height range of ${c.joints.join(', ')}: ${ranges.map(f2).join(', ')} m (need ${c.range} m each)`,
+  };
 }
 
 function jointBelow(j: Float32Array, c: Of<'joint-below'>): CheckResult {
   const T = frameCount(j);
   const low = (t: number, name: (typeof JOINT_NAMES)[number]): boolean => y(j, t, JOINT[name]) < c.height;
-  const v = fractionOf(T, (t) => (c.mode === 'all' ? c.joints.every((n) => low(t, n)) : c.joints.some((n) => low(t, n))));
-  return { pass: v >= c.fraction, value: v, detail: `${c.mode} of ${c.joints.join(', ')} below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})` };
+  const v = fractionOf(T, (t) =>
+    c.mode === 'all' ? c.joints.every((n) => low(t, n)) : c.joints.some((n) => low(t, n)),
+  );
+  return {
+    pass: v >= c.fraction,
+    value: v,
+    detail: `${c.mode} of ${c.joints.join(', ')} below ${c.height} m in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+  };
 }
 
 /** Runs one check on joint positions (T×22×3). */
 export function runCheck(joints: Float32Array, check: Check): CheckResult {
   switch (check.check) {
-    case 'pelvis-below': return pelvisBelow(joints, check);
-    case 'pelvis-above': return pelvisAbove(joints, check);
-    case 'hands-on-floor': return handsOnFloor(joints, check);
-    case 'on-all-fours': return onAllFours(joints, check);
-    case 'lying': return lying(joints, check);
-    case 'wrist-above': return wristAbove(joints, check);
-    case 'airborne': return airborne(joints, check);
-    case 'turn': return turn(joints, check);
-    case 'spin': return spin(joints, check);
-    case 'displacement': return displacement(joints, check);
-    case 'stays': return stays(joints, check);
-    case 'arms-forward': return armsForward(joints, check);
-    case 'raised': return raised(joints, check);
-    case 'reach': return reach(joints, check);
-    case 'arms-spread': return armsSpread(joints, check);
-    case 'hands-together': return handsTogether(joints, check);
-    case 'joint-below': return jointBelow(joints, check);
-    case 'height-range': return heightRange(joints, check);
+    case 'pelvis-below':
+      return pelvisBelow(joints, check);
+    case 'pelvis-above':
+      return pelvisAbove(joints, check);
+    case 'hands-on-floor':
+      return handsOnFloor(joints, check);
+    case 'on-all-fours':
+      return onAllFours(joints, check);
+    case 'lying':
+      return lying(joints, check);
+    case 'wrist-above':
+      return wristAbove(joints, check);
+    case 'airborne':
+      return airborne(joints, check);
+    case 'turn':
+      return turn(joints, check);
+    case 'spin':
+      return spin(joints, check);
+    case 'displacement':
+      return displacement(joints, check);
+    case 'stays':
+      return stays(joints, check);
+    case 'arms-forward':
+      return armsForward(joints, check);
+    case 'raised':
+      return raised(joints, check);
+    case 'reach':
+      return reach(joints, check);
+    case 'arms-spread':
+      return armsSpread(joints, check);
+    case 'hands-together':
+      return handsTogether(joints, check);
+    case 'joint-below':
+      return jointBelow(joints, check);
+    case 'height-range':
+      return heightRange(joints, check);
   }
 }
 
 /** Parses one check written as data, with a message naming what is wrong. */
 export function parseCheck(input: unknown, where: string): Check {
   const r = CheckSchema.safeParse(input);
-  if (!r.success) throw new Error(`${where}: ${r.error.issues.map((i) => `${i.path.join('.') || 'check'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `${where}: ${r.error.issues.map((i) => `${i.path.join('.') || 'check'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }

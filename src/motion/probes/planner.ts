@@ -14,6 +14,9 @@ export function provideProbePlanner(factory: ProbePlannerFactory): void {
 }
 
 export async function probePlanner(): Promise<ProbePlanner> {
-  if (!provided) throw new Error('acting probes need the agent planner, which src/cli.ts provides; run them as `charades eval --probes FILE`');
+  if (!provided)
+    throw new Error(
+      'acting probes need the agent planner, which src/cli.ts provides; run them as `charades eval --probes FILE`',
+    );
   return provided();
 }

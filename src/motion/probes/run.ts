@@ -41,10 +41,16 @@ export const ProbeFileSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     for (const [i, p] of f.probes.entries()) {
-      if (seen.has(p.id)) ctx.addIssue({ code: 'custom', path: ['probes', i, 'id'], message: `duplicate probe id "${p.id}"` });
+      if (seen.has(p.id))
+        ctx.addIssue({ code: 'custom', path: ['probes', i, 'id'], message: `duplicate probe id "${p.id}"` });
       seen.add(p.id);
       const seeds = p.seeds ?? f.seeds;
-      if (f.passSeeds > seeds.length) ctx.addIssue({ code: 'custom', path: ['probes', i], message: `passSeeds ${f.passSeeds} exceeds the probe's ${seeds.length} seeds` });
+      if (f.passSeeds > seeds.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['probes', i],
+          message: `passSeeds ${f.passSeeds} exceeds the probe's ${seeds.length} seeds`,
+        });
     }
   });
 export type ProbeFile = z.infer<typeof ProbeFileSchema>;
@@ -58,7 +64,10 @@ export function loadProbeFile(path: string): ProbeFile {
     throw new Error(`probe file ${path}: ${(err as Error).message}`, { cause: err });
   }
   const r = ProbeFileSchema.safeParse(json);
-  if (!r.success) throw new Error(`probe file ${path}: ${r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(
+      `probe file ${path}: ${r.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
@@ -104,7 +113,10 @@ export interface ProbeReport {
 }
 
 /** One seed of one probe: every check passes and every mustNot check fails. */
-export function judgeMotion(joints: Float32Array, probe: Pick<Probe, 'checks' | 'mustNot'>): { pass: boolean; checks: SeedResult['checks'] } {
+export function judgeMotion(
+  joints: Float32Array,
+  probe: Pick<Probe, 'checks' | 'mustNot'>,
+): { pass: boolean; checks: SeedResult['checks'] } {
   const checks = [
     ...probe.checks.map((c) => ({ ...runCheck(joints, c), check: c.check, mustNot: false })),
     ...probe.mustNot.map((c) => ({ ...runCheck(joints, c), check: c.check, mustNot: true })),
@@ -118,9 +130,16 @@ export interface RunProbesOptions {
   onProbe?: (r: ProbeResult, index: number, total: number) => void;
 }
 
-export async function runProbes(file: ProbeFile, planner: ProbePlanner, engine: ProbeEngine, opts: RunProbesOptions = {}): Promise<ProbeReport> {
+export async function runProbes(
+  file: ProbeFile,
+  planner: ProbePlanner,
+  engine: ProbeEngine,
+  opts: RunProbesOptions = {},
+): Promise<ProbeReport> {
   const started = performance.now();
-  const probes = opts.only?.length ? file.probes.filter((p) => opts.only?.includes(p.id) || opts.only?.includes(p.category)) : file.probes;
+  const probes = opts.only?.length
+    ? file.probes.filter((p) => opts.only?.includes(p.id) || opts.only?.includes(p.category))
+    : file.probes;
   if (probes.length === 0) throw new Error(`no probe matches ${JSON.stringify(opts.only)}`);
   const results: ProbeResult[] = [];
   for (const [i, probe] of probes.entries()) {
@@ -128,7 +147,15 @@ export async function runProbes(file: ProbeFile, planner: ProbePlanner, engine: 
     try {
       request = await planner.plan(probe.prompt);
     } catch (err) {
-      const failed: ProbeResult = { id: probe.id, category: probe.category, prompt: probe.prompt, planned: [], seeds: [], pass: false, error: (err as Error).message };
+      const failed: ProbeResult = {
+        id: probe.id,
+        category: probe.category,
+        prompt: probe.prompt,
+        planned: [],
+        seeds: [],
+        pass: false,
+        error: (err as Error).message,
+      };
       results.push(failed);
       opts.onProbe?.(failed, i, probes.length);
       continue;
@@ -151,14 +178,22 @@ export async function runProbes(file: ProbeFile, planner: ProbePlanner, engine: 
     results.push(result);
     opts.onProbe?.(result, i, probes.length);
   }
-  return summarise(results, { model: engine.version, planner: planner.id, passSeeds: file.passSeeds, seconds: (performance.now() - started) / 1000 });
+  return summarise(results, {
+    model: engine.version,
+    planner: planner.id,
+    passSeeds: file.passSeeds,
+    seconds: (performance.now() - started) / 1000,
+  });
 }
 
 function rate(passed: number, total: number): number {
   return total ? passed / total : 0;
 }
 
-export function summarise(probes: ProbeResult[], meta: Pick<ProbeReport, 'model' | 'planner' | 'passSeeds' | 'seconds'>): ProbeReport {
+export function summarise(
+  probes: ProbeResult[],
+  meta: Pick<ProbeReport, 'model' | 'planner' | 'passSeeds' | 'seconds'>,
+): ProbeReport {
   const names = [...new Set(probes.map((p) => p.category))];
   const categories = names.map((category) => {
     const ps = probes.filter((p) => p.category === category);
@@ -177,11 +212,19 @@ export function formatProbeReport(r: ProbeReport): string {
   for (const p of r.probes) {
     const marks = p.seeds.map((s) => (s.pass ? '✓' : '✗')).join('');
     const failing = p.seeds.flatMap((s) => s.checks.filter((c) => c.pass === c.mustNot)).at(0);
-    const why = p.error ? ` — ${p.error}` : p.pass || !failing ? '' : ` — ${failing.mustNot ? 'must not: ' : ''}${failing.detail}`;
+    const why = p.error
+      ? ` — ${p.error}`
+      : p.pass || !failing
+        ? ''
+        : ` — ${failing.mustNot ? 'must not: ' : ''}${failing.detail}`;
     lines.push(`${p.pass ? 'PASS' : 'fail'} ${marks} ${p.category.padEnd(10)} ${p.id.padEnd(22)} "${p.prompt}"${why}`);
   }
   lines.push('', '| category | probes | passed | rate |', '| --- | --- | --- | --- |');
   for (const c of r.categories) lines.push(`| ${c.category} | ${c.probes} | ${c.passed} | ${pct(c.rate)} |`);
-  lines.push(`| **all** | ${r.overall.probes} | ${r.overall.passed} | **${pct(r.overall.rate)}** |`, '', `${r.seconds.toFixed(1)} s`);
+  lines.push(
+    `| **all** | ${r.overall.probes} | ${r.overall.passed} | **${pct(r.overall.rate)}** |`,
+    '',
+    `${r.seconds.toFixed(1)} s`,
+  );
   return `${lines.join('\n')}\n`;
 }

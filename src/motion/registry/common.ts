@@ -56,7 +56,9 @@ export function sha256File(file: string): string {
 
 export function assertVersionName(version: string): string {
   if (!VERSION_NAME.test(version)) {
-    throw new RegistryError(`'${version}' is not a valid model version name (letters, digits, '.', '_' and '-', starting with a letter or digit)`);
+    throw new RegistryError(
+      `'${version}' is not a valid model version name (letters, digits, '.', '_' and '-', starting with a letter or digit)`,
+    );
   }
   return version;
 }

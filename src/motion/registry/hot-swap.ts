@@ -57,7 +57,10 @@ export async function createHotSwap<T>(opts: HotSwapOptions<T>): Promise<HotSwap
     return { version, model: await opts.load(check.dir, check.manifest!), leases: 0, retired: false };
   };
   const first = liveVersion(registry);
-  if (!first) throw new RegistryError(`no live model in ${registry}; publish one (charades train) or pick one (charades models use VERSION)`);
+  if (!first)
+    throw new RegistryError(
+      `no live model in ${registry}; publish one (charades train) or pick one (charades models use VERSION)`,
+    );
   let slot = await prepare(first);
   const release = async (s: Slot<T>) => {
     if (s.retired && s.leases === 0) await opts.dispose?.(s.model, s.version);
@@ -86,7 +89,9 @@ export async function createHotSwap<T>(opts: HotSwapOptions<T>): Promise<HotSwap
     return chain;
   };
   const fileWatch = watchLive(registry, () => void refresh(), { pollMs: opts.pollMs });
-  const redisWatch = opts.redisUrl ? await subscribeSwap(opts.redisUrl, (m) => void refresh(m.version), { channel: opts.channel }) : undefined;
+  const redisWatch = opts.redisUrl
+    ? await subscribeSwap(opts.redisUrl, (m) => void refresh(m.version), { channel: opts.channel })
+    : undefined;
   return {
     get version() {
       return slot.version;

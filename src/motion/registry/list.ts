@@ -28,7 +28,14 @@ export function listVersions(registry: string): VersionInfo[] {
     if (!existsSync(join(dir, MANIFEST_FILE))) continue;
     try {
       const m = readManifest(dir);
-      out.push({ version: entry.name, dir, live: entry.name === live, created: m.created, metrics: m.metrics, textEncoder: m.textEncoder });
+      out.push({
+        version: entry.name,
+        dir,
+        live: entry.name === live,
+        created: m.created,
+        metrics: m.metrics,
+        textEncoder: m.textEncoder,
+      });
     } catch (err) {
       out.push({ version: entry.name, dir, live: entry.name === live, problem: (err as Error).message });
     }

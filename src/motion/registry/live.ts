@@ -25,7 +25,10 @@ export function readHistory(registry: string): History {
   if (!existsSync(file)) return { stack: [], events: [] };
   try {
     const raw = readJson(file) as Partial<History>;
-    return { stack: Array.isArray(raw.stack) ? raw.stack.map(String) : [], events: Array.isArray(raw.events) ? raw.events : [] };
+    return {
+      stack: Array.isArray(raw.stack) ? raw.stack.map(String) : [],
+      events: Array.isArray(raw.events) ? raw.events : [],
+    };
   } catch (err) {
     throw new RegistryError(`${file}: unreadable history (${(err as Error).message}); fix or delete it`);
   }
@@ -72,7 +75,10 @@ export async function withRegistryLock<T>(registry: string, fn: () => T | Promis
         rmSync(file, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new RegistryError(`the model registry ${registry} is locked by ${host ?? '?'} pid ${pid ?? '?'} (remove ${file} if that process is gone)`);
+      if (Date.now() > deadline)
+        throw new RegistryError(
+          `the model registry ${registry} is locked by ${host ?? '?'} pid ${pid ?? '?'} (remove ${file} if that process is gone)`,
+        );
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -83,7 +89,12 @@ export async function withRegistryLock<T>(registry: string, fn: () => T | Promis
   }
 }
 
-export function switchPointer(registry: string, version: string, action: HistoryEvent['action'], stack: string[]): void {
+export function switchPointer(
+  registry: string,
+  version: string,
+  action: HistoryEvent['action'],
+  stack: string[],
+): void {
   const history = readHistory(registry);
   const event: HistoryEvent = { at: new Date().toISOString(), action, version, from: liveVersion(registry) };
   // The pointer first: it is what readers act on; the history only explains it and drives rollback.

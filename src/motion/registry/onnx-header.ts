@@ -48,13 +48,16 @@ function protoFields(buf: Uint8Array, what: string): ProtoField[] {
     if (wire === 0) out.push({ field, wire, value: varint() });
     else if (wire === 1 || wire === 5) {
       const size = wire === 1 ? 8 : 4;
-      if (i + size > buf.length) throw new RegistryError(`${what}: a fixed-size field runs past the end of the data (truncated?)`);
+      if (i + size > buf.length)
+        throw new RegistryError(`${what}: a fixed-size field runs past the end of the data (truncated?)`);
       i += size;
       out.push({ field, wire, value: 0n });
     } else if (wire === 2) {
       const len = Number(varint());
       if (i + len > buf.length) {
-        throw new RegistryError(`${what}: field ${field} claims ${len} bytes but only ${buf.length - i} remain (truncated file)`);
+        throw new RegistryError(
+          `${what}: field ${field} claims ${len} bytes but only ${buf.length - i} remain (truncated file)`,
+        );
       }
       out.push({ field, wire, value: BigInt(len), bytes: buf.subarray(i, i + len) });
       i += len;
@@ -97,16 +100,23 @@ export function inspectOnnx(bytes: Uint8Array, what = 'onnx'): OnnxSummary {
   const top = protoFields(bytes, what);
   const ir = top.find((f) => f.field === 1 && f.wire === 0);
   const graph = top.find((f) => f.field === 7 && f.wire === 2)?.bytes;
-  const opsets = top.filter((f) => f.field === 8 && f.bytes).map((f) => Number(protoFields(f.bytes!, what).find((g) => g.field === 2)?.value ?? 0n));
+  const opsets = top
+    .filter((f) => f.field === 8 && f.bytes)
+    .map((f) => Number(protoFields(f.bytes!, what).find((g) => g.field === 2)?.value ?? 0n));
   if (!ir) throw new RegistryError(`${what}: no ir_version (not an ONNX model)`);
   if (!graph) throw new RegistryError(`${what}: no graph (not an ONNX model)`);
   if (opsets.length === 0) throw new RegistryError(`${what}: no opset_import (not an ONNX model)`);
   // GraphProto: 11 input, 12 output; initializers (5) may also be listed as inputs by old exporters
   const g = protoFields(graph, `${what} graph`);
   const initializerNames = new Set(
-    g.filter((f) => f.field === 5 && f.bytes).map((f) => utf8.decode(protoFields(f.bytes!, what).find((t) => t.field === 8)?.bytes ?? new Uint8Array())),
+    g
+      .filter((f) => f.field === 5 && f.bytes)
+      .map((f) => utf8.decode(protoFields(f.bytes!, what).find((t) => t.field === 8)?.bytes ?? new Uint8Array())),
   );
-  const inputs = g.filter((f) => f.field === 11 && f.bytes).map((f) => valueInfo(f.bytes!, what)).filter((v) => !initializerNames.has(v.name));
+  const inputs = g
+    .filter((f) => f.field === 11 && f.bytes)
+    .map((f) => valueInfo(f.bytes!, what))
+    .filter((v) => !initializerNames.has(v.name));
   const outputs = g.filter((f) => f.field === 12 && f.bytes).map((f) => valueInfo(f.bytes!, what));
   return { irVersion: Number(ir.value), opsets, inputs, outputs };
 }

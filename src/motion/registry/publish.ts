@@ -39,14 +39,16 @@ export async function publishVersion(srcDir: string, opts: PublishOptions): Prom
   const version = assertVersionName(source.manifest!.version);
   mkdirSync(join(registry, STAGING_DIR), { recursive: true });
   const target = join(registry, version);
-  if (existsSync(target)) throw new RegistryError(`version ${version} already exists in ${registry}; train with another version name`);
+  if (existsSync(target))
+    throw new RegistryError(`version ${version} already exists in ${registry}; train with another version name`);
   const staging = join(registry, STAGING_DIR, `${version}-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     copyFolder(source.dir, staging, [MANIFEST_FILE, ...Object.keys(source.manifest!.files)]);
     const copy = await verifyVersion(staging, { ...opts, loadOnnx: false });
     if (!copy.ok) throw failure(`the copy of ${version} is damaged`, copy);
     return await withRegistryLock(registry, () => {
-      if (existsSync(target)) throw new RegistryError(`version ${version} already exists in ${registry}; train with another version name`);
+      if (existsSync(target))
+        throw new RegistryError(`version ${version} already exists in ${registry}; train with another version name`);
       renameSync(staging, target);
       const previous = liveVersion(registry);
       if (opts.makeLive === false) return { version, dir: target, previous, live: false };
@@ -64,7 +66,9 @@ export async function useVersion(registry: string, version: string, opts: Verify
   const dir = join(resolve(registry), version);
   if (!existsSync(join(dir, MANIFEST_FILE))) {
     const known = listVersions(registry).map((v) => v.version);
-    throw new RegistryError(`no version '${version}' in ${registry}${known.length ? ` (installed: ${known.join(', ')})` : ' (none installed)'}`);
+    throw new RegistryError(
+      `no version '${version}' in ${registry}${known.length ? ` (installed: ${known.join(', ')})` : ' (none installed)'}`,
+    );
   }
   const check = await verifyVersion(dir, opts);
   if (!check.ok) throw failure(`refusing to make ${version} live`, check);
@@ -79,7 +83,10 @@ export async function useVersion(registry: string, version: string, opts: Verify
  * Goes back to the version that was live before the current one. Versions that no longer verify are skipped
  * (and dropped from the stack), so a rollback never makes a broken model live.
  */
-export async function rollback(registry: string, opts: VerifyOptions = {}): Promise<PublishResult & { skipped: string[] }> {
+export async function rollback(
+  registry: string,
+  opts: VerifyOptions = {},
+): Promise<PublishResult & { skipped: string[] }> {
   const abs = resolve(registry);
   return withRegistryLock(abs, async () => {
     const current = liveVersion(abs);
@@ -96,6 +103,8 @@ export async function rollback(registry: string, opts: VerifyOptions = {}): Prom
       skipped.push(`${candidate} (${check.errors[0]})`);
       stack.pop();
     }
-    throw new RegistryError(`nothing to roll back to: no earlier live version${skipped.length ? ` that still verifies (skipped ${skipped.join(', ')})` : ''} in ${abs}`);
+    throw new RegistryError(
+      `nothing to roll back to: no earlier live version${skipped.length ? ` that still verifies (skipped ${skipped.join(', ')})` : ''} in ${abs}`,
+    );
   });
 }

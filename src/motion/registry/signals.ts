@@ -19,7 +19,11 @@ export interface WatchOptions {
  * The folder is watched rather than the file: the pointer is replaced by rename, so a watch on the old file
  * would go quiet after the first switch.
  */
-export function watchLive(registry: string, onChange: (version: string | null) => void, opts: WatchOptions = {}): LiveWatch {
+export function watchLive(
+  registry: string,
+  onChange: (version: string | null) => void,
+  opts: WatchOptions = {},
+): LiveWatch {
   const abs = resolve(registry);
   let last = liveVersion(abs);
   let closed = false;
@@ -69,7 +73,11 @@ interface RedisPublisher {
 }
 
 /** Announces a new live version to every subscribed bot and worker (BullMQ mode). Returns the listener count. */
-export async function publishSwap(redis: RedisPublisher, version: string, opts: { registry?: string; channel?: string } = {}): Promise<number> {
+export async function publishSwap(
+  redis: RedisPublisher,
+  version: string,
+  opts: { registry?: string; channel?: string } = {},
+): Promise<number> {
   const message: SwapMessage = { version, registry: opts.registry ?? '', at: new Date().toISOString() };
   return redis.publish(opts.channel ?? SWAP_CHANNEL, JSON.stringify(message));
 }
@@ -78,7 +86,11 @@ export async function publishSwap(redis: RedisPublisher, version: string, opts: 
  * Subscribes to swap announcements on a connection of its own (a subscribed Redis connection can do nothing
  * else). Malformed messages are ignored: a stray publisher must not crash a bot.
  */
-export async function subscribeSwap(redisUrl: string, onSwap: (message: SwapMessage) => void, opts: { channel?: string } = {}): Promise<LiveWatch> {
+export async function subscribeSwap(
+  redisUrl: string,
+  onSwap: (message: SwapMessage) => void,
+  opts: { channel?: string } = {},
+): Promise<LiveWatch> {
   const { Redis } = await import('ioredis');
   const channel = opts.channel ?? SWAP_CHANNEL;
   const sub = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });

@@ -19,15 +19,22 @@ function expectedLastDims(manifest: ModelManifest): Record<string, number> {
 
 function checkManifestConsistency(m: ModelManifest, encoder: TextEncoderSpec, errors: string[]): void {
   if (m.textEncoder.id !== encoder.id) {
-    errors.push(`text encoder '${m.textEncoder.id}' does not match the configured '${encoder.id}' (the model was trained on another embedding space)`);
+    errors.push(
+      `text encoder '${m.textEncoder.id}' does not match the configured '${encoder.id}' (the model was trained on another embedding space)`,
+    );
   }
-  if (m.textEncoder.dim !== encoder.dim) errors.push(`text encoder dimension ${m.textEncoder.dim} does not match the configured ${encoder.dim}`);
-  if (m.features.mean.length !== m.features.dim) errors.push(`features.mean has ${m.features.mean.length} values, features.dim is ${m.features.dim}`);
-  if (m.features.std.length !== m.features.dim) errors.push(`features.std has ${m.features.std.length} values, features.dim is ${m.features.dim}`);
+  if (m.textEncoder.dim !== encoder.dim)
+    errors.push(`text encoder dimension ${m.textEncoder.dim} does not match the configured ${encoder.dim}`);
+  if (m.features.mean.length !== m.features.dim)
+    errors.push(`features.mean has ${m.features.mean.length} values, features.dim is ${m.features.dim}`);
+  if (m.features.std.length !== m.features.dim)
+    errors.push(`features.std has ${m.features.std.length} values, features.dim is ${m.features.dim}`);
   const gptTextDim = m.gpt.textDim;
-  if (typeof gptTextDim === 'number' && gptTextDim !== m.textEncoder.dim) errors.push(`gpt.textDim ${gptTextDim} does not match textEncoder.dim ${m.textEncoder.dim}`);
+  if (typeof gptTextDim === 'number' && gptTextDim !== m.textEncoder.dim)
+    errors.push(`gpt.textDim ${gptTextDim} does not match textEncoder.dim ${m.textEncoder.dim}`);
   const gptVocab = m.gpt.vocab;
-  if (typeof gptVocab === 'number' && gptVocab !== m.vq.codebookSize) errors.push(`gpt.vocab ${gptVocab} does not match vq.codebookSize ${m.vq.codebookSize}`);
+  if (typeof gptVocab === 'number' && gptVocab !== m.vq.codebookSize)
+    errors.push(`gpt.vocab ${gptVocab} does not match vq.codebookSize ${m.vq.codebookSize}`);
 }
 
 function checkFiles(dir: string, m: ModelManifest, errors: string[]): void {
@@ -43,10 +50,14 @@ function checkFiles(dir: string, m: ModelManifest, errors: string[]): void {
       continue;
     }
     const actual = sha256File(path);
-    if (actual !== sha) errors.push(`${file}: sha256 ${actual.slice(0, 12)}… does not match the manifest's ${sha.slice(0, 12)}… (corrupt or altered)`);
+    if (actual !== sha)
+      errors.push(
+        `${file}: sha256 ${actual.slice(0, 12)}… does not match the manifest's ${sha.slice(0, 12)}… (corrupt or altered)`,
+      );
   }
   for (const entry of readdirSync(dir)) {
-    if (entry !== MANIFEST_FILE && !listed.has(entry)) errors.push(`${entry}: present in the folder but not listed in the manifest's files`);
+    if (entry !== MANIFEST_FILE && !listed.has(entry))
+      errors.push(`${entry}: present in the folder but not listed in the manifest's files`);
   }
   for (const [name, onnx] of Object.entries(m.onnx)) {
     if (!listed.has(onnx.file)) errors.push(`onnx.${name}: file '${onnx.file}' is not listed in the manifest's files`);
@@ -67,13 +78,21 @@ function checkOnnxGraphs(dir: string, m: ModelManifest, errors: string[]): void 
     }
     const inputs = summary.inputs.map((v) => v.name);
     const outputs = summary.outputs.map((v) => v.name);
-    if (!sameNames(inputs, entry.inputs)) errors.push(`${entry.file}: inputs [${inputs.join(', ')}] differ from the manifest's onnx.${name}.inputs [${entry.inputs.join(', ')}]`);
-    if (!sameNames(outputs, entry.outputs)) errors.push(`${entry.file}: outputs [${outputs.join(', ')}] differ from the manifest's onnx.${name}.outputs [${entry.outputs.join(', ')}]`);
+    if (!sameNames(inputs, entry.inputs))
+      errors.push(
+        `${entry.file}: inputs [${inputs.join(', ')}] differ from the manifest's onnx.${name}.inputs [${entry.inputs.join(', ')}]`,
+      );
+    if (!sameNames(outputs, entry.outputs))
+      errors.push(
+        `${entry.file}: outputs [${outputs.join(', ')}] differ from the manifest's onnx.${name}.outputs [${entry.outputs.join(', ')}]`,
+      );
     for (const v of [...summary.inputs, ...summary.outputs]) {
       const want = lastDims[v.name];
       const last = v.shape?.[v.shape.length - 1];
       if (want !== undefined && typeof last === 'number' && last !== want) {
-        errors.push(`${entry.file}: '${v.name}' has last dimension ${last}, the manifest promises ${want} (wrong shapes)`);
+        errors.push(
+          `${entry.file}: '${v.name}' has last dimension ${last}, the manifest promises ${want} (wrong shapes)`,
+        );
       }
     }
   }
@@ -87,8 +106,14 @@ async function checkOnnxRuntime(dir: string, m: ModelManifest, errors: string[])
     try {
       const session = await ort.InferenceSession.create(path, { logSeverityLevel: 3 });
       try {
-        if (!sameNames(session.inputNames, entry.inputs)) errors.push(`${entry.file}: onnxruntime sees inputs [${session.inputNames.join(', ')}], the manifest promises [${entry.inputs.join(', ')}]`);
-        if (!sameNames(session.outputNames, entry.outputs)) errors.push(`${entry.file}: onnxruntime sees outputs [${session.outputNames.join(', ')}], the manifest promises [${entry.outputs.join(', ')}]`);
+        if (!sameNames(session.inputNames, entry.inputs))
+          errors.push(
+            `${entry.file}: onnxruntime sees inputs [${session.inputNames.join(', ')}], the manifest promises [${entry.inputs.join(', ')}]`,
+          );
+        if (!sameNames(session.outputNames, entry.outputs))
+          errors.push(
+            `${entry.file}: onnxruntime sees outputs [${session.outputNames.join(', ')}], the manifest promises [${entry.outputs.join(', ')}]`,
+          );
       } finally {
         await session.release();
       }
@@ -110,7 +135,9 @@ export function readManifest(dir: string): ModelManifest {
   }
   const parsed = ModelManifestSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RegistryError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`);
+    throw new RegistryError(
+      `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'manifest'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -123,14 +150,16 @@ export function readManifest(dir: string): ModelManifest {
 export async function verifyVersion(dir: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const errors: string[] = [];
   const absDir = resolve(dir);
-  if (!existsSync(absDir) || !statSync(absDir).isDirectory()) return { ok: false, dir: absDir, errors: [`${absDir}: no such model version folder`] };
+  if (!existsSync(absDir) || !statSync(absDir).isDirectory())
+    return { ok: false, dir: absDir, errors: [`${absDir}: no such model version folder`] };
   let manifest: ModelManifest;
   try {
     manifest = readManifest(absDir);
   } catch (err) {
     return { ok: false, dir: absDir, errors: [(err as Error).message] };
   }
-  if (!VERSION_NAME.test(manifest.version)) errors.push(`manifest version '${manifest.version}' is not a valid version name`);
+  if (!VERSION_NAME.test(manifest.version))
+    errors.push(`manifest version '${manifest.version}' is not a valid version name`);
   checkManifestConsistency(manifest, opts.textEncoder ?? DEFAULT_TEXT_ENCODER, errors);
   checkFiles(absDir, manifest, errors);
   checkOnnxGraphs(absDir, manifest, errors);

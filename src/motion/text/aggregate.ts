@@ -19,7 +19,11 @@ export function meanVector(vectors: readonly Float32Array[]): Float32Array {
 }
 
 /** v_aggr for one phrase: mean of its description embeddings, or the phrase's own embedding when it has none. */
-export async function aggregateEmbedding(phrase: string, descriptions: readonly string[] | undefined, encoder: SentenceEncoder): Promise<Float32Array> {
+export async function aggregateEmbedding(
+  phrase: string,
+  descriptions: readonly string[] | undefined,
+  encoder: SentenceEncoder,
+): Promise<Float32Array> {
   const usable = (descriptions ?? []).filter((d) => d.trim().length > 0);
   if (usable.length === 0) {
     if (phrase.trim().length === 0) throw new Error('cannot embed an empty phrase without descriptions');

@@ -22,7 +22,9 @@ export function parseEncoderSpec(spec: string): EncoderSpec {
     if (!dir) throw new Error(`${TEXT_ENCODER_ENV}="${spec}": onnx needs a folder, e.g. onnx:/models/all-MiniLM-L6-v2`);
     return { kind: 'onnx', dir };
   }
-  throw new Error(`${TEXT_ENCODER_ENV}="${spec}": unknown encoder "${kind}"; use "use", "use:/folder" or "onnx:/folder"`);
+  throw new Error(
+    `${TEXT_ENCODER_ENV}="${spec}": unknown encoder "${kind}"; use "use", "use:/folder" or "onnx:/folder"`,
+  );
 }
 
 /** The configured encoder spec (CHARADES_TEXT_ENCODER through src/config), else `use`. */
@@ -31,9 +33,13 @@ export function configuredEncoderSpec(): string {
 }
 
 /** Loads the configured encoder wrapped in an LRU cache. */
-export async function loadSentenceEncoder(spec: string = configuredEncoderSpec(), cacheSize = 4096): Promise<CachedSentenceEncoder> {
+export async function loadSentenceEncoder(
+  spec: string = configuredEncoderSpec(),
+  cacheSize = 4096,
+): Promise<CachedSentenceEncoder> {
   const parsed = parseEncoderSpec(spec);
-  const inner: SentenceEncoder = parsed.kind === 'onnx' ? await loadOnnxSentenceEncoder(parsed.dir) : await loadUseEncoder(parsed.dir);
+  const inner: SentenceEncoder =
+    parsed.kind === 'onnx' ? await loadOnnxSentenceEncoder(parsed.dir) : await loadUseEncoder(parsed.dir);
   return new CachedSentenceEncoder(inner, cacheSize);
 }
 

@@ -34,7 +34,8 @@ export function l2Normalise(v: Float32Array): Float32Array {
 export function assertEmbeddableTexts(texts: readonly string[], encoderId: string): void {
   for (const [i, t] of texts.entries()) {
     if (typeof t !== 'string') throw new Error(`text encoder ${encoderId}: texts[${i}] is not a string`);
-    if (t.trim().length === 0) throw new Error(`text encoder ${encoderId}: texts[${i}] is empty; there is nothing to embed`);
+    if (t.trim().length === 0)
+      throw new Error(`text encoder ${encoderId}: texts[${i}] is empty; there is nothing to embed`);
   }
 }
 

@@ -4,7 +4,13 @@ export { USE_ENCODER_ID, USE_DIM, loadUseEncoder, packagedUseModelDir } from './
 export { loadOnnxSentenceEncoder } from './onnx-encoder.js';
 export { WordPieceTokenizer, loadWordPieceTokenizer, basicTokenize } from './wordpiece.js';
 export { aggregateEmbedding, cosine, meanVector } from './aggregate.js';
-export { TEXT_ENCODER_ENV, type EncoderSpec, parseEncoderSpec, loadSentenceEncoder, sharedSentenceEncoder } from './config.js';
+export {
+  TEXT_ENCODER_ENV,
+  type EncoderSpec,
+  parseEncoderSpec,
+  loadSentenceEncoder,
+  sharedSentenceEncoder,
+} from './config.js';
 export {
   type EmbeddingTable,
   type EmbeddingTableMeta,

@@ -26,7 +26,10 @@ function findModelFile(dir: string): string {
 function readPooling(dir: string): Pooling {
   const p = join(dir, '1_Pooling', 'config.json');
   if (!existsSync(p)) return 'mean';
-  const cfg = JSON.parse(readFileSync(p, 'utf8')) as { pooling_mode_cls_token?: boolean; pooling_mode_mean_tokens?: boolean };
+  const cfg = JSON.parse(readFileSync(p, 'utf8')) as {
+    pooling_mode_cls_token?: boolean;
+    pooling_mode_mean_tokens?: boolean;
+  };
   return cfg.pooling_mode_cls_token ? 'cls' : 'mean';
 }
 
@@ -50,9 +53,15 @@ class OnnxSentenceEncoder implements SentenceEncoder {
     private readonly source: string,
   ) {
     const names = session.outputNames;
-    this.stateOutput = names.includes('sentence_embedding') ? 'sentence_embedding' : names.includes('last_hidden_state') ? 'last_hidden_state' : names[0];
+    this.stateOutput = names.includes('sentence_embedding')
+      ? 'sentence_embedding'
+      : names.includes('last_hidden_state')
+        ? 'last_hidden_state'
+        : names[0];
     if (!session.inputNames.includes('input_ids')) {
-      throw new Error(`${source}: the ONNX graph has no input "input_ids" (inputs: ${session.inputNames.join(', ')}); not a BERT-style sentence encoder`);
+      throw new Error(
+        `${source}: the ONNX graph has no input "input_ids" (inputs: ${session.inputNames.join(', ')}); not a BERT-style sentence encoder`,
+      );
     }
   }
 
@@ -67,7 +76,8 @@ class OnnxSentenceEncoder implements SentenceEncoder {
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) {
       const make = all[name];
-      if (!make) throw new Error(`${this.source}: unsupported ONNX input "${name}" (supported: ${Object.keys(all).join(', ')})`);
+      if (!make)
+        throw new Error(`${this.source}: unsupported ONNX input "${name}" (supported: ${Object.keys(all).join(', ')})`);
       feeds[name] = make();
     }
     return feeds;
@@ -79,7 +89,10 @@ class OnnxSentenceEncoder implements SentenceEncoder {
       const h = out.dims[1];
       return rows.map((_, i) => data.slice(i * h, (i + 1) * h));
     }
-    if (out.dims.length !== 3) throw new Error(`${this.source}: output "${this.stateOutput}" has shape [${out.dims.join(', ')}]; expected [batch, tokens, hidden] or [batch, hidden]`);
+    if (out.dims.length !== 3)
+      throw new Error(
+        `${this.source}: output "${this.stateOutput}" has shape [${out.dims.join(', ')}]; expected [batch, tokens, hidden] or [batch, hidden]`,
+      );
     const [, t, h] = out.dims;
     return rows.map((row, i) => {
       const v = new Float32Array(h);
@@ -127,7 +140,13 @@ export async function loadOnnxSentenceEncoder(dir: string): Promise<SentenceEnco
   } catch (err) {
     throw new Error(`${modelFile}: onnxruntime could not load it (${(err as Error).message})`, { cause: err });
   }
-  const enc = new OnnxSentenceEncoder(`onnx-${basename(root)}-${hash}`, session, tokenizer, readPooling(root), modelFile);
+  const enc = new OnnxSentenceEncoder(
+    `onnx-${basename(root)}-${hash}`,
+    session,
+    tokenizer,
+    readPooling(root),
+    modelFile,
+  );
   const [probe] = await enc.embedRaw(['a person stands still']);
   enc.dim = probe.length;
   return enc;

@@ -42,7 +42,10 @@ export function readParaphrases(path: string = DEFAULT_PARAPHRASES_FILE): Paraph
     throw new Error(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const parsed = ParaphraseFileSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'root'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'root'}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -123,7 +126,8 @@ export function paraphraseSets(clips: Iterable<ParaphraseClip>, file: Paraphrase
     const sided = file.sided[action];
     for (const side of ['left', 'right'] as const) {
       const k = sided ? sidedSetKey(action, sided.limb, side) : '';
-      if (sided && !sets.has(k)) sets.set(k, { key: k, texts: [...sided[side].phrases], heldout: [...sided[side].heldout] });
+      if (sided && !sets.has(k))
+        sets.set(k, { key: k, texts: [...sided[side].phrases], heldout: [...sided[side].heldout] });
     }
   }
   return [...sets.values()];

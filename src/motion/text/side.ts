@@ -12,7 +12,8 @@ export type SideId = (typeof SIDES)[SideName];
 const LEFT = /\bleft\b/i;
 const RIGHT = /\bright\b/i;
 // "right now", "right away", "all right", "that's right", "right here/there": "right" that names no side.
-const NOT_A_SIDE = /\b(?:right (?:now|away|here|there|after|before|back|then|on|behind|in front)|all right|alright|that'?s right|you'?re right|right\?)\b/gi;
+const NOT_A_SIDE =
+  /\b(?:right (?:now|away|here|there|after|before|back|then|on|behind|in front)|all right|alright|that'?s right|you'?re right|right\?)\b/gi;
 
 /** none / left / right / both, from the words "left" and "right" (not "right now" and friends). */
 export function textSide(text: string): SideId {

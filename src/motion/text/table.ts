@@ -73,7 +73,10 @@ function parseJsonl<T>(path: string, schema: z.ZodType<T>): T[] {
         throw new Error(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
       }
       const r = schema.safeParse(json);
-      if (!r.success) throw new Error(`${path}:${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+      if (!r.success)
+        throw new Error(
+          `${path}:${i + 1}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`,
+        );
       out.push(r.data);
     });
   return out;
@@ -125,13 +128,20 @@ export function collectTableTexts(inputs: TableInputs): Omit<EmbeddingTableMeta,
   };
   const sources: TableSources = {};
   const labels: string[] = [];
-  const indexPaths = inputs.indexPath === undefined ? [] : typeof inputs.indexPath === 'string' ? [inputs.indexPath] : [...inputs.indexPath];
+  const indexPaths =
+    inputs.indexPath === undefined
+      ? []
+      : typeof inputs.indexPath === 'string'
+        ? [inputs.indexPath]
+        : [...inputs.indexPath];
   const records = indexPaths.flatMap((p) => parseJsonl(p, IndexRecordSchema));
   for (const r of records) r.texts.forEach((t) => add(t, 'text'));
   for (const r of records) labels.push(...r.action_labels, ...(r.style ? [r.style] : []));
   if (indexPaths.length > 0) {
     // One index: its file hash (as before); several: the hash of their bytes one after another (as the features cache).
-    sources.indexSha256 = createHash('sha256').update(Buffer.concat(indexPaths.map((p) => readFileSync(p)))).digest('hex');
+    sources.indexSha256 = createHash('sha256')
+      .update(Buffer.concat(indexPaths.map((p) => readFileSync(p))))
+      .digest('hex');
   }
   const phrases: PhraseRecord[] = [];
   if (inputs.annotationsPath) {
@@ -166,7 +176,10 @@ export function collectTableTexts(inputs: TableInputs): Omit<EmbeddingTableMeta,
  * The paraphrase sets that name a clip: its own text's set when it has one (CMU's labels are per subject, so
  * "climb" also covers that subject's jumps), else its action × style set. trainer/data.py `sets_for` mirrors this.
  */
-export function setsForClip(table: Pick<EmbeddingTableMeta, 'paraphraseSets'>, clip: Parameters<typeof clipSetKeys>[0]): ParaphraseSet[] {
+export function setsForClip(
+  table: Pick<EmbeddingTableMeta, 'paraphraseSets'>,
+  clip: Parameters<typeof clipSetKeys>[0],
+): ParaphraseSet[] {
   const byKey = new Map(table.paraphraseSets.map((s) => [s.key, s]));
   const found = clipSetKeys(clip).flatMap((k) => byKey.get(k) ?? []);
   const own = found.filter((s) => s.key.startsWith('text:'));
@@ -190,7 +203,10 @@ export async function buildEmbeddingTable(
   for (let i = 0; i < meta.texts.length; i += chunk) {
     const vecs = await encoder.embed(meta.texts.slice(i, i + chunk));
     vecs.forEach((v, j) => {
-      if (v.length !== encoder.dim) throw new Error(`encoder ${encoder.id} returned ${v.length} dims for "${meta.texts[i + j]}", declared ${encoder.dim}`);
+      if (v.length !== encoder.dim)
+        throw new Error(
+          `encoder ${encoder.id} returned ${v.length} dims for "${meta.texts[i + j]}", declared ${encoder.dim}`,
+        );
       vectors.set(v, (i + j) * encoder.dim);
     });
     onProgress?.({ done: Math.min(i + chunk, meta.texts.length), total: meta.texts.length });
@@ -199,7 +215,10 @@ export async function buildEmbeddingTable(
 }
 
 /** Writes both files via temporary names, so a reader never sees a half-written table. */
-export async function writeEmbeddingTable(dir: string, table: EmbeddingTable): Promise<{ binPath: string; jsonPath: string }> {
+export async function writeEmbeddingTable(
+  dir: string,
+  table: EmbeddingTable,
+): Promise<{ binPath: string; jsonPath: string }> {
   await mkdir(dir, { recursive: true });
   const binPath = join(dir, 'embeddings.f32');
   const jsonPath = join(dir, 'embeddings.json');
@@ -217,16 +236,24 @@ const TableMetaSchema = z.object({
   kinds: z.array(z.enum(TABLE_KINDS)),
   sides: z.array(z.number().int().min(0).max(3)).optional(),
   phrases: z.array(z.object({ phrase: z.string(), texts: z.array(z.string()), descriptions: z.array(z.string()) })),
-  paraphraseSets: z.array(z.object({ key: z.string(), texts: z.array(z.string()), heldout: z.array(z.string()) })).default([]),
+  paraphraseSets: z
+    .array(z.object({ key: z.string(), texts: z.array(z.string()), heldout: z.array(z.string()) }))
+    .default([]),
   sources: z
-    .object({ indexSha256: z.string().optional(), annotationsSha256: z.string().optional(), extraSha256: z.string().optional(), paraphrasesSha256: z.string().optional() })
+    .object({
+      indexSha256: z.string().optional(),
+      annotationsSha256: z.string().optional(),
+      extraSha256: z.string().optional(),
+      paraphrasesSha256: z.string().optional(),
+    })
     .default({}),
 });
 
 export async function readEmbeddingTable(dir: string): Promise<EmbeddingTable> {
   const jsonPath = join(dir, 'embeddings.json');
   const binPath = join(dir, 'embeddings.f32');
-  for (const p of [jsonPath, binPath]) if (!existsSync(p)) throw new Error(`embedding table ${dir}: ${p} is missing; run \`charades embed\``);
+  for (const p of [jsonPath, binPath])
+    if (!existsSync(p)) throw new Error(`embedding table ${dir}: ${p} is missing; run \`charades embed\``);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(jsonPath, 'utf8'));
@@ -234,13 +261,17 @@ export async function readEmbeddingTable(dir: string): Promise<EmbeddingTable> {
     throw new Error(`${jsonPath}: not valid JSON (${(err as Error).message})`, { cause: err });
   }
   const r = TableMetaSchema.safeParse(json);
-  if (!r.success) throw new Error(`${jsonPath}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
+  if (!r.success)
+    throw new Error(`${jsonPath}: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`);
   const meta = r.data;
-  if (meta.kinds.length !== meta.texts.length) throw new Error(`${jsonPath}: ${meta.texts.length} texts but ${meta.kinds.length} kinds`);
+  if (meta.kinds.length !== meta.texts.length)
+    throw new Error(`${jsonPath}: ${meta.texts.length} texts but ${meta.kinds.length} kinds`);
   const bytes = await readFile(binPath);
   const expected = meta.texts.length * meta.encoder.dim * 4;
   if (bytes.byteLength !== expected) {
-    throw new Error(`${binPath}: ${bytes.byteLength} bytes, expected ${meta.texts.length} × ${meta.encoder.dim} × 4 = ${expected}`);
+    throw new Error(
+      `${binPath}: ${bytes.byteLength} bytes, expected ${meta.texts.length} × ${meta.encoder.dim} × 4 = ${expected}`,
+    );
   }
   const vectors = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   // Tables written before side parsing: derive the sides now (the same function would have written them).

@@ -39,13 +39,19 @@ async function sha256File(path: string): Promise<string> {
 async function useEncoderIdFor(dir: string): Promise<string> {
   const packaged = packagedUseModelDir();
   if (resolve(dir) === resolve(packaged)) return USE_ENCODER_ID;
-  const [mine, theirs] = await Promise.all([sha256File(join(dir, 'model.json')), sha256File(join(packaged, 'model.json'))]);
+  const [mine, theirs] = await Promise.all([
+    sha256File(join(dir, 'model.json')),
+    sha256File(join(packaged, 'model.json')),
+  ]);
   return mine === theirs ? USE_ENCODER_ID : `use-custom-${mine.slice(0, 12)}`;
 }
 
 function assertUseFolder(dir: string): void {
   for (const f of ['model.json', 'vocab.json']) {
-    if (!existsSync(join(dir, f))) throw new Error(`USE model folder ${dir} has no ${f} (expected a TF.js graph model: model.json, vocab.json, group1-shard*)`);
+    if (!existsSync(join(dir, f)))
+      throw new Error(
+        `USE model folder ${dir} has no ${f} (expected a TF.js graph model: model.json, vocab.json, group1-shard*)`,
+      );
   }
 }
 
@@ -90,6 +96,7 @@ export async function loadUseEncoder(dir: string = packagedUseModelDir()): Promi
     vocabulary: JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')),
   }));
   const probe = await model.embed(['a person stands still']);
-  if (probe[0]?.length !== USE_DIM) throw new Error(`USE model in ${dir} returns ${probe[0]?.length}-d vectors, expected ${USE_DIM}`);
+  if (probe[0]?.length !== USE_DIM)
+    throw new Error(`USE model in ${dir} returns ${probe[0]?.length}-d vectors, expected ${USE_DIM}`);
   return new UseEncoder(id, model);
 }

@@ -39,15 +39,21 @@ const DEFAULTS = {
 function isPunctuation(ch: string): boolean {
   const cp = ch.codePointAt(0) ?? 0;
   // BERT counts all ASCII non-alphanumerics as punctuation, plus Unicode P* categories.
-  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)) return true;
+  if ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126))
+    return true;
   return /\p{P}/u.test(ch);
 }
 
 function isCjk(cp: number): boolean {
   return (
-    (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x20000 && cp <= 0x2a6df) ||
-    (cp >= 0x2a700 && cp <= 0x2b73f) || (cp >= 0x2b740 && cp <= 0x2b81f) || (cp >= 0x2b820 && cp <= 0x2ceaf) ||
-    (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x2f800 && cp <= 0x2fa1f)
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x20000 && cp <= 0x2a6df) ||
+    (cp >= 0x2a700 && cp <= 0x2b73f) ||
+    (cp >= 0x2b740 && cp <= 0x2b81f) ||
+    (cp >= 0x2b820 && cp <= 0x2ceaf) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0x2f800 && cp <= 0x2fa1f)
   );
 }
 
@@ -139,7 +145,13 @@ function readVocabTxt(path: string): Map<string, number> {
 interface HfTokenizerJson {
   normalizer?: { type?: string; lowercase?: boolean; strip_accents?: boolean | null } | null;
   truncation?: { max_length?: number } | null;
-  model?: { type?: string; vocab?: Record<string, number>; unk_token?: string; continuing_subword_prefix?: string; max_input_chars_per_word?: number };
+  model?: {
+    type?: string;
+    vocab?: Record<string, number>;
+    unk_token?: string;
+    continuing_subword_prefix?: string;
+    max_input_chars_per_word?: number;
+  };
 }
 
 function fromTokenizerJson(path: string, maxLength: number): WordPieceConfig {
@@ -151,7 +163,9 @@ function fromTokenizerJson(path: string, maxLength: number): WordPieceConfig {
   }
   const model = json.model;
   if (model?.type !== 'WordPiece' || !model.vocab) {
-    throw new Error(`${path}: model.type is "${model?.type ?? 'missing'}"; only WordPiece tokenizers (BERT, MiniLM, BGE) are supported`);
+    throw new Error(
+      `${path}: model.type is "${model?.type ?? 'missing'}"; only WordPiece tokenizers (BERT, MiniLM, BGE) are supported`,
+    );
   }
   const lowercase = json.normalizer?.lowercase ?? true;
   return {
@@ -182,7 +196,13 @@ export function loadWordPieceTokenizer(dir: string, maxLength = DEFAULTS.maxLeng
   const vt = join(dir, 'vocab.txt');
   if (existsSync(vt)) {
     const lowercase = lowercaseFromConfig(dir);
-    return new WordPieceTokenizer({ ...DEFAULTS, vocab: readVocabTxt(vt), lowercase, stripAccents: lowercase, maxLength });
+    return new WordPieceTokenizer({
+      ...DEFAULTS,
+      vocab: readVocabTxt(vt),
+      lowercase,
+      stripAccents: lowercase,
+      maxLength,
+    });
   }
   throw new Error(`sentence encoder folder ${dir} has neither tokenizer.json nor vocab.txt`);
 }

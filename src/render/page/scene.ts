@@ -16,10 +16,27 @@ const J: Record<string, number> = JOINT;
 
 /** Bone radius (metres) by child joint: a sturdy torso, tapering limbs. */
 const BONE_RADIUS: Record<string, number> = {
-  left_hip: 0.07, right_hip: 0.07, spine1: 0.1, spine2: 0.105, spine3: 0.11, neck: 0.045, head: 0.045,
-  left_collar: 0.06, right_collar: 0.06, left_shoulder: 0.05, right_shoulder: 0.05,
-  left_elbow: 0.042, right_elbow: 0.042, left_wrist: 0.034, right_wrist: 0.034,
-  left_knee: 0.062, right_knee: 0.062, left_ankle: 0.048, right_ankle: 0.048, left_foot: 0.036, right_foot: 0.036,
+  left_hip: 0.07,
+  right_hip: 0.07,
+  spine1: 0.1,
+  spine2: 0.105,
+  spine3: 0.11,
+  neck: 0.045,
+  head: 0.045,
+  left_collar: 0.06,
+  right_collar: 0.06,
+  left_shoulder: 0.05,
+  right_shoulder: 0.05,
+  left_elbow: 0.042,
+  right_elbow: 0.042,
+  left_wrist: 0.034,
+  right_wrist: 0.034,
+  left_knee: 0.062,
+  right_knee: 0.062,
+  left_ankle: 0.048,
+  right_ankle: 0.048,
+  left_foot: 0.036,
+  right_foot: 0.036,
 };
 const HEAD_RADIUS = 0.105;
 
@@ -185,7 +202,11 @@ class Stage {
   constructor(readonly high: boolean) {
     // never attached to the document: a displayed canvas makes the compositor redraw the page on
     // SwiftShader after every frame, work nobody sees
-    this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: high, powerPreference: 'high-performance' });
+    this.renderer = new THREE.WebGLRenderer({
+      canvas: this.canvas,
+      antialias: high,
+      powerPreference: 'high-performance',
+    });
     this.renderer.setPixelRatio(1);
     this.renderer.shadowMap.enabled = high;
     this.renderer.shadowMap.type = THREE.PCFShadowMap;
@@ -212,7 +233,10 @@ class Stage {
     floor.rotation.x = -Math.PI / 2;
     this.floor = floor;
     this.scene.add(floor);
-    this.shadowCatcher = new THREE.Mesh(new THREE.PlaneGeometry(1, 1), new THREE.ShadowMaterial({ opacity: 0.28, depthWrite: false }));
+    this.shadowCatcher = new THREE.Mesh(
+      new THREE.PlaneGeometry(1, 1),
+      new THREE.ShadowMaterial({ opacity: 0.28, depthWrite: false }),
+    );
     this.shadowCatcher.rotation.x = -Math.PI / 2;
     this.shadowCatcher.position.y = 0.001;
     this.shadowCatcher.scale.set(4, 4, 1);
@@ -258,14 +282,26 @@ class Stage {
       const len = Math.hypot(dx, dz) || 1;
       dx /= len;
       dz /= len;
-      pos.set([x - dz * TRAIL_WIDTH, 0.003, z + dx * TRAIL_WIDTH, x + dz * TRAIL_WIDTH, 0.003, z - dx * TRAIL_WIDTH], i * 6);
+      pos.set(
+        [x - dz * TRAIL_WIDTH, 0.003, z + dx * TRAIL_WIDTH, x + dz * TRAIL_WIDTH, 0.003, z - dx * TRAIL_WIDTH],
+        i * 6,
+      );
     }
     const index: number[] = [];
     for (let i = 0; i + 1 < frames; i++) index.push(i * 2, i * 2 + 1, i * 2 + 2, i * 2 + 1, i * 2 + 3, i * 2 + 2);
     const geo = new THREE.BufferGeometry();
     geo.setAttribute('position', new THREE.BufferAttribute(pos, 3));
     geo.setIndex(index);
-    const mesh = new THREE.Mesh(geo, new THREE.MeshBasicMaterial({ color: COLORS.trail, transparent: true, opacity: 0.55, side: THREE.DoubleSide, depthWrite: false }));
+    const mesh = new THREE.Mesh(
+      geo,
+      new THREE.MeshBasicMaterial({
+        color: COLORS.trail,
+        transparent: true,
+        opacity: 0.55,
+        side: THREE.DoubleSide,
+        depthWrite: false,
+      }),
+    );
     mesh.frustumCulled = false;
     mesh.visible = false;
     this.scene.add(mesh);
@@ -293,7 +329,10 @@ class Stage {
     });
     this.q.identity();
     for (let j = 0; j < NJ; j++) {
-      const r = j === J.pelvis || j === J.spine1 || j === J.spine2 || j === J.spine3 ? BONE_RADIUS[NAMES[j]] ?? 0.1 : radiusAt[j];
+      const r =
+        j === J.pelvis || j === J.spine1 || j === J.spine2 || j === J.spine3
+          ? (BONE_RADIUS[NAMES[j]] ?? 0.1)
+          : radiusAt[j];
       this.m.compose(p(j), this.q, this.s.setScalar(j === J.pelvis ? 0.1 : r));
       this.joints.setMatrixAt(j, this.m);
     }
@@ -313,7 +352,11 @@ class Stage {
     const fl = Math.hypot(acx, acz) || 1;
     const fx = acz / fl;
     const fz = -acx / fl;
-    this.m.compose(this.v.set(hx + fx * HEAD_RADIUS * 0.85, hy - 0.01, hz + fz * HEAD_RADIUS * 0.85), this.q, this.s.setScalar(0.028));
+    this.m.compose(
+      this.v.set(hx + fx * HEAD_RADIUS * 0.85, hy - 0.01, hz + fz * HEAD_RADIUS * 0.85),
+      this.q,
+      this.s.setScalar(0.028),
+    );
     this.heads.setMatrixAt(1, this.m);
     this.bones.instanceMatrix.needsUpdate = true;
     this.joints.instanceMatrix.needsUpdate = true;
@@ -349,7 +392,11 @@ class Stage {
     this.camera.aspect = aspect;
     this.camera.near = Math.max(0.05, d * 0.05);
     this.camera.far = d + 30;
-    this.camera.position.set(tx + d * Math.sin(cell.azimuthRad) * Math.cos(el), ty + d * Math.sin(el), tz + d * Math.cos(cell.azimuthRad) * Math.cos(el));
+    this.camera.position.set(
+      tx + d * Math.sin(cell.azimuthRad) * Math.cos(el),
+      ty + d * Math.sin(el),
+      tz + d * Math.cos(cell.azimuthRad) * Math.cos(el),
+    );
     this.camera.lookAt(tx, ty, tz);
     this.floor.position.set(this.camera.position.x, 0, this.camera.position.z);
     this.camera.updateProjectionMatrix();
@@ -418,8 +465,14 @@ class Overlay {
     t.colorSpace = THREE.SRGBColorSpace;
     t.minFilter = THREE.LinearFilter;
     t.generateMipmaps = false;
-    this.captionMesh = new THREE.Mesh(plane, new THREE.MeshBasicMaterial({ map: t, transparent: true, depthTest: false, depthWrite: false }));
-    this.barBack = new THREE.Mesh(plane, new THREE.MeshBasicMaterial({ color: '#2b3340', transparent: true, opacity: 0.25, depthTest: false }));
+    this.captionMesh = new THREE.Mesh(
+      plane,
+      new THREE.MeshBasicMaterial({ map: t, transparent: true, depthTest: false, depthWrite: false }),
+    );
+    this.barBack = new THREE.Mesh(
+      plane,
+      new THREE.MeshBasicMaterial({ color: '#2b3340', transparent: true, opacity: 0.25, depthTest: false }),
+    );
     this.barFill = new THREE.Mesh(plane, new THREE.MeshBasicMaterial({ color: '#3b6fb6', depthTest: false }));
     this.scene.add(this.captionMesh, this.barBack, this.barFill);
   }
@@ -499,7 +552,11 @@ class Overlay {
   }
 
   /** A w×h pixel quad showing whatever `draw` paints on a canvas of the same size. */
-  private textQuad(w: number, h: number, draw: (g: CanvasRenderingContext2D, w: number, h: number) => void): THREE.Mesh {
+  private textQuad(
+    w: number,
+    h: number,
+    draw: (g: CanvasRenderingContext2D, w: number, h: number) => void,
+  ): THREE.Mesh {
     const c = document.createElement('canvas');
     c.width = w;
     c.height = h;
@@ -508,7 +565,10 @@ class Overlay {
     tex.colorSpace = THREE.SRGBColorSpace;
     tex.minFilter = THREE.LinearFilter;
     tex.generateMipmaps = false;
-    const mesh = new THREE.Mesh(this.plane, new THREE.MeshBasicMaterial({ map: tex, transparent: true, depthTest: false, depthWrite: false }));
+    const mesh = new THREE.Mesh(
+      this.plane,
+      new THREE.MeshBasicMaterial({ map: tex, transparent: true, depthTest: false, depthWrite: false }),
+    );
     mesh.scale.set(w, h, 1);
     this.add(mesh);
     return mesh;
@@ -589,8 +649,14 @@ const H264_CODECS = ['avc1.640028', 'avc1.4d0028', 'avc1.42002a', 'avc1.42001f']
 async function openEncoder(job: SceneJob, a: Active): Promise<VideoEncoder> {
   for (const codec of H264_CODECS) {
     const config: VideoEncoderConfig = {
-      codec, width: job.size, height: job.size, bitrate: job.bitrate, framerate: job.fps,
-      avc: { format: 'annexb' }, latencyMode: 'realtime', bitrateMode: 'variable',
+      codec,
+      width: job.size,
+      height: job.size,
+      bitrate: job.bitrate,
+      framerate: job.fps,
+      avc: { format: 'annexb' },
+      latencyMode: 'realtime',
+      bitrateMode: 'variable',
     };
     const support = await VideoEncoder.isConfigSupported(config).catch(() => ({ supported: false }));
     if (!support.supported) continue;
@@ -608,7 +674,9 @@ async function openEncoder(job: SceneJob, a: Active): Promise<VideoEncoder> {
     a.result.codec = codec;
     return encoder;
   }
-  throw new Error(`this Chromium has no H.264 VideoEncoder for ${job.size}×${job.size} (tried ${H264_CODECS.join(', ')})`);
+  throw new Error(
+    `this Chromium has no H.264 VideoEncoder for ${job.size}×${job.size} (tried ${H264_CODECS.join(', ')})`,
+  );
 }
 
 function capturePng(canvas: HTMLCanvasElement): string {
@@ -647,9 +715,14 @@ function pixelFrame(s: Stage, size: number, timestamp: number, duration: number)
   }
   gl.readPixels(0, 0, size, size, gl.RGBA, gl.UNSIGNED_BYTE, pixels.gl);
   const row = size * 4;
-  for (let y = 0; y < size; y++) pixels.upright.set(pixels.gl.subarray((size - 1 - y) * row, (size - y) * row), y * row);
+  for (let y = 0; y < size; y++)
+    pixels.upright.set(pixels.gl.subarray((size - 1 - y) * row, (size - y) * row), y * row);
   return new VideoFrame(pixels.upright, {
-    format: 'RGBX', codedWidth: size, codedHeight: size, timestamp, duration,
+    format: 'RGBX',
+    codedWidth: size,
+    codedHeight: size,
+    timestamp,
+    duration,
     colorSpace: { primaries: 'bt709', transfer: 'bt709', matrix: 'bt709', fullRange: false },
   });
 }
@@ -664,7 +737,8 @@ async function encodeAll(a: Active): Promise<void> {
     const frame = pixelFrame(s, a.job.size, Math.round(i * usPerFrame), Math.round(usPerFrame));
     encoder.encode(frame, { keyFrame: i % (a.job.fps * 2) === 0 });
     frame.close();
-    while (encoder.encodeQueueSize > 3) await new Promise((r) => encoder.addEventListener('dequeue', r, { once: true }));
+    while (encoder.encodeQueueSize > 3)
+      await new Promise((r) => encoder.addEventListener('dequeue', r, { once: true }));
     if (a.encodeError) throw a.encodeError;
     a.result.timings.captureMs += performance.now() - t;
   }
@@ -710,12 +784,30 @@ const api = {
     const cells: Cell[] = job.cells.map((c: CellJob) => {
       const joints = decodeF32(c.joints);
       const track = decodeF32(c.track);
-      return { joints, track, azimuthRad: c.azimuthRad, captionAt: c.captionAt, label: c.label, trail: s.makeTrail(joints, job.frames) };
+      return {
+        joints,
+        track,
+        azimuthRad: c.azimuthRad,
+        captionAt: c.captionAt,
+        label: c.label,
+        trail: s.makeTrail(joints, job.frames),
+      };
     });
     s.overlay.prepare(job, cells);
     const a: Active = {
-      job, cells, next: 0, chunks: [], encodeError: null, encoder: null,
-      result: { h264: '', codec: '', thumbnailPng: '', pngFrames: {}, timings: { rasterMs: 0, captureMs: 0, totalMs: 0 } },
+      job,
+      cells,
+      next: 0,
+      chunks: [],
+      encodeError: null,
+      encoder: null,
+      result: {
+        h264: '',
+        codec: '',
+        thumbnailPng: '',
+        pngFrames: {},
+        timings: { rasterMs: 0, captureMs: 0, totalMs: 0 },
+      },
     };
     active = a;
     if (job.transport === 'webcodecs') a.encoder = await openEncoder(job, a);

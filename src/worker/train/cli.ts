@@ -35,7 +35,8 @@ interface TrainOptions {
 
 function trainerConfigArg(config: string): string {
   if (PRESETS.includes(config)) return config;
-  if (!config.endsWith('.json')) throw new Error(`--config must be a preset (${PRESETS.join(', ')}) or a .json file, got '${config}'`);
+  if (!config.endsWith('.json'))
+    throw new Error(`--config must be a preset (${PRESETS.join(', ')}) or a .json file, got '${config}'`);
   const file = resolve(config);
   if (!existsSync(file)) throw new Error(`--config ${config}: file not found`);
   return file;
@@ -43,7 +44,8 @@ function trainerConfigArg(config: string): string {
 
 function checkFromRun(dir: string): string {
   const full = resolve(dir);
-  if (!existsSync(join(full, 'vq.pt'))) throw new Error(`--from-run ${dir}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
+  if (!existsSync(join(full, 'vq.pt')))
+    throw new Error(`--from-run ${dir}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
   return full;
 }
 
@@ -69,19 +71,33 @@ export function evaluationFromEnv(config: Config): Pick<TrainingRunnerOptions, '
   const limit = config.trainEvalLimit;
   const evaluation = productionEvaluation({
     // The gate scores the packs the default model trains on (motion + cmu), not only the configured motion folder.
-    cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'), limit,
+    cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'),
+    limit,
     onProgress: (line) => process.stderr.write(`train: evaluate: ${line}\n`),
   });
   return { ...evaluation, gate: PRODUCTION_GATE };
 }
 
 function runnerOptionsFrom(config: Config, models?: string): TrainingRunnerOptions {
-  return { dataDir: config.dataDir, modelsDir: resolve(models ?? config.modelsDir), trainer: trainerFromEnv({ CHARADES_TRAINER: config.trainer }) };
+  return {
+    dataDir: config.dataDir,
+    modelsDir: resolve(models ?? config.modelsDir),
+    trainer: trainerFromEnv({ CHARADES_TRAINER: config.trainer }),
+  };
 }
 
 /** `charades worker --train`: the training worker until SIGINT/SIGTERM (a running job then resumes on the next start). */
-export async function startTrainingWorker(config: Config, extra: Partial<TrainingWorkerOptions> = {}): Promise<TrainingWorkerHandle> {
-  return runTrainingWorker({ ...runnerOptionsFrom(config), ...evaluationFromEnv(config), redisUrl: config.redisUrl, installSignalHandlers: true, ...extra });
+export async function startTrainingWorker(
+  config: Config,
+  extra: Partial<TrainingWorkerOptions> = {},
+): Promise<TrainingWorkerHandle> {
+  return runTrainingWorker({
+    ...runnerOptionsFrom(config),
+    ...evaluationFromEnv(config),
+    redisUrl: config.redisUrl,
+    installSignalHandlers: true,
+    ...extra,
+  });
 }
 
 async function trainAction(opts: TrainOptions): Promise<void> {
@@ -129,12 +145,24 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export function registerTrainCommands(program: Command): void {
-  program.command('train')
+  program
+    .command('train')
     .description('queue a training job (train → evaluate → gate → publish); --wait runs it here with a progress bar')
-    .option('--data <dir>', 'motion data to train on: packed, a BVH folder or a HumanML3D folder; repeat to merge (default: the current features cache)', collect, [])
+    .option(
+      '--data <dir>',
+      'motion data to train on: packed, a BVH folder or a HumanML3D folder; repeat to merge (default: the current features cache)',
+      collect,
+      [],
+    )
     .option('--config <name|file>', `trainer preset (${PRESETS.join(', ')}) or JSON config file`, 'full')
-    .option('--gate <rules>', 'publish only if these beat the live model, e.g. test.r_precision_top3:higher,test.fid:lower')
-    .option('--from-run <dir>', 'start from a trainer run folder\'s checkpoints (its finished stages are skipped), e.g. stages trained on a GPU')
+    .option(
+      '--gate <rules>',
+      'publish only if these beat the live model, e.g. test.r_precision_top3:higher,test.fid:lower',
+    )
+    .option(
+      '--from-run <dir>',
+      "start from a trainer run folder's checkpoints (its finished stages are skipped), e.g. stages trained on a GPU",
+    )
     .option('--wait', 'run the queue in this process until the job finishes')
     .option('--list', 'list recent training jobs')
     .option('--status <id>', 'show one training job')

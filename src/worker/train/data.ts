@@ -10,9 +10,29 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, s
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import type { Motion } from '../../motion/contracts.js';
 import {
-  FEATURES_META, INDEX_FILE, NUM_JOINTS, POSITION_FRAME_BYTES, ROTATION_FRAME_BYTES, SPLITS, bvhExportPose, defaultDataDir, defaultFeatureCacheDir,
-  encodeFloat16, featureCacheStaleReasons, labelText, motionFromNpy, openDataset, readBvhFile, readFeatureCache, readNpyFile,
-  buildEmbeddingTable, loadSentenceEncoder, requireDataDir, retargetBvh, writeEmbeddingTable, writeFeatureCache,
+  FEATURES_META,
+  INDEX_FILE,
+  NUM_JOINTS,
+  POSITION_FRAME_BYTES,
+  ROTATION_FRAME_BYTES,
+  SPLITS,
+  bvhExportPose,
+  defaultDataDir,
+  defaultFeatureCacheDir,
+  encodeFloat16,
+  featureCacheStaleReasons,
+  labelText,
+  motionFromNpy,
+  openDataset,
+  readBvhFile,
+  readFeatureCache,
+  readNpyFile,
+  buildEmbeddingTable,
+  loadSentenceEncoder,
+  requireDataDir,
+  retargetBvh,
+  writeEmbeddingTable,
+  writeFeatureCache,
 } from '../../motion/index.js';
 import type { ClipRecord, SplitName } from '../../motion/index.js';
 
@@ -61,7 +81,8 @@ export function describeSources(dirs: readonly string[]): DataSource[] {
     const dir = resolve(d);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`--data ${d}: no such folder`);
     const format = detectDataFormat(dir);
-    if (format === 'unknown') throw new Error(`--data ${d}: not a motion data folder (no index.jsonl, no BVH files, no new_joints/*.npy)`);
+    if (format === 'unknown')
+      throw new Error(`--data ${d}: not a motion data folder (no index.jsonl, no BVH files, no new_joints/*.npy)`);
     return { dir, format };
   });
 }
@@ -70,7 +91,10 @@ export function describeSources(dirs: readonly string[]): DataSource[] {
 
 /** A clip ready to pack: positions in int16 mm and rotations as float16 bits, with its record minus offsets. */
 interface PackableClip {
-  record: Omit<ClipRecord, 'frame_offset' | 'pos_byte_offset' | 'pos_byte_length' | 'rot_byte_offset' | 'rot_byte_length'>;
+  record: Omit<
+    ClipRecord,
+    'frame_offset' | 'pos_byte_offset' | 'pos_byte_length' | 'rot_byte_offset' | 'rot_byte_length'
+  >;
   positionsMm: Int16Array;
   rotationsF16: Uint16Array;
 }
@@ -113,16 +137,25 @@ export interface CaptionLine {
 }
 
 export function parseCaptionLines(content: string): CaptionLine[] {
-  return content.split(/\r?\n/).map((line) => line.trim()).filter(Boolean).map((line) => {
-    const [text, , start, end] = line.split('#');
-    const s = Number(start);
-    const e = Number(end);
-    return { text: text.trim(), start: Number.isFinite(s) ? s : 0, end: Number.isFinite(e) ? e : 0 };
-  }).filter((c) => c.text.length > 0);
+  return content
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [text, , start, end] = line.split('#');
+      const s = Number(start);
+      const e = Number(end);
+      return { text: text.trim(), start: Number.isFinite(s) ? s : 0, end: Number.isFinite(e) ? e : 0 };
+    })
+    .filter((c) => c.text.length > 0);
 }
 
 /** Floor at y = 0 and the first root position over the origin, as the packed data is stored. */
-function placeOnFloor(joints: Float32Array): { joints: Float32Array<ArrayBuffer>; originShift: [number, number, number]; floorShift: number } {
+function placeOnFloor(joints: Float32Array): {
+  joints: Float32Array<ArrayBuffer>;
+  originShift: [number, number, number];
+  floorShift: number;
+} {
   let minY = Infinity;
   for (let i = 1; i < joints.length; i += 3) minY = Math.min(minY, joints[i]);
   const shift: [number, number, number] = [-joints[0], -minY, -joints[2]];
@@ -152,17 +185,28 @@ function packMotion(motion: Motion, meta: ClipMeta): PackableClip | string {
   const positionsMm = new Int16Array(placed.joints.length);
   for (let i = 0; i < placed.joints.length; i++) {
     const mm = Math.round(placed.joints[i] * 1000);
-    if (!(Math.abs(mm) <= MAX_MM)) return `a joint lies ${(Math.abs(placed.joints[i])).toFixed(1)} m from the start (more than 32.7 m: wrong units?)`;
+    if (!(Math.abs(mm) <= MAX_MM))
+      return `a joint lies ${Math.abs(placed.joints[i]).toFixed(1)} m from the start (more than 32.7 m: wrong units?)`;
     positionsMm[i] = mm;
   }
   const pose = bvhExportPose({ ...motion, joints: placed.joints });
   return {
     record: {
-      id: meta.id, source: meta.source, dataset: meta.dataset, license: meta.license, fps: FPS,
-      num_frames: motion.numFrames, duration_s: motion.numFrames / FPS, split: meta.split, action_labels: [], style: '',
-      texts: meta.texts, text_source: meta.textSource,
+      id: meta.id,
+      source: meta.source,
+      dataset: meta.dataset,
+      license: meta.license,
+      fps: FPS,
+      num_frames: motion.numFrames,
+      duration_s: motion.numFrames / FPS,
+      split: meta.split,
+      action_labels: [],
+      style: '',
+      texts: meta.texts,
+      text_source: meta.textSource,
       rest_offsets_m: pose.restOffsets.map((o) => [o[0], o[1], o[2]] as [number, number, number]),
-      origin_shift_m: placed.originShift, floor_shift_m: placed.floorShift,
+      origin_shift_m: placed.originShift,
+      floor_shift_m: placed.floorShift,
     },
     positionsMm,
     rotationsF16: encodeFloat16(pose.rotations),
@@ -196,7 +240,15 @@ function readBvhSource(dir: string, prefix: string): SourceClips {
       const texts = captions.length ? captions : [textFromFileName(file)].filter(Boolean);
       if (texts.length === 0) throw new Error(`no text: add ${basename(sidecar)} with one description per line`);
       const id = `${prefix}${slug(rel.replace(/\.bvh$/i, ''))}`;
-      const packed = packMotion(motion, { id, source: `bvh:${file}`, dataset: basename(dir), license: 'unknown', split: hashSplit(id), texts, textSource: captions.length ? 'sidecar' : 'file-name' });
+      const packed = packMotion(motion, {
+        id,
+        source: `bvh:${file}`,
+        dataset: basename(dir),
+        license: 'unknown',
+        split: hashSplit(id),
+        texts,
+        textSource: captions.length ? 'sidecar' : 'file-name',
+      });
       if (typeof packed === 'string') out.skipped.push({ file: rel, reason: packed });
       else out.clips.push(packed);
     } catch (err) {
@@ -211,7 +263,11 @@ function readSplitFiles(dir: string): Map<string, SplitName> {
   for (const split of SPLITS) {
     const file = join(dir, `${split}.txt`);
     if (!existsSync(file)) continue;
-    for (const id of readFileSync(file, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)) splits.set(id, split);
+    for (const id of readFileSync(file, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean))
+      splits.set(id, split);
   }
   return splits;
 }
@@ -221,7 +277,9 @@ function readHumanMl3dSource(dir: string, prefix: string): SourceClips {
   const jointsDir = existsSync(join(dir, 'new_joints')) ? join(dir, 'new_joints') : dir;
   const textsDir = join(dir, 'texts');
   const splits = readSplitFiles(dir);
-  const files = readdirSync(jointsDir).filter((f) => f.toLowerCase().endsWith('.npy')).sort();
+  const files = readdirSync(jointsDir)
+    .filter((f) => f.toLowerCase().endsWith('.npy'))
+    .sort();
   for (const name of files) {
     const rel = relative(dir, join(jointsDir, name));
     const id = basename(name, extname(name));
@@ -242,7 +300,15 @@ function readHumanMl3dSource(dir: string, prefix: string): SourceClips {
       for (const [key, group] of groups) {
         const part = key ? cropMotion(motion, group[0].start, group[0].end) : motion;
         const clipId = `${prefix}${slug(id)}${key ? `_${slug(key)}` : ''}`;
-        const packed = packMotion(part, { id: clipId, source: `humanml3d:${join(jointsDir, name)}${key ? `#${key}` : ''}`, dataset: basename(dir), license: 'unknown', split, texts: group.map((c) => c.text), textSource: 'humanml3d' });
+        const packed = packMotion(part, {
+          id: clipId,
+          source: `humanml3d:${join(jointsDir, name)}${key ? `#${key}` : ''}`,
+          dataset: basename(dir),
+          license: 'unknown',
+          split,
+          texts: group.map((c) => c.text),
+          textSource: 'humanml3d',
+        });
         if (typeof packed === 'string') out.skipped.push({ file: `${rel}${key ? ` (${key} s)` : ''}`, reason: packed });
         else out.clips.push(packed);
       }
@@ -258,11 +324,26 @@ function readPackedSource(dir: string, prefix: string): SourceClips {
   const annotationsFile = join(dir, ANNOTATIONS_FILE);
   return {
     clips: ds.records.map((r) => {
-      const { frame_offset: _f, pos_byte_offset: _po, pos_byte_length: _pl, rot_byte_offset: _ro, rot_byte_length: _rl, ...record } = r;
-      return { record: { ...record, id: `${prefix}${r.id}` }, positionsMm: ds.positionsMm(r).slice(), rotationsF16: ds.rotationsF16(r).slice() };
+      const {
+        frame_offset: _f,
+        pos_byte_offset: _po,
+        pos_byte_length: _pl,
+        rot_byte_offset: _ro,
+        rot_byte_length: _rl,
+        ...record
+      } = r;
+      return {
+        record: { ...record, id: `${prefix}${r.id}` },
+        positionsMm: ds.positionsMm(r).slice(),
+        rotationsF16: ds.rotationsF16(r).slice(),
+      };
     }),
     skipped: [],
-    annotations: existsSync(annotationsFile) ? readFileSync(annotationsFile, 'utf8').split('\n').filter((l) => l.trim()) : [],
+    annotations: existsSync(annotationsFile)
+      ? readFileSync(annotationsFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.trim())
+      : [],
   };
 }
 
@@ -296,10 +377,16 @@ function writePacked(clips: readonly PackableClip[], annotations: readonly strin
     const n = c.record.num_frames;
     positions.set(c.positionsMm, offset * NUM_JOINTS * 3);
     rotations.set(c.rotationsF16, offset * NUM_JOINTS * 4);
-    lines.push(JSON.stringify({
-      ...c.record, frame_offset: offset, pos_byte_offset: offset * POSITION_FRAME_BYTES, pos_byte_length: n * POSITION_FRAME_BYTES,
-      rot_byte_offset: offset * ROTATION_FRAME_BYTES, rot_byte_length: n * ROTATION_FRAME_BYTES,
-    }));
+    lines.push(
+      JSON.stringify({
+        ...c.record,
+        frame_offset: offset,
+        pos_byte_offset: offset * POSITION_FRAME_BYTES,
+        pos_byte_length: n * POSITION_FRAME_BYTES,
+        rot_byte_offset: offset * ROTATION_FRAME_BYTES,
+        rot_byte_length: n * ROTATION_FRAME_BYTES,
+      }),
+    );
     offset += n;
   }
   mkdirSync(join(outDir, dirname(ANNOTATIONS_FILE)), { recursive: true });
@@ -313,7 +400,10 @@ function writePacked(clips: readonly PackableClip[], annotations: readonly strin
 
 function describeSkips(skipped: readonly SkippedFile[]): string {
   if (skipped.length === 0) return '';
-  const shown = skipped.slice(0, 3).map((s) => `${s.file}: ${s.reason}`).join('; ');
+  const shown = skipped
+    .slice(0, 3)
+    .map((s) => `${s.file}: ${s.reason}`)
+    .join('; ');
   return `; skipped ${skipped.length} unreadable file(s) (${shown}${skipped.length > 3 ? '; …' : ''})`;
 }
 
@@ -324,21 +414,39 @@ function describeSkips(skipped: readonly SkippedFile[]): string {
 export function importTrainingData(sources: readonly DataSource[], outDir: string): ImportSummary {
   const all: PackableClip[] = [];
   const annotations: string[] = [];
-  const summary: ImportSummary = { sources: [], clips: 0, frames: 0, splits: { train: 0, val: 0, test: 0 }, skipped: [] };
+  const summary: ImportSummary = {
+    sources: [],
+    clips: 0,
+    frames: 0,
+    splits: { train: 0, val: 0, test: 0 },
+    skipped: [],
+  };
   sources.forEach((source, i) => {
     if (source.format !== 'packed' && !existsSync(source.dir)) throw new Error(`--data ${source.dir}: no such folder`);
     const read = READERS[source.format](source.dir, sources.length > 1 ? `s${i + 1}-` : '');
     if (read.clips.length === 0) {
-      const why = read.skipped.length ? `all ${read.skipped.length} file(s) were unreadable${describeSkips(read.skipped)}` : 'it holds no clips';
-      throw new Error(`--data ${source.dir}: no usable ${source.format === 'bvh' ? 'BVH' : source.format === 'humanml3d' ? 'HumanML3D' : 'packed'} clips: ${why}`);
+      const why = read.skipped.length
+        ? `all ${read.skipped.length} file(s) were unreadable${describeSkips(read.skipped)}`
+        : 'it holds no clips';
+      throw new Error(
+        `--data ${source.dir}: no usable ${source.format === 'bvh' ? 'BVH' : source.format === 'humanml3d' ? 'HumanML3D' : 'packed'} clips: ${why}`,
+      );
     }
     all.push(...read.clips);
     annotations.push(...read.annotations);
-    summary.sources.push({ dir: source.dir, format: source.format, clips: read.clips.length, skipped: read.skipped.length });
+    summary.sources.push({
+      dir: source.dir,
+      format: source.format,
+      clips: read.clips.length,
+      skipped: read.skipped.length,
+    });
     summary.skipped.push(...read.skipped.map((s) => ({ file: join(source.dir, s.file), reason: s.reason })));
   });
   for (const c of all) summary.splits[c.record.split]++;
-  if (summary.splits.train === 0) throw new Error(`--data: none of the ${all.length} clips is in the train split; add train.txt (HumanML3D) or more clips`);
+  if (summary.splits.train === 0)
+    throw new Error(
+      `--data: none of the ${all.length} clips is in the train split; add train.txt (HumanML3D) or more clips`,
+    );
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(`${outDir}.tmp`, { recursive: true });
   summary.frames = writePacked(all, annotations, `${outDir}.tmp`);
@@ -388,10 +496,16 @@ export function textsToEmbed(dataDir: string): string[] {
 
 /** The default data's cache (`charades data features`), built first when a fresh checkout has none. */
 function prepareDefaultFeatureCache(cacheDir: string): PreparedData {
-  if (existsSync(join(cacheDir, FEATURES_META))) return { cacheDir, dataDir: null, texts: [], note: `features cache ${cacheDir}` };
+  if (existsSync(join(cacheDir, FEATURES_META)))
+    return { cacheDir, dataDir: null, texts: [], note: `features cache ${cacheDir}` };
   const dataDir = requireDataDir(defaultDataDir());
   const written = writeFeatureCache({ dataDir, outDir: cacheDir });
-  return { cacheDir, dataDir: null, texts: [], note: `built features cache ${cacheDir} for ${dataDir}: ${written.clips} clips, ${written.frames} frames` };
+  return {
+    cacheDir,
+    dataDir: null,
+    texts: [],
+    note: `built features cache ${cacheDir} for ${dataDir}: ${written.clips} clips, ${written.frames} frames`,
+  };
 }
 
 /**
@@ -399,7 +513,11 @@ function prepareDefaultFeatureCache(cacheDir: string): PreparedData {
  * folder, a cache built from it; otherwise the folders are imported into one packed dataset in the job folder
  * first. Each step is skipped when its output is current, so a resumed job does not redo it.
  */
-export function prepareFeatureCache(dataDirs: readonly string[], jobDataDir: string, defaultCache: string = defaultFeatureCacheDir()): PreparedData {
+export function prepareFeatureCache(
+  dataDirs: readonly string[],
+  jobDataDir: string,
+  defaultCache: string = defaultFeatureCacheDir(),
+): PreparedData {
   const sources = describeSources(dataDirs);
   const jobCacheDir = join(jobDataDir, 'features');
   if (sources.length === 0) return prepareDefaultFeatureCache(defaultCache);
@@ -413,23 +531,39 @@ export function prepareFeatureCache(dataDirs: readonly string[], jobDataDir: str
     dataDir = join(jobDataDir, 'data');
     const key = JSON.stringify(sources);
     const marker = join(jobDataDir, IMPORT_MARKER);
-    const previous = existsSync(marker) ? (JSON.parse(readFileSync(marker, 'utf8')) as { key: string; summary: ImportSummary }) : null;
+    const previous = existsSync(marker)
+      ? (JSON.parse(readFileSync(marker, 'utf8')) as { key: string; summary: ImportSummary })
+      : null;
     if (previous?.key === key && existsSync(join(dataDir, INDEX_FILE))) {
       summary = previous.summary;
       note = `imported data ${dataDir} is current`;
     } else {
       summary = importTrainingData(sources, dataDir);
       writeFileSync(marker, JSON.stringify({ key, summary }, null, 1));
-      const parts = summary.sources.map((s) => `${s.dir} (${s.format}: ${s.clips} clips${s.skipped ? `, ${s.skipped} skipped` : ''})`);
+      const parts = summary.sources.map(
+        (s) => `${s.dir} (${s.format}: ${s.clips} clips${s.skipped ? `, ${s.skipped} skipped` : ''})`,
+      );
       note = `imported ${summary.clips} clips, ${summary.frames} frames (train ${summary.splits.train} / val ${summary.splits.val} / test ${summary.splits.test}) from ${parts.join(' + ')}${describeSkips(summary.skipped)}`;
     }
   }
   const texts = textsToEmbed(dataDir);
   if (existsSync(join(jobCacheDir, FEATURES_META)) && cacheIsCurrent(jobCacheDir, dataDir)) {
-    return { cacheDir: jobCacheDir, dataDir, texts, summary, note: `${note}; features cache ${jobCacheDir} is current` };
+    return {
+      cacheDir: jobCacheDir,
+      dataDir,
+      texts,
+      summary,
+      note: `${note}; features cache ${jobCacheDir} is current`,
+    };
   }
   const written = writeFeatureCache({ dataDir, outDir: jobCacheDir });
-  return { cacheDir: jobCacheDir, dataDir, texts, summary, note: `${note}; built features cache for ${dataDir}: ${written.clips} clips, ${written.frames} frames` };
+  return {
+    cacheDir: jobCacheDir,
+    dataDir,
+    texts,
+    summary,
+    note: `${note}; built features cache for ${dataDir}: ${written.clips} clips, ${written.frames} frames`,
+  };
 }
 
 // ---------------------------------------------------------------- embeddings
@@ -442,7 +576,14 @@ export const embedWithSentenceEncoder: EmbedTextsFn = async ({ dataDir, texts, o
   const encoder = await loadSentenceEncoder();
   try {
     const annotationsPath = join(dataDir, ANNOTATIONS_FILE);
-    const table = await buildEmbeddingTable({ indexPath: join(dataDir, INDEX_FILE), annotationsPath: existsSync(annotationsPath) ? annotationsPath : undefined, extraTexts: texts }, encoder);
+    const table = await buildEmbeddingTable(
+      {
+        indexPath: join(dataDir, INDEX_FILE),
+        annotationsPath: existsSync(annotationsPath) ? annotationsPath : undefined,
+        extraTexts: texts,
+      },
+      encoder,
+    );
     await writeEmbeddingTable(outDir, table);
   } finally {
     await encoder.close();
@@ -461,7 +602,12 @@ function tableTexts(dir: string): Set<string> | null {
  * The embedding table a job's trainer reads: the shared one when it already holds every text of the data,
  * else one written into the job folder (kept for a resumed run when it still covers the texts).
  */
-export async function prepareEmbeddings(prepared: PreparedData, jobDataDir: string, sharedTableDir: string, embed: EmbedTextsFn = embedWithSentenceEncoder): Promise<{ dir: string; note: string }> {
+export async function prepareEmbeddings(
+  prepared: PreparedData,
+  jobDataDir: string,
+  sharedTableDir: string,
+  embed: EmbedTextsFn = embedWithSentenceEncoder,
+): Promise<{ dir: string; note: string }> {
   const covers = (dir: string) => {
     const have = tableTexts(dir);
     return have !== null && prepared.texts.every((t) => have.has(t));
@@ -471,7 +617,8 @@ export async function prepareEmbeddings(prepared: PreparedData, jobDataDir: stri
     await embed({ dataDir, texts: textsToEmbed(dataDir), outDir: sharedTableDir });
     return { dir: sharedTableDir, note: `built embedding table ${sharedTableDir} for ${dataDir}` };
   }
-  if (!prepared.dataDir || covers(sharedTableDir)) return { dir: sharedTableDir, note: `embedding table ${sharedTableDir}` };
+  if (!prepared.dataDir || covers(sharedTableDir))
+    return { dir: sharedTableDir, note: `embedding table ${sharedTableDir}` };
   const own = join(jobDataDir, 'embeddings');
   if (covers(own)) return { dir: own, note: `embedding table ${own} is current` };
   const missing = prepared.texts.filter((t) => !tableTexts(sharedTableDir)?.has(t)).length;

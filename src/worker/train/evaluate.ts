@@ -31,7 +31,10 @@ export interface Candidate {
 /** Measures a trained model; the default trusts the metrics the trainer wrote into its manifest. */
 export type EvaluateFn = (candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
 /** Measures the live model the same way as the candidate (its result is merged over its manifest's metrics). */
-export type EvaluateLiveFn = (live: LiveModel, candidate: Candidate) => Promise<Record<string, unknown>> | Record<string, unknown>;
+export type EvaluateLiveFn = (
+  live: LiveModel,
+  candidate: Candidate,
+) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 export const manifestMetrics: EvaluateFn = (c) => c.manifest.metrics;
 
@@ -65,17 +68,31 @@ export interface ProductionScores {
 }
 
 /** The gate's view of an EvalReport: `{ production: { test: … } }`, where PRODUCTION_GATE looks. */
-export function productionScores(report: EvalReport, evaluator: string, data: string): { production: { test: ProductionScores; note?: string } } {
+export function productionScores(
+  report: EvalReport,
+  evaluator: string,
+  data: string,
+): { production: { test: ProductionScores; note?: string } } {
   const t = report.sets.test;
   const top3 = (v: number[] | null) => (v && v.length >= 3 ? v[2] : null);
   return {
     production: {
       test: {
-        evaluator, data, clips: t.clips, r_precision_top3: top3(t.rPrecision.k4), fid: t.fid.k4, mm_dist: t.mmDist.k4, diversity: t.diversity.k4,
-        foot_skate: t.footSkate.k4, r_precision_top3_raw_text: top3(t.rPrecision.k0),
-        r_precision_top3_macro: report.fidelity.macro.generated, r_precision_top3_rarest_third: report.fidelity.rarestThird.score.generated,
-        paraphrase_r_precision_top3: report.fidelity.paraphrases.generated, side_accuracy: report.fidelity.sides.accuracy,
-        floor_within_rate: report.fidelity.floor.withinRate, seconds: report.seconds,
+        evaluator,
+        data,
+        clips: t.clips,
+        r_precision_top3: top3(t.rPrecision.k4),
+        fid: t.fid.k4,
+        mm_dist: t.mmDist.k4,
+        diversity: t.diversity.k4,
+        foot_skate: t.footSkate.k4,
+        r_precision_top3_raw_text: top3(t.rPrecision.k0),
+        r_precision_top3_macro: report.fidelity.macro.generated,
+        r_precision_top3_rarest_third: report.fidelity.rarestThird.score.generated,
+        paraphrase_r_precision_top3: report.fidelity.paraphrases.generated,
+        side_accuracy: report.fidelity.sides.accuracy,
+        floor_within_rate: report.fidelity.floor.withinRate,
+        seconds: report.seconds,
       },
       ...(t.rPrecision.note ? { note: t.rPrecision.note } : {}),
     },
@@ -97,7 +114,9 @@ function sameFeatureStats(a: ModelManifest, b: ModelManifest): boolean {
 export function sharedEvaluatorDir(c: Candidate): string {
   if (c.live && hasEvaluator(c.live.dir) && sameFeatureStats(c.live.manifest, c.manifest)) return c.live.dir;
   if (hasEvaluator(c.dir)) return c.dir;
-  throw new Error(`no evaluator for the production evaluation: neither the candidate (${c.dir}) nor the live model carries eval_motion.onnx + eval_text.onnx`);
+  throw new Error(
+    `no evaluator for the production evaluation: neither the candidate (${c.dir}) nor the live model carries eval_motion.onnx + eval_text.onnx`,
+  );
 }
 
 export interface ProductionEvaluationOptions {
@@ -117,18 +136,36 @@ function fileSha(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 }
 
-export function productionEvaluation(opts: ProductionEvaluationOptions): { evaluate: EvaluateFn; evaluateLive: EvaluateLiveFn } {
-  const dataOf = (c: Candidate): string => (c.dataDir ?? opts.defaultData ?? defaultTrainingDataDirs().join(','));
+export function productionEvaluation(opts: ProductionEvaluationOptions): {
+  evaluate: EvaluateFn;
+  evaluateLive: EvaluateLiveFn;
+} {
+  const dataOf = (c: Candidate): string => c.dataDir ?? opts.defaultData ?? defaultTrainingDataDirs().join(',');
   // One hash over every pack's index, so the live model's cached scores are redone when any pack changes.
-  const dataSha = (data: string): string => createHash('sha256').update(splitDataDirs(data).map((d) => fileSha(join(resolve(d), INDEX_FILE))).join('|')).digest('hex').slice(0, 16);
+  const dataSha = (data: string): string =>
+    createHash('sha256')
+      .update(
+        splitDataDirs(data)
+          .map((d) => fileSha(join(resolve(d), INDEX_FILE)))
+          .join('|'),
+      )
+      .digest('hex')
+      .slice(0, 16);
   const run = async (modelDir: string, c: Candidate) => {
     const evaluator = sharedEvaluatorDir(c);
     const data = dataOf(c);
     // The external test pack is for `charades eval`'s record; the gate reads the training packs' test split.
     const report = await evaluateProductionPath({
       // Pose controls and continuation are not gated: a sample of 48 test clips keeps them on record at a sixth of the cost.
-      engine: { modelDir }, evaluatorDir: evaluator, dataDir: data, externalDir: null, controlClips: 48, limit: opts.limit ?? 0, seed: opts.seed ?? 0,
-      zeroShotFile: opts.zeroShotFile, onProgress: opts.onProgress,
+      engine: { modelDir },
+      evaluatorDir: evaluator,
+      dataDir: data,
+      externalDir: null,
+      controlClips: 48,
+      limit: opts.limit ?? 0,
+      seed: opts.seed ?? 0,
+      zeroShotFile: opts.zeroShotFile,
+      onProgress: opts.onProgress,
     });
     return productionScores(report, evaluator, data);
   };
@@ -137,7 +174,13 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): { evalu
     evaluateLive: async (live, c) => {
       const data = dataOf(c);
       const evaluator = sharedEvaluatorDir(c);
-      const key = [live.version, fileSha(join(evaluator, 'eval_motion.onnx')), dataSha(data), opts.limit ?? 0, opts.seed ?? 0].join('|');
+      const key = [
+        live.version,
+        fileSha(join(evaluator, 'eval_motion.onnx')),
+        dataSha(data),
+        opts.limit ?? 0,
+        opts.seed ?? 0,
+      ].join('|');
       const file = join(opts.cacheDir, `live-${createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`);
       if (existsSync(file)) {
         try {

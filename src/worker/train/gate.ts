@@ -44,30 +44,50 @@ function compare(rule: GateRule, candidateMetrics: unknown, liveMetrics: unknown
   const live = liveMetrics === null ? null : metricAt(liveMetrics, rule.metric);
   const base = { metric: rule.metric, better: rule.better, candidate, live };
   if (candidate === null) return { ...base, pass: false, note: `${rule.metric}: the new model has no finite value` };
-  if (liveMetrics === null) return { ...base, pass: true, note: `${rule.metric} = ${candidate} (no live model to beat)` };
-  if (live === null) return { ...base, pass: true, note: `${rule.metric} = ${candidate} (the live model has no value to compare)` };
+  if (liveMetrics === null)
+    return { ...base, pass: true, note: `${rule.metric} = ${candidate} (no live model to beat)` };
+  if (live === null)
+    return { ...base, pass: true, note: `${rule.metric} = ${candidate} (the live model has no value to compare)` };
   const beats = rule.better === 'higher' ? candidate > live : candidate < live;
   const word = rule.better === 'higher' ? 'higher' : 'lower';
-  return { ...base, pass: beats, note: `${rule.metric} ${candidate} vs live ${live}: ${beats ? `${word}, better` : `not ${word}`}` };
+  return {
+    ...base,
+    pass: beats,
+    note: `${rule.metric} ${candidate} vs live ${live}: ${beats ? `${word}, better` : `not ${word}`}`,
+  };
 }
 
 /** `liveMetrics` null = nothing is live yet, so any model with the metrics passes. */
-export function decideGate(candidateMetrics: unknown, liveMetrics: unknown | null, rules: readonly GateRule[] = DEFAULT_GATE): GateDecision {
-  if (rules.length === 0) return { pass: true, summary: 'no gate rules configured: published without comparison', comparisons: [] };
+export function decideGate(
+  candidateMetrics: unknown,
+  liveMetrics: unknown | null,
+  rules: readonly GateRule[] = DEFAULT_GATE,
+): GateDecision {
+  if (rules.length === 0)
+    return { pass: true, summary: 'no gate rules configured: published without comparison', comparisons: [] };
   const comparisons = rules.map((r) => compare(r, candidateMetrics, liveMetrics));
   const failed = comparisons.filter((c) => !c.pass);
-  const summary = failed.length === 0
-    ? `gate passed: ${comparisons.map((c) => c.note).join('; ')}`
-    : `gate failed: ${failed.map((c) => c.note).join('; ')}`;
+  const summary =
+    failed.length === 0
+      ? `gate passed: ${comparisons.map((c) => c.note).join('; ')}`
+      : `gate failed: ${failed.map((c) => c.note).join('; ')}`;
   return { pass: failed.length === 0, summary, comparisons };
 }
 
 /** Parses `metric:higher,metric:lower` (the CLI's --gate) into rules, with a message naming the bad part. */
 export function parseGateRules(text: string): GateRule[] {
-  return text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const at = part.lastIndexOf(':');
-    const rule = GateRuleSchema.safeParse({ metric: at > 0 ? part.slice(0, at) : part, better: at > 0 ? part.slice(at + 1) : '' });
-    if (!rule.success) throw new Error(`--gate: '${part}' should be METRIC:higher or METRIC:lower (e.g. test.fid:lower)`);
-    return rule.data;
-  });
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const at = part.lastIndexOf(':');
+      const rule = GateRuleSchema.safeParse({
+        metric: at > 0 ? part.slice(0, at) : part,
+        better: at > 0 ? part.slice(at + 1) : '',
+      });
+      if (!rule.success)
+        throw new Error(`--gate: '${part}' should be METRIC:higher or METRIC:lower (e.g. test.fid:lower)`);
+      return rule.data;
+    });
 }

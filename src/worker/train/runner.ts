@@ -5,7 +5,16 @@
  * by the next worker that claims it) continues from the last checkpoint with `--resume`.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,7 +23,11 @@ import type { ModelManifest } from '../../motion/contracts.js';
 import { REPO_ROOT, defaultCacheDir } from '../../motion/paths.js';
 import { defaultFeatureCacheDir } from '../../motion/featureCache.js';
 import {
-  DEFAULT_TEXT_ENCODER, liveVersionDir, publishVersion, readManifest, verifyVersion,
+  DEFAULT_TEXT_ENCODER,
+  liveVersionDir,
+  publishVersion,
+  readManifest,
+  verifyVersion,
 } from '../../motion/registry.js';
 import type { TextEncoderSpec } from '../../motion/registry.js';
 import { DEFAULT_GATE, decideGate, metricAt } from './gate.js';
@@ -36,7 +49,14 @@ export interface TrainerCommand {
 }
 
 /** What a trainer run folder holds that a job can start from (trainer/train.py, train_evaluator.py, evaluate.py). */
-const RUN_CHECKPOINTS = new Set(['vq.pt', 'tokens.pt', 'gpt.pt', 'evaluator.pt', 'evaluator_metrics.json', 'metrics.json']);
+const RUN_CHECKPOINTS = new Set([
+  'vq.pt',
+  'tokens.pt',
+  'gpt.pt',
+  'evaluator.pt',
+  'evaluator_metrics.json',
+  'metrics.json',
+]);
 
 export const DEFAULT_TRAINER: TrainerCommand = { command: '/usr/bin/python3', args: ['-m', 'trainer'], cwd: REPO_ROOT };
 
@@ -44,12 +64,15 @@ export const DEFAULT_TRAINER: TrainerCommand = { command: '/usr/bin/python3', ar
  * `CHARADES_TRAINER="python3.11 -m trainer"` swaps the trainer command line (another Python, a wrapper script); the
  * CLI passes the configured value (Config.trainer), a runner without one uses the configuration the CLI installed.
  */
-export function trainerFromEnv(env: { CHARADES_TRAINER?: string } = { CHARADES_TRAINER: activeConfig()?.trainer }): TrainerCommand {
+export function trainerFromEnv(
+  env: { CHARADES_TRAINER?: string } = { CHARADES_TRAINER: activeConfig()?.trainer },
+): TrainerCommand {
   const words = (env.CHARADES_TRAINER ?? '').trim().split(/\s+/).filter(Boolean);
   return words.length === 0 ? DEFAULT_TRAINER : { command: words[0], args: words.slice(1), cwd: REPO_ROOT };
 }
 
-export type TrainingEvent = 'started' | 'data' | 'trainer-exit' | 'resuming' | 'evaluated' | 'published' | 'rejected' | 'failed' | 'cancelled';
+export type TrainingEvent =
+  'started' | 'data' | 'trainer-exit' | 'resuming' | 'evaluated' | 'published' | 'rejected' | 'failed' | 'cancelled';
 
 export interface TrainingRunnerOptions {
   /** Where the job database and per-job folders (logs, checkpoints, exported models) live. */
@@ -99,7 +122,11 @@ export function jobLogPath(dataDir: string, id: number): string {
 }
 
 function versionName(job: TrainingJob, now = new Date()): string {
-  const label = basename(job.spec.config).replace(/\.json$/i, '').replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40) || 'custom';
+  const label =
+    basename(job.spec.config)
+      .replace(/\.json$/i, '')
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .slice(0, 40) || 'custom';
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
   return `charades-${label}-job${job.id}-${stamp}`;
 }
@@ -131,7 +158,10 @@ interface TrainerExit {
 export class TrainingRunner {
   readonly store: TrainingJobStore;
   readonly owner: string;
-  private readonly opts: Required<Pick<TrainingRunnerOptions, 'maxTrainerRuns' | 'heartbeatMs' | 'staleMs' | 'killGraceMs' | 'threads'>> & TrainingRunnerOptions;
+  private readonly opts: Required<
+    Pick<TrainingRunnerOptions, 'maxTrainerRuns' | 'heartbeatMs' | 'staleMs' | 'killGraceMs' | 'threads'>
+  > &
+    TrainingRunnerOptions;
   private current: { job: TrainingJob; kill: (why: string) => void } | null = null;
   /** The job being run, preparation and evaluation included (no trainer process to kill then). */
   private running: Promise<TrainingJob> | null = null;
@@ -205,11 +235,18 @@ export class TrainingRunner {
   }
 
   private async runStages(job: TrainingJob, dir: string, log: WriteStream): Promise<TrainingJob> {
-    this.emit(job, 'started', `job ${job.id} (claim ${job.attempts}) config ${job.spec.config}, data ${job.spec.data.join(', ') || 'default cache'}`, log);
+    this.emit(
+      job,
+      'started',
+      `job ${job.id} (claim ${job.attempts}) config ${job.spec.config}, data ${job.spec.data.join(', ') || 'default cache'}`,
+      log,
+    );
     const version = job.version ?? versionName(job);
     if (!job.version) this.store.setVersion(job.id, version);
     const data = prepareFeatureCache(job.spec.data, dir, this.opts.cacheDir ?? defaultFeatureCacheDir());
-    const sharedTable = this.opts.embeddingsDir ?? join(defaultCacheDir(), 'embeddings', (this.opts.textEncoder ?? DEFAULT_TEXT_ENCODER).id);
+    const sharedTable =
+      this.opts.embeddingsDir ??
+      join(defaultCacheDir(), 'embeddings', (this.opts.textEncoder ?? DEFAULT_TEXT_ENCODER).id);
     const table = await prepareEmbeddings(data, dir, sharedTable, this.opts.embedTexts);
     this.emit(job, 'data', `${data.note}; ${table.note}`, log);
     const exportDir = join(dir, 'export');
@@ -218,34 +255,72 @@ export class TrainingRunner {
     return this.gateAndPublish(job, candidateDir, data.dataDir, log);
   }
 
-  private trainerArgs(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, resume: boolean): string[] {
+  private trainerArgs(
+    job: TrainingJob,
+    dir: string,
+    exportDir: string,
+    inputs: TrainerInputs,
+    version: string,
+    resume: boolean,
+  ): string[] {
     const { cacheDir, embeddings } = inputs;
     return [
       ...(this.opts.trainer ?? trainerFromEnv()).args,
-      'all', '--config', job.spec.config, '--cache', cacheDir, '--embeddings', embeddings,
-      '--out', join(dir, 'run'), '--models', exportDir, '--version', version, '--threads', String(this.opts.threads),
+      'all',
+      '--config',
+      job.spec.config,
+      '--cache',
+      cacheDir,
+      '--embeddings',
+      embeddings,
+      '--out',
+      join(dir, 'run'),
+      '--models',
+      exportDir,
+      '--version',
+      version,
+      '--threads',
+      String(this.opts.threads),
       ...(resume ? ['--resume'] : []),
     ];
   }
 
-  private async train(job: TrainingJob, dir: string, exportDir: string, inputs: TrainerInputs, version: string, log: WriteStream): Promise<void> {
+  private async train(
+    job: TrainingJob,
+    dir: string,
+    exportDir: string,
+    inputs: TrainerInputs,
+    version: string,
+    log: WriteStream,
+  ): Promise<void> {
     const runDir = join(dir, 'run');
     if (job.spec.fromRun) this.seedRun(job, job.spec.fromRun, runDir, log);
     for (let run = 1; run <= this.opts.maxTrainerRuns; run++) {
-      if (this.stopping) throw new WorkerStopping('the worker stopped before the trainer started; the next claim resumes the job');
+      if (this.stopping)
+        throw new WorkerStopping('the worker stopped before the trainer started; the next claim resumes the job');
       const resume = existsSync(runDir) && readdirSync(runDir).length > 0;
-      if (resume) this.emit(job, 'resuming', `trainer run ${run}/${this.opts.maxTrainerRuns} continues from the checkpoints in ${runDir}`, log);
+      if (resume)
+        this.emit(
+          job,
+          'resuming',
+          `trainer run ${run}/${this.opts.maxTrainerRuns} continues from the checkpoints in ${runDir}`,
+          log,
+        );
       const exit = await this.runTrainer(job, this.trainerArgs(job, dir, exportDir, inputs, version, resume), log);
-      if (exit.cancelled && this.stopping) throw new WorkerStopping('the worker stopped; the next claim resumes from the checkpoint');
+      if (exit.cancelled && this.stopping)
+        throw new WorkerStopping('the worker stopped; the next claim resumes from the checkpoint');
       if (exit.cancelled) throw new JobCancelled('cancelled while training');
       const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
       this.emit(job, 'trainer-exit', how, log);
       if (exit.code === 0) {
-        if (!existsSync(join(exportDir, version, 'manifest.json'))) throw new Error(`the trainer finished but wrote no model at ${join(exportDir, version)}`);
+        if (!existsSync(join(exportDir, version, 'manifest.json')))
+          throw new Error(`the trainer finished but wrote no model at ${join(exportDir, version)}`);
         return;
       }
       if (run === this.opts.maxTrainerRuns) {
-        throw new Error(`the trainer failed (${how}) ${run} time(s): ${exit.stderrTail || 'no error output'}; log: ${join(dir, 'trainer.log')}`);
+        throw new Error(
+          `the trainer failed (${how}) ${run} time(s): ${exit.stderrTail || 'no error output'}; log: ${join(dir, 'trainer.log')}`,
+        );
       }
     }
   }
@@ -255,7 +330,8 @@ export class TrainingRunner {
     if (existsSync(runDir) && readdirSync(runDir).length > 0) return;
     const from = resolve(fromRun);
     const files = existsSync(from) ? readdirSync(from).filter((f) => RUN_CHECKPOINTS.has(f)) : [];
-    if (!files.includes('vq.pt')) throw new Error(`--from-run ${fromRun}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
+    if (!files.includes('vq.pt'))
+      throw new Error(`--from-run ${fromRun}: no vq.pt there; give a trainer run folder (trainer/runs/<name>)`);
     mkdirSync(runDir, { recursive: true });
     for (const f of files) copyFileSync(join(from, f), join(runDir, f));
     this.emit(job, 'data', `seeded the run from ${from}: ${files.join(', ')} (finished stages are skipped)`, log);
@@ -331,7 +407,12 @@ export class TrainingRunner {
     try {
       return { version: basename(dir), dir, manifest: readManifest(dir) };
     } catch (err) {
-      this.emit(job, 'evaluated', `the live model's manifest is unreadable (${(err as Error).message}); comparing against nothing`, log);
+      this.emit(
+        job,
+        'evaluated',
+        `the live model's manifest is unreadable (${(err as Error).message}); comparing against nothing`,
+        log,
+      );
       return null;
     }
   }
@@ -353,10 +434,21 @@ export class TrainingRunner {
     renameSync(`${file}.tmp`, file);
   }
 
-  private async gateAndPublish(job: TrainingJob, candidateDir: string, dataDir: string | null, log: WriteStream): Promise<TrainingJob> {
+  private async gateAndPublish(
+    job: TrainingJob,
+    candidateDir: string,
+    dataDir: string | null,
+    log: WriteStream,
+  ): Promise<TrainingJob> {
     const check = await verifyVersion(candidateDir, { textEncoder: this.opts.textEncoder, loadOnnx: true });
     if (!check.ok) throw new Error(`the trained model at ${candidateDir} is invalid: ${check.errors.join('; ')}`);
-    const candidate: Candidate = { dir: candidateDir, manifest: check.manifest!, job, dataDir, live: this.liveModel(log, job) };
+    const candidate: Candidate = {
+      dir: candidateDir,
+      manifest: check.manifest!,
+      job,
+      dataDir,
+      live: this.liveModel(log, job),
+    };
     let metrics: Record<string, unknown>;
     let liveMetrics: Record<string, unknown> | null;
     // Evaluating through the engine takes minutes: chat and the terminal show it as a stage of its own.
@@ -367,21 +459,49 @@ export class TrainingRunner {
       metrics = await (this.opts.evaluate ?? manifestMetrics)(candidate);
       liveMetrics = await this.liveMetrics(candidate);
     } catch (err) {
-      throw new Error(`evaluating ${candidate.manifest.version} failed: ${firstLine((err as Error).message)}; the model is kept in ${candidateDir}`, { cause: err });
+      throw new Error(
+        `evaluating ${candidate.manifest.version} failed: ${firstLine((err as Error).message)}; the model is kept in ${candidateDir}`,
+        { cause: err },
+      );
     }
     this.recordMetrics(candidateDir, check.manifest!, metrics);
     const rules = job.spec.gate ?? this.opts.gate ?? DEFAULT_GATE;
-    this.emit(job, 'evaluated', rules.map((r) => `${r.metric} = ${metricAt(metrics, r.metric) ?? 'missing'}`).join(', ') || 'no gated metrics', log);
+    this.emit(
+      job,
+      'evaluated',
+      rules.map((r) => `${r.metric} = ${metricAt(metrics, r.metric) ?? 'missing'}`).join(', ') || 'no gated metrics',
+      log,
+    );
     log.write(`[runner] metrics: ${JSON.stringify(metrics)}\n[runner] live metrics: ${JSON.stringify(liveMetrics)}\n`);
     const decision: GateDecision = decideGate(metrics, liveMetrics, rules);
     if (this.store.get(job.id)?.state !== 'running') throw new JobCancelled('cancelled before publishing');
     if (!decision.pass) {
       this.emit(job, 'rejected', `${decision.summary}; artefacts kept in ${candidateDir}`, log);
-      return this.store.finish(job.id, 'rejected', { error: decision.summary, result: { gate: decision, artefacts: candidateDir, metrics, liveMetrics } });
+      return this.store.finish(job.id, 'rejected', {
+        error: decision.summary,
+        result: { gate: decision, artefacts: candidateDir, metrics, liveMetrics },
+      });
     }
-    const published = await publishVersion(candidateDir, { registry: this.opts.modelsDir, textEncoder: this.opts.textEncoder });
-    this.emit(job, 'published', `${published.version} is live (was ${published.previous ?? 'none'}); ${decision.summary}`, log);
-    const done = this.store.finish(job.id, 'published', { result: { gate: decision, version: published.version, previous: published.previous, dir: published.dir, metrics, liveMetrics } });
+    const published = await publishVersion(candidateDir, {
+      registry: this.opts.modelsDir,
+      textEncoder: this.opts.textEncoder,
+    });
+    this.emit(
+      job,
+      'published',
+      `${published.version} is live (was ${published.previous ?? 'none'}); ${decision.summary}`,
+      log,
+    );
+    const done = this.store.finish(job.id, 'published', {
+      result: {
+        gate: decision,
+        version: published.version,
+        previous: published.previous,
+        dir: published.dir,
+        metrics,
+        liveMetrics,
+      },
+    });
     try {
       await this.opts.onPublished?.(published.version, done);
     } catch (err) {

@@ -210,7 +210,11 @@ export class TrainingJobStore {
   claim(owner: string, opts: ClaimOptions): TrainingJob | null {
     const tx = this.db.transaction((): TrainingJob | null => {
       const now = Date.now();
-      const active = (this.db.prepare("SELECT * FROM training_jobs WHERE state IN ('running', 'cancelling') ORDER BY id").all() as Row[]).map(fromRow);
+      const active = (
+        this.db
+          .prepare("SELECT * FROM training_jobs WHERE state IN ('running', 'cancelling') ORDER BY id")
+          .all() as Row[]
+      ).map(fromRow);
       for (const job of active) {
         const abandoned = job.owner !== owner && ((job.heartbeat ?? 0) < now - opts.staleMs || ownerDead(job.owner));
         if (job.owner === owner || abandoned) {
@@ -223,10 +227,13 @@ export class TrainingJobStore {
           return null;
         }
       }
-      const row = this.db.prepare("SELECT * FROM training_jobs WHERE state = 'queued' ORDER BY id LIMIT 1").get() as Row | undefined;
+      const row = this.db.prepare("SELECT * FROM training_jobs WHERE state = 'queued' ORDER BY id LIMIT 1").get() as
+        Row | undefined;
       if (!row) return null;
       this.db
-        .prepare("UPDATE training_jobs SET state = 'running', owner = ?, heartbeat = ?, attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?")
+        .prepare(
+          "UPDATE training_jobs SET state = 'running', owner = ?, heartbeat = ?, attempts = attempts + 1, started_at = COALESCE(started_at, ?), error = NULL WHERE id = ?",
+        )
         .run(owner, now, new Date().toISOString(), row.id);
       return this.get(row.id);
     });
@@ -251,10 +258,22 @@ export class TrainingJobStore {
     this.db.prepare('UPDATE training_jobs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), id);
   }
 
-  finish(id: number, state: Exclude<TrainingJobState, 'queued' | 'running' | 'cancelling'>, detail: { result?: Record<string, unknown>; error?: string } = {}): TrainingJob {
+  finish(
+    id: number,
+    state: Exclude<TrainingJobState, 'queued' | 'running' | 'cancelling'>,
+    detail: { result?: Record<string, unknown>; error?: string } = {},
+  ): TrainingJob {
     this.db
-      .prepare('UPDATE training_jobs SET state = ?, finished_at = ?, owner = NULL, child_pid = NULL, result = ?, error = ? WHERE id = ?')
-      .run(state, new Date().toISOString(), detail.result ? JSON.stringify(detail.result) : null, detail.error ?? null, id);
+      .prepare(
+        'UPDATE training_jobs SET state = ?, finished_at = ?, owner = NULL, child_pid = NULL, result = ?, error = ? WHERE id = ?',
+      )
+      .run(
+        state,
+        new Date().toISOString(),
+        detail.result ? JSON.stringify(detail.result) : null,
+        detail.error ?? null,
+        id,
+      );
     return this.require(id);
   }
 
@@ -265,7 +284,8 @@ export class TrainingJobStore {
   requestCancel(id: number): TrainingJob {
     const job = this.require(id);
     if (job.state === 'queued') return this.finish(id, 'cancelled', { error: 'cancelled before it started' });
-    if (job.state === 'running') this.db.prepare("UPDATE training_jobs SET state = 'cancelling' WHERE id = ? AND state = 'running'").run(id);
+    if (job.state === 'running')
+      this.db.prepare("UPDATE training_jobs SET state = 'cancelling' WHERE id = ? AND state = 'running'").run(id);
     return this.require(id);
   }
 }

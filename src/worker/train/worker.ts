@@ -74,13 +74,14 @@ export async function runTrainingWorker(options: TrainingWorkerOptions): Promise
   });
   let closed = false;
   let wake: (() => void) | undefined;
-  const sleep = (ms: number) => new Promise<void>((r) => {
-    const t = setTimeout(r, ms);
-    wake = () => {
-      clearTimeout(t);
-      r();
-    };
-  });
+  const sleep = (ms: number) =>
+    new Promise<void>((r) => {
+      const t = setTimeout(r, ms);
+      wake = () => {
+        clearTimeout(t);
+        r();
+      };
+    });
   const untilDone = (): boolean => options.untilJob !== undefined && isFinal(runner.store.get(options.untilJob));
   const loop = async () => {
     while (!closed && !untilDone()) {
@@ -112,7 +113,8 @@ export async function runTrainingWorker(options: TrainingWorkerOptions): Promise
 /** A line for chat or the terminal about where a job stands. */
 export function describeJob(job: TrainingJob): string {
   const head = `job ${job.id} ${job.state} (config ${job.spec.config}${job.spec.data.length ? `, data ${job.spec.data.join(', ')}` : ''})`;
-  if (job.state === 'running' || job.state === 'cancelling') return job.progress ? `${head}: ${describeProgress(job.progress)}` : head;
+  if (job.state === 'running' || job.state === 'cancelling')
+    return job.progress ? `${head}: ${describeProgress(job.progress)}` : head;
   if (job.state === 'published') return `${head}: ${String(job.result?.version ?? job.version)} is live`;
   if (job.error) return `${head}: ${job.error}`;
   return head;
@@ -158,7 +160,12 @@ export interface JobWatch {
  * Calls `onChange` with the job whenever its row changes (progress, state), reading the job table every
  * `pollMs` from any process; stops by itself once the job is final. The timer never keeps a process alive.
  */
-export function watchTrainingJob(dbFile: string, id: number, onChange: (job: TrainingJob) => void, opts: { pollMs?: number } = {}): JobWatch {
+export function watchTrainingJob(
+  dbFile: string,
+  id: number,
+  onChange: (job: TrainingJob) => void,
+  opts: { pollMs?: number } = {},
+): JobWatch {
   const store = new TrainingJobStore(dbFile);
   let last = '';
   let closed = false;

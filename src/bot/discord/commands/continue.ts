@@ -8,7 +8,13 @@ import { startFromInteraction } from '../surfaces.js';
 export const data = new SlashCommandBuilder()
   .setName('continue')
   .setDescription('Continue your last clip with a new action')
-  .addStringOption((o) => o.setName('prompt').setDescription('What happens next? e.g. "then jump"').setRequired(true).setMaxLength(LIMITS.maxTextLength));
+  .addStringOption((o) =>
+    o
+      .setName('prompt')
+      .setDescription('What happens next? e.g. "then jump"')
+      .setRequired(true)
+      .setMaxLength(LIMITS.maxTextLength),
+  );
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const prompt = interaction.options.getString('prompt', true).trim();
@@ -22,8 +28,18 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Bot
   const here = inThread ? store.conversationByKey('discord', interaction.channelId as string) : undefined;
   const conversation = here?.lastRequestId ? here : store.latestConversation('discord', interaction.user.id);
   if (!conversation?.lastRequestId) {
-    await interaction.reply({ content: 'There is nothing to continue yet: make a clip with /act first.', flags: MessageFlags.Ephemeral });
+    await interaction.reply({
+      content: 'There is nothing to continue yet: make a clip with /act first.',
+      flags: MessageFlags.Ephemeral,
+    });
     return;
   }
-  await startFromInteraction(ctx, interaction, { text: prompt, prompt: `continue: ${prompt}`, action: 'continue', conversationKey: conversation.key, conversationId: conversation.id, openThread: false });
+  await startFromInteraction(ctx, interaction, {
+    text: prompt,
+    prompt: `continue: ${prompt}`,
+    action: 'continue',
+    conversationKey: conversation.key,
+    conversationId: conversation.id,
+    openThread: false,
+  });
 }
