@@ -110,7 +110,7 @@ export const NAMED_POSES = [
   'sitting',
   'kneeling',
   'lying',
-  // postures text alone cannot hold (issue 15): taken from frames of the motion data where it has them
+  // postures text alone cannot hold: taken from frames of the motion data where it has them
   'on-all-fours',
   'kneeling-up',
   'sitting-floor',

@@ -1,4 +1,4 @@
-// Grounding (issue 15 §1, §4): requests no motion data holds become sequences of what the model does well, with
+// Grounding and honest replies: requests no motion data holds become sequences of what the model does well, with
 // pinned postures; the reply says so in one line; phrases far from the model's vocabulary are rewritten by an
 // LLM when there is one, or kept with a note naming the closest thing the model does well. Real components:
 // the live model's vocabulary, the USE text encoder, the offline planner.

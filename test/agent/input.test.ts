@@ -1,6 +1,6 @@
-// Clean input (issue 15 §6): pings removed and never echoed, decorated Unicode and emoji understood, numbers
+// Clean input: pings removed and never echoed, decorated Unicode and emoji understood, numbers
 // that are no durations refused or clamped with a note and never left in the phrase, and a comma inside one
-// action's description does not split it. Issue 16 §9: speeds are shown exactly.
+// action's description does not split it; speeds are shown exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MotionRequest } from '../../src/motion/contracts.js';

@@ -1,4 +1,4 @@
-"""Validator for trainer/paraphrases.json, the hand-written paraphrase set (issue 14 §2).
+"""Validator for trainer/paraphrases.json, the hand-written paraphrase set (chat-style phrasings per label, style and CMU text, with a held-out slice).
 
 Pure data checks, no torch: format and provenance, full coverage of every action label, motion-pack style
 and CMU clip text in the three data packs, minimum counts, uniqueness, held-out phrasings disjoint from the

@@ -1,4 +1,4 @@
-// The inference engine: model loading, sampling, poses, post-processing, exports and generation (issue 4).
+// The inference engine: model loading, sampling, poses, post-processing, exports and generation.
 export {
   createEngine,
   TOKENS_PER_SECOND,

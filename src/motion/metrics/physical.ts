@@ -49,8 +49,7 @@ function windowAverage(speeds: Float64Array, window: number): Float64Array {
  * Foot-skate ratio: the fraction of the T−1 frame pairs (t, t+1) in which at least one foot skates.
  * A foot (joint 10 or 11) is in contact in a pair when its height is below 5 cm in both frames t and
  * t+1; it skates when, in contact, its horizontal speed exceeds 0.5 m/s both instantaneously and as
- * the average over a 5-frame window centred on the pair. Definition of the foundation issue (issue 2,
- * §3). It follows the foot-skating ratio of GMD, "Guided Motion Diffusion" (Karunratanakul et al.,
+ * the average over a 5-frame window centred on the pair. It follows the foot-skating ratio of GMD, "Guided Motion Diffusion" (Karunratanakul et al.,
  * ICCV 2023): contact below 5 cm, skating when the foot slides more than 2.5 cm between adjacent frames
  * (= 0.5 m/s at 20 fps); the window-average test is ours, so one noisy frame is not counted.
  */
