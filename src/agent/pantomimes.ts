@@ -482,8 +482,51 @@ const EMOTIONS: Pantomime[] = [
   },
 ];
 
+/**
+ * Floor-level acts the data does hold, but in so few clips that words alone often leave the figure standing
+ * (issue measurements: "lie down on the floor" kept the pelvis at 0.85 m): the posture is pinned so the act reaches
+ * the floor, and the reply says so.
+ */
+const FLOOR: Pantomime[] = [
+  {
+    name: 'lie on the back',
+    pattern: /^(lie|lay|lying|laying)( down)?( flat)? on (your|his|her|their|the|one's) back\b/,
+    summary: 'little lying-down data: lying down, then held lying on the back (a pinned pose)',
+    steps: [
+      { text: LIE, share: 0.5, ...into('lying-back'), pinEnd: true },
+      { text: LIE, share: 0.5, ...held('lying-back', 0.6) },
+    ],
+  },
+  {
+    name: 'lie down',
+    pattern:
+      /^(lie|lay|lying|laying) (down|flat|on (the|your|his|her|their) (floor|ground|front|belly|stomach))\b|^lie$/,
+    summary: 'little lying-down data: lying down on the floor, then held there (a pinned pose)',
+    steps: [
+      { text: LIE, share: 0.5, ...into('lying-front'), pinEnd: true },
+      { text: LIE, share: 0.5, ...held('lying-front') },
+    ],
+  },
+  {
+    name: 'crawl',
+    pattern:
+      /^(crawl|crawls|crawling|creep|creeps|creeping)\b|^(get|go|move) (down )?on (all fours|(your|his|her|their) hands and knees)\b/,
+    summary: 'little crawling data (two clips): crawling with the all-fours posture pinned along the way',
+    steps: [{ text: CRAWL, share: 1, ...along('on-all-fours') }],
+  },
+  {
+    name: 'squat',
+    pattern: /^(squat|squats|squatting|do (a|some) squats?|get down low|get low|crouch( down)? low|duck down)\b/,
+    summary: 'little squatting data: lowering into a squat, then held there (a pinned pose)',
+    steps: [
+      { text: CROUCH, share: 0.45, ...into('squatting') },
+      { text: STILL, share: 0.55, ...held('squatting') },
+    ],
+  },
+];
+
 /** Most specific first: everyday acts and sports before animals ("sit like a dog" is still a dog). */
-export const PANTOMIMES: readonly Pantomime[] = [...EVERYDAY, ...SPORTS, ...ANIMALS, ...EMOTIONS];
+export const PANTOMIMES: readonly Pantomime[] = [...EVERYDAY, ...SPORTS, ...ANIMALS, ...FLOOR, ...EMOTIONS];
 
 /** The pantomime for a planned action ("act like a dog angrily", "swim", "sit down"), if the lexicon has one. */
 export function findPantomime(action: string): Pantomime | undefined {
