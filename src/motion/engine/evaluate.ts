@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import type { Motion, MotionRef, ModelManifest, PoseRef } from '../contracts.js';
-import { makeMotion } from '../contracts.js';
+import { LIMITS, makeMotion } from '../contracts.js';
 import { openDataset, type ClipRecord, type Dataset } from '../dataset.js';
 import { FEATURE_DIM, featurize } from '../features.js';
 import {
@@ -266,7 +266,8 @@ interface ClipCase {
 
 function clipCase(ds: Dataset, record: ClipRecord, descriptions: Map<string, string[]>): ClipCase | null {
   const tokens = Math.min(MAX_TOKENS, Math.floor((record.num_frames - 1) / 4));
-  if (tokens < 1) return null;
+  // A request is at least LIMITS.minSegmentSeconds long (HDM05 has half-second clips): shorter clips are not evaluated.
+  if (tokens < Math.ceil(LIMITS.minSegmentSeconds * 5)) return null;
   const text = record.texts[0];
   if (!text) return null;
   const gt = ds.positions(record).slice(0, (4 * tokens + 1) * POS);
