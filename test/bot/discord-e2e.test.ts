@@ -310,13 +310,13 @@ test('Discord: a graceful shutdown finishes the running job and tells the waitin
   const { dir, cleanup } = tempDir();
   const bot = await startBot(double, dir);
   try {
-    const running = double.slashCommand(alice, 'act', { prompt: 'wave', seconds: 1 });
+    // A longer first clip keeps it running while the second waits; progress edits are paced (≤ 1/s), so a stage of
+    // the running job may never show, and "still running" is read as "not delivered yet".
+    const running = double.slashCommand(alice, 'act', { prompt: 'wave', seconds: 8 });
     const waiting = double.slashCommand(bob, 'act', { prompt: 'jump', seconds: 1 });
     await double.waitFor(
       () =>
-        (waiting.original?.history.some((h) => /position 1/.test(h)) &&
-          running.original?.history.some((h) => /Generating|Rendering/.test(h))) ||
-        undefined,
+        (waiting.original?.history.some((h) => /position 1/.test(h)) && !videoOf(running.original)) || undefined,
       30_000,
       'one job running, one waiting',
     );
