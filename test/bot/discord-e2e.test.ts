@@ -315,8 +315,7 @@ test('Discord: a graceful shutdown finishes the running job and tells the waitin
     const running = double.slashCommand(alice, 'act', { prompt: 'wave', seconds: 8 });
     const waiting = double.slashCommand(bob, 'act', { prompt: 'jump', seconds: 1 });
     await double.waitFor(
-      () =>
-        (waiting.original?.history.some((h) => /position 1/.test(h)) && !videoOf(running.original)) || undefined,
+      () => (waiting.original?.history.some((h) => /position 1/.test(h)) && !videoOf(running.original)) || undefined,
       30_000,
       'one job running, one waiting',
     );
