@@ -739,7 +739,12 @@ export async function evaluateProductionPath(opts: EvalOptions = {}): Promise<Ev
       { clips: () => take(floorClips(ds, descriptions)), seeds: opts.floorSeeds ?? (limit > 0 ? 2 : 5) },
       opts.sideSeeds ?? (limit > 0 ? 3 : 12),
     );
-    const controlCases = spread(testCases, opts.controlClips ?? 0);
+    // Given poses are validated against the SMPL proportions of the rest skeleton; CMU's root sits 0.10 m above its
+    // hips (pelvis → hip 0.15 m, see its README), so pose controls and continuation use the clips with that skeleton.
+    const controlCases = spread(
+      testCases.filter((c) => ds.hasRotations(c.record)),
+      opts.controlClips ?? 0,
+    );
     const poseControl = await evaluatePoseControls(run, controlCases);
     const continuation = await evaluateContinuation(run, controlCases);
 
