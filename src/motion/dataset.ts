@@ -8,17 +8,7 @@
  * Opening parses and validates the index and checks the binary sizes with `stat` only; each binary is read
  * into memory once, on first use, and clips are handed out as views into it, decoded only when asked for.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -255,20 +245,7 @@ function checkBinarySize(file: string, frameBytes: number, totalFrames: number):
 
 /** One read into a fresh ArrayBuffer, so typed-array views are aligned and the data is never copied again. */
 function readWholeFile(file: string): ArrayBuffer {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const bytes = new Uint8Array(size);
-    let done = 0;
-    while (done < size) {
-      const n = readSync(fd, bytes, done, size - done, done);
-      if (n === 0) throw new Error(`${file}: file ended after ${done} of ${size} bytes while reading`);
-      done += n;
-    }
-    return bytes.buffer;
-  } finally {
-    closeSync(fd);
-  }
+  return readRange(file, 0, statSync(file).size);
 }
 
 function editDistance(a: string, b: string): number {

@@ -22,6 +22,7 @@ import {
   encodeFloat16,
   featureCacheStaleReasons,
   labelText,
+  mirrorSides,
   motionFromNpy,
   openDataset,
   readBvhFile,
@@ -478,10 +479,9 @@ export interface PreparedData {
 
 const IMPORT_MARKER = 'import.json';
 
-/** Mirrored clips are trained with mirrored texts and labels, so the table must hold those too (trainer/tasks.py). */
-export function mirrorSides(text: string): string {
-  return text.replace(/\b(left|right)\b/g, (m) => (m === 'left' ? 'right' : 'left'));
-}
+// Mirrored clips are trained with mirrored texts and labels, so the table must hold those too (trainer/tasks.py);
+// the one side swap lives beside the embedding table.
+export { mirrorSides };
 
 export function textsToEmbed(dataDir: string): string[] {
   const ds = openDataset(dataDir);
