@@ -100,18 +100,36 @@ async function noChromiumLeft(tmp: string): Promise<void> {
   assert.deepEqual(profilesIn(tmp), [], 'no charades-chromium-* temp folder is left');
 }
 
+/** `charades serve` against a fresh double, with its own temp folder, after a first clip (Chromium warm). */
+async function servedBot(): Promise<{
+  double: DiscordDouble;
+  served: ReturnType<typeof serve>;
+  tmp: string;
+  cleanup: () => void;
+}> {
+  const double = await new DiscordDouble().start();
+  const { dir, cleanup } = tempDir();
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const served = serve(double, join(dir, 'data'), tmp);
+  try {
+    await running(double, served);
+    await videoFor(double, 'wave for 1 second');
+  } catch (err) {
+    served.child.kill('SIGKILL');
+    await double.close();
+    cleanup();
+    throw err;
+  }
+  return { double, served, tmp, cleanup };
+}
+
 test(
   'the bot process survives a payload discord.js cannot parse, and SIGTERM leaves no Chromium and no temp folder',
   { timeout: 240_000 },
   async () => {
-    const double = await new DiscordDouble().start();
-    const { dir, cleanup } = tempDir();
-    const tmp = join(dir, 'tmp');
-    mkdirSync(tmp);
-    const served = serve(double, join(dir, 'data'), tmp);
+    const { double, served, tmp, cleanup } = await servedBot();
     try {
-      await running(double, served);
-      await videoFor(double, 'wave for 1 second');
       assert.ok(chromiumUnder(tmp).length > 0, 'the render left Chromium running (warm)');
       assert.equal(profilesIn(tmp).length, 1);
 
@@ -156,14 +174,8 @@ test(
   'an uncaught error: the bot logs it, shuts down with exit code 1 and leaves no Chromium and no temp folder',
   { timeout: 240_000 },
   async () => {
-    const double = await new DiscordDouble().start();
-    const { dir, cleanup } = tempDir();
-    const tmp = join(dir, 'tmp');
-    mkdirSync(tmp);
-    const served = serve(double, join(dir, 'data'), tmp);
+    const { double, served, tmp, cleanup } = await servedBot();
     try {
-      await running(double, served);
-      await videoFor(double, 'wave for 1 second');
       assert.ok(chromiumUnder(tmp).length > 0, 'Chromium is running');
       served.child.kill('SIGUSR2');
       const exit = await served.exited;
