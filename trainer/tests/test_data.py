@@ -173,6 +173,18 @@ def test_balanced_weights_give_each_pack_action_the_same_share():
     assert np.allclose(balanced_weights(clips, np.ones(len(clips)), 0.0), 1 / 100)
 
 
+def test_the_clips_of_a_label_that_reach_the_floor_are_a_group_of_their_own():
+    from trainer.data import balanced_weights, mark_floor_clips
+    clips = [_clip(f"w{i}", "walk", length=10) for i in range(3)]
+    features = np.full((10, 71), 0.9, dtype=np.float32)
+    features[7, 3] = 0.4  # the pelvis drops to 0.4 m in frame 7: every clip above spans frames 0..9
+    clips[2].offset = 0
+    mark_floor_clips(clips[2:], features, {"root_y": (3, 4)})
+    assert [c.floor for c in clips] == [False, False, True]
+    p = balanced_weights(clips, np.ones(3), 1.0)
+    assert p[2] == pytest.approx(0.5) and p[0] == pytest.approx(0.25)
+
+
 def test_filter_packs_keeps_named_packs_and_refuses_unknown_ones():
     from trainer.data import filter_packs
     clips = [_clip("a", "walk", "motion"), _clip("b", "walk", "cmu"), _clip("c", "kick", "hdm05")]
