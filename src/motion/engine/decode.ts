@@ -24,6 +24,8 @@ export interface DecodeJob {
   task: TaskName;
   /** Aggregated text embedding (textDim); null = unconditional. */
   textEmb: Float32Array | null;
+  /** Per sample, a text embedding that replaces `textEmb` for that sample (best-of-N mixes conditionings). */
+  sampleTextEmb?: readonly Float32Array[];
   /** The side the request's words name (text/side.ts); fed to models trained with the side signal. */
   side?: SideId;
   /** N: tokens of the whole sequence, past included. */
@@ -91,7 +93,7 @@ export async function decodeTokens(model: LoadedModel, job: DecodeJob): Promise<
   const mask = new Float32Array(rows);
   for (let row = 0; row < rows; row++) {
     const conditional = job.textEmb !== null && row % per === 0;
-    if (job.textEmb) text.set(job.textEmb, row * textDim);
+    if (job.textEmb) text.set(job.sampleTextEmb?.[Math.floor(row / per)] ?? job.textEmb, row * textDim);
     mask[row] = conditional ? 1 : 0;
   }
   const fixed = {

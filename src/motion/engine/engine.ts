@@ -53,6 +53,7 @@ import {
   type Fit,
   type FitJudge,
 } from './rerank.js';
+import { parseIntents, type Intent } from './intent.js';
 import { validateSamplingOptions, type Rng } from './sampling.js';
 
 /** 20 fps / 4 frames per token. */
@@ -324,6 +325,22 @@ class OnnxEngine implements Engine {
     return aggregateEmbedding(segment.text, segment.descriptions, this.encoder);
   }
 
+  /**
+   * The phrase's own embedding where best-of-N should also try it: the segment's words carry a checkable intent
+   * (backwards, a side, a turn) and its descriptions replace them. Action-GPT's descriptions of "walk backwards"
+   * talk about steps and feet and average out to a walk: with them every candidate of the live model walked
+   * forward (3 seeds × 4), with the phrase alone 8 of 12 walked backwards.
+   */
+  private async phraseEmbeddingFor(
+    segment: RequestSegment,
+    intents: readonly Intent[],
+    bestOf: number,
+  ): Promise<Float32Array | null> {
+    if (bestOf < 2 || intents.length === 0 || !segment.descriptions?.some((d) => d.trim())) return null;
+    const [v] = await this.encoder.embed([segment.text]);
+    return v;
+  }
+
   private async run(req: MotionRequest, gen: GenerateOptions): Promise<GenerateResult> {
     if (req.modelVersion && req.modelVersion !== this.version) {
       throw new Error(
@@ -350,16 +367,18 @@ class OnnxEngine implements Engine {
       });
     progress('prepare');
 
-    const [embeddings, poseCodes, given] = await Promise.all([
+    const samples = req.samples;
+    const bestOf = this.candidatesPerSample(gen);
+    const intents = plans.map((p) => parseIntents(p.segment.text));
+    const [embeddings, phraseEmbeddings, poseCodes, given] = await Promise.all([
       Promise.all(req.segments.map((s) => this.embed(s))),
+      Promise.all(req.segments.map((s, i) => this.phraseEmbeddingFor(s, intents[i], bestOf))),
       this.encodePoses(plans),
       req.segments[0].control?.continueFrom
         ? this.encodePast(req.segments[0].control.continueFrom)
         : Promise.resolve(null),
     ]);
 
-    const samples = req.samples;
-    const bestOf = this.candidatesPerSample(gen);
     const rows = samples * bestOf;
     // Candidate-major rows (rerank.ts): rows 0 … samples−1 are exactly the batch without re-ranking.
     const rngs: Rng[] = Array.from({ length: rows }, (_, r) =>
@@ -377,6 +396,9 @@ class OnnxEngine implements Engine {
       const fresh = await decodeTokens(this.model, {
         task,
         textEmb: embeddings[i],
+        ...(phraseEmbeddings[i]
+          ? { sampleTextEmb: mixedConditioning(embeddings[i], phraseEmbeddings[i], rows, samples) }
+          : {}),
         side: textSide(plan.segment.text),
         duration: P + plan.newTokens,
         controls,
@@ -400,6 +422,7 @@ class OnnxEngine implements Engine {
       embeddings,
       samples,
       bestOf,
+      intents,
     );
     const motions = choices.map((c, s) =>
       this.finish(features[c.row], req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false, c.fit),
@@ -429,6 +452,7 @@ class OnnxEngine implements Engine {
     embeddings: Float32Array[],
     samples: number,
     bestOf: number,
+    intents: readonly Intent[][],
   ): Promise<Choice[]> {
     if (!this.judge)
       return Array.from({ length: samples }, (_, s) => ({ row: candidateRow(s, 0, samples), scores: [] }));
@@ -438,7 +462,7 @@ class OnnxEngine implements Engine {
       start = w.end;
       return w;
     });
-    return this.judge.choose(features, windows, embeddings, samples, bestOf);
+    return this.judge.choose(features, windows, embeddings, samples, bestOf, intents);
   }
 
   private finish(
@@ -499,6 +523,19 @@ class OnnxEngine implements Engine {
 }
 
 /** Loads a model version (verified) and the text encoder it needs; see EngineOptions for the defaults. */
+/**
+ * Per batch row (candidate-major), the conditioning of its candidate: even candidates keep the descriptions, odd
+ * ones the phrase itself, so candidate 0 — the N = 1 result — is unchanged and the ranking chooses between them.
+ */
+function mixedConditioning(
+  descriptions: Float32Array,
+  phrase: Float32Array,
+  rows: number,
+  samples: number,
+): Float32Array[] {
+  return Array.from({ length: rows }, (_, r) => (Math.floor(r / samples) % 2 === 1 ? phrase : descriptions));
+}
+
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const dir = resolveModelDir(opts);
   const encoder = opts.encoder ?? (await sharedSentenceEncoder());

@@ -1,7 +1,8 @@
 /**
  * Best-of-N re-ranking. The engine samples N candidates per requested sample in the same GPT batch; this
  * module scores them — the model version's evaluator text–motion cosine (the judge `charades eval` uses)
- * minus a physical-sanity penalty (feet sliding before the clean-up) — and says which candidate each sample
+ * minus a physical-sanity penalty (feet sliding before the clean-up) plus the agreement with what the words ask
+ * of the body that the encoder blurs (intent.ts: backwards, sideways, turns, the left or right hand) — and says which candidate each sample
  * keeps and how well it fits: `provenance.fit = { score, candidates, threshold, unsure }`.
  *
  * The confidence threshold is per model: a low percentile of the evaluator cosine of the test split's
@@ -23,6 +24,7 @@ import { cosine } from '../text/aggregate.js';
 import type { SentenceEncoder } from '../text/encoder.js';
 import { FOOT_JOINT_CLEARANCE, lowestFootHeight } from '../transforms.js';
 import { embedMotions, embedTexts, loadEvaluator, type Evaluator } from './evaluate.js';
+import { intentAgreement, type Intent } from './intent.js';
 import { deriveSeed, sampleRng, type Rng } from './sampling.js';
 
 export const BEST_OF_ENV = 'CHARADES_BEST_OF';
@@ -46,6 +48,15 @@ export const MAX_BEST_OF = 16;
  * so hovering cannot tell a bad candidate from real flight or joint-centre heights.
  */
 export const SKATE_WEIGHT = 1;
+
+/**
+ * Weight of the words' checkable intents (intent.ts: travel backwards or sideways, turn to a side, spin, stay in
+ * place, the asked hand or leg), in units of evaluator cosine per unit of agreement in [−1, 1]. The evaluator, like
+ * the sentence encoder under it, hardly separates "walk backwards" from "walk" or the left hand from the right, so a
+ * candidate that visibly does the opposite (a walk forward) loses 0.2 and one that does it gains 0.2: more than the
+ * cosine separates candidates of one prompt at the median, less than a clearly wrong action costs.
+ */
+export const INTENT_WEIGHT = 0.2;
 
 /** Parses N from text (env or flag); `where` names the source in the error. */
 export function parseBestOf(raw: string | number, where: string): number {
@@ -108,7 +119,9 @@ export interface CandidateScore {
   /** Evaluator cosine, mean over the request's segments (each against its own text). */
   similarity: number;
   sanity: Sanity;
-  /** What the ranking maximises: similarity − sanity penalty. */
+  /** Agreement with the words' checkable intents in [−1, 1], mean over the segments that have any (0 when none). */
+  intent: number;
+  /** What the ranking maximises: similarity − sanity penalty + INTENT_WEIGHT × intent. */
   total: number;
 }
 
@@ -140,6 +153,7 @@ export interface FitJudge {
     textEmbeddings: readonly Float32Array[],
     samples: number,
     bestOf: number,
+    intents?: readonly (readonly Intent[])[],
   ): Promise<Choice[]>;
   close(): Promise<void>;
 }
@@ -155,6 +169,7 @@ async function scoreRows(
   features: readonly Float32Array[],
   windows: readonly SegmentWindow[],
   texts: readonly Float32Array[],
+  intents: readonly (readonly Intent[])[] = [],
 ): Promise<CandidateScore[]> {
   // The evaluator embeds windows of at least two frames; a segment is never shorter than one token (4 frames).
   const motion = await embedMotions(
@@ -167,8 +182,24 @@ async function scoreRows(
     const cos = windows.map((_, i) => cosine(motion[row * windows.length + i], text[i]));
     const similarity = cos.reduce((a, b) => a + b, 0) / cos.length;
     const sanity = physicalSanity(f);
-    return { similarity, sanity, total: similarity - sanity.penalty };
+    const intent = windowsIntent(f, windows, intents);
+    return { similarity, sanity, intent, total: similarity - sanity.penalty + INTENT_WEIGHT * intent };
   });
+}
+
+/** Mean agreement of a candidate's segments with their words' intents, each segment on its own joints. */
+function windowsIntent(
+  features: Float32Array,
+  windows: readonly SegmentWindow[],
+  intents: readonly (readonly Intent[])[],
+): number {
+  const scored = windows.flatMap((w, i) => {
+    const asked = intents[i] ?? [];
+    if (!asked.length) return [];
+    const T = w.end - w.start;
+    return [intentAgreement(recoverJoints(features.subarray(w.start * FEATURE_DIM, w.end * FEATURE_DIM), T), asked)];
+  });
+  return scored.length ? scored.reduce((a, b) => a + b, 0) / scored.length : 0;
 }
 
 function bestCandidate(scores: readonly CandidateScore[], sample: number, samples: number, bestOf: number): number {
@@ -209,9 +240,9 @@ export async function createFitJudge(
   let queue: Promise<unknown> = Promise.resolve();
   return {
     threshold,
-    choose(features, windows, texts, samples, bestOf) {
+    choose(features, windows, texts, samples, bestOf, intents) {
       const run = queue.then(async () => {
-        const scores = await scoreRows(ev, manifest, features, windows, texts);
+        const scores = await scoreRows(ev, manifest, features, windows, texts, intents);
         return Array.from({ length: samples }, (_, s): Choice => {
           const row = bestCandidate(scores, s, samples, bestOf);
           const score = scores[row].similarity;

@@ -1,0 +1,138 @@
+/**
+ * What a segment's words ask of the body that can be checked on the joints: travel backwards or sideways, turn to
+ * one side, spin, stay in place, use the left or the right hand or leg. The sentence encoder blurs exactly these
+ * words ("walk backwards" sits next to "walk", "left hand" next to "right hand"), so best-of-N also asks each
+ * candidate whether it does what the words say and prefers one that does (rerank.ts).
+ *
+ * Agreement is graded in [−1, 1] (−1: the opposite, a walk forward for "walk backwards"; 0: neither; 1: clearly
+ * what was asked), measured with the acting probes' own geometry (probes/checks.ts).
+ */
+import { facing, yawDegrees } from '../probes/checks.js';
+import { JOINT, NUM_JOINTS } from '../skeleton.js';
+
+export type Side = 'left' | 'right';
+
+export type Intent =
+  | { kind: 'travel'; direction: 'forward' | 'backward' | Side }
+  | { kind: 'turn'; side: Side }
+  | { kind: 'spin' }
+  | { kind: 'in-place' }
+  | { kind: 'limb'; limb: 'hand' | 'leg'; side: Side };
+
+/** Scale of each agreement: the distance, angle or height difference that counts as clearly done. */
+const TRAVEL_METRES = 0.5;
+const TURN_DEGREES = 60;
+const SPIN_DEGREES = 180;
+const IN_PLACE_METRES = 1;
+const LIMB_METRES = 0.2;
+
+const one = (re: RegExp, text: string): Side | undefined => {
+  const m = text.match(re);
+  return m ? (m[1] as Side) : undefined;
+};
+
+/** The one side the words name ("left" or "right"), or undefined for none or both. */
+function onlySide(text: string): Side | undefined {
+  const left = /\bleft\b/.test(text);
+  const right = /\bright\b/.test(text) && !/\bright (now|away|here|there|after|before|back)\b/.test(text);
+  return left === right ? undefined : left ? 'left' : 'right';
+}
+
+/** The checkable intents of one segment's text (lower-cased words; style words are harmless). */
+export function parseIntents(text: string): Intent[] {
+  const t = text.toLowerCase();
+  const out: Intent[] = [];
+  const side = onlySide(t);
+  if (/\b(turn(s|ing)? around|spin(s|ning)?|twirl(s|ing)?|pirouette|full circle|360)\b/.test(t))
+    out.push({ kind: 'spin' });
+  else {
+    const turnSide = one(/\bturn(?:s|ing)?(?: (?:to )?(?:the|your|his|her|their))? (left|right)\b/, t);
+    if (turnSide) out.push({ kind: 'turn', side: turnSide });
+  }
+  if (/\b(backwards?|back up|backs up|backing up|in reverse|moonwalk(s|ing)?)\b/.test(t))
+    out.push({ kind: 'travel', direction: 'backward' });
+  else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
+    out.push({ kind: 'travel', direction: side });
+  if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
+  // lifting one hand or leg higher than the other: raises, waves, kicks, knee lifts (a punch reaches forward instead)
+  if (side && !out.some((i) => i.kind === 'turn' || i.kind === 'travel')) {
+    const lifts =
+      /\b(raise[sd]?|raising|lift(s|ed|ing)?|wave[sd]?|waving|put(s|ting)?|hold(s|ing)?|kick(s|ed|ing)?)\b/.test(t);
+    if (lifts && /\b(hand|arm|wrist|palm)\b/.test(t)) out.push({ kind: 'limb', limb: 'hand', side });
+    else if (lifts && /\b(leg|foot|knee|kick|kicks)\b/.test(t)) out.push({ kind: 'limb', limb: 'leg', side });
+  }
+  return out;
+}
+
+const POS = NUM_JOINTS * 3;
+const clamp = (x: number) => Math.max(-1, Math.min(1, x));
+
+function maxHeight(joints: Float32Array, T: number, k: number): number {
+  let m = -Infinity;
+  for (let t = 0; t < T; t++) m = Math.max(m, joints[t * POS + k * 3 + 1]);
+  return m;
+}
+
+/** Pelvis travel from the first frame to the last in the first frame's body axes: [forward, left]. */
+function travel(joints: Float32Array, T: number): [number, number] {
+  const [fx, fz] = facing(joints, 0);
+  const p = JOINT.pelvis * 3;
+  const dx = joints[(T - 1) * POS + p] - joints[p];
+  const dz = joints[(T - 1) * POS + p + 2] - joints[p + 2];
+  return [dx * fx + dz * fz, dx * fz - dz * fx];
+}
+
+const LIMB_JOINT = {
+  hand: { left: JOINT.left_wrist, right: JOINT.right_wrist },
+  leg: { left: JOINT.left_ankle, right: JOINT.right_ankle },
+} as const;
+
+/** How far a motion (T×22×3 joints, its own first frame as the reference) does what one intent asks, in [−1, 1]. */
+export function agreement(joints: Float32Array, intent: Intent): number {
+  const T = joints.length / POS;
+  if (T < 2) return 0;
+  switch (intent.kind) {
+    case 'travel': {
+      const [forward, left] = travel(joints, T);
+      const along = { forward, backward: -forward, left, right: -left }[intent.direction];
+      const across = intent.direction === 'forward' || intent.direction === 'backward' ? left : forward;
+      // a sidestep that drifts further forward than sideways is not a sidestep
+      return clamp((along - Math.max(0, Math.abs(across) - Math.abs(along))) / TRAVEL_METRES);
+    }
+    case 'turn': {
+      const yaw = yawDegrees(joints);
+      const k = Math.min(5, T);
+      let start = 0;
+      let end = 0;
+      for (let t = 0; t < k; t++) {
+        start += yaw[t] / k;
+        end += yaw[T - 1 - t] / k;
+      }
+      const change = end - start;
+      return clamp((intent.side === 'left' ? change : -change) / TURN_DEGREES);
+    }
+    case 'spin': {
+      const yaw = yawDegrees(joints);
+      return clamp((Math.max(...yaw) - Math.min(...yaw)) / SPIN_DEGREES);
+    }
+    case 'in-place': {
+      const p = JOINT.pelvis * 3;
+      let far = 0;
+      for (let t = 1; t < T; t++)
+        far = Math.max(far, Math.hypot(joints[t * POS + p] - joints[p], joints[t * POS + p + 2] - joints[p + 2]));
+      return clamp(1 - far / IN_PLACE_METRES);
+    }
+    case 'limb': {
+      const asked = LIMB_JOINT[intent.limb][intent.side];
+      const otherSide = intent.side === 'left' ? 'right' : 'left';
+      const other = LIMB_JOINT[intent.limb][otherSide];
+      return clamp((maxHeight(joints, T, asked) - maxHeight(joints, T, other)) / LIMB_METRES);
+    }
+  }
+}
+
+/** Mean agreement over the intents (0 when the words ask nothing checkable). */
+export function intentAgreement(joints: Float32Array, intents: readonly Intent[]): number {
+  if (intents.length === 0) return 0;
+  return intents.reduce((s, i) => s + agreement(joints, i), 0) / intents.length;
+}

@@ -1,0 +1,120 @@
+/**
+ * What the words ask of the body that the encoder blurs (backwards, sideways, a turn, a side): parsed from the
+ * phrase, measured on the joints, and preferred by best-of-N — where the descriptions lose those words, half the
+ * candidates are conditioned on the phrase itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { agreement, intentAgreement, parseIntents } from '../../src/motion/engine/intent.js';
+import { createEngine } from '../../src/motion/engine/engine.js';
+import { defaultModelsDir } from '../../src/motion/paths.js';
+import { liveVersionDir } from '../../src/motion/registry.js';
+import { namedPose } from '../../src/motion/engine/poses.js';
+import { JOINT, NUM_JOINTS } from '../../src/motion/skeleton.js';
+
+const POS = NUM_JOINTS * 3;
+
+test('the checkable intents of a phrase: travel, turns, spins, staying in place and the asked hand or leg', () => {
+  assert.deepEqual(parseIntents('walk backwards'), [{ kind: 'travel', direction: 'backward' }]);
+  assert.deepEqual(parseIntents('walk sideways to the left'), [{ kind: 'travel', direction: 'left' }]);
+  assert.deepEqual(parseIntents('sidestep to the right'), [{ kind: 'travel', direction: 'right' }]);
+  assert.deepEqual(parseIntents('walk and turn to the left'), [{ kind: 'turn', side: 'left' }]);
+  assert.deepEqual(parseIntents('turn right'), [{ kind: 'turn', side: 'right' }]);
+  assert.deepEqual(parseIntents('spin around'), [{ kind: 'spin' }]);
+  assert.deepEqual(parseIntents('jump up and down in place'), [{ kind: 'in-place' }]);
+  assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
+  assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
+  // nothing checkable: both sides, no side, "right now", a punch (it reaches forward, not up)
+  for (const phrase of [
+    'wave both hands',
+    'walk forward',
+    'wave right now',
+    'wave the left and the right hand',
+    'punch with the left fist',
+  ])
+    assert.deepEqual(parseIntents(phrase), [], phrase);
+});
+
+/** A standing body moved along a path: frame t at `at(t)` = [x, z], facing +Z (left is +X). */
+function moved(
+  T: number,
+  at: (t: number) => [number, number],
+  edit?: (joints: Float32Array, t: number) => void,
+): Float32Array {
+  const stand = namedPose('standing', { dataDir: null }).joints;
+  const out = new Float32Array(T * POS);
+  for (let t = 0; t < T; t++) {
+    const [x, z] = at(t);
+    for (let k = 0; k < NUM_JOINTS; k++) {
+      out[t * POS + k * 3] = stand[k * 3] + x;
+      out[t * POS + k * 3 + 1] = stand[k * 3 + 1];
+      out[t * POS + k * 3 + 2] = stand[k * 3 + 2] + z;
+    }
+    edit?.(out, t);
+  }
+  return out;
+}
+
+test('agreement is measured on the joints: the asked direction scores 1, the opposite −1, neither 0', () => {
+  const back = moved(40, (t) => [0, -t * 0.03]);
+  const fwd = moved(40, (t) => [0, t * 0.03]);
+  const left = moved(40, (t) => [t * 0.03, 0]);
+  const still = moved(40, () => [0, 0]);
+  const backward = { kind: 'travel', direction: 'backward' } as const;
+  assert.equal(agreement(back, backward), 1);
+  assert.equal(agreement(fwd, backward), -1);
+  assert.ok(Math.abs(agreement(still, backward)) < 1e-9);
+  assert.equal(agreement(left, { kind: 'travel', direction: 'left' }), 1);
+  assert.equal(agreement(left, { kind: 'travel', direction: 'right' }), -1);
+  assert.equal(agreement(still, { kind: 'in-place' }), 1);
+  assert.ok(agreement(fwd, { kind: 'in-place' }) < 0, 'a walk of 1.2 m is not in place');
+  const leftHandUp = moved(
+    40,
+    () => [0, 0],
+    (j, t) => {
+      j[t * POS + JOINT.left_wrist * 3 + 1] += 0.6;
+    },
+  );
+  const hand = (side: 'left' | 'right') => ({ kind: 'limb', limb: 'hand', side }) as const;
+  assert.equal(agreement(leftHandUp, hand('left')), 1);
+  assert.equal(agreement(leftHandUp, hand('right')), -1);
+  assert.equal(intentAgreement(leftHandUp, []), 0, 'no intent, no preference');
+});
+
+test('best of N prefers the candidate that does what the words say, and tries the phrase where descriptions blur it', async () => {
+  const live = liveVersionDir(defaultModelsDir());
+  if (!live) throw new Error('this test needs the live model in models/ (models/LIVE)');
+  const engine = await createEngine({ modelDir: live });
+  try {
+    const descriptions = [
+      'The person walks backward in a straight line at a steady, moderate pace.',
+      'Facing ahead, the person moves backward by alternately stepping each foot behind the other.',
+    ];
+    const request = { segments: [{ text: 'walk backwards', seconds: 3, descriptions }], seed: 0, samples: 1 as const };
+    const four = await engine.generate(request, { bestOf: 4, keepScores: true });
+    const scores = four.candidateScores?.[0] ?? [];
+    assert.equal(scores.length, 4);
+    for (const s of scores) assert.ok(s.intent >= -1 && s.intent <= 1);
+    const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
+    assert.equal(four.motions[0].provenance.fit?.score, best.similarity);
+    assert.ok(scores.some((s) => Math.abs(s.total - (s.similarity - s.sanity.penalty + 0.2 * s.intent)) < 1e-9));
+    // the kept motion's own joints agree with the words at least as well as any candidate's total implies
+    const kept = four.motions[0];
+    assert.ok(
+      agreement(kept.joints, { kind: 'travel', direction: 'backward' }) >=
+        Math.min(...scores.map((s) => s.intent)) - 0.25,
+      'the kept motion is no worse at going backwards than the worst candidate',
+    );
+    // N = 1 is unchanged by the mixed conditioning: candidate 0 keeps the descriptions
+    const one = await engine.generate(request, { bestOf: 1, keepScores: true });
+    const again = await engine.generate(request, { bestOf: 4, keepScores: true });
+    assert.deepEqual(
+      again.candidateScores?.[0].map((s) => s.similarity),
+      scores.map((s) => s.similarity),
+      'deterministic',
+    );
+    assert.ok(one.motions[0].joints.length > 0);
+  } finally {
+    await engine.close();
+  }
+});
