@@ -50,15 +50,17 @@ const CROUCH = 'crouch down';
 const STILL = 'stand still';
 const LIE = 'lie down on the floor';
 
-/** Moving in a posture (crawling on all fours): start, every quarter and end pinned, the motion in between. */
-const along = (pose: NamedPose): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({
+/**
+ * Moving in a posture (crawling on all fours): start, end and `parts − 1` evenly spaced keys pinned, the motion in
+ * between (each pin holds about ±0.4 s; walking with the arms out needs 6 parts to keep them out).
+ */
+const along = (pose: NamedPose, parts = 4): Pick<PantomimeStep, 'init' | 'last' | 'keys'> => ({
   init: pose,
   last: pose,
-  keys: [
-    [0.25, pose],
-    [0.5, pose],
-    [0.75, pose],
-  ],
+  keys: Array.from({ length: parts - 1 }, (_, i): [number, NamedPose] => [
+    Math.round(((i + 1) / parts) * 100) / 100,
+    pose,
+  ]),
 });
 /** Still in a posture for the whole step (sitting, lying, kneeling). */
 const held = (pose: NamedPose, every?: number): Pick<PantomimeStep, 'hold' | 'holdEvery'> => ({
@@ -107,12 +109,20 @@ const ANIMALS: Pantomime[] = [
   {
     name: 'monkey',
     pattern: /\b(monkey|baboon)s?\b/,
-    summary: 'no monkey data: hopping, waving both arms above the head, then squatting low',
+    summary: 'no monkey data: squatting low, hopping up with both arms raised, then squatting again',
     steps: [
-      // squat pins inside a hop fight its flight phase (the pelvis jerks between them): the squat comes at the end
-      { text: 'hop', share: 0.35 },
-      { text: 'wave both hands', share: 0.35, keys: [[0.5, 'arms-raised']] },
-      { text: CROUCH, share: 0.3, ...settle('squatting') },
+      // squat pins inside a hop fight its flight phase (the pelvis jerks between them): the squats come around it
+      { text: CROUCH, share: 0.3, ...into('squatting') },
+      { text: 'hop', share: 0.25, init: 'squatting', keys: [[0.6, 'arms-raised']] },
+      {
+        text: CROUCH,
+        share: 0.45,
+        keys: [
+          [0.3, 'squatting'],
+          [0.6, 'squatting'],
+        ],
+        last: 'squatting',
+      },
     ],
   },
   {
@@ -137,37 +147,40 @@ const ANIMALS: Pantomime[] = [
   {
     name: 'bird',
     pattern: /\b(bird|eagle|pigeon|seagull|parrot|crow|owl|butterfly|bat)s?\b|\bfly\b|\bflying\b|\bflap/,
-    summary: 'no bird data: flapping both arms up and down, then running as if taking off',
+    summary: 'no bird data: flapping both arms, spread wide and raised in turn, then running with the wings out',
     steps: [
       {
         text: 'wave both hands',
-        share: 0.55,
+        share: 0.6,
         keys: [
-          [0.3, 'arms-raised'],
-          [0.7, 'arms-raised'],
+          [0.15, 't-pose'],
+          [0.35, 'arms-raised'],
+          [0.55, 't-pose'],
+          [0.75, 'arms-raised'],
+          [0.95, 't-pose'],
         ],
       },
-      { text: 'run forward', share: 0.45 },
+      { text: 'run forward', share: 0.4, keys: [[0.5, 't-pose']] },
     ],
   },
   {
     name: 'frog',
     pattern: /\b(frog|toad)s?\b/,
-    summary: 'no frog data: squatting low, leaping forward twice, then squatting again',
+    summary: 'no frog data: squatting low, jumping up, then squatting again',
     steps: [
-      { text: CROUCH, share: 0.25, ...into('squatting') },
-      { text: 'leap forward', share: 0.25 },
-      { text: 'leap forward', share: 0.25 },
-      { text: CROUCH, share: 0.25, init: 'squatting', ...settle('squatting') },
+      // the data's leaps forward rarely leave the ground in a 1 s step; jumping up and down does
+      { text: CROUCH, share: 0.3, ...into('squatting') },
+      { text: 'jump up and down', share: 0.4 },
+      { text: CROUCH, share: 0.3, ...settle('squatting') },
     ],
   },
   {
     name: 'elephant',
     pattern: /\b(elephant|mammoth|rhino|hippo)s?\b/,
-    summary: 'no elephant data: heavy, slow steps like a giant, then swinging the arms like a trunk',
+    summary: 'no elephant data: heavy, slow steps like a giant, the hands joined and hanging in front like a trunk',
     steps: [
-      { text: 'walk forward like a giant', share: 0.6 },
-      { text: 'stand and swing the arms', share: 0.4 },
+      { text: 'walk forward like a giant', share: 0.6, ...along('trunk') },
+      { text: 'stand and swing the arms', share: 0.4, keys: [[0.5, 'trunk']], last: 'trunk' },
     ],
   },
   {
@@ -175,8 +188,8 @@ const ANIMALS: Pantomime[] = [
     pattern: /\b(snake|serpent|worm|cobra|python|lizard|crocodile|alligator)s?\b|\bslither/,
     summary: 'no snake data: lying on the front and crawling low along the floor',
     steps: [
-      { text: LIE, share: 0.3, ...into('lying-front') },
-      { text: CRAWL, share: 0.7, init: 'lying-front', keys: [[0.5, 'lying-front']], last: 'lying-front' },
+      { text: LIE, share: 0.3, ...into('lying-front'), pinEnd: true },
+      { text: CRAWL, share: 0.7, ...along('lying-front', 5) },
     ],
   },
   {
@@ -249,12 +262,26 @@ const ANIMALS: Pantomime[] = [
   {
     name: 'zombie',
     pattern: /\b(zombie|mummy|undead|walking dead)s?\b/,
-    summary: 'no zombie data: shuffling forward as if exhausted',
-    steps: [{ text: 'walk forward as if exhausted', share: 1 }],
+    summary: 'no zombie data: shuffling forward as if exhausted, the arms held straight out in front (pinned poses)',
+    steps: [{ text: 'walk forward as if exhausted', share: 1, ...along('arms-forward', 6) }],
   },
 ];
 
 const EVERYDAY: Pantomime[] = [
+  {
+    name: 'pick up',
+    pattern:
+      /\b(pick|picks|picking) (\w+ ){0,3}up\b|\b(reach|reaches|reaching|bend|bends|bending) down\b|\btouch (your|the) toes\b/,
+    summary: 'little picking-up data (two box lifts): bending down until a hand reaches the floor (a pinned pose)',
+    steps: [{ text: 'pick something up from the floor', share: 1, keys: [[0.45, 'reaching-down']] }],
+  },
+  {
+    name: 'jump in place',
+    pattern:
+      /\b(hop|hops|hopping|jump|jumps|jumping|bounce|bounces|bouncing)\b.*\b(in place|on the spot|where you are)\b/,
+    summary: 'no on-the-spot hopping data (its hops travel forward): jumping up and down in place instead',
+    steps: [{ text: 'jump up and down in place', share: 1 }],
+  },
   {
     name: 'sit on a chair',
     pattern:
@@ -321,12 +348,6 @@ const EVERYDAY: Pantomime[] = [
       { text: 'raise the right hand', share: 0.4 },
       { text: 'stand and look around', share: 0.6 },
     ],
-  },
-  {
-    name: 'clap',
-    pattern: /^(clap|applaud)\b/,
-    summary: 'no clapping data: waving both hands together in front of the body',
-    steps: [{ text: 'wave both hands', share: 1 }],
   },
   {
     name: 'brush teeth',
@@ -494,7 +515,7 @@ const FLOOR: Pantomime[] = [
     summary: 'little lying-down data: lying down, then held lying on the back (a pinned pose)',
     steps: [
       { text: LIE, share: 0.5, ...into('lying-back'), pinEnd: true },
-      { text: LIE, share: 0.5, ...held('lying-back', 0.6) },
+      { text: LIE, share: 0.5, ...held('lying-back') },
     ],
   },
   {
@@ -525,8 +546,146 @@ const FLOOR: Pantomime[] = [
   },
 ];
 
+/** A pattern that needs every one of its parts somewhere in the action ("kick … left"), in any order. */
+const allOf = (...parts: RegExp[]): RegExp => new RegExp(parts.map((p) => `(?=.*${p.source})`).join(''));
+const LEFT = /\bleft\b/;
+const RIGHT = /\bright\b/;
+const KICK = /\bkick(s|ing)?\b/;
+const KNEE = /\b(raise|raises|lift|lifts|bring|brings|pull|pulls)\b.*\bknees?\b|\bknees? (up|raise|lift)/;
+const PUNCH = /\b(punch|punches|punching|jab|jabs|uppercut|hook punch)\b/;
+
+/** A gesture at its peak twice in the step (a kick, a punch), with the model's own motion around the peaks. */
+const twice = (pose: NamedPose): Pick<PantomimeStep, 'keys'> => ({
+  keys: [
+    [0.3, pose],
+    [0.7, pose],
+  ],
+});
+
+/**
+ * Limb gestures the data holds in one or two clips (one right kick, two punches) or in none (knee raises, claps,
+ * boxing, arms held out): the gesture's peak is pinned as a key pose on the asked side, so the leg or fist gets there
+ * whatever the text alone would give (the live model lifted no ankle above 0.6 m for "kick with your left leg").
+ * A side-less kick is the data's right kick; a side-less punch alternates.
+ */
+const LIMBS: Pantomime[] = [
+  {
+    name: 'left kick',
+    pattern: allOf(KICK, LEFT),
+    summary: 'little kicking data (one clip): kicks with the left leg swung up to hip height (pinned poses)',
+    steps: [{ text: 'kick', share: 1, ...twice('kick-left') }],
+  },
+  {
+    name: 'right kick',
+    pattern: KICK,
+    summary: 'little kicking data (one clip): kicks with the right leg swung up to hip height (pinned poses)',
+    steps: [{ text: 'kick', share: 1, ...twice('kick-right') }],
+  },
+  {
+    name: 'high knees',
+    pattern: /\bhigh knees\b|\bmarch(es|ing)? (in place|on the spot)\b|\bknee raises\b/,
+    summary: 'no knee-raise data: marching with each knee lifted above the hip in turn (pinned poses)',
+    steps: [
+      {
+        text: 'walk in place',
+        share: 1,
+        keys: [
+          [0.2, 'knee-up-left'],
+          [0.4, 'knee-up-right'],
+          [0.6, 'knee-up-left'],
+          [0.8, 'knee-up-right'],
+        ],
+      },
+    ],
+  },
+  {
+    name: 'left knee',
+    pattern: allOf(KNEE, LEFT),
+    summary: 'no knee-raise data: the left knee lifted above the hip, twice (pinned poses)',
+    steps: [{ text: STILL, share: 1, ...twice('knee-up-left') }],
+  },
+  {
+    name: 'right knee',
+    pattern: KNEE,
+    summary: 'no knee-raise data: the right knee lifted above the hip, twice (pinned poses)',
+    steps: [{ text: STILL, share: 1, ...twice('knee-up-right') }],
+  },
+  {
+    name: 'boxing',
+    pattern: /\bbox(es|ing|er)?\b|\bspar(s|ring)?\b|\bshadow ?box|\bfight(s|ing)?\b|\bpunches\b/,
+    summary: 'no boxing data: fists up in guard, throwing left and right punches (pinned poses)',
+    steps: [
+      {
+        text: 'throw a punch',
+        share: 1,
+        init: 'guard',
+        keys: [
+          [0.2, 'punch-left'],
+          [0.35, 'guard'],
+          [0.5, 'punch-right'],
+          [0.65, 'guard'],
+          [0.8, 'punch-left'],
+        ],
+        last: 'guard',
+      },
+    ],
+  },
+  {
+    name: 'left punch',
+    pattern: allOf(PUNCH, LEFT),
+    summary: 'little punching data (two clips): the left fist thrown straight out from a guard, twice (pinned poses)',
+    steps: [{ text: 'throw a punch', share: 1, init: 'guard', ...twice('punch-left'), last: 'guard' }],
+  },
+  {
+    name: 'right punch',
+    pattern: allOf(PUNCH, RIGHT),
+    summary: 'little punching data (two clips): the right fist thrown straight out from a guard, twice (pinned poses)',
+    steps: [{ text: 'throw a punch', share: 1, init: 'guard', ...twice('punch-right'), last: 'guard' }],
+  },
+  {
+    name: 'punch',
+    pattern: PUNCH,
+    summary: 'little punching data (two clips): a left and a right punch from a guard (pinned poses)',
+    steps: [
+      {
+        text: 'throw a punch',
+        share: 1,
+        init: 'guard',
+        keys: [
+          [0.3, 'punch-left'],
+          [0.7, 'punch-right'],
+        ],
+        last: 'guard',
+      },
+    ],
+  },
+  {
+    name: 'clap',
+    pattern: /\b(clap|claps|clapping|applaud|applauds|applause)\b/,
+    summary: 'no clapping data: the hands brought together in front of the chest, again and again (pinned poses)',
+    steps: [
+      {
+        text: STILL,
+        share: 1,
+        keys: [
+          [0.15, 'hands-together'],
+          [0.35, 'hands-together'],
+          [0.55, 'hands-together'],
+          [0.75, 'hands-together'],
+        ],
+      },
+    ],
+  },
+  {
+    name: 'arms out in front',
+    pattern: /\b(arms|hands) (straight )?(out )?(in front|forward)\b|\breach(es|ing)? (out|forward)\b/,
+    summary: 'no arms-forward data: the arms held straight out in front (pinned poses)',
+    steps: [{ text: STILL, share: 1, ...held('arms-forward', 0.6) }],
+  },
+];
+
 /** Most specific first: everyday acts and sports before animals ("sit like a dog" is still a dog). */
-export const PANTOMIMES: readonly Pantomime[] = [...EVERYDAY, ...SPORTS, ...ANIMALS, ...FLOOR, ...EMOTIONS];
+export const PANTOMIMES: readonly Pantomime[] = [...EVERYDAY, ...SPORTS, ...ANIMALS, ...FLOOR, ...LIMBS, ...EMOTIONS];
 
 /** The pantomime for a planned action ("act like a dog angrily", "swim", "sit down"), if the lexicon has one. */
 export function findPantomime(action: string): Pantomime | undefined {

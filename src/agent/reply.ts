@@ -24,6 +24,17 @@ const POSE_WORDS: Partial<Record<string, string>> = {
   'lying-back': 'lying on the back',
   'lying-front': 'lying on the front',
   'arms-raised': 'with the arms raised',
+  'reaching-down': 'bent down with a hand at the floor',
+  'kick-left': 'kicking with the left leg',
+  'kick-right': 'kicking with the right leg',
+  'knee-up-left': 'with the left knee raised',
+  'knee-up-right': 'with the right knee raised',
+  'punch-left': 'punching with the left fist',
+  'punch-right': 'punching with the right fist',
+  'arms-forward': 'with the arms held forward',
+  'hands-together': 'with the hands together',
+  trunk: 'with the hands joined low in front',
+  guard: 'in a boxing guard',
 };
 
 function poseWords(p: PoseRef): string {

@@ -119,6 +119,18 @@ export const NAMED_POSES = [
   'lying-front',
   'squatting',
   'arms-raised',
+  'reaching-down',
+  // limb gestures the data holds in one or two clips (kicks, punches) or not at all (claps): joint angles
+  'kick-left',
+  'kick-right',
+  'knee-up-left',
+  'knee-up-right',
+  'punch-left',
+  'punch-right',
+  'arms-forward',
+  'hands-together',
+  'trunk',
+  'guard',
 ] as const;
 export type NamedPose = (typeof NAMED_POSES)[number];
 

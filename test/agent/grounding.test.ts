@@ -427,3 +427,37 @@ test('floor-level acts the data holds in a clip or two get their posture pinned,
   }
   assert.equal(findPantomime('crawl like a dog')?.name, 'dog', 'an animal wins over the plain act');
 });
+
+test('limb gestures with little or no data pin their peak pose on the asked side, whatever the phrasing', () => {
+  const cases: Array<[string, string, string]> = [
+    ['kick with the left leg', 'left kick', 'kick-left'],
+    ['do a left kick', 'left kick', 'kick-left'],
+    ['kick with your right foot', 'right kick', 'kick-right'],
+    ['kick', 'right kick', 'kick-right'],
+    ['raise the left knee', 'left knee', 'knee-up-left'],
+    ['lift your right knee up high', 'right knee', 'knee-up-right'],
+    ['do high knees', 'high knees', 'knee-up-right'],
+    ['punch with the left fist', 'left punch', 'punch-left'],
+    ['throw a right punch', 'right punch', 'punch-right'],
+    ['box like a boxer', 'boxing', 'guard'],
+    ['clap your hands', 'clap', 'hands-together'],
+    ['give a round of applause', 'clap', 'hands-together'],
+    ['walk like a zombie', 'zombie', 'arms-forward'],
+    ['act like an elephant', 'elephant', 'trunk'],
+    ['pick something up from the floor', 'pick up', 'reaching-down'],
+    ['bend down and touch your toes', 'pick up', 'reaching-down'],
+  ];
+  for (const [asked, name, pose] of cases) {
+    const p = findPantomime(asked);
+    assert.equal(p?.name, name, asked);
+    const poses = p?.steps.flatMap((s) => [s.init, s.last, s.hold, ...(s.keys ?? []).map((k) => k[1])]) ?? [];
+    assert.ok(poses.includes(pose as never), `${asked}: pins ${pose}`);
+  }
+  assert.equal(findPantomime('hop in place')?.name, 'jump in place');
+  assert.match(
+    findPantomime('hop in place')?.steps[0].text ?? '',
+    /in place$/,
+    'the words keep "in place" for best of N',
+  );
+  assert.equal(findPantomime('kick like a horse')?.name, 'horse', 'an animal wins over the gesture');
+});

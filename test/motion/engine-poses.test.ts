@@ -255,3 +255,36 @@ test('an uploaded pose on another skeleton (ACCAD cuts the spine elsewhere) is a
     ];
   assert.throws(() => validatePose(swapped, 'swapped'), /swapped: bone .* is .* m long, expected about/);
 });
+
+test('limb gesture poses: the asked leg or fist out, mirrored exactly for the other side; hands joined; a hand at the floor', () => {
+  const p = (n: (typeof NAMED_POSES)[number]) => namedPose(n).joints;
+  const kl = p('kick-left');
+  const kr = p('kick-right');
+  assert.ok(y(kl, 'left_ankle') > 0.6 && y(kl, 'right_ankle') < 0.15, 'left kick: the left ankle at hip height');
+  for (const j of Object.keys(JOINT) as (keyof typeof JOINT)[]) {
+    const other = (
+      j.startsWith('left_') ? j.replace('left_', 'right_') : j.replace('right_', 'left_')
+    ) as keyof typeof JOINT;
+    const [x, yy, z] = at(kl, j);
+    const [mx, my, mz] = at(kr, other);
+    assert.ok(Math.abs(x + mx) < 1e-4 && Math.abs(yy - my) < 1e-4 && Math.abs(z - mz) < 1e-4, `${j} mirrors ${other}`);
+  }
+  assert.ok(
+    y(p('knee-up-right'), 'right_knee') > 0.85 && y(p('knee-up-right'), 'left_knee') < 0.6,
+    'right knee above the hip',
+  );
+  const punch = p('punch-left');
+  assert.ok(at(punch, 'left_wrist')[2] - at(punch, 'left_shoulder')[2] > 0.4, 'the left fist straight out');
+  assert.ok(at(punch, 'right_wrist')[2] > 0.15 && y(punch, 'right_wrist') > 1.1, 'the right fist in guard by the chin');
+  const clap = p('hands-together');
+  const apart = Math.hypot(...at(clap, 'left_wrist').map((v, i) => v - at(clap, 'right_wrist')[i]));
+  assert.ok(apart < 0.1 && at(clap, 'left_wrist')[2] > 0.3, `hands together in front (${apart.toFixed(3)} m apart)`);
+  const forward = p('arms-forward');
+  for (const s of ['left', 'right'] as const)
+    assert.ok(
+      at(forward, `${s}_wrist`)[2] > 0.4 && Math.abs(y(forward, `${s}_wrist`) - y(forward, `${s}_shoulder`)) < 0.05,
+    );
+  const down = namedPose('reaching-down');
+  assert.match(down.label, /data: accad_/);
+  assert.ok(Math.min(y(down.joints, 'left_wrist'), y(down.joints, 'right_wrist')) < 0.3, 'a hand near the floor');
+});

@@ -170,9 +170,61 @@ export function conformPoseToModelBody(
 
 // ---------------------------------------------------------------- named poses by joint angles
 
-type AngleSpec = Partial<Record<keyof typeof JOINT, [axis: 0 | 1 | 2, deg: number][]>>;
+export type AngleSpec = Partial<Record<keyof typeof JOINT, [axis: 0 | 1 | 2, deg: number][]>>;
 
 const ARMS_DOWN: AngleSpec = { left_shoulder: [[2, -80]], right_shoulder: [[2, 80]] };
+
+/** The same joint angles on the body's other side: left ↔ right joints, rotations about Y and Z reversed (the X = 0 mirror). */
+function mirrorSpec(spec: AngleSpec): AngleSpec {
+  const out: AngleSpec = {};
+  for (const [name, steps] of Object.entries(spec) as [keyof typeof JOINT, [0 | 1 | 2, number][]][]) {
+    const other = name.startsWith('left_')
+      ? name.replace('left_', 'right_')
+      : name.startsWith('right_')
+        ? name.replace('right_', 'left_')
+        : name;
+    out[other as keyof typeof JOINT] = steps.map(([axis, deg]) => [axis, axis === 0 ? deg : -deg]);
+  }
+  return out;
+}
+
+/** A left-side spec and its mirror together (both arms doing the same thing). */
+const mirrorPair = (left: AngleSpec): AngleSpec => ({ ...left, ...mirrorSpec(left) });
+
+/** `NAME-left` and `NAME-right` from the left side's spec. */
+function sided<N extends string>(name: N, left: AngleSpec): Record<`${N}-left` | `${N}-right`, AngleSpec> {
+  return { [`${name}-left`]: left, [`${name}-right`]: mirrorSpec(left) } as Record<
+    `${N}-left` | `${N}-right`,
+    AngleSpec
+  >;
+}
+
+/** Upper arm forward and down, forearm bent up: the fist in front of the chin (boxing guard). */
+const GUARD_LEFT: AngleSpec = {
+  left_shoulder: [
+    [0, 40],
+    [1, -70],
+  ],
+  left_elbow: [
+    [1, -120],
+    [2, 60],
+  ],
+};
+const GUARD = { left: GUARD_LEFT, right: mirrorSpec(GUARD_LEFT) };
+/** The arm straight forward at shoulder height. */
+const FORWARD_LEFT: AngleSpec = { left_shoulder: [[1, -90]] };
+const FORWARD = { left: FORWARD_LEFT, right: mirrorSpec(FORWARD_LEFT) };
+/** The left fist thrown straight forward, the right held in guard, the body turned a little into the punch. */
+const PUNCH_LEFT: AngleSpec = { ...FORWARD_LEFT, ...GUARD.right, spine3: [[1, -15]] };
+/** The left leg swung straight forward to hip height, arms out a little for balance, the torso leaning back. */
+const KICK_LEFT: AngleSpec = {
+  left_shoulder: [[2, -60]],
+  right_shoulder: [[2, 60]],
+  left_hip: [[0, -80]],
+  spine1: [[0, -10]],
+};
+/** The left thigh lifted above level, the shin hanging (a knee raise, a march). */
+const KNEE_UP_LEFT: AngleSpec = { ...ARMS_DOWN, left_hip: [[0, -105]], left_knee: [[0, 105]] };
 
 /**
  * Joint angles (degrees, about the parent-frame axes of the T-pose rest skeleton: knee flexion about X,
@@ -253,6 +305,38 @@ const ANGLE_POSES: Record<NamedPose, AngleSpec> = {
     right_ankle: [[0, -20]],
   },
   'arms-raised': { left_shoulder: [[2, 80]], right_shoulder: [[2, -80]] },
+  'reaching-down': {
+    right_shoulder: [[2, 80]],
+    spine1: [[0, 50]],
+    spine2: [[0, 20]],
+    left_hip: [[0, -60]],
+    right_hip: [[0, -60]],
+    left_knee: [[0, 70]],
+    right_knee: [[0, 70]],
+    left_shoulder: [[2, -80]],
+  },
+  ...sided('kick', KICK_LEFT),
+  ...sided('knee-up', KNEE_UP_LEFT),
+  ...sided('punch', PUNCH_LEFT),
+  'arms-forward': { ...FORWARD.left, ...FORWARD.right },
+  'hands-together': {
+    ...mirrorPair({
+      left_shoulder: [
+        [0, 25],
+        [1, -107],
+      ],
+    }),
+  },
+  trunk: {
+    ...mirrorPair({
+      left_shoulder: [
+        [0, 45],
+        [1, -103],
+      ],
+    }),
+    spine1: [[0, 20]],
+  },
+  guard: { ...GUARD.left, ...GUARD.right },
 };
 
 /** Local rotations of one frame from an angle spec (identity elsewhere). */
@@ -265,6 +349,11 @@ function rotationsFromAngles(spec: AngleSpec): Float32Array {
     rot.set(q, JOINT[name] * 4);
   }
   return rot;
+}
+
+/** Joint positions of a joint-angle spec on the model's rest body, standing on the floor. */
+export function jointsFromAngles(spec: AngleSpec, what: string): Float32Array<ArrayBuffer> {
+  return poseFromRotations(rotationsFromAngles(spec), what);
 }
 
 export function namedPoseFromAngles(name: NamedPose): Pose {
@@ -436,6 +525,18 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
       when(
         spineUp(p, t) > 0.8 && Math.max(h(p, t, JOINT.left_ankle), h(p, t, JOINT.right_ankle)) < 0.15,
         -h(p, t, JOINT.pelvis),
+      ),
+  },
+  // bent down with a hand at the floor, feet flat and knees off it: the lowest reach of the pick-ups and crouches
+  'reaching-down': {
+    pack: 'motion',
+    clips: () => ['accad_male1_a5_pick-up-box', 'accad_male1_b19_walk-to-pick-up-box', ...ACCAD_CROUCH_CLIPS],
+    score: (p, t) =>
+      when(
+        Math.max(h(p, t, JOINT.left_ankle), h(p, t, JOINT.right_ankle)) < 0.15 &&
+          Math.min(h(p, t, JOINT.left_knee), h(p, t, JOINT.right_knee)) > 0.2 &&
+          spineUp(p, t) > 0.3,
+        -Math.min(h(p, t, JOINT.left_wrist), h(p, t, JOINT.right_wrist)),
       ),
   },
   // both wrists as far above the head as anyone in the data reached, body upright
