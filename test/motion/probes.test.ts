@@ -204,3 +204,18 @@ test('the runner plans through the offline agent, generates on the engine and pa
     await engine.close();
   }
 });
+
+test('arms spread relative to the body: a T-pose of the small model body passes 0.85 of its arm span, arms down do not', async () => {
+  const { namedPose } = await import('../../src/motion/engine/poses.js');
+  const still = (name: 't-pose' | 'standing') => {
+    const p = namedPose(name, { dataDir: null }).joints;
+    const out = new Float32Array(p.length * 10);
+    for (let t = 0; t < 10; t++) out.set(p, t * p.length);
+    return out;
+  };
+  const relative = parseCheck({ check: 'arms-spread', span: 0.85, of: 'arm-span', fraction: 0.5 }, 'test');
+  const metres = parseCheck({ check: 'arms-spread', span: 1.2, fraction: 0.5 }, 'test');
+  assert.equal(runCheck(still('t-pose'), relative).pass, true);
+  assert.equal(runCheck(still('standing'), relative).pass, false);
+  assert.equal(runCheck(still('t-pose'), metres).pass, false, 'the model body spans under 1.2 m even in a T-pose');
+});

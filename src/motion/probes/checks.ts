@@ -120,8 +120,19 @@ export const CheckSchema = z.discriminatedUnion('check', [
       margin: Metres.default(0),
     })
     .strict(),
-  /** The wrists are at least `span` apart in at least `fraction` of the frames (arms spread like wings). */
-  z.object({ check: z.literal('arms-spread'), span: Metres, fraction: Fraction }).strict(),
+  /**
+   * The wrists are at least `span` apart in at least `fraction` of the frames (arms spread like wings); with
+   * `of: 'arm-span'`, `span` is a share of the body's own wrist-to-wrist reach with straight arms (a T-pose is 1),
+   * so a small body is held to the same posture as a tall one.
+   */
+  z
+    .object({
+      check: z.literal('arms-spread'),
+      span: Metres,
+      of: z.enum(['metres', 'arm-span']).default('metres'),
+      fraction: Fraction,
+    })
+    .strict(),
   /** The wrists are at most `apart` from each other and `reach` in front of the pelvis in `fraction` of the frames (hands joined in front). */
   z.object({ check: z.literal('hands-together'), apart: Metres, reach: Metres, fraction: Fraction }).strict(),
   /** All (or any) of the listed joints are below `height` in at least `fraction` of the frames (knees on the floor). */
@@ -484,12 +495,21 @@ function armsSpread(j: Float32Array, c: Of<'arms-spread'>): CheckResult {
     const r = WRIST.right * 3;
     return Math.hypot(j[o + l] - j[o + r], j[o + l + 1] - j[o + r + 1], j[o + l + 2] - j[o + r + 2]);
   };
-  const v = fractionOf(T, (t) => span(t) >= c.span);
+  const need = c.of === 'arm-span' ? c.span * armSpan(j) : c.span;
+  const v = fractionOf(T, (t) => span(t) >= need);
   return {
     pass: v >= c.fraction,
     value: v,
-    detail: `wrists ≥ ${c.span} m apart in ${pct(v)} of frames (need ${pct(c.fraction)})`,
+    detail: `wrists ≥ ${f2(need)} m apart${c.of === 'arm-span' ? ` (${c.span} of the arm span)` : ''} in ${pct(v)} of frames (need ${pct(c.fraction)})`,
   };
+}
+
+/** Wrist-to-wrist reach with straight arms: forearms, upper arms and the shoulders' distance (bone lengths, frame 0). */
+function armSpan(j: Float32Array): number {
+  const d = (a: number, b: number) =>
+    Math.hypot(j[a * 3] - j[b * 3], j[a * 3 + 1] - j[b * 3 + 1], j[a * 3 + 2] - j[b * 3 + 2]);
+  const arm = (s: Side) => d(WRIST[s], JOINT[`${s}_elbow`]) + d(JOINT[`${s}_elbow`], SHOULDER[s]);
+  return arm('left') + arm('right') + d(SHOULDER.left, SHOULDER.right);
 }
 
 function handsTogether(j: Float32Array, c: Of<'hands-together'>): CheckResult {
