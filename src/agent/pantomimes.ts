@@ -684,8 +684,29 @@ const LIMBS: Pantomime[] = [
   },
 ];
 
+/**
+ * Turning on the spot: the data turns only while walking (about 200 clips each way), and the live model asked to
+ * "turn right" stands facing ahead (turned 3–10° in 3 seeds) while "walk and turn right" turns 65–89°.
+ */
+const TURNS: Pantomime[] = (['left', 'right'] as const).map((side) => ({
+  name: `turn ${side}`,
+  pattern: new RegExp(
+    `^(turn|turns|turning|rotate|rotates|pivot|pivots|face)( (to|towards))?( (the|your))? ${side}\\b`,
+  ),
+  summary: `no turning-on-the-spot data: a few steps turning to the ${side}`,
+  steps: [{ text: `walk and turn ${side}`, share: 1 }],
+}));
+
 /** Most specific first: everyday acts and sports before animals ("sit like a dog" is still a dog). */
-export const PANTOMIMES: readonly Pantomime[] = [...EVERYDAY, ...SPORTS, ...ANIMALS, ...FLOOR, ...LIMBS, ...EMOTIONS];
+export const PANTOMIMES: readonly Pantomime[] = [
+  ...EVERYDAY,
+  ...SPORTS,
+  ...ANIMALS,
+  ...FLOOR,
+  ...LIMBS,
+  ...TURNS,
+  ...EMOTIONS,
+];
 
 /** The pantomime for a planned action ("act like a dog angrily", "swim", "sit down"), if the lexicon has one. */
 export function findPantomime(action: string): Pantomime | undefined {

@@ -461,3 +461,11 @@ test('limb gestures with little or no data pin their peak pose on the asked side
   );
   assert.equal(findPantomime('kick like a horse')?.name, 'horse', 'an animal wins over the gesture');
 });
+
+test('turning on the spot is a few steps turning to that side (the data turns only while walking)', () => {
+  assert.equal(findPantomime('turn right')?.steps[0].text, 'walk and turn right');
+  assert.equal(findPantomime('turn to the left')?.steps[0].text, 'walk and turn left');
+  assert.equal(findPantomime('face right')?.name, 'turn right');
+  assert.equal(findPantomime('walk and turn left'), undefined, 'a walk that turns is the data’s own act');
+  assert.equal(findPantomime('turn around'), undefined);
+});
