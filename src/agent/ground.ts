@@ -135,7 +135,8 @@ export function expandSteps(seg: PlanSegment, allSteps: readonly PantomimeStep[]
   const totalShare = steps.reduce((s, x) => s + x.share, 0) || 1;
   const out = steps.map((step): PlanSegment => {
     const seconds = Math.max(LIMITS.minSegmentSeconds, round1((seg.seconds * step.share) / totalShare));
-    const out: PlanSegment = { action: step.text, seconds };
+    // the video says what was asked ("act like a dog"), the reply says what stands in for it
+    const out: PlanSegment = { action: step.text, seconds, caption: seg.caption ?? segmentText(seg) };
     if (seg.style && !styleFromWords(step.text)) out.style = seg.style;
     if (step.init) out.init = named(step.init);
     if (step.last) out.last = named(step.last);

@@ -18,6 +18,8 @@ export const PlanSegmentSchema = z.object({
   continueFrom: MotionRefSchema.optional(),
   /** Body-movement descriptions that come with the segment (an LLM's grounding rewrite); the cache is used otherwise. */
   descriptions: z.array(z.string().min(1)).max(8).optional(),
+  /** The user's words when the segment acts out something else (a pantomime step): the video's caption. */
+  caption: z.string().optional(),
 });
 export type PlanSegment = z.infer<typeof PlanSegmentSchema>;
 
@@ -155,6 +157,7 @@ export function compilePlan(input: Plan): { plan: Plan; request: MotionRequest; 
     segments: plan.segments.map((seg) => ({
       text: segmentText(seg),
       ...(seg.descriptions?.length ? { descriptions: seg.descriptions } : {}),
+      ...(seg.caption?.trim() ? { caption: seg.caption.trim().slice(0, LIMITS.maxTextLength) } : {}),
       seconds: seg.seconds,
       ...(controlOf(seg) ? { control: controlOf(seg) } : {}),
     })),

@@ -10,6 +10,8 @@ import { FPS, NUM_JOINTS } from './skeleton.js';
 
 export const MotionSegmentSchema = z.object({
   text: z.string(),
+  /** What the video calls the segment when it differs from the model's text: the user's words a pantomime acts out. */
+  caption: z.string().optional(),
   /** First frame of the segment (inclusive). */
   start: z.number().int().nonnegative(),
   /** Last frame of the segment (exclusive). */
@@ -169,6 +171,8 @@ export const RequestSegmentSchema = z.object({
   text: z.string().trim().min(1, 'the action text is empty').max(LIMITS.maxTextLength),
   /** Action-GPT descriptions of `text` (k = 4 in the paper); absent or empty = use the phrase itself. */
   descriptions: z.array(z.string().min(1)).max(8).optional(),
+  /** The caption the video shows for this segment instead of `text` ("act like a dog" for a crawl step). */
+  caption: z.string().trim().min(1).max(LIMITS.maxTextLength).optional(),
   seconds: z.number().min(LIMITS.minSegmentSeconds).max(LIMITS.maxSegmentSeconds),
   control: SegmentControlSchema.optional(),
 });

@@ -172,7 +172,7 @@ function toBase64(a: Float32Array): string {
 /** Caption index of each output frame, from the motion's segments. */
 function captionsFor(motion: Motion, frames: number, outFps: number): { captions: string[]; at: number[] } {
   const segments = motion.segments ?? [];
-  const captions = segments.map((s) => s.text.trim());
+  const captions = segments.map((s) => (s.caption ?? s.text).trim());
   const at: number[] = [];
   for (let i = 0; i < frames; i++) {
     const src = Math.floor((i / outFps) * motion.fps + 1e-6);

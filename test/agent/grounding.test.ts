@@ -106,6 +106,11 @@ test('"act like a dog" shows the figure on all fours for most of the clip, and t
     `on all fours for ${heldSeconds(r.request, 'on-all-fours')} of ${total(r.request)} s`,
   );
   assert.equal(r.request.segments[0].text, 'crawl forward low on the floor, on knees and forearms');
+  assert.deepEqual(
+    r.request.segments.map((s) => s.caption),
+    r.request.segments.map(() => 'act like a dog'),
+    'the video is captioned with what was asked, not the steps standing in for it',
+  );
   assert.ok((r.request.segments[0].control?.keys?.length ?? 0) >= 3, 'key poses pin the posture in between');
   assert.match(r.reply, /^No dog data: crawling on all fours[^.]*\. /);
   assert.doesNotMatch(r.reply, /\n/);

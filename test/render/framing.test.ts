@@ -189,6 +189,18 @@ test('captions follow the segments frame by frame', () => {
   assert.equal(job.cells[0].captionAt[59], 1);
 });
 
+test("a segment's caption (the user's words a pantomime acts out) is shown instead of the model's text", () => {
+  const m = {
+    ...still(40),
+    segments: [
+      { text: 'crawl forward low on the floor, on knees and forearms', caption: 'act like a dog', start: 0, end: 30 },
+      { text: 'crouch down', caption: 'act like a dog', start: 30, end: 40 },
+    ],
+  };
+  const job = buildSceneJob(m, opts({ fps: 20 }), 'webcodecs');
+  assert.deepEqual(job.captions, ['act like a dog', 'act like a dog']);
+});
+
 test('bitrate keeps 12 s under 8 MB at every offered size', () => {
   for (const size of [512, 768, 1024])
     assert.ok((bitrateFor(size) * 12) / 8 < 7.5e6, `${size}: ${bitrateFor(size)} b/s`);

@@ -497,7 +497,8 @@ class OnnxEngine implements Engine {
     let start = 0;
     for (const plan of plans) {
       const end = start + plan.newTokens * FRAMES_PER_TOKEN;
-      segments.push({ text: plan.segment.text, start, end });
+      const caption = plan.segment.caption;
+      segments.push({ text: plan.segment.text, ...(caption ? { caption } : {}), start, end });
       for (const c of plan.controls)
         pins.push({ frame: dropFrames + start + c.frame, joints: c.pose.joints, facing: c.facing });
       start = end;
