@@ -285,7 +285,7 @@ const EVERYDAY: Pantomime[] = [
   {
     name: 'sit on a chair',
     pattern:
-      /^(sit|sits|sitting|sat)( down)?( on| in)? (a |the )?(chair|seat|bench|stool|sofa|couch)\b|^sit down$|^sit$/,
+      /^(sit|sits|sitting|sat)( down)?( on| in)? (a |the )?(chair|seat|bench|stool|sofa|couch)\b|^sit down$|^sit$|^(take|have|grab) a seat\b|^be seated\b/,
     summary: 'no sitting data: lowering down, then holding a seated pose (pelvis at chair height)',
     steps: [
       { text: CROUCH, share: 0.45, ...into('sitting-chair') },
@@ -305,7 +305,8 @@ const EVERYDAY: Pantomime[] = [
   },
   {
     name: 'sleep',
-    pattern: /^(sleep|nap|snore|go to (sleep|bed)|fall asleep|rest)\b/,
+    pattern:
+      /^(sleep|nap|snore|go to (sleep|bed)|fall asleep|rest)\b|^(take|have|get) (a (quick |short )?nap|some (sleep|rest))\b/,
     // on the front: the data lies down prone, and a still hold on the back is beyond the live model (it flickers)
     summary: 'no sleeping data: lying down on the floor and staying there',
     steps: [
@@ -542,6 +543,15 @@ const FLOOR: Pantomime[] = [
     steps: [
       { text: CROUCH, share: 0.45, ...into('squatting') },
       { text: STILL, share: 0.55, ...held('squatting') },
+    ],
+  },
+  {
+    name: 'crouch',
+    pattern: /^(crouch|crouches|crouching|hunker|hunkers)( down)?\b/,
+    summary: 'little crouching data (two clips): lowering into a crouch, then held there (a pinned pose)',
+    steps: [
+      { text: CROUCH, share: 0.45, ...into('crouching') },
+      { text: STILL, share: 0.55, ...held('crouching') },
     ],
   },
 ];

@@ -474,3 +474,12 @@ test('turning on the spot is a few steps turning to that side (the data turns on
   assert.equal(findPantomime('walk and turn left'), undefined, 'a walk that turns is the data’s own act');
   assert.equal(findPantomime('turn around'), undefined);
 });
+
+test('other words for the same acts reach the same pantomime: a seat, a nap, a crouch', () => {
+  assert.equal(findPantomime('take a seat on a chair')?.name, 'sit on a chair');
+  assert.equal(findPantomime('have a seat')?.name, 'sit on a chair');
+  assert.equal(findPantomime('take a nap')?.name, 'sleep');
+  assert.equal(findPantomime('crouch down')?.name, 'crouch');
+  assert.equal(findPantomime('crouch down low')?.name, 'squat');
+  assert.equal(findPantomime('cower')?.name, 'scared', 'an emotion keeps its own pantomime');
+});
