@@ -415,6 +415,15 @@ test('configured from the environment with an OpenAI-compatible server, the plan
   }
 });
 
+/** The pantomime `asked` reaches is `name`, and one of its steps pins `pose`. */
+function pinsPose(asked: string, name: string, pose: string) {
+  const p = findPantomime(asked);
+  assert.equal(p?.name, name, asked);
+  const poses = p?.steps.flatMap((s) => [s.init, s.last, s.hold, ...(s.keys ?? []).map((k) => k[1])]) ?? [];
+  assert.ok(poses.includes(pose as never), `${asked}: pins ${pose}`);
+  return p!;
+}
+
 test('floor-level acts the data holds in a clip or two get their posture pinned, and the reply says so', () => {
   const cases: Array<[string, string, string]> = [
     ['lie down on the floor', 'lie down', 'lying-front'],
@@ -423,13 +432,7 @@ test('floor-level acts the data holds in a clip or two get their posture pinned,
     ['do a squat', 'squat', 'squatting'],
     ['get down low', 'squat', 'squatting'],
   ];
-  for (const [asked, name, pose] of cases) {
-    const p = findPantomime(asked);
-    assert.equal(p?.name, name, asked);
-    const poses = p?.steps.flatMap((s) => [s.init, s.last, s.hold, ...(s.keys ?? []).map((k) => k[1])]) ?? [];
-    assert.ok(poses.includes(pose as never), `${asked}: pins ${pose}`);
-    assert.match(p?.summary ?? '', /^little /);
-  }
+  for (const [asked, name, pose] of cases) assert.match(pinsPose(asked, name, pose).summary, /^little /);
   assert.equal(findPantomime('crawl like a dog')?.name, 'dog', 'an animal wins over the plain act');
 });
 
@@ -452,12 +455,7 @@ test('limb gestures with little or no data pin their peak pose on the asked side
     ['pick something up from the floor', 'pick up', 'reaching-down'],
     ['bend down and touch your toes', 'pick up', 'reaching-down'],
   ];
-  for (const [asked, name, pose] of cases) {
-    const p = findPantomime(asked);
-    assert.equal(p?.name, name, asked);
-    const poses = p?.steps.flatMap((s) => [s.init, s.last, s.hold, ...(s.keys ?? []).map((k) => k[1])]) ?? [];
-    assert.ok(poses.includes(pose as never), `${asked}: pins ${pose}`);
-  }
+  for (const [asked, name, pose] of cases) pinsPose(asked, name, pose);
   assert.equal(findPantomime('hop in place')?.name, 'jump in place');
   assert.match(
     findPantomime('hop in place')?.steps[0].text ?? '',

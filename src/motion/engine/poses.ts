@@ -305,15 +305,12 @@ const ANGLE_POSES: Record<NamedPose, AngleSpec> = {
     right_ankle: [[0, -20]],
   },
   'arms-raised': { left_shoulder: [[2, 80]], right_shoulder: [[2, -80]] },
+  // bent at the hips and knees, arms hanging: the data's pick-up frame replaces it wherever the motion pack is present
   'reaching-down': {
-    right_shoulder: [[2, 80]],
+    ...ARMS_DOWN,
+    ...mirrorPair({ left_hip: [[0, -60]], left_knee: [[0, 70]] }),
     spine1: [[0, 50]],
     spine2: [[0, 20]],
-    left_hip: [[0, -60]],
-    right_hip: [[0, -60]],
-    left_knee: [[0, 70]],
-    right_knee: [[0, 70]],
-    left_shoulder: [[2, -80]],
   },
   ...sided('kick', KICK_LEFT),
   ...sided('knee-up', KNEE_UP_LEFT),
