@@ -24,13 +24,14 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('jump up and down in place'), [{ kind: 'in-place' }]);
   assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
-  // nothing checkable: both sides, no side, "right now", a punch (it reaches forward, not up)
+  assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
+  // nothing checkable: both sides, no side, "right now", a punch on no side
   for (const phrase of [
     'wave both hands',
     'walk forward',
     'wave right now',
     'wave the left and the right hand',
-    'punch with the left fist',
+    'throw a punch',
   ])
     assert.deepEqual(parseIntents(phrase), [], phrase);
 });
@@ -79,6 +80,11 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.equal(agreement(leftHandUp, hand('left')), 1);
   assert.equal(agreement(leftHandUp, hand('right')), -1);
   assert.equal(intentAgreement(leftHandUp, []), 0, 'no intent, no preference');
+  const rightPunch = moved(40, () => [0, 0], (j, t) => {
+    j[t * POS + JOINT.right_wrist * 3 + 2] += 0.4;
+  });
+  assert.equal(agreement(rightPunch, { kind: 'limb', limb: 'fist', side: 'right' }), 1);
+  assert.equal(agreement(rightPunch, { kind: 'limb', limb: 'fist', side: 'left' }), -1);
 });
 
 test('best of N prefers the candidate that does what the words say, and tries the phrase where descriptions blur it', async () => {

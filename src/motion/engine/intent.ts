@@ -8,6 +8,7 @@
  * what was asked), measured with the acting probes' own geometry (probes/checks.ts).
  */
 import { facing, yawDegrees } from '../probes/checks.js';
+import { heightRange, maxReach } from '../limbs.js';
 import { JOINT, NUM_JOINTS } from '../skeleton.js';
 
 export type Side = 'left' | 'right';
@@ -17,7 +18,8 @@ export type Intent =
   | { kind: 'turn'; side: Side }
   | { kind: 'spin' }
   | { kind: 'in-place' }
-  | { kind: 'limb'; limb: 'hand' | 'leg'; side: Side };
+  /** hand: lifted higher than the other; fist: thrown further out (a punch); leg: swung higher (a kick, a knee lift). */
+  | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side };
 
 /** Scale of each agreement: the distance, angle or height difference that counts as clearly done. */
 const TRAVEL_METRES = 0.5;
@@ -54,8 +56,12 @@ export function parseIntents(text: string): Intent[] {
   else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
     out.push({ kind: 'travel', direction: side });
   if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
-  // lifting one hand or leg higher than the other: raises, waves, kicks, knee lifts (a punch reaches forward instead)
+  // one hand or leg doing more than the other: raises and waves lift it, punches throw it out, kicks swing it up
   if (side && !out.some((i) => i.kind === 'turn' || i.kind === 'travel')) {
+    if (/\b(punch(es|ing)?|jab(s|bing)?|hook|uppercut|strike[s]?|hit(s|ting)?)\b/.test(t)) {
+      out.push({ kind: 'limb', limb: 'fist', side });
+      return out;
+    }
     const lifts =
       /\b(raise[sd]?|raising|lift(s|ed|ing)?|wave[sd]?|waving|put(s|ting)?|hold(s|ing)?|kick(s|ed|ing)?)\b/.test(t);
     if (lifts && /\b(hand|arm|wrist|palm)\b/.test(t)) out.push({ kind: 'limb', limb: 'hand', side });
@@ -84,7 +90,15 @@ function travel(joints: Float32Array, T: number): [number, number] {
 
 const LIMB_JOINT = {
   hand: { left: JOINT.left_wrist, right: JOINT.right_wrist },
+  fist: { left: JOINT.left_wrist, right: JOINT.right_wrist },
   leg: { left: JOINT.left_ankle, right: JOINT.right_ankle },
+} as const;
+
+/** How much a limb does, as `charades eval` judges sides (limbs.ts): wrist height, wrist reach, ankle swing. */
+const LIMB_MEASURE = {
+  hand: (j: Float32Array, T: number, k: number) => maxHeight(j, T, k),
+  fist: (j: Float32Array, T: number, k: number) => maxReach(j, T, k),
+  leg: (j: Float32Array, T: number, k: number) => heightRange(j, T, k),
 } as const;
 
 /** How far a motion (T×22×3 joints, its own first frame as the reference) does what one intent asks, in [−1, 1]. */
@@ -123,10 +137,11 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       return clamp(1 - far / IN_PLACE_METRES);
     }
     case 'limb': {
-      const asked = LIMB_JOINT[intent.limb][intent.side];
       const otherSide = intent.side === 'left' ? 'right' : 'left';
-      const other = LIMB_JOINT[intent.limb][otherSide];
-      return clamp((maxHeight(joints, T, asked) - maxHeight(joints, T, other)) / LIMB_METRES);
+      const measure = LIMB_MEASURE[intent.limb];
+      const asked = measure(joints, T, LIMB_JOINT[intent.limb][intent.side]);
+      const other = measure(joints, T, LIMB_JOINT[intent.limb][otherSide]);
+      return clamp((asked - other) / LIMB_METRES);
     }
   }
 }
