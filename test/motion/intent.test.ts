@@ -25,6 +25,14 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
+  for (const low of [
+    'lie down on the floor',
+    'a person crawls forward low on the floor',
+    'crouch down',
+    'sit on the floor',
+  ])
+    assert.deepEqual(parseIntents(low), [{ kind: 'low' }], low);
+  assert.deepEqual(parseIntents('sit down'), [], 'a chair is not the floor');
   // nothing checkable: both sides, no side, "right now", a punch on no side
   for (const phrase of [
     'wave both hands',
@@ -80,9 +88,19 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.equal(agreement(leftHandUp, hand('left')), 1);
   assert.equal(agreement(leftHandUp, hand('right')), -1);
   assert.equal(intentAgreement(leftHandUp, []), 0, 'no intent, no preference');
-  const rightPunch = moved(40, () => [0, 0], (j, t) => {
-    j[t * POS + JOINT.right_wrist * 3 + 2] += 0.4;
-  });
+  assert.equal(agreement(still, { kind: 'low' }), -1, 'standing is not at floor level');
+  const lie = namedPose('lying', { dataDir: null }).joints;
+  const lying = new Float32Array(lie.length * 2);
+  lying.set(lie);
+  lying.set(lie, lie.length);
+  assert.equal(agreement(lying, { kind: 'low' }), 1);
+  const rightPunch = moved(
+    40,
+    () => [0, 0],
+    (j, t) => {
+      j[t * POS + JOINT.right_wrist * 3 + 2] += 0.4;
+    },
+  );
   assert.equal(agreement(rightPunch, { kind: 'limb', limb: 'fist', side: 'right' }), 1);
   assert.equal(agreement(rightPunch, { kind: 'limb', limb: 'fist', side: 'left' }), -1);
 });

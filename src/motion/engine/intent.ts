@@ -1,6 +1,6 @@
 /**
  * What a segment's words ask of the body that can be checked on the joints: travel backwards or sideways, turn to
- * one side, spin, stay in place, use the left or the right hand or leg. The sentence encoder blurs exactly these
+ * one side, spin, stay in place, get down to the floor, use the left or the right hand or leg. The sentence encoder blurs exactly these
  * words ("walk backwards" sits next to "walk", "left hand" next to "right hand"), so best-of-N also asks each
  * candidate whether it does what the words say and prefers one that does (rerank.ts).
  *
@@ -18,6 +18,8 @@ export type Intent =
   | { kind: 'turn'; side: Side }
   | { kind: 'spin' }
   | { kind: 'in-place' }
+  /** Down at floor level somewhere in the segment: lying, crawling, crouching, squatting, kneeling. */
+  | { kind: 'low' }
   /** hand: lifted higher than the other; fist: thrown further out (a punch); leg: swung higher (a kick, a knee lift). */
   | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side };
 
@@ -27,6 +29,9 @@ const TURN_DEGREES = 60;
 const SPIN_DEGREES = 180;
 const IN_PLACE_METRES = 1;
 const LIMB_METRES = 0.2;
+/** Pelvis above the lowest joint: about 0.85 m standing, 0.6 m is floor level's upper bound (fidelity.ts), 0.35 m a squat. */
+const STANDING_PELVIS_M = 0.85;
+const FLOOR_SPAN_M = 0.25;
 
 const one = (re: RegExp, text: string): Side | undefined => {
   const m = text.match(re);
@@ -56,6 +61,7 @@ export function parseIntents(text: string): Intent[] {
   else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
     out.push({ kind: 'travel', direction: side });
   if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
+  if (FLOOR_WORDS.test(t)) out.push({ kind: 'low' });
   // one hand or leg doing more than the other: raises and waves lift it, punches throw it out, kicks swing it up
   if (side && !out.some((i) => i.kind === 'turn' || i.kind === 'travel')) {
     if (/\b(punch(es|ing)?|jab(s|bing)?|hook|uppercut|strike[s]?|hit(s|ting)?)\b/.test(t)) {
@@ -69,6 +75,10 @@ export function parseIntents(text: string): Intent[] {
   }
   return out;
 }
+
+/** Words of acts done at floor level; "sit down" alone is a chair, "get up from the floor" ends standing. */
+const FLOOR_WORDS =
+  /\b(lie|lies|lying|lay|lays|laying|crawl(s|ing)?|crouch(es|ing)?|squat(s|ting)?|kneel(s|ing)?|knelt|on (all fours|(your|his|her|their) (hands and )?knees)|(sit(s|ting)?|sat) (down )?on the (floor|ground)|get(s)? down( low)?|go(es)? down low)\b/;
 
 const POS = NUM_JOINTS * 3;
 const clamp = (x: number) => Math.max(-1, Math.min(1, x));
@@ -135,6 +145,15 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       for (let t = 1; t < T; t++)
         far = Math.max(far, Math.hypot(joints[t * POS + p] - joints[p], joints[t * POS + p + 2] - joints[p + 2]));
       return clamp(1 - far / IN_PLACE_METRES);
+    }
+    case 'low': {
+      let lowest = Infinity;
+      for (let t = 0; t < T; t++) {
+        let floor = Infinity;
+        for (let k = 0; k < NUM_JOINTS; k++) floor = Math.min(floor, joints[t * POS + k * 3 + 1]);
+        lowest = Math.min(lowest, joints[t * POS + JOINT.pelvis * 3 + 1] - floor);
+      }
+      return clamp((STANDING_PELVIS_M - lowest) / FLOOR_SPAN_M - 1);
     }
     case 'limb': {
       const otherSide = intent.side === 'left' ? 'right' : 'left';
