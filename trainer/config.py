@@ -38,6 +38,7 @@ class TrainConfig:
     packs: str = ""  # comma-separated data packs to train on (empty = every pack in the cache); see data.filter_packs
     balance: float = 0.0  # share of each batch drawn with equal mass per (pack, action label); see data.balanced_weights
     paraphrases: bool = False  # train on the paraphrase sets of the embedding table as well as the clips' own texts
+    paraphrase_prob: float = 0.3  # with paraphrases: share of text-conditioned examples called by a paraphrase
     side_signal: bool = False  # condition on the side (left / right) parsed from the text, next to its embedding
 
 

@@ -286,7 +286,7 @@ def conditioning_pool(clip_text: str, table: EmbeddingTable) -> list:
 SIDE_NONE = 0
 # Share of training examples conditioned on a paraphrase instead of the clip's own text. At 0.5 a full run lost the
 # Action-GPT-description conditioning (aggregate R-precision with k = 4: 0.68 against 0.85); 0.3 keeps most of it.
-PARAPHRASE_PROB = 0.3
+PARAPHRASE_PROB = 0.3  # the default of train.paraphrase_prob
 
 
 def sample_text_embedding(clip: Clip, table: EmbeddingTable, rng: np.random.Generator, texts=None) -> np.ndarray:
@@ -296,13 +296,13 @@ def sample_text_embedding(clip: Clip, table: EmbeddingTable, rng: np.random.Gene
 
 
 def sample_text_condition(clip: Clip, table: EmbeddingTable, rng: np.random.Generator, texts=None,
-                          paraphrases: bool = False, mirrored: bool = False) -> tuple:
+                          paraphrases: bool = False, mirrored: bool = False, prob: float = PARAPHRASE_PROB) -> tuple:
     """(embedding, side) for one training example. With `paraphrases`, half the time the clip is called by one of
     its paraphrase set's phrasings ("put your hands up" for a raise-both-hands clip) instead of its own sentence;
     the side comes from the words actually used, as the engine parses it from the user's phrase."""
     texts = texts if texts is not None else clip.texts
     sets = table.sets_for(clip, mirrored) if paraphrases else []
-    if sets and rng.random() < PARAPHRASE_PROB:
+    if sets and rng.random() < prob:
         trained = sets[rng.integers(len(sets))][0]
         row = trained[rng.integers(len(trained))]
         return table.vectors[row], table.side(row)

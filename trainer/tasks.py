@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import EmbeddingTable, FeatureCache, balanced_weights, mirror_label, mirror_text, sample_text_condition
+from .data import (PARAPHRASE_PROB, EmbeddingTable, FeatureCache, balanced_weights, mirror_label, mirror_text,
+                   sample_text_condition)
 from .gpt import TASKS, GPTConfig
 
 MAX_KEYS = 12
@@ -103,7 +104,7 @@ def source_weights(sources: list, balance: float) -> np.ndarray:
 
 def build_batch(sources: list, batch: int, cfg: GPTConfig, cache: FeatureCache, table: EmbeddingTable, encode_static,
                 rng: np.random.Generator, forced_task: str = None, control: ControlTraining = None,
-                weights: np.ndarray = None, paraphrases: bool = False) -> dict:
+                weights: np.ndarray = None, paraphrases: bool = False, paraphrase_prob: float = PARAPHRASE_PROB) -> dict:
     """Samples `batch` examples and pads them into tensors. encode_static: [M,4,dim] normalised -> [M,K] codes.
     weights: sampling probabilities over sources (None = uniform); paraphrases: also call clips by their paraphrases."""
     control = control or ControlTraining()
@@ -124,7 +125,7 @@ def build_batch(sources: list, batch: int, cfg: GPTConfig, cache: FeatureCache, 
             emb, side = table.vectors[src.label_row], table.side(src.label_row)
         else:
             emb, side = sample_text_condition(src.clip, table, rng, texts=src.texts, paraphrases=paraphrases,
-                                              mirrored=src.mirrored)
+                                              mirrored=src.mirrored, prob=paraphrase_prob)
         past = int(rng.integers(1, min(MAX_PAST, n - 1) + 1)) if task == "continue" else 0
         examples.append((src, start, n, task, ctrl, emb, past, side))
     pose_codes = encode_static(static_pose_window(np.asarray(pose_frames), cache)) if pose_frames else None

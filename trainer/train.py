@@ -234,7 +234,8 @@ def gpt_eval_loss(model: MotionGPT, sources, cfg: Config, cache, table, encode, 
     model.eval()
     rng = np.random.default_rng(1234)
     losses = [float(gpt_loss(model, build_batch(sources, cfg.train.gpt_batch, cfg.gpt, cache, table, encode, rng,
-                                                control=control_training(cfg), paraphrases=cfg.train.paraphrases),
+                                                control=control_training(cfg), paraphrases=cfg.train.paraphrases,
+                                                paraphrase_prob=cfg.train.paraphrase_prob),
                              weighted=False))
               for _ in range(batches)]
     model.train()
@@ -276,7 +277,7 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
         for g in opt.param_groups:
             g["lr"] = lr_at(stage.step, t.gpt_steps, t.gpt_lr, t.warmup, stage.elapsed, t.gpt_time_budget_s)
         batch = build_batch(sources, t.gpt_batch, cfg.gpt, cache, table, encode, rng, control=control_training(cfg),
-                            weights=weights, paraphrases=t.paraphrases)
+                            weights=weights, paraphrases=t.paraphrases, paraphrase_prob=t.paraphrase_prob)
         loss = gpt_loss(model, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
