@@ -16,6 +16,14 @@ const POS = NUM_JOINTS * 3;
 
 test('the checkable intents of a phrase: travel, turns, spins, staying in place and the asked hand or leg', () => {
   assert.deepEqual(parseIntents('walk backwards'), [{ kind: 'travel', direction: 'backward' }]);
+  assert.deepEqual(parseIntents('back up'), [{ kind: 'travel', direction: 'backward' }]);
+  assert.deepEqual(parseIntents('jump forward'), [{ kind: 'travel', direction: 'forward' }]);
+  assert.deepEqual(parseIntents('a person crawls forward low on the floor, on knees and forearms.'), [
+    { kind: 'travel', direction: 'forward' },
+    { kind: 'low' },
+  ]);
+  assert.deepEqual(parseIntents('lean backwards'), [], 'leaning goes nowhere');
+  assert.deepEqual(parseIntents('bow forward'), []);
   assert.deepEqual(parseIntents('walk sideways to the left'), [{ kind: 'travel', direction: 'left' }]);
   assert.deepEqual(parseIntents('sidestep to the right'), [{ kind: 'travel', direction: 'right' }]);
   assert.deepEqual(parseIntents('walk and turn to the left'), [{ kind: 'turn', side: 'left' }]);
@@ -27,7 +35,7 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
   for (const low of [
     'lie down on the floor',
-    'a person crawls forward low on the floor',
+    'a person crawls low on the floor',
     'crouch down',
     'sit on the floor',
   ])
@@ -36,7 +44,7 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   // nothing checkable: both sides, no side, "right now", a punch on no side
   for (const phrase of [
     'wave both hands',
-    'walk forward',
+    'walk',
     'wave right now',
     'wave the left and the right hand',
     'throw a punch',

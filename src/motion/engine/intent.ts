@@ -56,8 +56,11 @@ export function parseIntents(text: string): Intent[] {
     const turnSide = one(/\bturn(?:s|ing)?(?: (?:to )?(?:the|your|his|her|their))? (left|right)\b/, t);
     if (turnSide) out.push({ kind: 'turn', side: turnSide });
   }
-  if (/\b(backwards?|back up|backs up|backing up|in reverse|moonwalk(s|ing)?)\b/.test(t))
+  const moves = LOCOMOTION.test(t);
+  if (/\b(back up|backs up|backing up|moonwalk(s|ing)?)\b/.test(t) || (moves && /\b(backwards?|in reverse)\b/.test(t)))
     out.push({ kind: 'travel', direction: 'backward' });
+  else if (moves && /\b(forwards?|ahead)\b/.test(t) && !/\bin place\b/.test(t))
+    out.push({ kind: 'travel', direction: 'forward' });
   else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
     out.push({ kind: 'travel', direction: side });
   if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
@@ -75,6 +78,10 @@ export function parseIntents(text: string): Intent[] {
   }
   return out;
 }
+
+/** Verbs that travel: "lean backwards" or "bow forward" is no request to go anywhere. */
+const LOCOMOTION =
+  /\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|crawl|crawls|crawling|creep|creeps|jump|jumps|jumping|hop|hops|hopping|leap|leaps|skip|skips|skipping|march|marches|step|steps|move|moves|go|goes|dash|dashes|sprint|sprints|stride|strides|shuffle|shuffles|stomp|stomps|sneak|sneaks|limp|limps)\b/;
 
 /** Words of acts done at floor level; "sit down" alone is a chair, "get up from the floor" ends standing. */
 const FLOOR_WORDS =
