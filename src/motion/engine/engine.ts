@@ -23,7 +23,7 @@ import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
 import { defaultDataDir, defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
 import { NUM_JOINTS } from '../skeleton.js';
-import { aggregateEmbedding } from '../text/aggregate.js';
+import { aggregateEmbedding, meanVector } from '../text/aggregate.js';
 import type { SentenceEncoder } from '../text/encoder.js';
 import { textSide } from '../text/side.js';
 import { sharedSentenceEncoder } from '../text/config.js';
@@ -321,24 +321,23 @@ class OnnxEngine implements Engine {
     return { motion, codes, startFrame };
   }
 
-  private async embed(segment: RequestSegment): Promise<Float32Array> {
-    return aggregateEmbedding(segment.text, segment.descriptions, this.encoder);
-  }
-
   /**
-   * The phrase's own embedding where best-of-N should also try it: the segment's words carry a checkable intent
-   * (backwards, a side, a turn) and its descriptions replace them. Action-GPT's descriptions of "walk backwards"
-   * talk about steps and feet and average out to a walk: with them every candidate of the live model walked
-   * forward (3 seeds × 4), with the phrase alone 8 of 12 walked backwards.
+   * The segment's conditioning (aggregateEmbedding), and the phrase's own embedding where best of N should also try
+   * it: the words carry a checkable intent (backwards, a side, a turn) and descriptions replace them. Action-GPT's
+   * descriptions of "walk backwards" talk about steps and feet and average out to a walk: with them every candidate
+   * of the live model walked forward (3 seeds × 4), with the phrase alone 8 of 12 walked backwards. Both come from one
+   * encoder call.
    */
-  private async phraseEmbeddingFor(
+  private async embed(
     segment: RequestSegment,
     intents: readonly Intent[],
     bestOf: number,
-  ): Promise<Float32Array | null> {
-    if (bestOf < 2 || intents.length === 0 || !segment.descriptions?.some((d) => d.trim())) return null;
-    const [v] = await this.encoder.embed([segment.text]);
-    return v;
+  ): Promise<{ conditioning: Float32Array; phrase: Float32Array | null }> {
+    const descriptions = (segment.descriptions ?? []).filter((d) => d.trim().length > 0);
+    if (bestOf < 2 || intents.length === 0 || descriptions.length === 0)
+      return { conditioning: await aggregateEmbedding(segment.text, segment.descriptions, this.encoder), phrase: null };
+    const vectors = await this.encoder.embed([...descriptions, segment.text]);
+    return { conditioning: meanVector(vectors.slice(0, -1)), phrase: vectors[vectors.length - 1] };
   }
 
   private async run(req: MotionRequest, gen: GenerateOptions): Promise<GenerateResult> {
@@ -370,14 +369,15 @@ class OnnxEngine implements Engine {
     const samples = req.samples;
     const bestOf = this.candidatesPerSample(gen);
     const intents = plans.map((p) => parseIntents(p.segment.text));
-    const [embeddings, phraseEmbeddings, poseCodes, given] = await Promise.all([
-      Promise.all(req.segments.map((s) => this.embed(s))),
-      Promise.all(req.segments.map((s, i) => this.phraseEmbeddingFor(s, intents[i], bestOf))),
+    const [conditioning, poseCodes, given] = await Promise.all([
+      Promise.all(req.segments.map((s, i) => this.embed(s, intents[i], bestOf))),
       this.encodePoses(plans),
       req.segments[0].control?.continueFrom
         ? this.encodePast(req.segments[0].control.continueFrom)
         : Promise.resolve(null),
     ]);
+    const embeddings = conditioning.map((c) => c.conditioning);
+    const phraseEmbeddings = conditioning.map((c) => c.phrase);
 
     const rows = samples * bestOf;
     // Candidate-major rows (rerank.ts): rows 0 … samples−1 are exactly the batch without re-ranking.
