@@ -33,12 +33,7 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
-  for (const low of [
-    'lie down on the floor',
-    'a person crawls low on the floor',
-    'crouch down',
-    'sit on the floor',
-  ])
+  for (const low of ['lie down on the floor', 'a person crawls low on the floor', 'crouch down', 'sit on the floor'])
     assert.deepEqual(parseIntents(low), [{ kind: 'low' }], low);
   assert.deepEqual(parseIntents('sit down'), [], 'a chair is not the floor');
   // nothing checkable: both sides, no side, "right now", a punch on no side
