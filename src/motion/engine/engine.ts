@@ -523,7 +523,6 @@ class OnnxEngine implements Engine {
   }
 }
 
-/** Loads a model version (verified) and the text encoder it needs; see EngineOptions for the defaults. */
 /**
  * Per batch row (candidate-major), the conditioning of its candidate: even candidates keep the descriptions, odd
  * ones the phrase itself, so candidate 0 — the N = 1 result — is unchanged and the ranking chooses between them.
@@ -537,6 +536,7 @@ function mixedConditioning(
   return Array.from({ length: rows }, (_, r) => (Math.floor(r / samples) % 2 === 1 ? phrase : descriptions));
 }
 
+/** Loads a model version (verified) and the text encoder it needs; see EngineOptions for the defaults. */
 export async function createEngine(opts: EngineOptions = {}): Promise<Engine> {
   const dir = resolveModelDir(opts);
   const encoder = opts.encoder ?? (await sharedSentenceEncoder());

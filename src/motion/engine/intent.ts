@@ -10,6 +10,7 @@
 import { facing, yawDegrees } from '../probes/checks.js';
 import { heightRange, maxReach } from '../limbs.js';
 import { JOINT, NUM_JOINTS } from '../skeleton.js';
+import { SIDES, textSide } from '../text/side.js';
 
 export type Side = 'left' | 'right';
 
@@ -38,11 +39,10 @@ const one = (re: RegExp, text: string): Side | undefined => {
   return m ? (m[1] as Side) : undefined;
 };
 
-/** The one side the words name ("left" or "right"), or undefined for none or both. */
+/** The one side the words name ("left" or "right"), or undefined for none or both (text/side.ts). */
 function onlySide(text: string): Side | undefined {
-  const left = /\bleft\b/.test(text);
-  const right = /\bright\b/.test(text) && !/\bright (now|away|here|there|after|before|back)\b/.test(text);
-  return left === right ? undefined : left ? 'left' : 'right';
+  const id = textSide(text);
+  return id === SIDES.left ? 'left' : id === SIDES.right ? 'right' : undefined;
 }
 
 /** The checkable intents of one segment's text (lower-cased words; style words are harmless). */

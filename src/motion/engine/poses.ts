@@ -170,7 +170,7 @@ export function conformPoseToModelBody(
 
 // ---------------------------------------------------------------- named poses by joint angles
 
-export type AngleSpec = Partial<Record<keyof typeof JOINT, [axis: 0 | 1 | 2, deg: number][]>>;
+type AngleSpec = Partial<Record<keyof typeof JOINT, [axis: 0 | 1 | 2, deg: number][]>>;
 
 const ARMS_DOWN: AngleSpec = { left_shoulder: [[2, -80]], right_shoulder: [[2, 80]] };
 
@@ -346,11 +346,6 @@ function rotationsFromAngles(spec: AngleSpec): Float32Array {
     rot.set(q, JOINT[name] * 4);
   }
   return rot;
-}
-
-/** Joint positions of a joint-angle spec on the model's rest body, standing on the floor. */
-export function jointsFromAngles(spec: AngleSpec, what: string): Float32Array<ArrayBuffer> {
-  return poseFromRotations(rotationsFromAngles(spec), what);
 }
 
 export function namedPoseFromAngles(name: NamedPose): Pose {

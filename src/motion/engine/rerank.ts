@@ -99,8 +99,12 @@ export interface Sanity {
 /** Physical sanity of decoded features (frames × 71), on the joints they recover. */
 export function physicalSanity(features: Float32Array): Sanity {
   const T = features.length / FEATURE_DIM;
+  return T < 2 ? { skate: 0, penalty: 0 } : sanityOfJoints(recoverJoints(features, T), T);
+}
+
+/** Physical sanity of recovered joints (T×22×3), which it lifts onto the floor in place as the engine will. */
+function sanityOfJoints(joints: Float32Array, T: number): Sanity {
   if (T < 2) return { skate: 0, penalty: 0 };
-  const joints = recoverJoints(features, T);
   const dy = FOOT_JOINT_CLEARANCE - lowestFootHeight(joints, T);
   for (let i = 1; i < joints.length; i += 3) joints[i] += dy;
   const skate = footSkateRatio(joints, T, 20);
@@ -181,23 +185,25 @@ async function scoreRows(
   return features.map((f, row) => {
     const cos = windows.map((_, i) => cosine(motion[row * windows.length + i], text[i]));
     const similarity = cos.reduce((a, b) => a + b, 0) / cos.length;
-    const sanity = physicalSanity(f);
-    const intent = windowsIntent(f, windows, intents);
+    // one recovery per candidate serves both: the intents are measured relative to each segment's first frame
+    const T = f.length / FEATURE_DIM;
+    const joints = recoverJoints(f, T);
+    const sanity = sanityOfJoints(joints, T);
+    const intent = windowsIntent(joints, windows, intents);
     return { similarity, sanity, intent, total: similarity - sanity.penalty + INTENT_WEIGHT * intent };
   });
 }
 
-/** Mean agreement of a candidate's segments with their words' intents, each segment on its own joints. */
+/** Mean agreement of a candidate's segments with their words' intents, each on its own frames of the joints. */
 function windowsIntent(
-  features: Float32Array,
+  joints: Float32Array,
   windows: readonly SegmentWindow[],
   intents: readonly (readonly Intent[])[],
 ): number {
   const scored = windows.flatMap((w, i) => {
     const asked = intents[i] ?? [];
     if (!asked.length) return [];
-    const T = w.end - w.start;
-    return [intentAgreement(recoverJoints(features.subarray(w.start * FEATURE_DIM, w.end * FEATURE_DIM), T), asked)];
+    return [intentAgreement(joints.subarray(w.start * POSITIONS, w.end * POSITIONS), asked)];
   });
   return scored.length ? scored.reduce((a, b) => a + b, 0) / scored.length : 0;
 }
