@@ -573,24 +573,36 @@ const twice = (pose: NamedPose): Pick<PantomimeStep, 'keys'> => ({
 });
 
 /**
+ * The left and the right pantomime of a one-sided gesture ("left kick", "right kick"): the side named in the words
+ * picks one; words that name no side go to the right one, the data's usual side, or to neither.
+ */
+function eachSide(
+  gesture: string,
+  words: RegExp,
+  sideless: 'sideless is right' | 'sideless is neither',
+  bySide: (side: 'left' | 'right') => Pick<Pantomime, 'summary' | 'steps'>,
+): Pantomime[] {
+  return [
+    { name: `left ${gesture}`, pattern: allOf(words, LEFT), ...bySide('left') },
+    {
+      name: `right ${gesture}`,
+      pattern: sideless === 'sideless is right' ? words : allOf(words, RIGHT),
+      ...bySide('right'),
+    },
+  ];
+}
+
+/**
  * Limb gestures the data holds in one or two clips (one right kick, two punches) or in none (knee raises, claps,
  * boxing, arms held out): the gesture's peak is pinned as a key pose on the asked side, so the leg or fist gets there
  * whatever the text alone would give (the live model lifted no ankle above 0.6 m for "kick with your left leg").
  * A side-less kick is the data's right kick; a side-less punch alternates.
  */
 const LIMBS: Pantomime[] = [
-  {
-    name: 'left kick',
-    pattern: allOf(KICK, LEFT),
-    summary: 'little kicking data (one clip): kicks with the left leg swung up to hip height (pinned poses)',
-    steps: [{ text: 'kick', share: 1, ...twice('kick-left') }],
-  },
-  {
-    name: 'right kick',
-    pattern: KICK,
-    summary: 'little kicking data (one clip): kicks with the right leg swung up to hip height (pinned poses)',
-    steps: [{ text: 'kick', share: 1, ...twice('kick-right') }],
-  },
+  ...eachSide('kick', KICK, 'sideless is right', (side) => ({
+    summary: `little kicking data (one clip): kicks with the ${side} leg swung up to hip height (pinned poses)`,
+    steps: [{ text: 'kick', share: 1, ...twice(`kick-${side}`) }],
+  })),
   {
     name: 'high knees',
     pattern: /\bhigh knees\b|\bmarch(es|ing)? (in place|on the spot)\b|\bknee raises\b/,
@@ -608,18 +620,10 @@ const LIMBS: Pantomime[] = [
       },
     ],
   },
-  {
-    name: 'left knee',
-    pattern: allOf(KNEE, LEFT),
-    summary: 'no knee-raise data: the left knee lifted above the hip, twice (pinned poses)',
-    steps: [{ text: STILL, share: 1, ...twice('knee-up-left') }],
-  },
-  {
-    name: 'right knee',
-    pattern: KNEE,
-    summary: 'no knee-raise data: the right knee lifted above the hip, twice (pinned poses)',
-    steps: [{ text: STILL, share: 1, ...twice('knee-up-right') }],
-  },
+  ...eachSide('knee', KNEE, 'sideless is right', (side) => ({
+    summary: `no knee-raise data: the ${side} knee lifted above the hip, twice (pinned poses)`,
+    steps: [{ text: STILL, share: 1, ...twice(`knee-up-${side}`) }],
+  })),
   {
     name: 'boxing',
     pattern: /\bbox(es|ing|er)?\b|\bspar(s|ring)?\b|\bshadow ?box|\bfight(s|ing)?\b|\bpunches\b/,
@@ -640,18 +644,11 @@ const LIMBS: Pantomime[] = [
       },
     ],
   },
-  {
-    name: 'left punch',
-    pattern: allOf(PUNCH, LEFT),
-    summary: 'little punching data (two clips): the left fist thrown straight out from a guard, twice (pinned poses)',
-    steps: [{ text: 'throw a punch', share: 1, init: 'guard', ...twice('punch-left'), last: 'guard' }],
-  },
-  {
-    name: 'right punch',
-    pattern: allOf(PUNCH, RIGHT),
-    summary: 'little punching data (two clips): the right fist thrown straight out from a guard, twice (pinned poses)',
-    steps: [{ text: 'throw a punch', share: 1, init: 'guard', ...twice('punch-right'), last: 'guard' }],
-  },
+  // a side-less punch alternates (below)
+  ...eachSide('punch', PUNCH, 'sideless is neither', (side) => ({
+    summary: `little punching data (two clips): the ${side} fist thrown straight out from a guard, twice (pinned poses)`,
+    steps: [{ text: 'throw a punch', share: 1, init: 'guard', ...twice(`punch-${side}`), last: 'guard' }],
+  })),
   {
     name: 'punch',
     pattern: PUNCH,
