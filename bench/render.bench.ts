@@ -310,6 +310,23 @@ async function matplotlibBaseline(motion: Motion, n: number): Promise<Baseline> 
   }
 }
 
+/** A table row of one measured render: speed, size and where its time went. */
+function timedRow(name: string, m: Measured): Row {
+  const t = m.last.stats.timings;
+  return {
+    case: name,
+    frames: m.last.stats.frames,
+    p50_ms: m.wall.p50,
+    cpu_ms: m.cpuMs,
+    fps: (m.last.stats.frames / m.wall.p50) * 1000,
+    kB: m.last.stats.bytes / 1024,
+    raster: t.rasterMs,
+    capture: t.captureMs,
+    transfer: t.transferMs,
+    encode: t.encodeMs,
+  };
+}
+
 const load0 = loadavg()[0];
 const rows: Row[] = [];
 const transports: Record<string, unknown> = {};
@@ -328,18 +345,7 @@ for (const transport of (quick ? ['webcodecs', 'jpeg'] : ['webcodecs', 'jpeg', '
     transferMs: t.transferMs,
     encodeMs: t.encodeMs,
   };
-  rows.push({
-    case: `transport ${transport}`,
-    frames: m.last.stats.frames,
-    p50_ms: m.wall.p50,
-    cpu_ms: m.cpuMs,
-    fps: (m.last.stats.frames / m.wall.p50) * 1000,
-    kB: m.last.stats.bytes / 1024,
-    raster: t.rasterMs,
-    capture: t.captureMs,
-    transfer: t.transferMs,
-    encode: t.encodeMs,
-  });
+  rows.push(timedRow(`transport ${transport}`, m));
 }
 
 const cases: Record<string, unknown> = {};
@@ -364,18 +370,7 @@ for (const seconds of quick ? [4] : [4, 8, 12]) {
       timings: t,
       transport: m.last.stats.transport,
     };
-    rows.push({
-      case: name,
-      frames: m.last.stats.frames,
-      p50_ms: m.wall.p50,
-      cpu_ms: m.cpuMs,
-      fps: (m.last.stats.frames / m.wall.p50) * 1000,
-      kB: m.last.stats.bytes / 1024,
-      raster: t.rasterMs,
-      capture: t.captureMs,
-      transfer: t.transferMs,
-      encode: t.encodeMs,
-    });
+    rows.push(timedRow(name, m));
   }
 }
 const withPreview = await measure(clip4, { preview: 'webp', thumbnail: true }, 1);
