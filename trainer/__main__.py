@@ -6,6 +6,7 @@
   evaluator  train the contrastive evaluator encoders (trainer/train_evaluator.py)
   evaluate   evaluate the trained model (trainer/evaluate.py)
   export     write ONNX files + manifest.json to models/<version>/
+  import     rebuild a published model's checkpoints (vq.pt, gpt.pt) in --out from its ONNX files (--model)
   all        vq → tokenize → gpt → evaluator → evaluate → export
 
 Progress is printed as JSON lines on stdout; every stage checkpoints into --out and `--resume` continues it.
@@ -18,7 +19,7 @@ import sys
 
 from .data import DEFAULT_CACHE, DEFAULT_EMBEDDINGS, REPO_ROOT, ZEROSHOT_FILE, DataError
 
-COMMANDS = ["vq", "tokenize", "gpt", "evaluator", "evaluate", "export", "all"]
+COMMANDS = ["vq", "tokenize", "gpt", "evaluator", "evaluate", "export", "import", "all"]
 
 
 def parse_args(argv):
@@ -32,6 +33,7 @@ def parse_args(argv):
     p.add_argument("--out", default=None, help="run folder for checkpoints (default trainer/runs/<config>)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
     p.add_argument("--models", default=os.path.join(REPO_ROOT, "models"), help="model registry for export")
+    p.add_argument("--model", default=None, help="import: a published model folder (models/<version>)")
     p.add_argument("--version", default=None, help="model version name for export (default charades-<config>-<date>)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1: with 2 cores shared, a second OpenMP thread mostly waits at barriers)")
     p.add_argument("--limit-clips", type=int, default=0, help="evaluate: at most N clips per set (0 = all)")
@@ -52,6 +54,12 @@ def run(args) -> None:
     if args.command == "evaluator":
         return run_evaluator(args, out)
     cache = load_cache(args.cache)
+    if args.command == "import":
+        if not args.model:
+            raise DataError("import needs --model models/<version> (the published model to rebuild)")
+        from .onnx_import import import_model
+        import_model(args.model, cache, out)
+        return
     pairs = load_zeroshot_pairs(args.zeroshot)
     check_zeroshot_pairs(cache, pairs)
     steps = ["vq", "tokenize", "gpt", "evaluator", "evaluate", "export"] if args.command == "all" else [args.command]

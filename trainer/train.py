@@ -304,17 +304,21 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
 
 def init_from(model: MotionGPT, path: str) -> None:
     """Fine-tuning start: the weights of another run's GPT of the same size. Only the control vector of
-    `tied_controls` may be missing (it starts at zero, i.e. a control first reads as its motion code)."""
+    `tied_controls` and the side embedding may be missing; both start at zero, so a control first reads as its
+    motion code and the side adds nothing until the fine-tune teaches it."""
     if not os.path.exists(path):
         raise DataError(f"train.gpt_init: {path} not found")
     ck = _load_checkpoint(path, "GPT")
     mine, theirs = asdict(model.cfg), config_from_dict(ck["config"]).gpt
-    other = {k: v for k, v in asdict(theirs).items() if k not in ("tied_controls", "dropout", "cond_drop")}
+    other = {k: v for k, v in asdict(theirs).items() if k not in ("tied_controls", "side_signal", "dropout", "cond_drop")}
     if any(mine[k] != v for k, v in other.items()):
         raise DataError(f"train.gpt_init: {path} is a GPT of another shape ({other} vs {mine})")
     missing, unexpected = model.load_state_dict(ck["model"], strict=False)
-    if unexpected or set(missing) - {"control"}:
+    if unexpected or set(missing) - {"control", "side.weight"}:
         raise DataError(f"train.gpt_init: {path} does not fit (missing {missing}, unexpected {unexpected})")
+    with torch.no_grad():
+        for name in missing:
+            model.get_parameter(name).zero_()
     log({"stage": "gpt", "event": "init", "from": path, "step": ck["step"]})
 
 
