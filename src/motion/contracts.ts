@@ -38,6 +38,8 @@ export const ProvenanceSchema = z.object({
       unsure: z.boolean(),
     })
     .optional(),
+  /** The kept candidate is a generated one reflected left ↔ right, so that it acts on the side the words name. */
+  mirrored: z.boolean().optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 

@@ -122,7 +122,12 @@ test('N = 4 keeps the best-scoring candidate, candidate 0 is the N = 1 result, a
     assert.equal(engine.bestOf, DEFAULT_BEST_OF);
     const threshold = engine.fitThreshold;
     assert.ok(threshold !== null && threshold > 0 && threshold < 1, `threshold ${threshold}`);
-    const request = { segments: [{ text: 'a person waves the left hand', seconds: 3 }], seed: 3, samples: 4 as const };
+    // no side named: a sided request also ranks reflections (intent.test.ts)
+    const request = {
+      segments: [{ text: 'a person waves with both hands', seconds: 3 }],
+      seed: 3,
+      samples: 4 as const,
+    };
     const one = await engine.generate(request, { bestOf: 1, keepScores: true });
     const four = await engine.generate(request, { bestOf: 4, keepScores: true });
     assert.equal(four.motions.length, 4);

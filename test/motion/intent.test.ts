@@ -145,3 +145,31 @@ test('best of N prefers the candidate that does what the words say, and tries th
     await engine.close();
   }
 });
+
+test('a request that names a side also ranks every candidate reflected left ↔ right, and keeps one on the asked side', async () => {
+  const live = liveVersionDir(defaultModelsDir());
+  if (!live) throw new Error('this test needs the live model in models/ (models/LIVE)');
+  const engine = await createEngine({ modelDir: live });
+  try {
+    const request = { segments: [{ text: 'wave with your right hand', seconds: 3 }], seed: 0, samples: 1 as const };
+    const result = await engine.generate(request, { bestOf: 4, keepScores: true });
+    const scores = result.candidateScores?.[0] ?? [];
+    assert.equal(scores.length, 8, 'four generated candidates and their four reflections');
+    for (let c = 0; c < 4; c++)
+      assert.ok(Math.abs(scores[c].intent + scores[4 + c].intent) < 1e-4, 'a reflection uses the other hand');
+    const kept = result.motions[0];
+    assert.ok(agreement(kept.joints, { kind: 'limb', limb: 'hand', side: 'right' }) > 0, 'the right hand is higher');
+    assert.equal(kept.provenance.fit?.candidates, 8);
+    const unsided = await engine.generate(
+      { ...request, segments: [{ text: 'wave hello', seconds: 3 }] },
+      {
+        bestOf: 4,
+        keepScores: true,
+      },
+    );
+    assert.equal(unsided.candidateScores?.[0].length, 4, 'no side named: nothing to reflect');
+    assert.equal(unsided.motions[0].provenance.mirrored, undefined);
+  } finally {
+    await engine.close();
+  }
+});

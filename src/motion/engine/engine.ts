@@ -19,7 +19,7 @@ import {
   type RequestSegment,
 } from '../contracts.js';
 import { activeConfig } from '../../config/active.js';
-import { FEATURE_DIM, featurize, headingAngles } from '../features.js';
+import { FEATURE_DIM, featurize, headingAngles, mirrorFeatures } from '../features.js';
 import { defaultDataDir, defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
 import { NUM_JOINTS } from '../skeleton.js';
@@ -414,18 +414,33 @@ class OnnxEngine implements Engine {
       fresh.forEach((f, s) => codes[s].push(...f));
     }
 
-    const features = await decodeCodes(this.model, codes);
+    const decoded = await decodeCodes(this.model, codes);
+    const mirror = bestOf > 1 && this.judge !== null && !given && asksForASide(intents, plans);
+    // Candidate-major again: the mirror of candidate c is candidate bestOf + c.
+    const features = mirror ? [...decoded, ...decoded.map((f) => mirrorFeatures(f, f.length / FEATURE_DIM))] : decoded;
+    const candidates = mirror ? 2 * bestOf : bestOf;
     const dropValues = prefix.length * FRAMES_PER_TOKEN * FEATURE_DIM;
     const choices = await this.choose(
       features.map((f) => f.subarray(dropValues)),
       plans,
       embeddings,
       samples,
-      bestOf,
+      candidates,
       intents,
     );
     const motions = choices.map((c, s) =>
-      this.finish(features[c.row], req, plans, tasks, s, given, prefix.length, gen.footCleanup !== false, c.fit),
+      this.finish(
+        features[c.row],
+        req,
+        plans,
+        tasks,
+        s,
+        given,
+        prefix.length,
+        gen.footCleanup !== false,
+        c.fit,
+        c.row >= rows,
+      ),
     );
     progress('finish');
     return {
@@ -475,6 +490,7 @@ class OnnxEngine implements Engine {
     pastTokens: number,
     footCleanup: boolean,
     fit?: Fit,
+    mirrored = false,
   ): Motion {
     const frames = features.length / FEATURE_DIM;
     const dropFrames = pastTokens * FRAMES_PER_TOKEN;
@@ -518,9 +534,28 @@ class OnnxEngine implements Engine {
         request: { ...req, sample, tasks, encoder: this.encoderId, provider: this.provider },
         createdAt: new Date().toISOString(),
         ...(fit ? { fit } : {}),
+        ...(mirrored ? { mirrored } : {}),
       },
     });
   }
+}
+
+/**
+ * Whether best of N should also try every candidate reflected left ↔ right: the words name a side that the joints
+ * can check (a hand, a fist, a leg, a turn, a sidestep) and nothing pins the motion (pose controls and a motion to
+ * continue are not symmetric). The sentence encoder hears "left hand" and "right hand" almost alike, so the model
+ * often acts with the other limb; its reflection is the same movement, as natural, on the asked side.
+ */
+function asksForASide(intents: readonly (readonly Intent[])[], plans: readonly SegmentPlan[]): boolean {
+  if (plans.some((p) => p.controls.length > 0)) return false;
+  return intents.some((asked) =>
+    asked.some(
+      (i) =>
+        i.kind === 'limb' ||
+        i.kind === 'turn' ||
+        (i.kind === 'travel' && (i.direction === 'left' || i.direction === 'right')),
+    ),
+  );
 }
 
 /**
