@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   groupScores,
   macro,
+  measureFloorActs,
   pelvisMin,
   rarestThird,
   sideShown,
@@ -12,6 +13,8 @@ import { activeLimbs } from '../../src/motion/limbs.js';
 import { openDataset } from '../../src/motion/dataset.js';
 import { JOINT, NUM_JOINTS } from '../../src/motion/skeleton.js';
 import { REPO_ROOT } from '../../src/motion/paths.js';
+import { namesFloorAct } from '../../src/motion/engine/intent.js';
+import type { Engine } from '../../src/motion/engine/engine.js';
 import { join } from 'node:path';
 
 const SHARED = join(REPO_ROOT, '..', 'shared', 'data');
@@ -82,4 +85,47 @@ test('pelvisMin finds floor-level acts and not standing ones', () => {
   flat[NUM_JOINTS * 3 + 1] = 0.4;
   flat[JOINT.left_wrist * 3 + 1] = 2;
   assert.ok(Math.abs(pelvisMin(flat, 2) - 0.4) < 1e-6);
+});
+
+test('the floor rate counts the clips whose words name a floor act; other low clips are reported beside it', async () => {
+  assert.ok(namesFloorAct('a person crawls forward low on the floor, on knees and forearms.'));
+  assert.ok(namesFloorAct('A person lies down on the floor.'));
+  assert.ok(!namesFloorAct('a person dances briefly.'));
+  assert.ok(!namesFloorAct('a person: playground - climb, go under.'));
+  // an engine whose every motion bottoms out at 0.2 m
+  const pelvisAt = (h: number) => {
+    const joints = new Float32Array(2 * NUM_JOINTS * 3);
+    joints[1] = 0.9;
+    joints[NUM_JOINTS * 3 + 1] = h;
+    return { joints, numFrames: 2 };
+  };
+  const engine = { generate: async () => ({ motions: [pelvisAt(0.2)] }) } as unknown as Engine;
+  const ds = openDataset(join(SHARED, 'motion'));
+  const clip = (text: string, gtPelvisMin: number, saysFloor: boolean) => ({
+    record: ds.records[0],
+    text,
+    descriptions: [],
+    gtPelvisMin,
+    seconds: 2,
+    saysFloor,
+  });
+  const report = await measureFloorActs(
+    engine,
+    [
+      clip('a person crawls.', 0.25, true),
+      clip('a person lies down.', 0.05, true),
+      clip('a person dances.', 0.5, false),
+    ],
+    2,
+  );
+  assert.equal(report.withinRate, 0.5, 'the crawl is within 0.15 m, the lying is not');
+  assert.equal(report.otherWithinRate, 0, 'the dance is reported on its own');
+  assert.deepEqual(
+    report.clips.map((c) => [c.saysFloor, c.within]),
+    [
+      [true, 2],
+      [true, 0],
+      [false, 0],
+    ],
+  );
 });

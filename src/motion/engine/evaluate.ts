@@ -49,6 +49,7 @@ import { readManifest } from '../registry.js';
 import type { SentenceEncoder } from '../text/encoder.js';
 import { NUM_JOINTS } from '../skeleton.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
+import { namesFloorAct } from './intent.js';
 import { createSession } from './providers.js';
 import { aggregateEmbedding, cosine } from '../text/aggregate.js';
 import { sharedSentenceEncoder } from '../text/config.js';
@@ -341,6 +342,7 @@ function floorClips(ds: Dataset, descriptions: Map<string, string[]>): FloorClip
         descriptions: descriptions.get(text) ?? [],
         gtPelvisMin,
         seconds: Math.min(12, Math.max(1, (r.num_frames - 1) / 20)),
+        saysFloor: namesFloorAct(text),
       },
     ];
   });

@@ -79,6 +79,11 @@ export function parseIntents(text: string): Intent[] {
   return out;
 }
 
+/** Whether the words name an act done at floor level (lying, crawling, crouching, squatting, kneeling). */
+export function namesFloorAct(text: string): boolean {
+  return FLOOR_WORDS.test(text.toLowerCase());
+}
+
 /** Verbs that travel: "lean backwards" or "bow forward" is no request to go anywhere. */
 const LOCOMOTION =
   /\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|crawl|crawls|crawling|creep|creeps|jump|jumps|jumping|hop|hops|hopping|leap|leaps|skip|skips|skipping|march|marches|step|steps|move|moves|go|goes|dash|dashes|sprint|sprints|stride|strides|shuffle|shuffles|stomp|stomps|sneak|sneaks|limp|limps)\b/;
