@@ -136,6 +136,13 @@ function fileSha(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
 }
 
+/**
+ * Bumped whenever what the scores measure changes (a metric's definition, the engine path they run through), so the
+ * live model's cached scores are measured again rather than compared against a candidate's new ones.
+ * 2: the floor rate counts the clips whose words name a floor act.
+ */
+export const SCORES_VERSION = 2;
+
 export function productionEvaluation(opts: ProductionEvaluationOptions): {
   evaluate: EvaluateFn;
   evaluateLive: EvaluateLiveFn;
@@ -175,6 +182,7 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): {
       const data = dataOf(c);
       const evaluator = sharedEvaluatorDir(c);
       const key = [
+        SCORES_VERSION,
         live.version,
         fileSha(join(evaluator, 'eval_motion.onnx')),
         dataSha(data),
