@@ -137,8 +137,9 @@ def import_model(folder: str, cache: FeatureCache, out: str) -> dict:
     version = manifest.get("version", os.path.basename(os.path.abspath(folder)))
     steps, times = training.get("steps", {}), training.get("time_s", {})
     losses = training.get("finalLosses", {})
+    from .train import _optimizer  # the trainer's parameter groups, so `--resume` reads the checkpoint as its own
     for stage, model in (("vq", vq), ("gpt", gpt)):
-        opt = torch.optim.AdamW(model.parameters())
+        opt = _optimizer(model, 1e-4, cfg.train.weight_decay)
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "config": cfg.to_dict(),
                     "step": int(steps.get(stage, 0)), "time_s": float(times.get(stage, 0.0)), "done": True,
                     "stopped_early": bool(training.get("stoppedEarly", {}).get(stage, False)),

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from trainer.config import Config, TrainConfig
+from trainer.config import Config, TrainConfig, config_from_dict
 from trainer.data import DataError, load_cache
 from trainer.export import export_onnx
 from trainer.gpt import GPTConfig, MotionGPT
 from trainer.onnx_import import import_model
-from trainer.train import init_from, load_gpt, load_vq
+from trainer.train import init_from, load_gpt, load_vq, train_vq
 from trainer.vqvae import VQVAE, VQConfig
 
 
@@ -46,6 +46,10 @@ def test_import_gives_back_the_published_model(tmp_path, synthetic, side_signal)
     vq2, vq_ck = load_vq(str(tmp_path / "run"))
     gpt2, gpt_ck = load_gpt(str(tmp_path / "run"))
     assert (vq_ck["step"], gpt_ck["step"], gpt_ck["imported_from"]) == (7, 9, "tiny-published")
+    # a finished stage: `--resume` (the training worker's `all --resume`) reads it as its own and skips it
+    cfg = config_from_dict(vq_ck["config"])
+    resumed = train_vq(cfg, cache, [], str(tmp_path / "run"), resume=True)
+    assert torch.equal(resumed.decoder.net[0].weight, vq2.decoder.net[0].weight)
     for name, value in gpt.state_dict().items():
         assert torch.equal(gpt2.state_dict()[name], value), name
     raw = cache.features[:64][None].astype(np.float32)
