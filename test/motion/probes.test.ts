@@ -182,7 +182,12 @@ test('the runner plans through the offline agent, generates on the engine and pa
     assert.equal(up.seeds.length, 3);
     assert.ok(up.pass && !impossible.pass);
     assert.match(up.planned[0].text, /wave/);
-    assert.deepEqual(report.overall, { probes: 2, passed: 1, rate: 0.5 });
+    assert.deepEqual(report.overall, {
+      probes: 2,
+      passed: 1,
+      rate: 0.5,
+      seeds: { passed: 3, total: 6, rate: 0.5 },
+    });
     assert.deepEqual(
       report.categories.map((c) => [c.category, c.passed, c.probes]),
       [

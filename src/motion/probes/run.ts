@@ -108,7 +108,7 @@ export interface ProbeReport {
   passSeeds: number;
   probes: ProbeResult[];
   categories: { category: string; probes: number; passed: number; rate: number }[];
-  overall: { probes: number; passed: number; rate: number };
+  overall: { probes: number; passed: number; rate: number; seeds: { passed: number; total: number; rate: number } };
   seconds: number;
 }
 
@@ -201,7 +201,16 @@ export function summarise(
     return { category, probes: ps.length, passed, rate: rate(passed, ps.length) };
   });
   const passed = probes.filter((p) => p.pass).length;
-  return { ...meta, probes, categories, overall: { probes: probes.length, passed, rate: rate(passed, probes.length) } };
+  // Per (probe, seed) as well: a side accuracy is the share of requests acted on the asked side, seed by seed.
+  const seedsTotal = probes.reduce((n, p) => n + p.seeds.length, 0);
+  const seedsPassed = probes.reduce((n, p) => n + p.seeds.filter((s) => s.pass).length, 0);
+  const seeds = { passed: seedsPassed, total: seedsTotal, rate: rate(seedsPassed, seedsTotal) };
+  return {
+    ...meta,
+    probes,
+    categories,
+    overall: { probes: probes.length, passed, rate: rate(passed, probes.length), seeds },
+  };
 }
 
 const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
@@ -223,6 +232,8 @@ export function formatProbeReport(r: ProbeReport): string {
   for (const c of r.categories) lines.push(`| ${c.category} | ${c.probes} | ${c.passed} | ${pct(c.rate)} |`);
   lines.push(
     `| **all** | ${r.overall.probes} | ${r.overall.passed} | **${pct(r.overall.rate)}** |`,
+    '',
+    `seeds passed: ${r.overall.seeds.passed} of ${r.overall.seeds.total} (${pct(r.overall.seeds.rate)})`,
     '',
     `${r.seconds.toFixed(1)} s`,
   );
