@@ -212,7 +212,9 @@ def write_manifest(folder: str, version: str, vq: VQVAE, gpt: MotionGPT, cache: 
 
 
 def training_section(run_dir: str, vq_ck: dict, gpt_ck: dict, cache: FeatureCache, pairs: list) -> dict:
+    built_on = lineage(vq_ck, gpt_ck)
     return {
+        **({"initFrom": built_on} if built_on else {}),
         "config": gpt_ck["config"],
         "steps": {"vq": vq_ck["step"], "gpt": gpt_ck["step"]},
         "time_s": {"vq": round(vq_ck["time_s"], 1), "gpt": round(gpt_ck["time_s"], 1),
@@ -229,6 +231,20 @@ def training_section(run_dir: str, vq_ck: dict, gpt_ck: dict, cache: FeatureCach
                         "gpt": gpt_ck["history"][-1] if gpt_ck["history"] else None},
         "run": os.path.basename(os.path.abspath(run_dir)),
     }
+
+
+def lineage(vq_ck: dict, gpt_ck: dict) -> dict:
+    """The published versions a run was built on (`python -m trainer import`, then `train.gpt_init`), so a fine-tuned
+    model's manifest says whose weights it continues; {} for a run trained from scratch."""
+    out = {}
+    if vq_ck.get("imported_from"):
+        out["vq"] = vq_ck["imported_from"]
+    init = gpt_ck["config"]["train"].get("gpt_init", "")
+    if init:
+        source = torch.load(init, map_location="cpu") if os.path.exists(init) else {}
+        out["gpt"] = source.get("imported_from") or init
+        out["gptFineTuneSteps"] = gpt_ck["step"]
+    return out
 
 
 EVALUATOR_ONNX = {

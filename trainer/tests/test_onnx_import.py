@@ -9,7 +9,7 @@ import torch
 
 from trainer.config import Config, TrainConfig, config_from_dict
 from trainer.data import DataError, load_cache
-from trainer.export import export_onnx
+from trainer.export import export_onnx, lineage
 from trainer.gpt import GPTConfig, MotionGPT
 from trainer.onnx_import import import_model
 from trainer.train import init_from, load_gpt, load_vq, train_vq
@@ -68,6 +68,11 @@ def test_a_fine_tune_starts_from_the_imported_gpt_with_a_silent_side(tmp_path, s
     init_from(sided, str(tmp_path / "run" / "gpt.pt"))
     assert torch.count_nonzero(sided.side.weight) == 0
     assert torch.equal(sided.head.weight, gpt.head.weight)
+    # the fine-tuned model's manifest names the published version it continues
+    vq_ck = torch.load(str(tmp_path / "run" / "vq.pt"))
+    tuned = {"step": 40, "config": {"train": {"gpt_init": str(tmp_path / "run" / "gpt.pt")}}}
+    assert lineage(vq_ck, tuned) == {"vq": "tiny-published", "gpt": "tiny-published", "gptFineTuneSteps": 40}
+    assert lineage({}, {"step": 5, "config": {"train": {"gpt_init": ""}}}) == {}
 
 
 def test_a_folder_without_a_model_is_a_clear_error(tmp_path, synthetic):
