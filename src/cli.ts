@@ -30,7 +30,12 @@ const ROOMS: Record<string, () => Promise<Register>> = {
 };
 
 /** Rooms a command needs besides its own: `eval --probes` plans through the agent, which src/motion may not import. */
-const COMMAND_EXTRA_ROOMS: Partial<Record<string, (keyof typeof ROOMS)[]>> = { eval: ['probes'] };
+const COMMAND_EXTRA_ROOMS: Partial<Record<string, (keyof typeof ROOMS)[]>> = {
+  eval: ['probes'],
+  // the training gate runs the acting probes through the planner
+  train: ['probes'],
+  worker: ['probes'],
+};
 
 /** Which room owns each top-level command; anything else (a prompt, help) belongs to the bot or needs all rooms. */
 const COMMAND_ROOM: Record<string, keyof typeof ROOMS> = {

@@ -22,4 +22,6 @@ export {
   type EvalReport,
   type MotionTextScorer,
 } from './engine/evaluate.js';
+export { loadProbeFile, runProbes, type ProbeFile, type ProbePlanner, type ProbeReport } from './probes/run.js';
+export { probePlanner } from './probes/planner.js';
 export { registerMotionCommands } from './cli/index.js';

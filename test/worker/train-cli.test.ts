@@ -120,7 +120,7 @@ test('train --list, --status and --cancel; bad options say what is wrong', async
   await assert.rejects(inProcess(['train', '--config', 'missing.json'], env), /--config missing\.json: file not found/);
   await assert.rejects(
     inProcess(['train', '--gate', 'test.fid:smaller'], env),
-    /--gate: 'test\.fid:smaller' should be METRIC:higher or METRIC:lower/,
+    /--gate: 'test\.fid:smaller' should be METRIC:higher, METRIC:lower or METRIC:not-lower/,
   );
   await assert.rejects(inProcess(['train', '--data', root, '--data', root], env), /--data .*: given twice/);
   await assert.rejects(inProcess(['train', '--data', join(root, 'nope')], env), /--data .*nope: no such folder/);

@@ -12,6 +12,7 @@ import { defaultDataDir, defaultModelsDir } from '../../src/motion/paths.js';
 import { PRODUCTION_GATE, TrainingRunner, metricAt, productionEvaluation } from '../../src/worker/train/index.js';
 import type { Candidate, TrainingJob, TrainingRunnerOptions } from '../../src/worker/train/index.js';
 import { FAKE_TRAINER, PYTHON, registryWithCopy } from '../fixtures/train-worker/models.js';
+import { offlineProbePlanner } from '../../src/eval-probes.js';
 
 const committed = liveVersionDir(defaultModelsDir());
 const haveAll = committed !== null && existsSync(join(defaultDataDir(), 'index.jsonl'));
@@ -62,10 +63,36 @@ test(
     // The gate reads only the test split; pairs that match no clip leave the (slow) zero-shot set out of this test.
     const zeroShotFile = join(dir, 'no-pairs.json');
     writeFileSync(zeroShotFile, JSON.stringify({ pairs: [{ action: 'no-such-action', style: 'none' }] }));
+    // Two acting probes through the offline planner stand in for the gate's probe sets.
+    const probeFile = join(dir, 'probes.json');
+    writeFileSync(
+      probeFile,
+      JSON.stringify({
+        format: 'charades-probes/1',
+        seeds: [0, 1],
+        passSeeds: 1,
+        probes: [
+          {
+            id: 'wave',
+            category: 'hands',
+            prompt: 'wave your left hand',
+            checks: [{ check: 'wrist-above', above: 'shoulder', fraction: 0.3, side: 'left' }],
+          },
+          {
+            id: 'crawl',
+            category: 'floor',
+            prompt: 'crawl on all fours',
+            checks: [{ check: 'on-all-fours', pelvis: 0.7, hands: 0.2, fraction: 0.3 }],
+          },
+        ],
+      }),
+    );
+    const planner = () => offlineProbePlanner({ ...process.env, CHARADES_EXPAND: 'off' });
     const evaluation = productionEvaluation({
       cacheDir: join(dir, 'live-eval'),
       limit: 32,
       zeroShotFile,
+      probes: { files: [probeFile], planner },
       onProgress: (l) => progress.push(l),
     });
     let seenCandidate: Candidate | undefined;
@@ -97,6 +124,10 @@ test(
       'same weights, same seed, same evaluator: same score',
     );
     assert.equal(metricAt(live, 'production.test.fid'), fid);
+    const probes = metricAt(metrics, 'production.probes.passed');
+    assert.ok(probes !== null && probes >= 0 && probes <= 2, `probes passed ${probes}`);
+    assert.equal(metricAt(live, 'production.probes.passed'), probes, 'same weights, same probes passed: not lower');
+    assert.equal(metricAt(metrics, 'production.probes.seeds'), 4);
     for (const m of ['r_precision_top3_macro', 'paraphrase_r_precision_top3', 'side_accuracy', 'floor_within_rate']) {
       const v = metricAt(metrics, `production.test.${m}`);
       assert.ok(v !== null && v >= 0 && v <= 1, `${m} = ${v}`);

@@ -67,10 +67,18 @@ test('the gate: every rule must beat the live model; missing values are explaine
     /gate failed: a\.r3: the new model has no finite value/,
   );
   assert.equal(decideGate({}, { fid: 1 }, []).pass, true);
+  // no regression: an equal count passes, one fewer fails
+  const probes = parseGateRules('probes.passed:not-lower');
+  assert.deepEqual(probes, [{ metric: 'probes.passed', better: 'not-lower' }]);
+  assert.equal(decideGate({ probes: { passed: 48 } }, { probes: { passed: 48 } }, probes).pass, true);
+  assert.equal(
+    decideGate({ probes: { passed: 47 } }, { probes: { passed: 48 } }, probes).summary,
+    'gate failed: probes.passed 47 vs live 48: lower, a regression',
+  );
   assert.equal(metricAt({ a: { b: 2 } }, 'a.b'), 2);
   assert.equal(metricAt({ a: { b: '2' } }, 'a.b'), null);
   assert.equal(metricAt(null, 'a'), null);
-  assert.throws(() => parseGateRules('fid'), /'fid' should be METRIC:higher or METRIC:lower/);
+  assert.throws(() => parseGateRules('fid'), /'fid' should be METRIC:higher, METRIC:lower or METRIC:not-lower/);
   assert.throws(() => parseGateRules(':lower'), /':lower' should be/);
 });
 

@@ -32,7 +32,14 @@ export const LISTED_METRICS: readonly string[] = [
   'production.test.r_precision_top3_macro',
   'production.test.paraphrase_r_precision_top3',
   'production.test.r_precision_top3',
+  'production.probes.passed',
 ];
+
+/** A metric's short name: its last key, with its parent where the last alone says nothing (probes_passed). */
+function shortName(metric: string): string {
+  const keys = metric.split('.');
+  return keys.at(-1) === 'passed' ? keys.slice(-2).join('_') : (keys.at(-1) ?? metric);
+}
 
 function metricAt(metrics: unknown, path: string): number | null {
   let node: unknown = metrics;
@@ -45,7 +52,7 @@ function metricAt(metrics: unknown, path: string): number | null {
 
 function formatMetrics(metrics: Record<string, unknown> | undefined): string {
   return LISTED_METRICS.map(
-    (m) => [`${m.startsWith('production.') ? 'engine ' : ''}${m.split('.').pop()}`, metricAt(metrics, m)] as const,
+    (m) => [`${m.startsWith('production.') ? 'engine ' : ''}${shortName(m)}`, metricAt(metrics, m)] as const,
   )
     .filter(([, v]) => v !== null)
     .map(([k, v]) => `${k}=${v!.toPrecision(4)}`)

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import type { Config } from '../../config/index.js';
 import { checkTrainingData } from './data.js';
-import { PRODUCTION_GATE, productionEvaluation } from './evaluate.js';
+import { DEFAULT_GATE_PROBES, PRODUCTION_GATE, productionEvaluation } from './evaluate.js';
+import { probePlanner } from '../../motion/index.js';
 import { parseGateRules } from './gate.js';
 import { TrainingRunner, jobLogPath, trainerFromEnv } from './runner.js';
 import type { TrainingRunnerOptions } from './runner.js';
@@ -73,6 +74,8 @@ export function evaluationFromEnv(config: Config): Pick<TrainingRunnerOptions, '
     // The gate scores the packs the default model trains on (motion + cmu), not only the configured motion folder.
     cacheDir: join(resolve(config.dataDir), 'training', 'live-eval'),
     limit,
+    // The chat path's planner is provided by the CLI's composition (src/cli.ts loads the probes room for these commands).
+    probes: { files: DEFAULT_GATE_PROBES, planner: probePlanner },
     onProgress: (line) => process.stderr.write(`train: evaluate: ${line}\n`),
   });
   return { ...evaluation, gate: PRODUCTION_GATE };

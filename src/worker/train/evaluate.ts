@@ -9,8 +9,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModelManifest } from '../../motion/contracts.js';
-import { INDEX_FILE, defaultTrainingDataDirs, evaluateProductionPath, splitDataDirs } from '../../motion/index.js';
-import type { EvalReport } from '../../motion/index.js';
+import {
+  INDEX_FILE,
+  REPO_ROOT,
+  createEngine,
+  defaultTrainingDataDirs,
+  evaluateProductionPath,
+  loadProbeFile,
+  runProbes,
+  splitDataDirs,
+} from '../../motion/index.js';
+import type { EvalReport, ProbePlanner } from '../../motion/index.js';
 import type { GateRule } from './store.js';
 
 export interface LiveModel {
@@ -47,7 +56,52 @@ export const PRODUCTION_GATE: readonly GateRule[] = [
   { metric: 'production.test.r_precision_top3_macro', better: 'higher' },
   { metric: 'production.test.paraphrase_r_precision_top3', better: 'higher' },
   { metric: 'production.test.r_precision_top3', better: 'higher' },
+  // What the joints physically do, per action and per phrasing, through the chat path: R-precision can rise while
+  // a model stops raising its hand for "wave your left hand" (charades-full-job5-20261207-0201 did).
+  { metric: 'production.probes.passed', better: 'not-lower' },
 ];
+
+/** The acting probes the gate runs for both models: every act and pantomime, and the same acts in other words. */
+export const DEFAULT_GATE_PROBES: readonly string[] = [
+  join(REPO_ROOT, 'bench', 'probes', 'acting.json'),
+  join(REPO_ROOT, 'bench', 'probes', 'rephrased.json'),
+];
+
+export interface ProbeGateOptions {
+  files: readonly string[];
+  /** The chat path's planner; the CLI provides the agent's offline planner (motion/probes/planner.ts). */
+  planner: () => Promise<ProbePlanner>;
+}
+
+export interface ProbeScores {
+  /** Probes passed (each in at least its file's passSeeds of its seeds), over every file. */
+  passed: number;
+  probes: number;
+  seeds_passed: number;
+  seeds: number;
+  /** Per file: probes passed of probes. */
+  files: Record<string, string>;
+}
+
+/** Runs the probe files through the planner and an engine on `modelDir` at its defaults, as a chat user gets it. */
+async function probeScores(modelDir: string, opts: ProbeGateOptions): Promise<ProbeScores> {
+  const planner = await opts.planner();
+  const engine = await createEngine({ modelDir });
+  try {
+    const out: ProbeScores = { passed: 0, probes: 0, seeds_passed: 0, seeds: 0, files: {} };
+    for (const file of opts.files) {
+      const report = await runProbes(loadProbeFile(file), planner, engine);
+      out.passed += report.overall.passed;
+      out.probes += report.overall.probes;
+      out.seeds_passed += report.overall.seeds.passed;
+      out.seeds += report.overall.seeds.total;
+      out.files[file.split('/').pop() ?? file] = `${report.overall.passed}/${report.overall.probes}`;
+    }
+    return out;
+  } finally {
+    await engine.close();
+  }
+}
 
 export interface ProductionScores {
   evaluator: string;
@@ -129,6 +183,8 @@ export interface ProductionEvaluationOptions {
   defaultData?: string;
   /** Held-out (action, style) pairs (default trainer/zeroshot_pairs.json); scored for the record, not gated. */
   zeroShotFile?: string;
+  /** Acting probes for both models (PRODUCTION_GATE reads production.probes.passed); null = none are run. */
+  probes?: ProbeGateOptions | null;
   onProgress?: (line: string) => void;
 }
 
@@ -139,9 +195,9 @@ function fileSha(file: string): string {
 /**
  * Bumped whenever what the scores measure changes (a metric's definition, the engine path they run through), so the
  * live model's cached scores are measured again rather than compared against a candidate's new ones.
- * 2: the floor rate counts the clips whose words name a floor act.
+ * 2: the floor rate counts the clips whose words name a floor act. 3: acting probes.
  */
-export const SCORES_VERSION = 2;
+export const SCORES_VERSION = 3;
 
 export function productionEvaluation(opts: ProductionEvaluationOptions): {
   evaluate: EvaluateFn;
@@ -174,7 +230,10 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): {
       zeroShotFile: opts.zeroShotFile,
       onProgress: opts.onProgress,
     });
-    return productionScores(report, evaluator, data);
+    const scores = productionScores(report, evaluator, data);
+    if (!opts.probes) return scores;
+    opts.onProgress?.(`acting probes: ${opts.probes.files.length} files through the planner`);
+    return { production: { ...scores.production, probes: await probeScores(modelDir, opts.probes) } };
   };
   return {
     evaluate: async (c) => ({ ...c.manifest.metrics, ...(await run(c.dir, c)) }),
@@ -188,6 +247,7 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): {
         dataSha(data),
         opts.limit ?? 0,
         opts.seed ?? 0,
+        ...(opts.probes?.files ?? []).map((f) => fileSha(f)),
       ].join('|');
       const file = join(opts.cacheDir, `live-${createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`);
       if (existsSync(file)) {

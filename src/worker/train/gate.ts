@@ -16,7 +16,7 @@ export const DEFAULT_GATE: readonly GateRule[] = [
 
 export interface GateComparison {
   metric: string;
-  better: 'higher' | 'lower';
+  better: GateRule['better'];
   candidate: number | null;
   live: number | null;
   pass: boolean;
@@ -48,6 +48,14 @@ function compare(rule: GateRule, candidateMetrics: unknown, liveMetrics: unknown
     return { ...base, pass: true, note: `${rule.metric} = ${candidate} (no live model to beat)` };
   if (live === null)
     return { ...base, pass: true, note: `${rule.metric} = ${candidate} (the live model has no value to compare)` };
+  if (rule.better === 'not-lower') {
+    const holds = candidate >= live;
+    return {
+      ...base,
+      pass: holds,
+      note: `${rule.metric} ${candidate} vs live ${live}: ${holds ? 'not lower' : 'lower, a regression'}`,
+    };
+  }
   const beats = rule.better === 'higher' ? candidate > live : candidate < live;
   const word = rule.better === 'higher' ? 'higher' : 'lower';
   return {
@@ -87,7 +95,9 @@ export function parseGateRules(text: string): GateRule[] {
         better: at > 0 ? part.slice(at + 1) : '',
       });
       if (!rule.success)
-        throw new Error(`--gate: '${part}' should be METRIC:higher or METRIC:lower (e.g. test.fid:lower)`);
+        throw new Error(
+          `--gate: '${part}' should be METRIC:higher, METRIC:lower or METRIC:not-lower (e.g. test.fid:lower)`,
+        );
       return rule.data;
     });
 }

@@ -20,7 +20,8 @@ export const FINAL_STATES: readonly TrainingJobState[] = ['cancelled', 'failed',
 export const GateRuleSchema = z.object({
   /** Dotted path into the metrics object, e.g. `test.r_precision_top3`. */
   metric: z.string().min(1),
-  better: z.enum(['higher', 'lower']),
+  /** `not-lower`: no regression — the candidate may equal the live model (counts such as acting probes passed). */
+  better: z.enum(['higher', 'lower', 'not-lower']),
 });
 export type GateRule = z.infer<typeof GateRuleSchema>;
 
