@@ -32,6 +32,9 @@ class TrainConfig:
     eval_batches: int = 8
     max_train_clips: int = 0  # > 0: train on the first N train clips only (CI)
     gpt_init: str = ""  # a gpt.pt to start the GPT from (fine-tuning: its weights only, a fresh optimizer and schedule)
+    # A published model folder this run continues (`python -m trainer import`): the export keeps its feature
+    # normalisation and ships its evaluator, so best of N ranks with the judge users already had (export.export_run).
+    base_model: str = ""
     pin_controls: bool = False  # tasks.ControlTraining: the pinned target is the control code itself
     control_loss_weight: float = 1.0  # cross-entropy weight of the pinned positions
     control_task_scale: float = 1.0  # sampling weight multiplier of the init / last / key-pose tasks

@@ -13,11 +13,13 @@ import os
 import platform
 import shutil
 
+import numpy as np
 import torch
 import torch.nn as nn
 
 from .data import DataError, EmbeddingTable, FeatureCache, filter_packs, make_splits
 from .gpt import SIDES, TASKS, MotionGPT
+from .onnx_import import renormalised
 from .vqvae import VQVAE
 
 OPSET = 17
@@ -187,7 +189,9 @@ def model_license(packs: list) -> str:
 
 
 def write_manifest(folder: str, version: str, vq: VQVAE, gpt: MotionGPT, cache: FeatureCache, table: EmbeddingTable,
-                   onnx_section: dict, training: dict, metrics: dict) -> dict:
+                   onnx_section: dict, training: dict, metrics: dict, norm: tuple = None) -> dict:
+    """norm: the (mean, std) the exported graphs normalise with (default the cache's)."""
+    mean, std = norm if norm is not None else (cache.mean, cache.std)
     files = {name: sha256_file(os.path.join(folder, name)) for name in sorted(os.listdir(folder)) if name != "manifest.json"}
     packs = training.get("data", {}).get("packs", [])
     manifest = {
@@ -195,8 +199,8 @@ def write_manifest(folder: str, version: str, vq: VQVAE, gpt: MotionGPT, cache: 
         "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "license": model_license(packs) if packs else LICENSE,
         "skeleton": {"joints": 22, "fps": 20},
-        "features": {"layout": cache.layout, "dim": cache.dim, "mean": [float(x) for x in cache.mean],
-                     "std": [float(x) for x in cache.std]},
+        "features": {"layout": cache.layout, "dim": cache.dim, "mean": [float(x) for x in mean],
+                     "std": [float(x) for x in std]},
         "vq": {"codebookSize": vq.cfg.codebook_size, "numCodebooks": vq.cfg.num_codebooks,
                "downsample": vq.cfg.downsample, "codeDim": vq.cfg.code_dim},
         "textEncoder": {"id": table.encoder_id, "dim": table.dim},
@@ -266,6 +270,29 @@ def export_evaluator(run_dir: str, folder: str) -> tuple:
     return entries, info
 
 
+def read_base_manifest(base: str) -> dict:
+    path = os.path.join(base, "manifest.json")
+    if not os.path.exists(path):
+        raise DataError(f"train.base_model: {path} not found (a published model folder, models/<version>)")
+    with open(path) as f:
+        return json.load(f)
+
+
+def base_evaluator(base: str, manifest: dict, folder: str) -> tuple:
+    """The base model's evaluator ONNX files, copied as they are (they read features in its normalisation, which
+    the export keeps); ({}, None) when it has none."""
+    entries = {}
+    for name, io in EVALUATOR_ONNX.items():
+        entry = manifest.get("onnx", {}).get(name)
+        if entry and os.path.exists(os.path.join(base, entry["file"])):
+            shutil.copyfile(os.path.join(base, entry["file"]), os.path.join(folder, f"{name}.onnx"))
+            entries[name] = {"file": f"{name}.onnx", **io}
+    if len(entries) < len(EVALUATOR_ONNX):
+        return {}, None
+    info = dict(manifest.get("training", {}).get("evaluator") or {})
+    return entries, {**info, "from": manifest.get("version", os.path.basename(os.path.abspath(base)))}
+
+
 def read_metrics(run_dir: str) -> dict:
     """What `python -m trainer evaluate` and the evaluator trainer measured, if they ran."""
     metrics = {}
@@ -292,13 +319,19 @@ def export_run(run_dir: str, cache: FeatureCache, table: EmbeddingTable, pairs: 
     folder = os.path.join(models_dir, version)
     if os.path.exists(folder):
         shutil.rmtree(folder)
-    onnx_section = export_onnx(vq, gpt, cache.mean, cache.std, folder)
-    evaluator_onnx, evaluator_info = export_evaluator(run_dir, folder)
+    base = gpt_ck["config"]["train"].get("base_model", "")
+    norm = (cache.mean, cache.std)
+    if base:
+        base_manifest = read_base_manifest(base)
+        norm = tuple(np.asarray(base_manifest["features"][k], np.float32) for k in ("mean", "std"))
+        vq = renormalised(vq, cache.mean, cache.std, *norm)
+    onnx_section = export_onnx(vq, gpt, norm[0], norm[1], folder)
+    evaluator_onnx, evaluator_info = base_evaluator(base, base_manifest, folder) if base else export_evaluator(run_dir, folder)
     onnx_section.update(evaluator_onnx)
     training = training_section(run_dir, vq_ck, gpt_ck, cache, pairs)
     if evaluator_info:
         training["evaluator"] = evaluator_info
-    write_manifest(folder, version, vq, gpt, cache, table, onnx_section, training, read_metrics(run_dir))
+    write_manifest(folder, version, vq, gpt, cache, table, onnx_section, training, read_metrics(run_dir), norm)
     size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
     print(json.dumps({"stage": "export", "event": "done", "folder": folder, "bytes": size}), flush=True)
     return folder

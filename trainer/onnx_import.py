@@ -59,7 +59,7 @@ def import_vq(folder: str, cfg, cache: FeatureCache) -> VQVAE:
     weights = {f"encoder.{k}": v for k, v in _prefixed(enc, "vq.encoder.").items()}
     weights.update({f"decoder.{k}": v for k, v in _prefixed(dec, "vq.decoder.").items()})
     fold_normalisation(weights, mean, std, cache.mean.astype(np.float64), cache.std.astype(np.float64),
-                       first="encoder.net.0.conv", last=_last_conv(weights))
+                       first="encoder.net.0.conv", last=last_decoder_conv(weights))
     books = _prefixed(dec, "vq.quantizer.books.")
     for i in range(cfg.num_codebooks):
         embed = books.get(f"{i}.embed")
@@ -76,7 +76,7 @@ def import_vq(folder: str, cfg, cache: FeatureCache) -> VQVAE:
     return vq.eval()
 
 
-def _last_conv(weights: dict) -> str:
+def last_decoder_conv(weights: dict) -> str:
     return max((k[:-len(".weight")] for k in weights if k.startswith("decoder.net.") and k.endswith(".weight")),
                key=lambda k: int(k.split(".")[2]))
 
@@ -92,6 +92,18 @@ def fold_normalisation(weights: dict, mean_from, std_from, mean_to, std_to, firs
     w, b = weights[f"{last}.weight"].astype(np.float64), weights[f"{last}.bias"].astype(np.float64)
     weights[f"{last}.weight"] = (w / scale[:, None, None]).astype(np.float32)
     weights[f"{last}.bias"] = ((b - shift) / scale).astype(np.float32)
+
+
+def renormalised(vq: VQVAE, mean_from, std_from, mean_to, std_to) -> VQVAE:
+    """A copy of `vq` (trained on features normalised with mean_from/std_from) that takes and gives features
+    normalised with mean_to/std_to: the same codes and the same raw features."""
+    weights = {k: v.detach().numpy().copy() for k, v in vq.state_dict().items()}
+    fold_normalisation(weights, np.asarray(mean_from, np.float64), np.asarray(std_from, np.float64),
+                       np.asarray(mean_to, np.float64), np.asarray(std_to, np.float64),
+                       first="encoder.net.0.conv", last=last_decoder_conv(weights))
+    out = VQVAE(vq.cfg, vq.ric)
+    _assign(out, weights, "renormalised VQ-VAE")
+    return out.eval()
 
 
 def import_gpt(folder: str, cfg) -> MotionGPT:

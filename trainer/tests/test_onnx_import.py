@@ -8,19 +8,20 @@ import pytest
 import torch
 
 from trainer.config import Config, TrainConfig, config_from_dict
-from trainer.data import DataError, load_cache
-from trainer.export import export_onnx, lineage
+from trainer.data import DataError, load_cache, load_embeddings
+from trainer.export import export_onnx, export_run, lineage
+from trainer.ort import run_onnx
 from trainer.gpt import GPTConfig, MotionGPT
-from trainer.onnx_import import import_model
+from trainer.onnx_import import import_model, onnx_constants
 from trainer.train import init_from, load_gpt, load_vq, train_vq
 from trainer.vqvae import VQVAE, VQConfig
 
 
-def publish(folder, cache, side_signal: bool, shift: float):
+def publish(folder, cache, side_signal: bool, shift: float, text_dim: int = 8):
     """A random tiny model exported with statistics `shift` away from the cache's, plus its manifest."""
     torch.manual_seed(1)
     cfg = Config("tiny", VQConfig(dim=cache.dim, width=16, depth=1, code_dim=8, codebook_size=16),
-                 GPTConfig(codebook_size=16, text_dim=8, n_layer=2, n_head=2, n_embd=16, dropout=0.0,
+                 GPTConfig(codebook_size=16, text_dim=text_dim, n_layer=2, n_head=2, n_embd=16, dropout=0.0,
                            tied_controls=True, side_signal=side_signal), TrainConfig())
     vq, gpt = VQVAE(cfg.vq).eval(), MotionGPT(cfg.gpt).eval()
     with torch.no_grad():  # as after training: no two parameters equal (the exporter merges equal constants)
@@ -83,3 +84,34 @@ def test_a_folder_without_a_model_is_a_clear_error(tmp_path, synthetic):
     (tmp_path / "half" / "manifest.json").write_text(json.dumps({"training": {}}))
     with pytest.raises(DataError, match="no training.config"):
         import_model(str(tmp_path / "half"), cache, str(tmp_path / "run"))
+
+
+def test_a_fine_tune_of_a_published_model_ships_in_its_normalisation_with_its_evaluator(tmp_path, synthetic):
+    cache, table = load_cache(synthetic["cache"]), load_embeddings(synthetic["embeddings"])
+    base = tmp_path / "model"
+    publish(base, cache, side_signal=False, shift=0.3, text_dim=table.dim)
+    for name in ("eval_motion", "eval_text"):  # the base's evaluator, copied byte for byte
+        (base / f"{name}.onnx").write_bytes(name.encode() * 100)
+    manifest = json.loads((base / "manifest.json").read_text())
+    manifest["onnx"] = {n: {"file": f"{n}.onnx"} for n in ("eval_motion", "eval_text")}
+    enc = onnx_constants(str(base / "vq_encoder.onnx"))[0]
+    manifest["features"] = {"mean": [float(x) for x in enc["mean"]], "std": [float(x) for x in enc["std"]]}
+    (base / "manifest.json").write_text(json.dumps(manifest))
+    assert not np.allclose(enc["mean"], cache.mean), "the base normalises unlike this cache"
+    import_model(str(base), cache, str(tmp_path / "run"))
+    ck = torch.load(str(tmp_path / "run" / "gpt.pt"))
+    ck["config"]["train"]["base_model"] = str(base)
+    torch.save(ck, str(tmp_path / "run" / "gpt.pt"))
+    folder = export_run(str(tmp_path / "run"), cache, table, [], str(tmp_path / "models"), "tuned")
+    out = json.loads(open(os.path.join(folder, "manifest.json")).read())
+    assert out["features"]["mean"] == manifest["features"]["mean"]
+    assert out["training"]["evaluator"]["from"] == "tiny-published"
+    for name in ("eval_motion", "eval_text"):
+        assert open(os.path.join(folder, f"{name}.onnx"), "rb").read() == name.encode() * 100
+    raw = cache.features[:32][None].astype(np.float32)
+    codes = run_onnx(str(base / "vq_encoder.onnx"), {"features": raw})["codes"]
+    assert np.array_equal(run_onnx(os.path.join(folder, "vq_encoder.onnx"), {"features": raw})["codes"], codes)
+    a = run_onnx(str(base / "vq_decoder.onnx"), {"codes": codes})["features"]
+    b = run_onnx(os.path.join(folder, "vq_decoder.onnx"), {"codes": codes})["features"]
+    assert np.abs(a - b).max() < 1e-3
+
