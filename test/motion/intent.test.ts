@@ -33,6 +33,16 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
+  assert.deepEqual(parseIntents('lift the right arm above the head'), [
+    { kind: 'limb', limb: 'hand', side: 'right' },
+    { kind: 'above-head', side: 'right' },
+  ]);
+  assert.deepEqual(parseIntents('raise both hands above your head'), [{ kind: 'above-head', side: 'both' }]);
+  assert.deepEqual(
+    parseIntents('raise your left hand'),
+    [{ kind: 'limb', limb: 'hand', side: 'left' }],
+    'no head named',
+  );
   for (const low of ['lie down on the floor', 'a person crawls low on the floor', 'crouch down', 'sit on the floor'])
     assert.deepEqual(parseIntents(low), [{ kind: 'low' }], low);
   assert.deepEqual(parseIntents('sit down'), [], 'a chair is not the floor');
@@ -91,6 +101,10 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.equal(agreement(leftHandUp, hand('left')), 1);
   assert.equal(agreement(leftHandUp, hand('right')), -1);
   assert.equal(intentAgreement(leftHandUp, []), 0, 'no intent, no preference');
+  const overHead = (side: 'left' | 'right' | 'both') => agreement(leftHandUp, { kind: 'above-head', side });
+  assert.ok(overHead('left') > overHead('right'), 'the raised wrist is the one nearer over the head');
+  assert.equal(overHead('both'), overHead('right'), 'both hands: the lower one decides');
+  assert.equal(agreement(still, { kind: 'above-head', side: 'left' }), -1, 'hands at the sides are not over the head');
   assert.equal(agreement(still, { kind: 'low' }), -1, 'standing is not at floor level');
   const lie = namedPose('lying', { dataDir: null }).joints;
   const lying = new Float32Array(lie.length * 2);

@@ -22,7 +22,9 @@ export type Intent =
   /** Down at floor level somewhere in the segment: lying, crawling, crouching, squatting, kneeling. */
   | { kind: 'low' }
   /** hand: lifted higher than the other; fist: thrown further out (a punch); leg: swung higher (a kick, a knee lift). */
-  | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side };
+  | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side }
+  /** The asked wrist (or both) above the head, not just higher than the other: "lift your right arm above your head". */
+  | { kind: 'above-head'; side: Side | 'both' };
 
 /** Scale of each agreement: the distance, angle or height difference that counts as clearly done. */
 const TRAVEL_METRES = 0.5;
@@ -30,6 +32,8 @@ const TURN_DEGREES = 60;
 const SPIN_DEGREES = 180;
 const IN_PLACE_METRES = 1;
 const LIMB_METRES = 0.2;
+/** A wrist this far over the head is clearly raised above it; this far under, clearly not. */
+const ABOVE_HEAD_METRES = 0.15;
 /** Pelvis above the lowest joint: about 0.85 m standing, 0.6 m is floor level's upper bound (fidelity.ts), 0.35 m a squat. */
 const STANDING_PELVIS_M = 0.85;
 const FLOOR_SPAN_M = 0.25;
@@ -76,8 +80,15 @@ export function parseIntents(text: string): Intent[] {
     if (lifts && /\b(hand|arm|wrist|palm)\b/.test(t)) out.push({ kind: 'limb', limb: 'hand', side });
     else if (lifts && /\b(leg|foot|knee|kick|kicks)\b/.test(t)) out.push({ kind: 'limb', limb: 'leg', side });
   }
+  if (ABOVE_HEAD.test(t) && /\b(hands?|arms?|wrists?|palms?)\b/.test(t)) {
+    const both = /\b(both|two)\b/.test(t) || /\b(hands|arms)\b/.test(t);
+    if (side || both) out.push({ kind: 'above-head', side: side ?? 'both' });
+  }
   return out;
 }
+
+/** A hand or arm held over the head, as the words say it. */
+const ABOVE_HEAD = /\b(above|over) (your|the|his|her|their) heads?\b|\boverhead\b/;
 
 /** Whether the words name an act done at floor level (lying, crawling, crouching, squatting, kneeling). */
 export function namesFloorAct(text: string): boolean {
@@ -166,6 +177,19 @@ export function agreement(joints: Float32Array, intent: Intent): number {
         lowest = Math.min(lowest, joints[t * POS + JOINT.pelvis * 3 + 1] - floor);
       }
       return clamp((STANDING_PELVIS_M - lowest) / FLOOR_SPAN_M - 1);
+    }
+    case 'above-head': {
+      // the asked wrist's highest point against the head's, at its best frame; with both, the lower of the two
+      const over = (wrist: number) => {
+        let best = -Infinity;
+        for (let t = 0; t < T; t++)
+          best = Math.max(best, joints[t * POS + wrist * 3 + 1] - joints[t * POS + JOINT.head * 3 + 1]);
+        return best;
+      };
+      const left = over(JOINT.left_wrist);
+      const right = over(JOINT.right_wrist);
+      const asked = intent.side === 'both' ? Math.min(left, right) : intent.side === 'left' ? left : right;
+      return clamp(asked / ABOVE_HEAD_METRES);
     }
     case 'limb': {
       const otherSide = intent.side === 'left' ? 'right' : 'left';
