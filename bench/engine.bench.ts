@@ -219,6 +219,8 @@ async function main(): Promise<void> {
       },
     ],
     continue: [{ text, seconds: 4, control: { continueFrom: { path: past } } }],
+    // A side the joints can check: best of N also ranks every candidate reflected (twice the candidates scored).
+    'a side named (reflections)': [{ text: 'wave with your right hand', seconds: 4 }],
     'two segments (2 s + 2 s)': [
       { text: 'a person waves', seconds: 2 },
       { text: 'a person sits down', seconds: 2 },
