@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ModelManifest } from '../../motion/contracts.js';
 import {
   INDEX_FILE,
@@ -95,7 +95,7 @@ async function probeScores(modelDir: string, opts: ProbeGateOptions): Promise<Pr
       out.probes += report.overall.probes;
       out.seeds_passed += report.overall.seeds.passed;
       out.seeds += report.overall.seeds.total;
-      out.files[file.split('/').pop() ?? file] = `${report.overall.passed}/${report.overall.probes}`;
+      out.files[basename(file)] = `${report.overall.passed}/${report.overall.probes}`;
     }
     return out;
   } finally {
