@@ -321,17 +321,25 @@ def export_run(run_dir: str, cache: FeatureCache, table: EmbeddingTable, pairs: 
         shutil.rmtree(folder)
     base = gpt_ck["config"]["train"].get("base_model", "")
     norm = (cache.mean, cache.std)
+    metrics = read_metrics(run_dir)
     if base:
         base_manifest = read_base_manifest(base)
         norm = tuple(np.asarray(base_manifest["features"][k], np.float32) for k in ("mean", "std"))
         vq = renormalised(vq, cache.mean, cache.std, *norm)
     onnx_section = export_onnx(vq, gpt, norm[0], norm[1], folder)
-    evaluator_onnx, evaluator_info = base_evaluator(base, base_manifest, folder) if base else export_evaluator(run_dir, folder)
+    if base:
+        evaluator_onnx, evaluator_info = base_evaluator(base, base_manifest, folder)
+        # the shipped evaluator's own ground-truth figures, not those of the run's (used only for the Python metrics)
+        metrics.pop("evaluator", None)
+        if evaluator_info and "evaluator" in base_manifest.get("metrics", {}):
+            metrics["evaluator"] = base_manifest["metrics"]["evaluator"]
+    else:
+        evaluator_onnx, evaluator_info = export_evaluator(run_dir, folder)
     onnx_section.update(evaluator_onnx)
     training = training_section(run_dir, vq_ck, gpt_ck, cache, pairs)
     if evaluator_info:
         training["evaluator"] = evaluator_info
-    write_manifest(folder, version, vq, gpt, cache, table, onnx_section, training, read_metrics(run_dir), norm)
+    write_manifest(folder, version, vq, gpt, cache, table, onnx_section, training, metrics, norm)
     size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
     print(json.dumps({"stage": "export", "event": "done", "folder": folder, "bytes": size}), flush=True)
     return folder

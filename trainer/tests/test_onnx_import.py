@@ -94,6 +94,7 @@ def test_a_fine_tune_of_a_published_model_ships_in_its_normalisation_with_its_ev
         (base / f"{name}.onnx").write_bytes(name.encode() * 100)
     manifest = json.loads((base / "manifest.json").read_text())
     manifest["onnx"] = {n: {"file": f"{n}.onnx"} for n in ("eval_motion", "eval_text")}
+    manifest["metrics"] = {"evaluator": {"r_precision_top3": 0.97}}
     enc = onnx_constants(str(base / "vq_encoder.onnx"))[0]
     manifest["features"] = {"mean": [float(x) for x in enc["mean"]], "std": [float(x) for x in enc["std"]]}
     (base / "manifest.json").write_text(json.dumps(manifest))
@@ -102,10 +103,13 @@ def test_a_fine_tune_of_a_published_model_ships_in_its_normalisation_with_its_ev
     ck = torch.load(str(tmp_path / "run" / "gpt.pt"))
     ck["config"]["train"]["base_model"] = str(base)
     torch.save(ck, str(tmp_path / "run" / "gpt.pt"))
+    # the run's own evaluator (Python metrics only) must not be described as the one shipped
+    (tmp_path / "run" / "evaluator_metrics.json").write_text(json.dumps({"ground_truth": {"r_precision_top3": 0.5}}))
     folder = export_run(str(tmp_path / "run"), cache, table, [], str(tmp_path / "models"), "tuned")
     out = json.loads(open(os.path.join(folder, "manifest.json")).read())
     assert out["features"]["mean"] == manifest["features"]["mean"]
     assert out["training"]["evaluator"]["from"] == "tiny-published"
+    assert out["metrics"]["evaluator"] == {"r_precision_top3": 0.97}
     for name in ("eval_motion", "eval_text"):
         assert open(os.path.join(folder, f"{name}.onnx"), "rb").read() == name.encode() * 100
     raw = cache.features[:32][None].astype(np.float32)
