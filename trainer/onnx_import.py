@@ -58,8 +58,7 @@ def import_vq(folder: str, cfg, cache: FeatureCache) -> VQVAE:
     vq = VQVAE(cfg, cache.slices.get("ric", (4, 67)))
     weights = {f"encoder.{k}": v for k, v in _prefixed(enc, "vq.encoder.").items()}
     weights.update({f"decoder.{k}": v for k, v in _prefixed(dec, "vq.decoder.").items()})
-    fold_normalisation(weights, mean, std, cache.mean.astype(np.float64), cache.std.astype(np.float64),
-                       first="encoder.net.0.conv", last=last_decoder_conv(weights))
+    fold_normalisation(weights, mean, std, cache.mean, cache.std)
     books = _prefixed(dec, "vq.quantizer.books.")
     for i in range(cfg.num_codebooks):
         embed = books.get(f"{i}.embed")
@@ -81,9 +80,12 @@ def last_decoder_conv(weights: dict) -> str:
                key=lambda k: int(k.split(".")[2]))
 
 
-def fold_normalisation(weights: dict, mean_from, std_from, mean_to, std_to, first: str, last: str) -> None:
-    """The model normalised with (mean_from, std_from); make it take and give features normalised with
-    (mean_to, std_to). x_from = x_to · std_to/std_from + (mean_to − mean_from)/std_from, per channel."""
+def fold_normalisation(weights: dict, mean_from, std_from, mean_to, std_to) -> None:
+    """A VQ-VAE's weights that normalise with (mean_from, std_from), changed in place to take and give features
+    normalised with (mean_to, std_to): x_from = x_to · std_to/std_from + (mean_to − mean_from)/std_from, per channel,
+    folded into the first encoder and the last decoder convolution."""
+    mean_from, std_from, mean_to, std_to = (np.asarray(x, np.float64) for x in (mean_from, std_from, mean_to, std_to))
+    first, last = "encoder.net.0.conv", last_decoder_conv(weights)
     scale = std_to / std_from
     shift = (mean_to - mean_from) / std_from
     w, b = weights[f"{first}.weight"].astype(np.float64), weights[f"{first}.bias"].astype(np.float64)
@@ -98,9 +100,7 @@ def renormalised(vq: VQVAE, mean_from, std_from, mean_to, std_to) -> VQVAE:
     """A copy of `vq` (trained on features normalised with mean_from/std_from) that takes and gives features
     normalised with mean_to/std_to: the same codes and the same raw features."""
     weights = {k: v.detach().numpy().copy() for k, v in vq.state_dict().items()}
-    fold_normalisation(weights, np.asarray(mean_from, np.float64), np.asarray(std_from, np.float64),
-                       np.asarray(mean_to, np.float64), np.asarray(std_to, np.float64),
-                       first="encoder.net.0.conv", last=last_decoder_conv(weights))
+    fold_normalisation(weights, mean_from, std_from, mean_to, std_to)
     out = VQVAE(vq.cfg, vq.ric)
     _assign(out, weights, "renormalised VQ-VAE")
     return out.eval()

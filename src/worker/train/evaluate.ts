@@ -84,12 +84,11 @@ export interface ProbeScores {
 }
 
 /** Runs the probe files through the planner and an engine on `modelDir` at its defaults, as a chat user gets it. */
-async function probeScores(modelDir: string, opts: ProbeGateOptions): Promise<ProbeScores> {
-  const planner = await opts.planner();
+async function probeScores(modelDir: string, files: readonly string[], planner: ProbePlanner): Promise<ProbeScores> {
   const engine = await createEngine({ modelDir });
   try {
     const out: ProbeScores = { passed: 0, probes: 0, seeds_passed: 0, seeds: 0, files: {} };
-    for (const file of opts.files) {
+    for (const file of files) {
       const report = await runProbes(loadProbeFile(file), planner, engine);
       out.passed += report.overall.passed;
       out.probes += report.overall.probes;
@@ -214,6 +213,7 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): {
       )
       .digest('hex')
       .slice(0, 16);
+  let planner: Promise<ProbePlanner> | undefined;
   const run = async (modelDir: string, c: Candidate) => {
     const evaluator = sharedEvaluatorDir(c);
     const data = dataOf(c);
@@ -233,7 +233,11 @@ export function productionEvaluation(opts: ProductionEvaluationOptions): {
     const scores = productionScores(report, evaluator, data);
     if (!opts.probes) return scores;
     opts.onProgress?.(`acting probes: ${opts.probes.files.length} files through the planner`);
-    return { production: { ...scores.production, probes: await probeScores(modelDir, opts.probes) } };
+    // one planner (an agent with its grounding vocabulary) serves the candidate and the live model
+    planner ??= opts.probes.planner();
+    return {
+      production: { ...scores.production, probes: await probeScores(modelDir, opts.probes.files, await planner) },
+    };
   };
   return {
     evaluate: async (c) => ({ ...c.manifest.metrics, ...(await run(c.dir, c)) }),
