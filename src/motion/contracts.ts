@@ -40,6 +40,8 @@ export const ProvenanceSchema = z.object({
     .optional(),
   /** The kept candidate is a generated one reflected left ↔ right, so that it acts on the side the words name. */
   mirrored: z.boolean().optional(),
+  /** Rounds of candidates sampled: more than 1 when the first kept one did not clearly do what the words ask. */
+  looks: z.number().int().positive().optional(),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agreement, intentAgreement, parseIntents } from '../../src/motion/engine/intent.js';
-import { createEngine } from '../../src/motion/engine/engine.js';
+import { createEngine, DEFAULT_LOOKS } from '../../src/motion/engine/engine.js';
 import { defaultModelsDir } from '../../src/motion/paths.js';
 import { liveVersionDir } from '../../src/motion/registry.js';
 import { namedPose } from '../../src/motion/engine/poses.js';
@@ -20,7 +20,7 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('jump forward'), [{ kind: 'travel', direction: 'forward' }]);
   assert.deepEqual(parseIntents('a person crawls forward low on the floor, on knees and forearms.'), [
     { kind: 'travel', direction: 'forward' },
-    { kind: 'low' },
+    { kind: 'low', depth: 'low' },
   ]);
   assert.deepEqual(parseIntents('lean backwards'), [], 'leaning goes nowhere');
   assert.deepEqual(parseIntents('bow forward'), []);
@@ -43,8 +43,10 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
     [{ kind: 'limb', limb: 'hand', side: 'left' }],
     'no head named',
   );
-  for (const low of ['lie down on the floor', 'a person crawls low on the floor', 'crouch down', 'sit on the floor'])
-    assert.deepEqual(parseIntents(low), [{ kind: 'low' }], low);
+  for (const low of ['a person crawls low on the floor', 'crouch down', 'sit on the floor'])
+    assert.deepEqual(parseIntents(low), [{ kind: 'low', depth: 'low' }], low);
+  for (const lying of ['lie down on the floor', 'a person gets up from lying on the floor into a crouch.'])
+    assert.deepEqual(parseIntents(lying), [{ kind: 'low', depth: 'lying' }], lying);
   assert.deepEqual(parseIntents('sit down'), [], 'a chair is not the floor');
   // nothing checkable: both sides, no side, "right now", a punch on no side
   for (const phrase of [
@@ -105,12 +107,22 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.ok(overHead('left') > overHead('right'), 'the raised wrist is the one nearer over the head');
   assert.equal(overHead('both'), overHead('right'), 'both hands: the lower one decides');
   assert.equal(agreement(still, { kind: 'above-head', side: 'left' }), -1, 'hands at the sides are not over the head');
-  assert.equal(agreement(still, { kind: 'low' }), -1, 'standing is not at floor level');
+  assert.equal(agreement(still, { kind: 'low', depth: 'low' }), -1, 'standing is not at floor level');
+  assert.equal(agreement(still, { kind: 'low', depth: 'lying' }), -1);
   const lie = namedPose('lying', { dataDir: null }).joints;
   const lying = new Float32Array(lie.length * 2);
   lying.set(lie);
   lying.set(lie, lie.length);
-  assert.equal(agreement(lying, { kind: 'low' }), 1);
+  assert.equal(agreement(lying, { kind: 'low', depth: 'low' }), 1);
+  assert.equal(agreement(lying, { kind: 'low', depth: 'lying' }), 1);
+  // a squat is at floor level but is not lying: the head stays up
+  const squat = namedPose('squatting', { dataDir: null }).joints;
+  const crouched = new Float32Array(squat.length * 2);
+  crouched.set(squat);
+  crouched.set(squat, squat.length);
+  assert.ok(agreement(crouched, { kind: 'low', depth: 'low' }) > 0.5, 'a squat is clearly low');
+  const asLying = agreement(crouched, { kind: 'low', depth: 'lying' });
+  assert.ok(asLying < -0.5, `a squat is not lying (${asLying})`);
   const rightPunch = moved(
     40,
     () => [0, 0],
@@ -132,7 +144,7 @@ test('best of N prefers the candidate that does what the words say, and tries th
       'Facing ahead, the person moves backward by alternately stepping each foot behind the other.',
     ];
     const request = { segments: [{ text: 'walk backwards', seconds: 3, descriptions }], seed: 0, samples: 1 as const };
-    const four = await engine.generate(request, { bestOf: 4, keepScores: true });
+    const four = await engine.generate(request, { bestOf: 4, looks: 1, keepScores: true });
     const scores = four.candidateScores?.[0] ?? [];
     assert.equal(scores.length, 4);
     for (const s of scores) assert.ok(s.intent >= -1 && s.intent <= 1);
@@ -148,7 +160,7 @@ test('best of N prefers the candidate that does what the words say, and tries th
     );
     // N = 1 is unchanged by the mixed conditioning: candidate 0 keeps the descriptions
     const one = await engine.generate(request, { bestOf: 1, keepScores: true });
-    const again = await engine.generate(request, { bestOf: 4, keepScores: true });
+    const again = await engine.generate(request, { bestOf: 4, looks: 1, keepScores: true });
     assert.deepEqual(
       again.candidateScores?.[0].map((s) => s.similarity),
       scores.map((s) => s.similarity),
@@ -166,7 +178,7 @@ test('a request that names a side also ranks every candidate reflected left ↔ 
   const engine = await createEngine({ modelDir: live });
   try {
     const request = { segments: [{ text: 'wave with your right hand', seconds: 3 }], seed: 0, samples: 1 as const };
-    const result = await engine.generate(request, { bestOf: 4, keepScores: true });
+    const result = await engine.generate(request, { bestOf: 4, looks: 1, keepScores: true });
     const scores = result.candidateScores?.[0] ?? [];
     assert.equal(scores.length, 8, 'four generated candidates and their four reflections');
     for (let c = 0; c < 4; c++)
@@ -178,11 +190,55 @@ test('a request that names a side also ranks every candidate reflected left ↔ 
       { ...request, segments: [{ text: 'wave hello', seconds: 3 }] },
       {
         bestOf: 4,
+        looks: 1,
         keepScores: true,
       },
     );
     assert.equal(unsided.candidateScores?.[0].length, 4, 'no side named: nothing to reflect');
     assert.equal(unsided.motions[0].provenance.mirrored, undefined);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('when the kept candidate does not clearly do what the words ask, best of N looks again with stronger guidance', async () => {
+  const live = liveVersionDir(defaultModelsDir());
+  if (!live) throw new Error('this test needs the live model in models/ (models/LIVE)');
+  const engine = await createEngine({ modelDir: live });
+  try {
+    assert.equal(engine.looks, DEFAULT_LOOKS);
+    // the live model's first four candidates for this crouch stand (measured: seed 1), so it looks again
+    // the data's own crouch text and its Action-GPT descriptions (annotations/action-gpt-k4.jsonl, first two)
+    const descriptions = [
+      'The person starts standing upright and lowers the body into a crouch. Both knees bend deeply and the hips drop toward the heels while the torso leans slightly forward for balance. The heels may lift off the floor as the weight moves to the balls of the feet. The arms come forward or rest on the knees, and the person settles low to the ground with the head up.',
+      'From a standing position, the person bends the knees and hips together and sinks down until the thighs are close to the calves. The back rounds a little forward, the shoulders come over the knees, and the hands reach toward the floor or hang between the legs. The descent is smooth and controlled, taking about a second, and ends in a compact, balanced crouch.',
+    ];
+    const segment = { text: 'a person crouches down.', seconds: 5.95, descriptions };
+    const request = { segments: [segment], seed: 1, samples: 1 as const };
+    const first = await engine.generate(request, { looks: 1, keepScores: true });
+    const firstBest = Math.max(...(first.candidateScores?.[0] ?? []).map((s) => s.intent));
+    assert.ok(firstBest < 0.5, `the first look does not crouch clearly (best intent ${firstBest})`);
+    const looked = await engine.generate(request, { keepScores: true });
+    const scores = looked.candidateScores?.[0] ?? [];
+    const kept = looked.motions[0];
+    const looks = kept.provenance.looks ?? 1;
+    assert.ok(looks > 1, 'another look was taken');
+    assert.equal(scores.length, 4 * looks, 'every look scores four fresh candidates');
+    assert.equal(kept.provenance.fit?.candidates, scores.length);
+    for (let c = 0; c < 4; c++)
+      assert.ok(
+        Math.abs(scores[c].total - (first.candidateScores?.[0][c].total ?? NaN)) < 1e-9,
+        'look 1 is plain best of 4',
+      );
+    const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
+    assert.equal(kept.provenance.fit?.score, best.similarity, 'the best ranked candidate of all looks is kept');
+    assert.ok(best.intent > firstBest, `and it gets lower than the first look did (${best.intent} vs ${firstBest})`);
+    const again = await engine.generate(request, { keepScores: true });
+    assert.deepEqual(again.candidateScores, looked.candidateScores, 'deterministic');
+    // nothing checkable in the words: one look, whatever the candidates do
+    const plain = await engine.generate({ ...request, segments: [{ text: 'a person waves', seconds: 2 }] });
+    assert.equal(plain.motions[0].provenance.looks, undefined);
+    await assert.rejects(engine.generate(request, { looks: 9 }), /looks must be a whole number from 1 to 5/);
   } finally {
     await engine.close();
   }

@@ -1,6 +1,8 @@
 // The inference engine: model loading, sampling, poses, post-processing, exports and generation.
 export {
   createEngine,
+  DEFAULT_LOOKS,
+  parseLooks,
   TOKENS_PER_SECOND,
   type Engine,
   type EngineOptions,

@@ -19,8 +19,11 @@ export type Intent =
   | { kind: 'turn'; side: Side }
   | { kind: 'spin' }
   | { kind: 'in-place' }
-  /** Down at floor level somewhere in the segment: lying, crawling, crouching, squatting, kneeling. */
-  | { kind: 'low' }
+  /**
+   * Down at floor level somewhere in the segment: crawling, crouching, squatting, kneeling (`low`), or lying, which a
+   * crouch does not show (`lying`: the pelvis near the floor).
+   */
+  | { kind: 'low'; depth: 'low' | 'lying' }
   /** hand: lifted higher than the other; fist: thrown further out (a punch); leg: swung higher (a kick, a knee lift). */
   | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side }
   /** The asked wrist (or both) above the head, not just higher than the other: "lift your right arm above your head". */
@@ -37,6 +40,12 @@ const ABOVE_HEAD_METRES = 0.15;
 /** Pelvis above the lowest joint: about 0.85 m standing, 0.6 m is floor level's upper bound (fidelity.ts), 0.35 m a squat. */
 const STANDING_PELVIS_M = 0.85;
 const FLOOR_SPAN_M = 0.25;
+/**
+ * Lying: the pelvis and the head both near the floor at once. The higher of the two over the lowest joint is about
+ * 0.2 m lying and 0.45 m crawling on the forearms; a crouch or a squat keeps the head up at 0.9–1.1 m.
+ */
+const LYING_BODY_M = 0.25;
+const HALF_LYING_M = 0.5;
 
 const one = (re: RegExp, text: string): Side | undefined => {
   const m = text.match(re);
@@ -68,7 +77,7 @@ export function parseIntents(text: string): Intent[] {
   else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
     out.push({ kind: 'travel', direction: side });
   if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
-  if (FLOOR_WORDS.test(t)) out.push({ kind: 'low' });
+  if (FLOOR_WORDS.test(t)) out.push({ kind: 'low', depth: LYING_WORDS.test(t) ? 'lying' : 'low' });
   // one hand or leg doing more than the other: raises and waves lift it, punches throw it out, kicks swing it up
   if (side && !out.some((i) => i.kind === 'turn' || i.kind === 'travel')) {
     if (/\b(punch(es|ing)?|jab(s|bing)?|hook|uppercut|strike[s]?|hit(s|ting)?)\b/.test(t)) {
@@ -94,6 +103,9 @@ const ABOVE_HEAD = /\b(above|over) (your|the|his|her|their) heads?\b|\boverhead\
 export function namesFloorAct(text: string): boolean {
   return FLOOR_WORDS.test(text.toLowerCase());
 }
+
+/** Floor words that mean lying, where the body is flat rather than folded ("lay it down" is rare in requests). */
+const LYING_WORDS = /\b(lie|lies|lying|lay|lays|laying|flat on (your|his|her|their|the) (back|belly|stomach|front))\b/;
 
 /** Verbs that travel: "lean backwards" or "bow forward" is no request to go anywhere. */
 const LOCOMOTION =
@@ -170,13 +182,19 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       return clamp(1 - far / IN_PLACE_METRES);
     }
     case 'low': {
+      // per frame, how high the pelvis (and, for lying, the head too) is over the lowest joint; the lowest frame counts
       let lowest = Infinity;
       for (let t = 0; t < T; t++) {
         let floor = Infinity;
         for (let k = 0; k < NUM_JOINTS; k++) floor = Math.min(floor, joints[t * POS + k * 3 + 1]);
-        lowest = Math.min(lowest, joints[t * POS + JOINT.pelvis * 3 + 1] - floor);
+        const pelvis = joints[t * POS + JOINT.pelvis * 3 + 1];
+        const body = intent.depth === 'lying' ? Math.max(pelvis, joints[t * POS + JOINT.head * 3 + 1]) : pelvis;
+        lowest = Math.min(lowest, body - floor);
       }
-      return clamp((STANDING_PELVIS_M - lowest) / FLOOR_SPAN_M - 1);
+      // 1 from a deep crouch down (flat on the floor when lying is asked), −1 standing (a crouch, when lying is asked)
+      return intent.depth === 'lying'
+        ? clamp((HALF_LYING_M - lowest) / (HALF_LYING_M - LYING_BODY_M))
+        : clamp((STANDING_PELVIS_M - lowest) / FLOOR_SPAN_M - 1);
     }
     case 'above-head': {
       // the asked wrist's highest point against the head's, at its best frame; with both, the lower of the two
