@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { createEngine } from '../engine/engine.js';
+import { createEngine, parseLooks } from '../engine/engine.js';
 import { evaluateProductionPath, loadEvaluator, type EvalReport, type SetMetrics } from '../engine/evaluate.js';
 import { fidelityMarkdown } from '../engine/fidelity.js';
 import { fitThreshold, parseBestOf } from '../engine/rerank.js';
@@ -29,6 +29,7 @@ export interface EvalCliOptions {
   probes?: string;
   only?: string;
   bestOf?: string;
+  looks?: string;
   fitThreshold?: boolean;
 }
 
@@ -163,10 +164,17 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   return n;
 }
 
+/** The engine flags the evaluation and the probes share: --best-of and --looks. */
+function rankingFlags(o: EvalCliOptions): { bestOf?: number; looks?: number } {
+  return {
+    ...(o.bestOf === undefined ? {} : { bestOf: parseBestOf(o.bestOf, '--best-of') }),
+    ...(o.looks === undefined ? {} : { looks: parseLooks(o.looks, '--looks') }),
+  };
+}
+
 export async function runEvalCommand(o: EvalCliOptions): Promise<{ report: EvalReport; files: string[] }> {
-  const bestOf = o.bestOf === undefined ? undefined : parseBestOf(o.bestOf, '--best-of');
   const report = await evaluateProductionPath({
-    engine: { modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...(bestOf ? { bestOf } : {}) },
+    engine: { modelDir: o.model, modelsDir: o.models, version: o.modelVersion, ...rankingFlags(o) },
     evaluatorDir: o.evaluator,
     dataDir: o.data,
     limit: positiveInt(o.limit, '--limit'),
@@ -199,13 +207,12 @@ async function refreshFitThreshold(o: EvalCliOptions): Promise<unknown> {
 export async function runProbeCommand(o: EvalCliOptions): Promise<ProbeReport> {
   const file = loadProbeFile(resolve(o.probes as string));
   const planner = await probePlanner();
-  const bestOf = o.bestOf === undefined ? undefined : parseBestOf(o.bestOf, '--best-of');
   const engine = await createEngine({
     modelDir: o.model,
     modelsDir: o.models,
     version: o.modelVersion,
     ...(o.data ? { dataDir: o.data } : {}),
-    ...(bestOf ? { bestOf } : {}),
+    ...rankingFlags(o),
   });
   try {
     return await runProbes(file, planner, engine, {
@@ -244,6 +251,10 @@ export function registerEvalCommand(program: Command): void {
     .option(
       '--best-of <n>',
       "candidates per sample (default CHARADES_BEST_OF or the engine's measured default); 1 for scores not chosen by the evaluator that judges them",
+    )
+    .option(
+      '--looks <n>',
+      'looks at most per request (default 3; 1 = plain best of N): another look samples fresh candidates with stronger guidance when the kept one does not do what the words ask',
     )
     .option('--fit-threshold', "re-derive the model's best-of-N confidence threshold from the test split and print it")
     .action(async (o: EvalCliOptions) => {
