@@ -30,7 +30,7 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('turn right'), [{ kind: 'turn', side: 'right' }]);
   assert.deepEqual(parseIntents('spin around'), [{ kind: 'spin' }]);
   assert.deepEqual(parseIntents('jump up and down in place'), [{ kind: 'in-place' }]);
-  assert.deepEqual(parseIntents('wave the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
+  assert.deepEqual(parseIntents('lift the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
   assert.deepEqual(parseIntents('lift the right arm above the head'), [
@@ -38,10 +38,26 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
     { kind: 'above-head', side: 'right' },
   ]);
   assert.deepEqual(parseIntents('raise both hands above your head'), [{ kind: 'above-head', side: 'both' }]);
+  assert.deepEqual(parseIntents('wave your left hand'), [
+    { kind: 'limb', limb: 'hand', side: 'left' },
+    { kind: 'hand-up', side: 'left' },
+  ]);
+  assert.deepEqual(parseIntents('put your right hand up'), [
+    { kind: 'limb', limb: 'hand', side: 'right' },
+    { kind: 'hand-up', side: 'right' },
+  ]);
   assert.deepEqual(
     parseIntents('raise your left hand'),
+    [
+      { kind: 'limb', limb: 'hand', side: 'left' },
+      { kind: 'hand-up', side: 'left' },
+    ],
+    'no head named: up, not over the head',
+  );
+  assert.deepEqual(
+    parseIntents('lift your left hand'),
     [{ kind: 'limb', limb: 'hand', side: 'left' }],
-    'no head named',
+    'lifting is not holding up',
   );
   for (const low of ['a person crawls low on the floor', 'crouch down', 'sit on the floor'])
     assert.deepEqual(parseIntents(low), [{ kind: 'low', depth: 'low' }], low);
@@ -107,6 +123,9 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.ok(overHead('left') > overHead('right'), 'the raised wrist is the one nearer over the head');
   assert.equal(overHead('both'), overHead('right'), 'both hands: the lower one decides');
   assert.equal(agreement(still, { kind: 'above-head', side: 'left' }), -1, 'hands at the sides are not over the head');
+  assert.equal(agreement(leftHandUp, { kind: 'hand-up', side: 'left' }), 1, 'held over the shoulder throughout');
+  assert.equal(agreement(leftHandUp, { kind: 'hand-up', side: 'right' }), -1);
+  assert.equal(agreement(still, { kind: 'hand-up', side: 'left' }), -1, 'a hand at the hip is not up');
   assert.equal(agreement(still, { kind: 'low', depth: 'low' }), -1, 'standing is not at floor level');
   assert.equal(agreement(still, { kind: 'low', depth: 'lying' }), -1);
   const lie = namedPose('lying', { dataDir: null }).joints;
@@ -177,7 +196,7 @@ test('a request that names a side also ranks every candidate reflected left ↔ 
   if (!live) throw new Error('this test needs the live model in models/ (models/LIVE)');
   const engine = await createEngine({ modelDir: live });
   try {
-    const request = { segments: [{ text: 'wave with your right hand', seconds: 3 }], seed: 0, samples: 1 as const };
+    const request = { segments: [{ text: 'lift your right hand', seconds: 3 }], seed: 0, samples: 1 as const };
     const result = await engine.generate(request, { bestOf: 4, looks: 1, keepScores: true });
     const scores = result.candidateScores?.[0] ?? [];
     assert.equal(scores.length, 8, 'four generated candidates and their four reflections');

@@ -27,7 +27,12 @@ export type Intent =
   /** hand: lifted higher than the other; fist: thrown further out (a punch); leg: swung higher (a kick, a knee lift). */
   | { kind: 'limb'; limb: 'hand' | 'fist' | 'leg'; side: Side }
   /** The asked wrist (or both) above the head, not just higher than the other: "lift your right arm above your head". */
-  | { kind: 'above-head'; side: Side | 'both' };
+  | { kind: 'above-head'; side: Side | 'both' }
+  /**
+   * The asked wrist held up over its shoulder for a good part of the segment: a wave or a raised hand, not only the
+   * higher of two hands at the hips ("wave your left hand" kept with the wrist at the chest passes `limb`).
+   */
+  | { kind: 'hand-up'; side: Side };
 
 /** Scale of each agreement: the distance, angle or height difference that counts as clearly done. */
 const TRAVEL_METRES = 0.5;
@@ -37,6 +42,8 @@ const IN_PLACE_METRES = 1;
 const LIMB_METRES = 0.2;
 /** A wrist this far over the head is clearly raised above it; this far under, clearly not. */
 const ABOVE_HEAD_METRES = 0.15;
+/** Share of frames with the wrist over the shoulder that clearly is a raised hand (the acting probes' wave: 30 %). */
+const HAND_UP_SHARE = 0.3;
 /** Pelvis above the lowest joint: about 0.85 m standing, 0.6 m is floor level's upper bound (fidelity.ts), 0.35 m a squat. */
 const STANDING_PELVIS_M = 0.85;
 const FLOOR_SPAN_M = 0.25;
@@ -86,8 +93,10 @@ export function parseIntents(text: string): Intent[] {
     }
     const lifts =
       /\b(raise[sd]?|raising|lift(s|ed|ing)?|wave[sd]?|waving|put(s|ting)?|hold(s|ing)?|kick(s|ed|ing)?)\b/.test(t);
-    if (lifts && /\b(hand|arm|wrist|palm)\b/.test(t)) out.push({ kind: 'limb', limb: 'hand', side });
-    else if (lifts && /\b(leg|foot|knee|kick|kicks)\b/.test(t)) out.push({ kind: 'limb', limb: 'leg', side });
+    if (lifts && /\b(hand|arm|wrist|palm)\b/.test(t)) {
+      out.push({ kind: 'limb', limb: 'hand', side });
+      if (HAND_UP.test(t) && !ABOVE_HEAD.test(t)) out.push({ kind: 'hand-up', side });
+    } else if (lifts && /\b(leg|foot|knee|kick|kicks)\b/.test(t)) out.push({ kind: 'limb', limb: 'leg', side });
   }
   if (ABOVE_HEAD.test(t) && /\b(hands?|arms?|wrists?|palms?)\b/.test(t)) {
     const both = /\b(both|two)\b/.test(t) || /\b(hands|arms)\b/.test(t);
@@ -95,6 +104,10 @@ export function parseIntents(text: string): Intent[] {
   }
   return out;
 }
+
+/** Words that hold a hand up: waving, raising, putting it up (not holding or lifting something). */
+const HAND_UP =
+  /\b(wave[sd]?|waving|raise[sd]?|raising|(put(s|ting)?|hold(s|ing)?) (your|the|his|her|their|a) (left |right )?(hand|arm) up)\b/;
 
 /** A hand or arm held over the head, as the words say it. */
 const ABOVE_HEAD = /\b(above|over) (your|the|his|her|their) heads?\b|\boverhead\b/;
@@ -208,6 +221,13 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       const right = over(JOINT.right_wrist);
       const asked = intent.side === 'both' ? Math.min(left, right) : intent.side === 'left' ? left : right;
       return clamp(asked / ABOVE_HEAD_METRES);
+    }
+    case 'hand-up': {
+      const wrist = LIMB_JOINT.hand[intent.side];
+      const shoulder = intent.side === 'left' ? JOINT.left_shoulder : JOINT.right_shoulder;
+      let up = 0;
+      for (let t = 0; t < T; t++) if (joints[t * POS + wrist * 3 + 1] > joints[t * POS + shoulder * 3 + 1]) up++;
+      return clamp((2 * up) / T / HAND_UP_SHARE - 1);
     }
     case 'limb': {
       const otherSide = intent.side === 'left' ? 'right' : 'left';
