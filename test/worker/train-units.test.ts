@@ -58,6 +58,13 @@ test('the gate: every rule must beat the live model; missing values are explaine
   const tie = decideGate({ a: { r3: 0.7 }, fid: 0.3 }, { a: { r3: 0.7 }, fid: 0.4 }, rules);
   assert.equal(tie.pass, false, 'equal is not better');
   assert.equal(tie.summary, 'gate failed: a.r3 0.7 vs live 0.7: not higher');
+  // the same counts summed in another order: equal, so neither better nor a regression
+  const rounding = { a: { r3: 0.9159722222222223 }, fid: 0.3 };
+  assert.equal(decideGate(rounding, { a: { r3: 0.9159722222222222 }, fid: 0.4 }, rules).pass, false);
+  assert.equal(
+    decideGate({ p: 0.9159722222222222 }, { p: 0.9159722222222223 }, [{ metric: 'p', better: 'not-lower' }]).pass,
+    true,
+  );
   assert.match(
     decideGate({ a: { r3: 0.8 }, fid: 0.3 }, { fid: 0.4 }, rules).summary,
     /a\.r3 = 0\.8 \(the live model has no value to compare\)/,

@@ -39,6 +39,9 @@ export function metricAt(metrics: unknown, path: string): number | null {
   return typeof node === 'number' && Number.isFinite(node) ? node : null;
 }
 
+/** Relative difference under which two metric values are equal (float rounding, not measurement). */
+const TIE = 1e-9;
+
 function compare(rule: GateRule, candidateMetrics: unknown, liveMetrics: unknown | null): GateComparison {
   const candidate = metricAt(candidateMetrics, rule.metric);
   const live = liveMetrics === null ? null : metricAt(liveMetrics, rule.metric);
@@ -48,15 +51,17 @@ function compare(rule: GateRule, candidateMetrics: unknown, liveMetrics: unknown
     return { ...base, pass: true, note: `${rule.metric} = ${candidate} (no live model to beat)` };
   if (live === null)
     return { ...base, pass: true, note: `${rule.metric} = ${candidate} (the live model has no value to compare)` };
+  // The same counts summed in another order differ in the last bits (0.9159722222222223 vs …222): a tie, not a win.
+  const tied = Math.abs(candidate - live) <= TIE * Math.max(1, Math.abs(live));
   if (rule.better === 'not-lower') {
-    const holds = candidate >= live;
+    const holds = tied || candidate >= live;
     return {
       ...base,
       pass: holds,
       note: `${rule.metric} ${candidate} vs live ${live}: ${holds ? 'not lower' : 'lower, a regression'}`,
     };
   }
-  const beats = rule.better === 'higher' ? candidate > live : candidate < live;
+  const beats = !tied && (rule.better === 'higher' ? candidate > live : candidate < live);
   const word = rule.better === 'higher' ? 'higher' : 'lower';
   return {
     ...base,
