@@ -21,6 +21,7 @@ import {
   FIT_PERCENTILE,
   parseBestOf,
   physicalSanity,
+  ranksAbove,
   type FitCalibration,
 } from '../../src/motion/engine/rerank.js';
 import { sampleRng } from '../../src/motion/engine/sampling.js';
@@ -43,6 +44,16 @@ test('N is a whole number from 1 to 16, from CHARADES_BEST_OF or the measured de
   assert.equal(bestOfFromEnv({}), DEFAULT_BEST_OF);
   assert.equal(bestOfFromEnv({ CHARADES_BEST_OF: '2' }), 2);
   assert.throws(() => bestOfFromEnv({ CHARADES_BEST_OF: '-1' }), /CHARADES_BEST_OF must be/);
+});
+
+test('a candidate that clearly does what the words ask outranks one that does not; otherwise the total decides', () => {
+  const standing = { intent: -0.8, total: 0.6 };
+  const crouching = { intent: 0.6, total: 0.3 };
+  assert.ok(ranksAbove(crouching, standing), 'the crouch for "crouch down", though the evaluator likes the stand more');
+  assert.ok(!ranksAbove(standing, crouching));
+  assert.ok(ranksAbove({ intent: 0.9, total: 0.5 }, { intent: 0.6, total: 0.4 }), 'both clear: the total');
+  assert.ok(ranksAbove({ intent: 0, total: 0.5 }, { intent: 0, total: 0.4 }), 'no intent: the total');
+  assert.ok(!ranksAbove({ intent: 0, total: 0.4 }, { intent: 0, total: 0.4 }), 'a tie keeps the earlier one');
 });
 
 test("candidate 0 of each sample is that sample's own stream, in the first rows of the batch", () => {
@@ -139,8 +150,8 @@ test('N = 4 keeps the best-scoring candidate, candidate 0 is the N = 1 result, a
       assert.equal(fit.candidates, 4);
       assert.equal(fit.threshold, threshold);
       assert.equal(fit.unsure, fit.score < threshold);
-      const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
-      assert.equal(fit.score, best.similarity, 'the kept motion is the candidate with the best total');
+      const best = scores.reduce((a, b) => (ranksAbove(b, a) ? b : a));
+      assert.equal(fit.score, best.similarity, 'the kept motion is the best ranked candidate');
       const alone = one.candidateScores?.[s]?.[0];
       assert.ok(
         alone && Math.abs(scores[0].similarity - alone.similarity) < 1e-4,

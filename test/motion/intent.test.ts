@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { agreement, intentAgreement, parseIntents } from '../../src/motion/engine/intent.js';
 import { createEngine, DEFAULT_LOOKS } from '../../src/motion/engine/engine.js';
+import { ranksAbove } from '../../src/motion/engine/rerank.js';
 import { defaultModelsDir } from '../../src/motion/paths.js';
 import { liveVersionDir } from '../../src/motion/registry.js';
 import { namedPose } from '../../src/motion/engine/poses.js';
@@ -167,7 +168,7 @@ test('best of N prefers the candidate that does what the words say, and tries th
     const scores = four.candidateScores?.[0] ?? [];
     assert.equal(scores.length, 4);
     for (const s of scores) assert.ok(s.intent >= -1 && s.intent <= 1);
-    const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
+    const best = scores.reduce((a, b) => (ranksAbove(b, a) ? b : a));
     assert.equal(four.motions[0].provenance.fit?.score, best.similarity);
     assert.ok(scores.some((s) => Math.abs(s.total - (s.similarity - s.sanity.penalty + 0.2 * s.intent)) < 1e-9));
     // the kept motion's own joints agree with the words at least as well as any candidate's total implies
@@ -249,7 +250,7 @@ test('when the kept candidate does not clearly do what the words ask, best of N 
         Math.abs(scores[c].total - (first.candidateScores?.[0][c].total ?? NaN)) < 1e-9,
         'look 1 is plain best of 4',
       );
-    const best = scores.reduce((a, b) => (b.total > a.total ? b : a));
+    const best = scores.reduce((a, b) => (ranksAbove(b, a) ? b : a));
     assert.equal(kept.provenance.fit?.score, best.similarity, 'the best ranked candidate of all looks is kept');
     assert.ok(best.intent > firstBest, `and it gets lower than the first look did (${best.intent} vs ${firstBest})`);
     const again = await engine.generate(request, { keepScores: true });

@@ -42,12 +42,14 @@ import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
 import { parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
 import {
+  CLEARLY_DONE,
   DEFAULT_BEST_OF,
   candidateRng,
   candidateRow,
   createFitJudge,
   hasEvaluator,
   parseBestOf,
+  ranksAbove,
   type CandidateScore,
   type Choice,
   type Fit,
@@ -218,8 +220,6 @@ const LOOK_GUIDANCE = [1, 1.6, 2.4] as const;
 export const DEFAULT_LOOKS = LOOK_GUIDANCE.length;
 /** Later looks keep the last guidance of the ladder with fresh candidates. */
 const MAX_LOOKS = 5;
-/** Intent agreement (intent.ts, −1…1) from which a kept candidate clearly does what the words ask. */
-const CLEARLY_DONE = 0.5;
 
 /** What every look of one request shares. */
 interface Batch {
@@ -257,7 +257,7 @@ export function parseLooks(raw: string | number, where: string): number {
 /** The better ranked of two kept candidates; the scores, the candidate count and the looks add up. */
 function keepBetter(before: Kept | undefined, now: Kept): Kept {
   if (!before) return now;
-  const best = now.total > before.total ? now : before;
+  const best = ranksAbove(now, before) ? now : before;
   const scores = [...before.scores, ...now.scores];
   const fit = best.fit
     ? { ...best.fit, candidates: (before.fit?.candidates ?? 0) + (now.fit?.candidates ?? 0) }

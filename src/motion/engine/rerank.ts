@@ -208,11 +208,27 @@ function windowsIntent(
   return scored.length ? scored.reduce((a, b) => a + b, 0) / scored.length : 0;
 }
 
+/** Intent agreement (intent.ts, −1…1) from which a candidate clearly does what the words ask. */
+export const CLEARLY_DONE = 0.5;
+
+type Ranked = Pick<CandidateScore, 'intent' | 'total'>;
+
+/**
+ * Whether candidate `a` ranks above `b`: one that clearly does what the words ask beats one that does not, whatever
+ * their evaluator scores (a crouch for "crouch down" scores lower than a confident stand: the evaluator hardly knows
+ * floor-level acts); otherwise the higher total. Without intents every candidate's agreement is 0, so the total decides.
+ */
+export function ranksAbove(a: Ranked, b: Ranked): boolean {
+  const clearA = a.intent >= CLEARLY_DONE;
+  const clearB = b.intent >= CLEARLY_DONE;
+  return clearA === clearB ? a.total > b.total : clearA;
+}
+
 function bestCandidate(scores: readonly CandidateScore[], sample: number, samples: number, bestOf: number): number {
   let best = candidateRow(sample, 0, samples);
   for (let c = 1; c < bestOf; c++) {
     const row = candidateRow(sample, c, samples);
-    if (scores[row].total > scores[best].total) best = row;
+    if (ranksAbove(scores[row], scores[best])) best = row;
   }
   return best;
 }
