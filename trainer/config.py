@@ -40,6 +40,7 @@ class TrainConfig:
     control_task_scale: float = 1.0  # sampling weight multiplier of the init / last / key-pose tasks
     packs: str = ""  # comma-separated data packs to train on (empty = every pack in the cache); see data.filter_packs
     balance: float = 0.0  # share of each batch drawn with equal mass per (pack, action label); see data.balanced_weights
+    floor_weight: float = 1.0  # sampling weight multiplier of the clips that reach floor level (data.balanced_weights)
     paraphrases: bool = False  # train on the paraphrase sets of the embedding table as well as the clips' own texts
     paraphrase_prob: float = 0.3  # with paraphrases: share of text-conditioned examples called by a paraphrase
     side_signal: bool = False  # condition on the side (left / right) parsed from the text, next to its embedding

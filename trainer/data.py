@@ -406,11 +406,15 @@ def balance_key(clip: Clip) -> tuple:
     return (clip.pack, clip.action, clip.floor)
 
 
-def balanced_weights(clips: list, natural: np.ndarray, balance: float) -> np.ndarray:
+def balanced_weights(clips: list, natural: np.ndarray, balance: float, floor_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities: (1 − balance) × the natural weights + balance × equal mass per (pack, action), split
     evenly among that group's clips. With balance 0.5 the one lie-down clip is drawn about as often as all 444
-    raise-left-hand clips together are drawn by the balanced half, so rare actions are learned, not just seen."""
+    raise-left-hand clips together are drawn by the balanced half, so rare actions are learned, not just seen.
+    `floor_weight` multiplies the natural weight of the clips that reach floor level only: balancing every label also
+    thins the waves and walks the model acts best (trainer/README.md), upweighting the floor clips does not."""
     natural = np.asarray(natural, dtype=np.float64)
+    if floor_weight != 1.0:
+        natural = natural * np.array([floor_weight if c.floor else 1.0 for c in clips])
     natural = natural / natural.sum()
     if balance <= 0:
         return natural
@@ -429,14 +433,14 @@ class WindowSampler:
     recreate a held-out pair)."""
 
     def __init__(self, cache: FeatureCache, clips: list, window: int, mirror_prob: float = 0.5, pairs=(),
-                 balance: float = 0.0):
+                 balance: float = 0.0, floor_weight: float = 1.0):
         self.cache, self.window, self.mirror_prob = cache, window, mirror_prob
         self.clips = [c for c in clips if c.length >= window]
         if not self.clips:
             raise DataError(f"no clip is at least {window} feature frames long; lower the window")
         self.can_mirror = np.array([mirror_allowed(c, list(pairs)) for c in self.clips])
         lengths = np.array([c.length - window + 1 for c in self.clips], dtype=np.float64)
-        self.p = balanced_weights(self.clips, lengths, balance)
+        self.p = balanced_weights(self.clips, lengths, balance, floor_weight)
         self.norm_features = cache.normalise(cache.features)
         # Mirror the raw features before normalising: the train-split mean is not left/right symmetric.
         self.norm_mirrored = cache.normalise(mirror_features(cache.features, cache.mirror_perm, cache.mirror_sign)) \

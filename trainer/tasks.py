@@ -97,9 +97,9 @@ def _controls(task: str, n: int, rng) -> list:
     return []
 
 
-def source_weights(sources: list, balance: float) -> np.ndarray:
+def source_weights(sources: list, balance: float, floor_weight: float = 1.0) -> np.ndarray:
     """Sampling probabilities over sources: uniform mixed with equal mass per (pack, action) (data.balanced_weights)."""
-    return balanced_weights([s.clip for s in sources], np.ones(len(sources)), balance)
+    return balanced_weights([s.clip for s in sources], np.ones(len(sources)), balance, floor_weight)
 
 
 def build_batch(sources: list, batch: int, cfg: GPTConfig, cache: FeatureCache, table: EmbeddingTable, encode_static,

@@ -118,7 +118,8 @@ def train_vq(cfg: Config, cache: FeatureCache, pairs: list, out: str, resume: bo
         if stage.done:
             log({"stage": "vq", "event": "skipped", "reason": "checkpoint is complete", "step": stage.step})
             return model.eval()
-    sampler = WindowSampler(cache, train_clips(cache, cfg, pairs), t.vq_window, t.mirror_prob, pairs, t.balance)
+    sampler = WindowSampler(cache, train_clips(cache, cfg, pairs), t.vq_window, t.mirror_prob, pairs, t.balance,
+                            t.floor_weight)
     model.train()
     while not stage.should_stop():
         t0 = time.time()
@@ -248,7 +249,7 @@ def train_gpt(cfg: Config, cache: FeatureCache, table: EmbeddingTable, pairs: li
     splits = make_splits(cache, pairs)
     sources = make_sources(train_clips(cache, cfg, pairs), tokens, table, pairs, mirror=t.mirror_prob > 0)
     val_sources = make_sources(filter_packs(splits.val, t.packs), tokens, table, pairs, mirror=False)
-    weights = source_weights(sources, t.balance)
+    weights = source_weights(sources, t.balance, t.floor_weight)
     if t.side_signal != cfg.gpt.side_signal:
         raise DataError("train.side_signal and gpt.side_signal must agree (the preset sets both)")
     if t.side_signal and table.sides is None:

@@ -183,6 +183,9 @@ def test_the_clips_of_a_label_that_reach_the_floor_are_a_group_of_their_own():
     assert [c.floor for c in clips] == [False, False, True]
     p = balanced_weights(clips, np.ones(3), 1.0)
     assert p[2] == pytest.approx(0.5) and p[0] == pytest.approx(0.25)
+    # upweighted alone: the floor clip drawn 8 times as often as each walk, the walks among themselves unchanged
+    p = balanced_weights(clips, np.ones(3), 0.0, floor_weight=8.0)
+    assert p[2] == pytest.approx(0.8) and p[0] == pytest.approx(0.1) and p.sum() == pytest.approx(1.0)
 
 
 def test_filter_packs_keeps_named_packs_and_refuses_unknown_ones():
