@@ -18,7 +18,7 @@ const POS = NUM_JOINTS * 3;
 test('the checkable intents of a phrase: travel, turns, spins, staying in place and the asked hand or leg', () => {
   assert.deepEqual(parseIntents('walk backwards'), [{ kind: 'travel', direction: 'backward' }]);
   assert.deepEqual(parseIntents('back up'), [{ kind: 'travel', direction: 'backward' }]);
-  assert.deepEqual(parseIntents('jump forward'), [{ kind: 'travel', direction: 'forward' }]);
+  assert.deepEqual(parseIntents('jump forward'), [{ kind: 'travel', direction: 'forward' }, { kind: 'airborne' }]);
   assert.deepEqual(parseIntents('a person crawls forward low on the floor, on knees and forearms.'), [
     { kind: 'travel', direction: 'forward' },
     { kind: 'low', depth: 'low' },
@@ -30,7 +30,8 @@ test('the checkable intents of a phrase: travel, turns, spins, staying in place 
   assert.deepEqual(parseIntents('walk and turn to the left'), [{ kind: 'turn', side: 'left' }]);
   assert.deepEqual(parseIntents('turn right'), [{ kind: 'turn', side: 'right' }]);
   assert.deepEqual(parseIntents('spin around'), [{ kind: 'spin' }]);
-  assert.deepEqual(parseIntents('jump up and down in place'), [{ kind: 'in-place' }]);
+  assert.deepEqual(parseIntents('jump up and down in place'), [{ kind: 'in-place' }, { kind: 'airborne' }]);
+  assert.deepEqual(parseIntents('hop on one foot'), [{ kind: 'airborne' }]);
   assert.deepEqual(parseIntents('lift the left hand'), [{ kind: 'limb', limb: 'hand', side: 'left' }]);
   assert.deepEqual(parseIntents('kick with the right leg'), [{ kind: 'limb', limb: 'leg', side: 'right' }]);
   assert.deepEqual(parseIntents('throw a punch with your right fist'), [{ kind: 'limb', limb: 'fist', side: 'right' }]);
@@ -127,6 +128,15 @@ test('agreement is measured on the joints: the asked direction scores 1, the opp
   assert.equal(agreement(leftHandUp, { kind: 'hand-up', side: 'left' }), 1, 'held over the shoulder throughout');
   assert.equal(agreement(leftHandUp, { kind: 'hand-up', side: 'right' }), -1);
   assert.equal(agreement(still, { kind: 'hand-up', side: 'left' }), -1, 'a hand at the hip is not up');
+  assert.equal(agreement(still, { kind: 'airborne' }), -1, 'standing never leaves the ground');
+  const hop = moved(
+    40,
+    () => [0, 0],
+    (j, t) => {
+      if (t >= 20 && t < 24) for (let k = 0; k < NUM_JOINTS; k++) j[t * POS + k * 3 + 1] += 0.2;
+    },
+  );
+  assert.equal(agreement(hop, { kind: 'airborne' }), 1, 'four frames 0.2 m off the ground');
   assert.equal(agreement(still, { kind: 'low', depth: 'low' }), -1, 'standing is not at floor level');
   assert.equal(agreement(still, { kind: 'low', depth: 'lying' }), -1);
   const lie = namedPose('lying', { dataDir: null }).joints;

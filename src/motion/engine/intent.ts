@@ -32,7 +32,9 @@ export type Intent =
    * The asked wrist held up over its shoulder for a good part of the segment: a wave or a raised hand, not only the
    * higher of two hands at the hips ("wave your left hand" kept with the wrist at the chest passes `limb`).
    */
-  | { kind: 'hand-up'; side: Side };
+  | { kind: 'hand-up'; side: Side }
+  /** Both feet off the ground at some point: a jump, a hop, a leap, a skip ("hop in place" is in place and airborne). */
+  | { kind: 'airborne' };
 
 /** Scale of each agreement: the distance, angle or height difference that counts as clearly done. */
 const TRAVEL_METRES = 0.5;
@@ -44,6 +46,8 @@ const LIMB_METRES = 0.2;
 const ABOVE_HEAD_METRES = 0.15;
 /** Share of frames with the wrist over the shoulder that clearly is a raised hand (the acting probes' wave: 30 %). */
 const HAND_UP_SHARE = 0.3;
+/** Lift of the lowest joint over the ground that clearly is a flight phase (the acting probes' airborne: 0.15 m). */
+const FLIGHT_METRES = 0.15;
 /** Pelvis above the lowest joint: about 0.85 m standing, 0.6 m is floor level's upper bound (fidelity.ts), 0.35 m a squat. */
 const STANDING_PELVIS_M = 0.85;
 const FLOOR_SPAN_M = 0.25;
@@ -84,6 +88,8 @@ export function parseIntents(text: string): Intent[] {
   else if (/\b(side-?steps?|side-?stepping|sideways|strafe|strafes|shuffle(s)? to the|steps? to the)\b/.test(t) && side)
     out.push({ kind: 'travel', direction: side });
   if (/\b(in place|on the spot|where you are|without moving)\b/.test(t)) out.push({ kind: 'in-place' });
+  if (/\b(jump(s|ed|ing)?|hop(s|ped|ping)?|leap(s|t|ed|ing)?|skip(s|ped|ping)?)\b/.test(t))
+    out.push({ kind: 'airborne' });
   if (FLOOR_WORDS.test(t)) out.push({ kind: 'low', depth: LYING_WORDS.test(t) ? 'lying' : 'low' });
   // one hand or leg doing more than the other: raises and waves lift it, punches throw it out, kicks swing it up
   if (side && !out.some((i) => i.kind === 'turn' || i.kind === 'travel')) {
@@ -221,6 +227,16 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       const right = over(JOINT.right_wrist);
       const asked = intent.side === 'both' ? Math.min(left, right) : intent.side === 'left' ? left : right;
       return clamp(asked / ABOVE_HEAD_METRES);
+    }
+    case 'airborne': {
+      // the ground is where the lowest joint usually is; a flight lifts even the lowest joint off it
+      const lowest = Array.from({ length: T }, (_, t) => {
+        let m = Infinity;
+        for (let k = 0; k < NUM_JOINTS; k++) m = Math.min(m, joints[t * POS + k * 3 + 1]);
+        return m;
+      }).sort((a, b) => a - b);
+      const ground = lowest[Math.floor(0.1 * (T - 1))];
+      return clamp((2 * (lowest[T - 1] - ground)) / FLIGHT_METRES - 1);
     }
     case 'hand-up': {
       const wrist = LIMB_JOINT.hand[intent.side];

@@ -194,8 +194,8 @@ function fileSha(file: string): string {
 /**
  * Bumped whenever what the scores measure changes (a metric's definition, the engine path they run through), so the
  * live model's cached scores are measured again rather than compared against a candidate's new ones.
- * 2: the floor rate counts the clips whose words name a floor act. 3: acting probes. 4: best of N looks again and
- * checks raised hands (engine.ts, intent.ts).
+ * 2: the floor rate counts the clips whose words name a floor act. 3: acting probes. 4: best of N looks again, ranks
+ * what clearly does as asked first and checks raised hands and flight (engine.ts, rerank.ts, intent.ts).
  */
 export const SCORES_VERSION = 4;
 
