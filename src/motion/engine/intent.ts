@@ -1,8 +1,9 @@
 /**
  * What a segment's words ask of the body that can be checked on the joints: travel backwards or sideways, turn to
- * one side, spin, stay in place, get down to the floor, use the left or the right hand or leg. The sentence encoder blurs exactly these
- * words ("walk backwards" sits next to "walk", "left hand" next to "right hand"), so best-of-N also asks each
- * candidate whether it does what the words say and prefers one that does (rerank.ts).
+ * one side, spin, stay in place, get down to the floor or lie on it, use the left or the right hand or leg, hold a
+ * hand up, leave the ground. The sentence encoder blurs exactly these words ("walk backwards" sits next to "walk",
+ * "left hand" next to "right hand"), so best-of-N also asks each candidate whether it does what the words say,
+ * prefers one that does (rerank.ts) and samples again when none does (engine.ts, looks).
  *
  * Agreement is graded in [−1, 1] (−1: the opposite, a walk forward for "walk backwards"; 0: neither; 1: clearly
  * what was asked), measured with the acting probes' own geometry (probes/checks.ts).
