@@ -45,6 +45,11 @@ export const ConfigSchema = z.strictObject({
    * src/motion/engine/rerank.ts). The generation stage passes it to the engine (jobs/stages/load.ts).
    */
   bestOf: intIn(1, 16).optional(),
+  /**
+   * Looks at most per request (CHARADES_LOOKS or the config file; absent = the engine's default, 3; 1 = off): when
+   * best of N's kept candidate does not clearly do what the words ask, fresh candidates with stronger guidance.
+   */
+  looks: intIn(1, 5).optional(),
   render: z.strictObject({ size: intIn(64, 2048), fps: intIn(5, 60) }),
   limits: z.strictObject({
     /** Jobs one user may have queued or running at once. */
@@ -118,6 +123,7 @@ const ENV_MAP: Record<string, string> = {
   CHARADES_QUEUE: 'queueName',
   CHARADES_GENERATOR: 'generator',
   CHARADES_BEST_OF: 'bestOf',
+  CHARADES_LOOKS: 'looks',
   CHARADES_RENDER_SIZE: 'render.size',
   CHARADES_RENDER_FPS: 'render.fps',
   CHARADES_USER_QUEUE_LIMIT: 'limits.userQueue',

@@ -59,8 +59,11 @@ test('the settings modules used to read from the environment come from the confi
       CHROMIUM_PATH: '/bin/chromium',
       CHARADES_TRAIN_EVAL: 'trainer',
       CHARADES_DEBUG: '1',
+      CHARADES_LOOKS: '1',
     },
   });
+  assert.equal(config.looks, 1);
+  assert.throws(() => loadConfig({ env: { CHARADES_LOOKS: '9' } }), /CHARADES_LOOKS/);
   assert.equal(config.ortThreads, 3);
   assert.equal(config.textEncoder, 'onnx:/enc');
   assert.equal(config.chromiumPath, '/bin/chromium');

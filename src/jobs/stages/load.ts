@@ -82,8 +82,13 @@ async function chooseGenerator(config: Config, notes: string[]): Promise<Generat
     // Imported lazily: onnxruntime and the text encoder load only where generation runs.
     const engineModule = await import('../../motion/engine/index.js');
     const generator = await createEngineGenerator({
-      // A configured best-of-N reaches the engine whether it came from CHARADES_BEST_OF or the config file.
-      createEngine: (o) => engineModule.createEngine({ ...o, ...(config.bestOf ? { bestOf: config.bestOf } : {}) }),
+      // A configured best-of-N and looks reach the engine whether they came from the environment or the config file.
+      createEngine: (o) =>
+        engineModule.createEngine({
+          ...o,
+          ...(config.bestOf ? { bestOf: config.bestOf } : {}),
+          ...(config.looks ? { looks: config.looks } : {}),
+        }),
       modelsDir: config.modelsDir,
       dataDir: config.dataDir,
       motionDataDir: config.motionDataDir,

@@ -316,7 +316,7 @@ class OnnxEngine implements Engine {
     private readonly judge: FitJudge | null,
   ) {
     this.bestOf = judge ? (opts.bestOf ?? activeConfig()?.bestOf ?? DEFAULT_BEST_OF) : 1;
-    this.looks = opts.looks ?? DEFAULT_LOOKS;
+    this.looks = opts.looks ?? activeConfig()?.looks ?? DEFAULT_LOOKS;
     this.fitThreshold = judge?.threshold ?? null;
     this.manifest = model.manifest;
     this.version = model.manifest.version;
