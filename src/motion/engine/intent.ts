@@ -138,6 +138,13 @@ const FLOOR_WORDS =
 const POS = NUM_JOINTS * 3;
 const clamp = (x: number) => Math.max(-1, Math.min(1, x));
 
+/** Height of frame t's lowest joint: the ground under a standing body, a foot or a hand. */
+function lowestJointHeight(joints: Float32Array, t: number): number {
+  let m = Infinity;
+  for (let k = 0; k < NUM_JOINTS; k++) m = Math.min(m, joints[t * POS + k * 3 + 1]);
+  return m;
+}
+
 function maxHeight(joints: Float32Array, T: number, k: number): number {
   let m = -Infinity;
   for (let t = 0; t < T; t++) m = Math.max(m, joints[t * POS + k * 3 + 1]);
@@ -205,8 +212,7 @@ export function agreement(joints: Float32Array, intent: Intent): number {
       // per frame, how high the pelvis (and, for lying, the head too) is over the lowest joint; the lowest frame counts
       let lowest = Infinity;
       for (let t = 0; t < T; t++) {
-        let floor = Infinity;
-        for (let k = 0; k < NUM_JOINTS; k++) floor = Math.min(floor, joints[t * POS + k * 3 + 1]);
+        const floor = lowestJointHeight(joints, t);
         const pelvis = joints[t * POS + JOINT.pelvis * 3 + 1];
         const body = intent.depth === 'lying' ? Math.max(pelvis, joints[t * POS + JOINT.head * 3 + 1]) : pelvis;
         lowest = Math.min(lowest, body - floor);
@@ -231,11 +237,7 @@ export function agreement(joints: Float32Array, intent: Intent): number {
     }
     case 'airborne': {
       // the ground is where the lowest joint usually is; a flight lifts even the lowest joint off it
-      const lowest = Array.from({ length: T }, (_, t) => {
-        let m = Infinity;
-        for (let k = 0; k < NUM_JOINTS; k++) m = Math.min(m, joints[t * POS + k * 3 + 1]);
-        return m;
-      }).sort((a, b) => a - b);
+      const lowest = Array.from({ length: T }, (_, t) => lowestJointHeight(joints, t)).sort((a, b) => a - b);
       const ground = lowest[Math.floor(0.1 * (T - 1))];
       return clamp((2 * (lowest[T - 1] - ground)) / FLIGHT_METRES - 1);
     }
