@@ -196,6 +196,24 @@ function tokensFor(seconds: number, maxTokens: number): number {
   return Math.min(maxTokens, Math.max(1, Math.round(seconds * TOKENS_PER_SECOND)));
 }
 
+/**
+ * Per segment, its training task and how many past tokens it sees: the tokens before it (the motion it continues,
+ * the earlier segments) as far as the model's window allows. The same for every look of a request.
+ */
+function segmentSteps(plans: readonly SegmentPlan[], given: number, g: LoadedModel['gpt']): SegmentStep[] {
+  let before = given;
+  return plans.map((plan) => {
+    const past = Math.min(g.maxPastTokens, before, g.maxTokens - plan.newTokens);
+    before += plan.newTokens;
+    return { task: taskFor(plan, past), past };
+  });
+}
+
+interface SegmentStep {
+  task: TaskName;
+  past: number;
+}
+
 /** Which training task matches the controls (trainer/ONNX.md: any mix of poses is `key_poses`). */
 function taskFor(plan: SegmentPlan, pastTokens: number): TaskName {
   if (pastTokens > 0) return 'continue';
@@ -230,6 +248,7 @@ interface Batch {
   phraseEmbeddings: (Float32Array | null)[];
   poseCodes: Map<PlannedControl, TokenCodes>;
   given: { motion: Motion; codes: TokenCodes[]; startFrame: number } | null;
+  steps: SegmentStep[];
   sampling: SamplingOptions;
   bestOf: number;
 }
@@ -477,19 +496,19 @@ class OnnxEngine implements Engine {
       phraseEmbeddings: conditioning.map((c) => c.phrase),
       poseCodes,
       given,
+      steps: segmentSteps(plans, given?.codes.length ?? 0, this.model.gpt),
       sampling,
       bestOf,
     };
     let kept: Kept[] = [];
-    let tasks: TaskName[] = [];
     for (let look = 0; look < looks; look++) {
       const found = await this.look(batch, look, progress.token);
-      tasks = found.tasks;
-      kept = found.kept.map((k, s) => keepBetter(kept[s], k));
+      kept = found.map((k, s) => keepBetter(kept[s], k));
       if (kept.every((k) => k.intent >= CLEARLY_DONE)) break;
       progress.nextLook();
     }
     const prefix = given?.codes.length ?? 0;
+    const tasks = batch.steps.map((step) => step.task);
     const motions = kept.map((k, s) =>
       this.finish(
         k.features,
@@ -519,8 +538,8 @@ class OnnxEngine implements Engine {
    * per sample the one the evaluator and the words' intents rank best. Look 0 is the plain best of N; a later look
    * draws fresh candidates (their own random streams) and, unless the request set one, a stronger guidance scale.
    */
-  private async look(batch: Batch, look: number, onToken: () => void): Promise<{ kept: Kept[]; tasks: TaskName[] }> {
-    const { req, plans, intents, embeddings, phraseEmbeddings, poseCodes, given, bestOf } = batch;
+  private async look(batch: Batch, look: number, onToken: () => void): Promise<Kept[]> {
+    const { req, plans, intents, embeddings, phraseEmbeddings, poseCodes, given, steps, bestOf } = batch;
     const g = this.model.gpt;
     const samples = req.samples;
     const rows = samples * bestOf;
@@ -531,12 +550,8 @@ class OnnxEngine implements Engine {
     const guidance = req.guidance ?? g.sampling.guidance * LOOK_GUIDANCE[Math.min(look, LOOK_GUIDANCE.length - 1)];
     const prefix = given?.codes ?? [];
     const codes: TokenCodes[][] = Array.from({ length: rows }, () => [...prefix]);
-    const tasks: TaskName[] = [];
     for (const [i, plan] of plans.entries()) {
-      const available = codes[0].length;
-      const P = Math.min(g.maxPastTokens, available, g.maxTokens - plan.newTokens);
-      const task = taskFor(plan, P);
-      tasks.push(task);
+      const { task, past: P } = steps[i];
       const controls: Control[] = plan.controls.map((c) => ({ codes: poseCodes.get(c) as TokenCodes, p: P + c.at }));
       const fresh = await decodeTokens(this.model, {
         task,
@@ -570,7 +585,7 @@ class OnnxEngine implements Engine {
       candidates,
       intents,
     );
-    const kept = choices.map((c): Kept => {
+    return choices.map((c): Kept => {
       const score = c.scores[Math.floor(c.row / samples)];
       return {
         features: features[c.row],
@@ -578,12 +593,11 @@ class OnnxEngine implements Engine {
         mirrored: c.row >= rows,
         scores: c.scores,
         total: score?.total ?? 0,
-        // without intents (or without a judge to measure them) there is nothing to look again for
-        intent: score && intents.some((i) => i.length > 0) ? score.intent : 1,
+        // no judge, nothing measured (and one look: looksFor)
+        intent: score?.intent ?? 1,
         looks: look + 1,
       };
     });
-    return { kept, tasks };
   }
 
   /** How many looks a request may take: more than one only when best of N ranks and the words ask something checkable. */
