@@ -152,6 +152,21 @@ test('the raised-cosine falloff adds far less acceleration than snapping one fra
   );
 });
 
+test("a pin's own falloff overrides the call's: it reaches further, the other pin keeps the default", () => {
+  const out = pinPoses(walk, T, [
+    { frame: 10, joints: sitting, falloffFrames: 20 },
+    { frame: 70, joints: sitting },
+  ]);
+  const touched = (t: number) => maxDiff(frameOf(out, t), frameOf(walk, t)) > 0;
+  assert.ok(touched(10 + DEFAULT_PIN_FALLOFF_FRAMES + 5), 'the long pin still acts past the default falloff');
+  assert.ok(!touched(10 + 20), 'and not from its own radius on');
+  assert.ok(!touched(70 - DEFAULT_PIN_FALLOFF_FRAMES), 'the other pin keeps the default radius');
+  assert.throws(
+    () => pinPoses(walk, T, [{ frame: 10, joints: sitting, falloffFrames: 2.5 }]),
+    /falloffFrames must be a whole number ≥ 0, got 2.5/,
+  );
+});
+
 test('bad pins are refused with the reason', () => {
   assert.throws(
     () => pinPoses(walk, T, [{ frame: T, joints: sitting }]),

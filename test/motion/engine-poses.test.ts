@@ -4,7 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NAMED_POSES, makeMotion } from '../../src/motion/contracts.js';
+import { openDataset } from '../../src/motion/dataset.js';
 import { headingAngles } from '../../src/motion/features.js';
+import { defaultDataDir } from '../../src/motion/paths.js';
 import { motionToJson } from '../../src/motion/formats.js';
 import { JOINT, NUM_JOINTS, PARENTS, REST_OFFSETS_BANDAI, boneLengthsFromOffsets } from '../../src/motion/skeleton.js';
 import { FOOT_JOINT_CLEARANCE } from '../../src/motion/transforms.js';
@@ -144,9 +146,16 @@ test('the posture poses come from real frames of the motion and CMU packs (never
   );
 });
 
-test('data-derived poses name their clip and frame', () => {
-  assert.match(namedPose('crouching').label, /data: accad_male1_a7_crouch#\d+/);
+test('data-derived poses name their clip and frame, always a training clip', () => {
+  assert.match(namedPose('crouching').label, /data: accad_male1_b24_walk-to-crouch#\d+/);
   assert.match(namedPose('sitting').label, /joint angles/);
+  // a pose from a test clip would hand the floor-level measure that clip's answer when the engine pins it
+  const packs = [openDataset(), openDataset(join(defaultDataDir() ?? '', '..', 'cmu'))];
+  const split = new Map(packs.flatMap((d) => d.records.map((r) => [r.id, r.split] as const)));
+  for (const name of NAMED_POSES) {
+    const m = /\(data: ([\w-]+)#\d+/.exec(namedPose(name).label);
+    if (m) assert.equal(split.get(m[1]), 'train', `${name} comes from ${m[1]}`);
+  }
 });
 
 test('unknown pose names and broken poses are refused with the reason', () => {

@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { agreement, intentAgreement, parseIntents } from '../../src/motion/engine/intent.js';
+import { agreement, floorPostures, intentAgreement, parseIntents } from '../../src/motion/engine/intent.js';
 import { createEngine, DEFAULT_LOOKS } from '../../src/motion/engine/engine.js';
 import { ranksAbove } from '../../src/motion/engine/rerank.js';
 import { defaultModelsDir } from '../../src/motion/paths.js';
 import { liveVersionDir } from '../../src/motion/registry.js';
+import type { Motion } from '../../src/motion/contracts.js';
 import { namedPose } from '../../src/motion/engine/poses.js';
 import { JOINT, NUM_JOINTS } from '../../src/motion/skeleton.js';
 
@@ -269,6 +270,74 @@ test('when the kept candidate does not clearly do what the words ask, best of N 
     const plain = await engine.generate({ ...request, segments: [{ text: 'a person waves', seconds: 2 }] });
     assert.equal(plain.motions[0].provenance.looks, undefined);
     await assert.rejects(engine.generate(request, { looks: 9 }), /looks must be a whole number from 1 to 5/);
+  } finally {
+    await engine.close();
+  }
+});
+
+test('floor postures the words name, and where: the one got up from at the start, the one got down into at the end', () => {
+  assert.deepEqual(floorPostures('a person rises from a crouch and walks.'), { start: 'crouching' });
+  assert.deepEqual(floorPostures('a person goes from a crouch to lying on the floor.'), {
+    start: 'crouching',
+    end: 'lying',
+  });
+  assert.deepEqual(floorPostures('a person gets up from lying on the floor into a crouch.'), {
+    start: 'lying',
+    end: 'crouching',
+  });
+  assert.deepEqual(floorPostures('lie down on the floor'), { end: 'lying' });
+  assert.deepEqual(floorPostures('lie flat on your back'), { end: 'lying-back' });
+  assert.deepEqual(floorPostures('a person walks and then crouches down.'), { end: 'crouching' });
+  assert.deepEqual(floorPostures('get down on your hands and knees'), { end: 'on-all-fours' });
+  assert.deepEqual(floorPostures('sit down on the floor'), { end: 'sitting-floor' });
+  assert.deepEqual(floorPostures('stand up from a squat'), { start: 'squatting' });
+  assert.deepEqual(floorPostures('lie down and then get up'), { through: 'lying' });
+  assert.deepEqual(floorPostures('crawl on your hands and knees'), {}, 'a crawl is a gait, not a posture');
+  assert.deepEqual(floorPostures('walk forward'), {});
+});
+
+const tasksOf = (m: Motion) => (m.provenance.request as { tasks?: string[] } | undefined)?.tasks;
+
+test('when no look gets down to the floor, the posture look pins the posture the words name, judged as pinned', async () => {
+  const live = liveVersionDir(defaultModelsDir());
+  if (!live) throw new Error('this test needs the live model in models/ (models/LIVE)');
+  const engine = await createEngine({ modelDir: live });
+  const pelvisOverFloor = (m: { joints: Float32Array; numFrames: number }, t: number) => {
+    let low = Infinity;
+    for (let k = 0; k < NUM_JOINTS; k++) low = Math.min(low, m.joints[t * POS + k * 3 + 1]);
+    return m.joints[t * POS + JOINT.pelvis * 3 + 1] - low;
+  };
+  const lowest = (m: { joints: Float32Array; numFrames: number }) =>
+    Math.min(...Array.from({ length: m.numFrames }, (_, t) => pelvisOverFloor(m, t)));
+  try {
+    // measured: no candidate of the three looks lies down for these words (seed 0)
+    const request = { segments: [{ text: 'lie down on the floor', seconds: 4 }], seed: 0 };
+    const posed = await engine.generate(request, { keepScores: true });
+    const m = posed.motions[0];
+    assert.equal(m.provenance.looks, DEFAULT_LOOKS + 1, 'one look more than the ladder');
+    assert.deepEqual(tasksOf(m), ['key_poses'], 'standing at the start, lying at the end');
+    assert.equal(posed.candidateScores?.[0].length, 4 * (DEFAULT_LOOKS + 1));
+    assert.ok(pelvisOverFloor(m, 0) > 0.75, `starts standing (${pelvisOverFloor(m, 0)})`);
+    assert.ok(lowest(m) < 0.25, `ends lying: pelvis ${lowest(m)} m over the floor`);
+    const scores = posed.candidateScores?.[0] ?? [];
+    assert.ok(
+      scores.slice(0, 4 * DEFAULT_LOOKS).every((s) => s.intent < 0.5),
+      'no candidate of the ladder lies down',
+    );
+    assert.ok(
+      scores.slice(4 * DEFAULT_LOOKS).some((s) => s.intent >= 0.5),
+      'the posed candidates are judged as pinned: lying',
+    );
+    // the request's own pose controls are left alone: no posture is added to a segment that has some
+    const own = await engine.generate({
+      ...request,
+      segments: [{ ...request.segments[0], control: { last: { kind: 'named', name: 'kneeling-up' } } }],
+    });
+    assert.deepEqual(tasksOf(own.motions[0]), ['last_pose']);
+    // looks: 1 is plain best of N, no posture look either
+    const one = (await engine.generate(request, { looks: 1 })).motions[0];
+    assert.equal(one.provenance.looks, undefined);
+    assert.deepEqual(tasksOf(one), ['text']);
   } finally {
     await engine.close();
   }

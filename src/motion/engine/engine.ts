@@ -15,11 +15,12 @@ import {
   type MotionRequest,
   type MotionRequestInput,
   type ModelManifest,
+  type NamedPose,
   type PoseRef,
   type RequestSegment,
 } from '../contracts.js';
 import { activeConfig } from '../../config/active.js';
-import { FEATURE_DIM, featurize, headingAngles, mirrorFeatures } from '../features.js';
+import { FEATURE_DIM, featurize, headingAngles, mirrorFeatures, recoverJoints } from '../features.js';
 import { defaultDataDir, defaultModelsDir } from '../paths.js';
 import { liveVersion } from '../registry.js';
 import { NUM_JOINTS } from '../skeleton.js';
@@ -37,7 +38,7 @@ import {
   type TokenCodes,
 } from './decode.js';
 import { loadModel, type LoadedModel, type TaskName } from './model.js';
-import type { Pin } from './pin.js';
+import { pinPoses, type Pin } from './pin.js';
 import { finishMotion } from './postprocess.js';
 import { fileMotionResolver, resolvePoseRef, type MotionResolver, type Pose } from './poses.js';
 import { parseExecutionProviders, type ExecutionProvider, type ProviderLog } from './providers.js';
@@ -55,7 +56,7 @@ import {
   type Fit,
   type FitJudge,
 } from './rerank.js';
-import { parseIntents, type Intent } from './intent.js';
+import { floorPostures, parseIntents, type Intent } from './intent.js';
 import { validateSamplingOptions, type Rng, type SamplingOptions } from './sampling.js';
 
 /** 20 fps / 4 frames per token. */
@@ -179,6 +180,8 @@ interface PlannedControl {
   frame: number;
   /** Whether the pose's own facing was asked for (see Pin.facing). */
   facing: 'motion' | 'pose';
+  /** Frames the pin fades over on each side (Pin.falloffFrames; default: the pin's own default). */
+  falloffFrames?: number;
 }
 
 /** A named pose faces +Z only by convention; a frame of a motion or an uploaded pose faces where it was. */
@@ -239,6 +242,14 @@ export const DEFAULT_LOOKS = LOOK_GUIDANCE.length;
 /** Later looks keep the last guidance of the ladder with fresh candidates. */
 const MAX_LOOKS = 5;
 
+/**
+ * The posture look's pins fade over a second each side: the model rarely follows a floor posture's control by
+ * itself (4 seeds of "rises from a crouch and walks" with the crouch as its init pose: 1 started low), and the
+ * default 0.4 s falloff then turns a standing candidate into a body that drops to the floor or springs up from it
+ * in 0.4 s; about a second is how long a person takes to get down or up.
+ */
+const POSTURE_FALLOFF_FRAMES = 20;
+
 /** What every look of one request shares. */
 interface Batch {
   req: MotionRequest;
@@ -263,6 +274,8 @@ interface Kept {
   total: number;
   intent: number;
   looks: number;
+  /** The plans and tasks it was sampled with, where the posture look added pose controls to the request's. */
+  posed?: { plans: SegmentPlan[]; tasks: TaskName[] };
 }
 
 /** Parses a number of looks (1 … 5) from a flag or an option; `where` names it in the error. */
@@ -507,14 +520,18 @@ class OnnxEngine implements Engine {
       if (kept.every((k) => k.intent >= CLEARLY_DONE)) break;
       progress.nextLook();
     }
+    if (looks > 1 && kept.some((k) => k.intent < CLEARLY_DONE)) {
+      const posed = await this.postureLook(batch, looks, progress.token);
+      if (posed) kept = kept.map((k, s) => (k.intent >= CLEARLY_DONE ? k : keepBetter(k, posed[s])));
+    }
     const prefix = given?.codes.length ?? 0;
     const tasks = batch.steps.map((step) => step.task);
     const motions = kept.map((k, s) =>
       this.finish(
         k.features,
         req,
-        plans,
-        tasks,
+        k.posed?.plans ?? plans,
+        k.posed?.tasks ?? tasks,
         s,
         given,
         prefix,
@@ -538,7 +555,13 @@ class OnnxEngine implements Engine {
    * per sample the one the evaluator and the words' intents rank best. Look 0 is the plain best of N; a later look
    * draws fresh candidates (their own random streams) and, unless the request set one, a stronger guidance scale.
    */
-  private async look(batch: Batch, look: number, onToken: () => void): Promise<Kept[]> {
+  private async look(
+    batch: Batch,
+    look: number,
+    onToken: () => void,
+    scale: number = LOOK_GUIDANCE[Math.min(look, LOOK_GUIDANCE.length - 1)],
+    judgePinned = false,
+  ): Promise<Kept[]> {
     const { req, plans, intents, embeddings, phraseEmbeddings, poseCodes, given, steps, bestOf } = batch;
     const g = this.model.gpt;
     const samples = req.samples;
@@ -547,7 +570,7 @@ class OnnxEngine implements Engine {
     const rngs: Rng[] = Array.from({ length: rows }, (_, r) =>
       candidateRng(req.seed, r % samples, look * bestOf + Math.floor(r / samples)),
     );
-    const guidance = req.guidance ?? g.sampling.guidance * LOOK_GUIDANCE[Math.min(look, LOOK_GUIDANCE.length - 1)];
+    const guidance = req.guidance ?? g.sampling.guidance * scale;
     const prefix = given?.codes ?? [];
     const codes: TokenCodes[][] = Array.from({ length: rows }, () => [...prefix]);
     for (const [i, plan] of plans.entries()) {
@@ -577,8 +600,10 @@ class OnnxEngine implements Engine {
     const features = mirror ? [...decoded, ...decoded.map((f) => mirrorFeatures(f, f.length / FEATURE_DIM))] : decoded;
     const candidates = mirror ? 2 * bestOf : bestOf;
     const dropValues = prefix.length * FRAMES_PER_TOKEN * FEATURE_DIM;
+    const pins = judgePinned && req.pinPoses !== false ? pinsOf(plans, prefix.length * FRAMES_PER_TOKEN) : [];
+    const judged = pins.length > 0 ? features.map((f) => asPinned(f, pins)) : features;
     const choices = await this.choose(
-      features.map((f) => f.subarray(dropValues)),
+      judged.map((f) => f.subarray(dropValues)),
       plans,
       embeddings,
       samples,
@@ -598,6 +623,50 @@ class OnnxEngine implements Engine {
         looks: look + 1,
       };
     });
+  }
+
+  /**
+   * The posture look, after every look missed: a floor act the words name (lie down, crouch, rise from a crouch,
+   * crawl) that no candidate reached itself is given to the model as MotionGPT's pose controls — the data's posture
+   * where the words put it (intent.ts, floorPostures), and the standing frame at the start of a first segment that
+   * gets down into it — and N fresh candidates are sampled at the model's own guidance (the controls carry the
+   * posture now, not a stronger pull of the words); pinning then makes the controlled frames show it. Measured on the
+   * live model before this look: no candidate of five looks lay down for "a person lies down on the floor", none
+   * rose from a crouch for "a person rises from a crouch and walks". Segments with pose controls of their own keep
+   * them; null when no segment names a posture.
+   */
+  private async postureLook(batch: Batch, look: number, onToken: () => void): Promise<Kept[] | null> {
+    const plans = await Promise.all(batch.plans.map((p, i) => this.withFloorPostures(p, i, batch)));
+    if (plans.every((p, i) => p === batch.plans[i])) return null;
+    const steps = segmentSteps(plans, batch.given?.codes.length ?? 0, this.model.gpt);
+    const posed = { ...batch, plans, steps, poseCodes: await this.encodePoses(plans) };
+    const tasks = steps.map((s) => s.task);
+    const found = await this.look(posed, look, onToken, 1, true);
+    return found.map((k) => ({ ...k, posed: { plans, tasks } }));
+  }
+
+  /** The segment's plan with its floor postures as pose controls, or the plan itself when it gets none. */
+  private async withFloorPostures(plan: SegmentPlan, index: number, batch: Batch): Promise<SegmentPlan> {
+    const low = batch.intents[index].some((i) => i.kind === 'low');
+    if (!low || plan.controls.length > 0) return plan;
+    const { start, through, end } = floorPostures(plan.segment.text);
+    const lastFrame = plan.newTokens * FRAMES_PER_TOKEN - 1;
+    const midToken = Math.floor(plan.newTokens / 2);
+    const wanted: { name: NamedPose; at: number; frame: number }[] = [];
+    if (start) wanted.push({ name: start, at: 0, frame: 0 });
+    else if ((through || end) && index === 0 && !batch.given) wanted.push({ name: 'standing', at: 0, frame: 0 });
+    if (through) wanted.push({ name: through, at: midToken, frame: midToken * FRAMES_PER_TOKEN });
+    if (end) wanted.push({ name: end, at: plan.newTokens - 1, frame: lastFrame });
+    const controls = await Promise.all(
+      wanted.slice(0, this.model.gpt.maxControls).map(async (w): Promise<PlannedControl> => ({
+        pose: await resolvePoseRef({ kind: 'named', name: w.name }, this.resolver(), { dataDir: this.opts.dataDir }),
+        at: w.at,
+        frame: w.frame,
+        facing: 'motion',
+        falloffFrames: POSTURE_FALLOFF_FRAMES,
+      })),
+    );
+    return controls.length > 0 ? { ...plan, controls } : plan;
   }
 
   /** How many looks a request may take: more than one only when best of N ranks and the words ask something checkable. */
@@ -667,20 +736,17 @@ class OnnxEngine implements Engine {
         };
     }
     const segments = [];
-    const pins: Pin[] = [];
     let start = 0;
     for (const plan of plans) {
       const end = start + plan.newTokens * FRAMES_PER_TOKEN;
       const caption = plan.segment.caption;
       segments.push({ text: plan.segment.text, ...(caption ? { caption } : {}), start, end });
-      for (const c of plan.controls)
-        pins.push({ frame: dropFrames + start + c.frame, joints: c.pose.joints, facing: c.facing });
       start = end;
     }
     return finishMotion(features, frames, {
       recover,
       dropFrames,
-      pins: req.pinPoses === false ? [] : pins,
+      pins: req.pinPoses === false ? [] : pinsOf(plans, dropFrames),
       footCleanup,
       floorAlign: !given,
       speed: req.speed,
@@ -697,6 +763,37 @@ class OnnxEngine implements Engine {
       },
     });
   }
+}
+
+/** Every pose control of the plans as a pin on the decoded frames (`dropFrames`: the re-decoded past before them). */
+function pinsOf(plans: readonly SegmentPlan[], dropFrames: number): Pin[] {
+  const pins: Pin[] = [];
+  let start = 0;
+  for (const plan of plans) {
+    for (const c of plan.controls)
+      pins.push({
+        frame: dropFrames + start + c.frame,
+        joints: c.pose.joints,
+        facing: c.facing,
+        ...(c.falloffFrames !== undefined ? { falloffFrames: c.falloffFrames } : {}),
+      });
+    start += plan.newTokens * FRAMES_PER_TOKEN;
+  }
+  return pins;
+}
+
+/**
+ * A candidate's features as they look once its pins are applied (the last frame repeated, so the count stays):
+ * the posture look judges what users will see, a body that the pins take down to the floor, not the model's
+ * near miss before them.
+ */
+function asPinned(features: Float32Array, pins: readonly Pin[]): Float32Array {
+  const T = features.length / FEATURE_DIM;
+  const joints = pinPoses(recoverJoints(features, T), T, pins);
+  const held = new Float32Array((T + 1) * NUM_JOINTS * 3);
+  held.set(joints);
+  held.copyWithin(T * NUM_JOINTS * 3, (T - 1) * NUM_JOINTS * 3, T * NUM_JOINTS * 3);
+  return featurize(held, T + 1);
 }
 
 /**

@@ -8,6 +8,7 @@
  * Agreement is graded in [−1, 1] (−1: the opposite, a walk forward for "walk backwards"; 0: neither; 1: clearly
  * what was asked), measured with the acting probes' own geometry (probes/checks.ts).
  */
+import type { NamedPose } from '../contracts.js';
 import { facing, yawDegrees } from '../probes/checks.js';
 import { heightRange, maxReach } from '../limbs.js';
 import { JOINT, NUM_JOINTS } from '../skeleton.js';
@@ -134,6 +135,52 @@ const LOCOMOTION =
 /** Words of acts done at floor level; "sit down" alone is a chair, "get up from the floor" ends standing. */
 const FLOOR_WORDS =
   /\b(lie|lies|lying|lay|lays|laying|crawl(s|ing)?|crouch(es|ing)?|squat(s|ting)?|kneel(s|ing)?|knelt|on (all fours|(your|his|her|their) (hands and )?knees)|(sit(s|ting)?|sat) (down )?on the (floor|ground)|get(s)? down( low)?|go(es)? down low)\b/;
+
+/**
+ * The floor postures the words name and where they belong in the segment: `start` for the posture the body gets up
+ * or goes from ("rises from a crouch", "gets up from lying on the floor"), `end` for the one it gets down into
+ * ("lies down", "walks and then crouches down", "from a crouch to lying"), `through` for one it gets down into and up
+ * from again ("lie down and then get up").
+ * The engine pins them as pose controls when no sampled candidate gets down by itself (engine.ts, posture look).
+ */
+export interface FloorPostures {
+  start?: NamedPose;
+  through?: NamedPose;
+  end?: NamedPose;
+}
+
+export function floorPostures(text: string): FloorPostures {
+  const t = text.toLowerCase();
+  if (!FLOOR_WORDS.test(t)) return {};
+  // A crawl is a gait, not a posture: pinned at its ends, a candidate that does not crawl stood up and ran between them.
+  if (/\bcrawl(s|ing)?\b/.test(t)) return {};
+  // "from a crouch", "out of a squat": the clause up to "to", "into", "and" or "then" names where the body starts
+  const from = t.match(/\b(?:from|out of)\b(.*?)(?=\b(?:to|into|and|then)\b|[,.;]|$)/);
+  const start = from ? postureNamed(from[1]) : undefined;
+  const rest = from ? t.replace(from[0], ' ') : t;
+  const up = /\b(get(s|ting)? up|rise(s)?|rising|stand(s|ing)? up)\b/.exec(rest);
+  if (up && !/\b(to|into)\b/.test(rest)) {
+    const through = postureNamed(rest.slice(0, up.index));
+    return { ...(start ? { start } : {}), ...(through ? { through } : {}) };
+  }
+  const end = postureNamed(rest);
+  return { ...(start ? { start } : {}), ...(end ? { end } : {}) };
+}
+
+/** The floor posture one stretch of words names, the flattest first (lying beats a crouch said on the way down). */
+function postureNamed(words: string): NamedPose | undefined {
+  if (LYING_WORDS.test(words) || /\bon the (floor|ground)\b.*\bflat\b/.test(words)) {
+    if (/\bon (your|his|her|their|the) back\b/.test(words)) return 'lying-back';
+    if (/\b(belly|stomach|front|face down)\b/.test(words)) return 'lying-front';
+    return 'lying';
+  }
+  if (/\b(sit(s|ting)?|sat) (down )?on the (floor|ground)\b/.test(words)) return 'sitting-floor';
+  if (/\bon (all fours|(your|his|her|their) hands and knees)\b/.test(words)) return 'on-all-fours';
+  if (/\b(kneel(s|ing)?|knelt|on (your|his|her|their) knees)\b/.test(words)) return 'kneeling-up';
+  if (/\bsquat(s|ting)?\b/.test(words)) return 'squatting';
+  if (/\b(crouch(es|ing)?|get(s)? down|go(es)? down low)\b/.test(words)) return 'crouching';
+  return undefined;
+}
 
 const POS = NUM_JOINTS * 3;
 const clamp = (x: number) => Math.max(-1, Math.min(1, x));

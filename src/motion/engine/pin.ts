@@ -28,6 +28,8 @@ export interface Pin {
    * earlier motion or an uploaded pose, whose facing is part of what was asked).
    */
   facing?: 'motion' | 'pose';
+  /** Frames over which this pin fades out on each side, instead of the call's `falloffFrames`. */
+  falloffFrames?: number;
 }
 
 export interface PinOptions {
@@ -61,10 +63,10 @@ export function raisedCosine(distance: number, radius: number): number {
  * Falloff radius per pin: at most the requested one, and short enough that neighbouring pins' windows do not
  * overlap (each controlled frame then keeps weight 1 from its own pin and 0 from the others, so it is hit exactly).
  */
-function radii(frames: number[], falloff: number): number[] {
+function radii(frames: number[], falloffs: number[]): number[] {
   return frames.map((f, i) => {
     const gaps = [i > 0 ? f - frames[i - 1] : Infinity, i + 1 < frames.length ? frames[i + 1] - f : Infinity];
-    return Math.max(0, Math.min(falloff, Math.floor(Math.min(...gaps) / 2)));
+    return Math.max(0, Math.min(falloffs[i], Math.floor(Math.min(...gaps) / 2)));
   });
 }
 
@@ -146,15 +148,18 @@ export function pinPoses(
   checkPins(pins, T);
   const out = Float32Array.from(joints);
   if (pins.length === 0) return out;
-  const falloff = options.falloffFrames ?? DEFAULT_PIN_FALLOFF_FRAMES;
-  if (!(Number.isInteger(falloff) && falloff >= 0))
-    throw new Error(`pinPoses: falloffFrames must be a whole number ≥ 0, got ${falloff}`);
+  const falloff = (p: Pin) => {
+    const f = p.falloffFrames ?? options.falloffFrames ?? DEFAULT_PIN_FALLOFF_FRAMES;
+    if (!(Number.isInteger(f) && f >= 0))
+      throw new Error(`pinPoses: falloffFrames must be a whole number ≥ 0, got ${f}`);
+    return f;
+  };
   const byFrame = new Map<number, Pin>();
   for (const p of pins) byFrame.set(p.frame, p);
   const sorted = [...byFrame.values()].sort((a, b) => a.frame - b.frame);
   const radius = radii(
     sorted.map((p) => p.frame),
-    falloff,
+    sorted.map(falloff),
   );
   const heading = headingAngles(joints, T);
   const generated = new Float64Array(POS);

@@ -432,13 +432,17 @@ const ACCAD_FLOOR_CLIPS = [
   'accad_male1_a12_crawl-backward',
   'accad_male1_a8_crouch-to-lie',
 ];
+/**
+ * Training clips only: a pose pinned from a test clip would hand the evaluation that clip's answer
+ * (accad_male1_a7_crouch, a9_lie-down and b25_crouch-to-walk are test clips of the floor-level measure).
+ */
 const ACCAD_CROUCH_CLIPS = [
-  'accad_male1_a7_crouch',
   'accad_male1_a8_crouch-to-lie',
   'accad_male1_a10_lie-to-crouch',
   'accad_male1_b24_walk-to-crouch',
   'accad_male1_c26_run-to-crouch',
 ];
+const ACCAD_LYING_CLIPS = ['accad_male1_a8_crouch-to-lie', 'accad_male1_a10_lie-to-crouch'];
 /** CMU subject 01's playground trials: climbing, sitting on a bar with the legs hanging, kneeling and sitting on the ground. */
 const cmuPlaygroundClips = (ds: Dataset) => ds.records.filter((r) => r.id.startsWith('cmu_01_')).map((r) => r.id);
 const raiseBothHandsClips = (ds: Dataset) =>
@@ -454,8 +458,18 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
     clips: (ds) => raiseBothHandsClips(ds).slice(0, 1),
     score: (p, t) => jy(p, t, JOINT.left_wrist) + jy(p, t, JOINT.right_wrist),
   },
-  crouching: { pack: 'motion', clips: () => ['accad_male1_a7_crouch'], score: (p, t) => -jy(p, t, JOINT.pelvis) },
-  lying: { pack: 'motion', clips: () => ['accad_male1_a9_lie-down'], score: (p, t) => -jy(p, t, JOINT.pelvis) },
+  // the end of a walk or a run into a crouch: feet on the floor, pelvis as low as it goes, head up
+  crouching: {
+    pack: 'motion',
+    clips: () => ['accad_male1_b24_walk-to-crouch', 'accad_male1_c26_run-to-crouch'],
+    score: (p, t) => when(spineUp(p, t) > 0.3, -jy(p, t, JOINT.pelvis)),
+  },
+  // flat on the floor at the end of a crouch-to-lie or the start of a lie-to-crouch: pelvis and head both down
+  lying: {
+    pack: 'motion',
+    clips: () => ACCAD_LYING_CLIPS,
+    score: (p, t) => -(h(p, t, JOINT.pelvis) + h(p, t, JOINT.head) + jy(p, t, JOINT.pelvis)),
+  },
   // hands and knees on the floor, back level, hips as high as the thighs allow (arms straight, not on the forearms)
   'on-all-fours': {
     pack: 'motion',
@@ -506,7 +520,7 @@ const DATA_POSES: Partial<Record<NamedPose, DataPoseSource>> = {
   'lying-back': { pack: 'motion', clips: () => ['accad_male1_a1_stand'], score: onlyFrame(0), tipOntoBack: true },
   'lying-front': {
     pack: 'motion',
-    clips: () => ['accad_male1_a9_lie-down'],
+    clips: () => ACCAD_LYING_CLIPS,
     score: (p, t) => when(chestUp(p, t) < -0.8, -(h(p, t, JOINT.head) + jy(p, t, JOINT.pelvis))),
   },
   // a deep squat on flat feet with the back upright (the crouch pose leans forward)
