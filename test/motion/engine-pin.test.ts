@@ -167,6 +167,27 @@ test("a pin's own falloff overrides the call's: it reaches further, the other pi
   );
 });
 
+test('a held pin shows the pose on every frame of its span and fades out around it', () => {
+  const out = pinPoses(walk, T, [{ frame: 30, holdUntil: 60, joints: sitting, falloffFrames: 10 }]);
+  for (let t = 30; t <= 60; t++)
+    assert.ok(maxDiff(facingFrame(frameOf(out, t)), facingFrame(sitting)) < 1e-4, `frame ${t} holds the pose`);
+  assert.equal(maxDiff(frameOf(out, 19), frameOf(walk, 19)), 0, 'untouched before the fade-in');
+  assert.equal(maxDiff(frameOf(out, 71), frameOf(walk, 71)), 0, 'untouched after the fade-out');
+  assert.ok(maxDiff(frameOf(out, 25), frameOf(walk, 25)) > 0, 'fading in');
+  assert.throws(
+    () => pinPoses(walk, T, [{ frame: 30, holdUntil: 20, joints: sitting }]),
+    /pin 0 holds until frame 20, outside its frame 30…79/,
+  );
+  assert.throws(
+    () =>
+      pinPoses(walk, T, [
+        { frame: 30, holdUntil: 60, joints: sitting },
+        { frame: 50, joints: sitting },
+      ]),
+    /a pin at frame 50 falls inside another pin's hold \(30…60\)/,
+  );
+});
+
 test('bad pins are refused with the reason', () => {
   assert.throws(
     () => pinPoses(walk, T, [{ frame: T, joints: sitting }]),

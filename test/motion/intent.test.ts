@@ -319,6 +319,8 @@ test('when no look gets down to the floor, the posture look pins the posture the
     assert.equal(posed.candidateScores?.[0].length, 4 * (DEFAULT_LOOKS + 1));
     assert.ok(pelvisOverFloor(m, 0) > 0.75, `starts standing (${pelvisOverFloor(m, 0)})`);
     assert.ok(lowest(m) < 0.25, `ends lying: pelvis ${lowest(m)} m over the floor`);
+    for (let t = Math.ceil(0.6 * m.numFrames); t < m.numFrames; t++)
+      assert.ok(pelvisOverFloor(m, t) < 0.3, `and stays down for the last 40 % (frame ${t})`);
     const scores = posed.candidateScores?.[0] ?? [];
     assert.ok(
       scores.slice(0, 4 * DEFAULT_LOOKS).every((s) => s.intent < 0.5),

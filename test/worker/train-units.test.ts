@@ -109,6 +109,32 @@ test('data folders are recognised by what they hold', () => {
   }
 });
 
+test('the production gate: macro and paraphrases must rise; the aggregate, sides, floor and probes must not fall', () => {
+  // job 8's figures (ftA against charades-full-20261206): the aggregate tied to the last count
+  const at = (macro: number, para: number, r3: number, sides: number, floor: number, probes: number) => ({
+    production: {
+      test: {
+        r_precision_top3_macro: macro,
+        paraphrase_r_precision_top3: para,
+        r_precision_top3: r3,
+        side_accuracy: sides,
+        floor_within_rate: floor,
+      },
+      probes: { passed: probes },
+    },
+  });
+  const live = at(0.733, 0.501, 0.9159722222222222, 1, 0.96, 78);
+  assert.equal(decideGate(at(0.752, 0.532, 0.9159722222222223, 1, 0.96, 78), live, PRODUCTION_GATE).pass, true);
+  const fewerFloorActs = decideGate(at(0.752, 0.532, 0.916, 1, 0.9, 78), live, PRODUCTION_GATE);
+  assert.equal(fewerFloorActs.pass, false);
+  assert.equal(
+    fewerFloorActs.summary,
+    'gate failed: production.test.floor_within_rate 0.9 vs live 0.96: lower, a regression',
+  );
+  assert.equal(decideGate(at(0.752, 0.532, 0.91, 1, 0.96, 78), live, PRODUCTION_GATE).pass, false, 'aggregate fell');
+  assert.equal(decideGate(at(0.752, 0.532, 0.92, 0.98, 0.96, 78), live, PRODUCTION_GATE).pass, false, 'a side lost');
+});
+
 test('CHARADES_TRAINER replaces the trainer command line', () => {
   assert.equal(trainerFromEnv({}), DEFAULT_TRAINER);
   assert.equal(trainerFromEnv({ CHARADES_TRAINER: '  ' }), DEFAULT_TRAINER);

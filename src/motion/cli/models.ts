@@ -32,6 +32,8 @@ export const LISTED_METRICS: readonly string[] = [
   'production.test.r_precision_top3_macro',
   'production.test.paraphrase_r_precision_top3',
   'production.test.r_precision_top3',
+  'production.test.side_accuracy',
+  'production.test.floor_within_rate',
   'production.probes.passed',
 ];
 

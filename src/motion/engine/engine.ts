@@ -182,6 +182,8 @@ interface PlannedControl {
   facing: 'motion' | 'pose';
   /** Frames the pin fades over on each side (Pin.falloffFrames; default: the pin's own default). */
   falloffFrames?: number;
+  /** Frame inside the segment up to which the pose is held (Pin.holdUntil). */
+  holdUntilFrame?: number;
 }
 
 /** A named pose faces +Z only by convention; a frame of a motion or an uploaded pose faces where it was. */
@@ -249,6 +251,14 @@ const MAX_LOOKS = 5;
  * in 0.4 s; about a second is how long a person takes to get down or up.
  */
 const POSTURE_FALLOFF_FRAMES = 20;
+
+/**
+ * Where in its segment a floor posture is held, as fractions of the segment's frames: a body that gets down stays
+ * down for the last 40 % (pinned at the last frame alone it lay for the final second of four, and "lie on your back"
+ * failed its probe, lying in 16 % of the frames), one that gets down and up again holds it through the middle, and
+ * one that rises starts in it for a moment.
+ */
+const POSTURE_SPANS = { start: [0, 0.15], through: [0.35, 0.65], end: [0.6, 1] } as const;
 
 /** What every look of one request shares. */
 interface Batch {
@@ -626,14 +636,14 @@ class OnnxEngine implements Engine {
   }
 
   /**
-   * The posture look, after every look missed: a floor act the words name (lie down, crouch, rise from a crouch,
-   * crawl) that no candidate reached itself is given to the model as MotionGPT's pose controls — the data's posture
-   * where the words put it (intent.ts, floorPostures), and the standing frame at the start of a first segment that
-   * gets down into it — and N fresh candidates are sampled at the model's own guidance (the controls carry the
-   * posture now, not a stronger pull of the words); pinning then makes the controlled frames show it. Measured on the
-   * live model before this look: no candidate of five looks lay down for "a person lies down on the floor", none
-   * rose from a crouch for "a person rises from a crouch and walks". Segments with pose controls of their own keep
-   * them; null when no segment names a posture.
+   * The posture look, after every look missed: a floor act the words name (lie down, crouch, rise from a crouch)
+   * that no candidate reached itself is given to the model as MotionGPT's pose controls — the data's posture held
+   * where the words put it (intent.ts floorPostures, POSTURE_SPANS), and the standing frame at the start of a first
+   * segment that gets down into it — and N fresh candidates are sampled at the model's own guidance (the controls
+   * carry the posture now, not a stronger pull of the words). They are judged as pinned, which is how users get them.
+   * Measured on the live model before this look: no candidate of five looks lay down for "a person lies down on the
+   * floor", none rose from a crouch for "a person rises from a crouch and walks". Segments with pose controls of
+   * their own keep them; null when no segment names a posture.
    */
   private async postureLook(batch: Batch, look: number, onToken: () => void): Promise<Kept[] | null> {
     const plans = await Promise.all(batch.plans.map((p, i) => this.withFloorPostures(p, i, batch)));
@@ -649,22 +659,28 @@ class OnnxEngine implements Engine {
   private async withFloorPostures(plan: SegmentPlan, index: number, batch: Batch): Promise<SegmentPlan> {
     const low = batch.intents[index].some((i) => i.kind === 'low');
     if (!low || plan.controls.length > 0) return plan;
-    const { start, through, end } = floorPostures(plan.segment.text);
+    const postures = floorPostures(plan.segment.text);
+    const named = (['start', 'through', 'end'] as const).flatMap((where) => {
+      const name = postures[where];
+      return name ? [{ name, span: POSTURE_SPANS[where] }] : [];
+    });
+    if (named.length === 0) return plan;
+    // a first segment that gets down into the posture starts standing, where the model's own start may be on the floor
+    const standing = !postures.start && index === 0 && !batch.given;
+    const wanted = [...(standing ? [{ name: 'standing' as NamedPose, span: [0, 0] as const }] : []), ...named];
     const lastFrame = plan.newTokens * FRAMES_PER_TOKEN - 1;
-    const midToken = Math.floor(plan.newTokens / 2);
-    const wanted: { name: NamedPose; at: number; frame: number }[] = [];
-    if (start) wanted.push({ name: start, at: 0, frame: 0 });
-    else if ((through || end) && index === 0 && !batch.given) wanted.push({ name: 'standing', at: 0, frame: 0 });
-    if (through) wanted.push({ name: through, at: midToken, frame: midToken * FRAMES_PER_TOKEN });
-    if (end) wanted.push({ name: end, at: plan.newTokens - 1, frame: lastFrame });
     const controls = await Promise.all(
-      wanted.slice(0, this.model.gpt.maxControls).map(async (w): Promise<PlannedControl> => ({
-        pose: await resolvePoseRef({ kind: 'named', name: w.name }, this.resolver(), { dataDir: this.opts.dataDir }),
-        at: w.at,
-        frame: w.frame,
-        facing: 'motion',
-        falloffFrames: POSTURE_FALLOFF_FRAMES,
-      })),
+      wanted.slice(0, this.model.gpt.maxControls).map(async (w): Promise<PlannedControl> => {
+        const [from, to] = w.span.map((f) => Math.round(f * lastFrame));
+        return {
+          pose: await resolvePoseRef({ kind: 'named', name: w.name }, this.resolver(), { dataDir: this.opts.dataDir }),
+          at: Math.min(plan.newTokens - 1, Math.floor(from / FRAMES_PER_TOKEN)),
+          frame: from,
+          facing: 'motion',
+          falloffFrames: POSTURE_FALLOFF_FRAMES,
+          ...(to > from ? { holdUntilFrame: to } : {}),
+        };
+      }),
     );
     return controls.length > 0 ? { ...plan, controls } : plan;
   }
@@ -776,6 +792,7 @@ function pinsOf(plans: readonly SegmentPlan[], dropFrames: number): Pin[] {
         joints: c.pose.joints,
         facing: c.facing,
         ...(c.falloffFrames !== undefined ? { falloffFrames: c.falloffFrames } : {}),
+        ...(c.holdUntilFrame !== undefined ? { holdUntil: dropFrames + start + c.holdUntilFrame } : {}),
       });
     start += plan.newTokens * FRAMES_PER_TOKEN;
   }

@@ -8,7 +8,11 @@
  *   world facing and the root's horizontal trajectory is untouched; the pelvis height is pinned with the rest;
  * - the offset needed at the controlled frame fades out with a raised cosine over `falloffFrames` each side (short
  *   enough to leave the motion its own, long enough that the added velocity stays small: a 1-frame pin is a jerk);
- * - bone lengths are restored afterwards, parent to child, to the lengths the generated frame had.
+ * - bone lengths are restored afterwards, parent to child, to the lengths the generated frame had;
+ * - a held pin (`holdUntil`) shows the pose on every frame of its span (a body lying down for the rest of a
+ *   segment, not only at its last frame), fading in before and out after it. Each held frame gets its own offset:
+ *   one offset moved linearly across the span put the pelvis under the floor where the motion beneath went down
+ *   by itself part-way.
  */
 import { headingAngles, wrapAngle } from '../features.js';
 import { NUM_JOINTS, PARENTS, boneLength } from '../skeleton.js';
@@ -30,6 +34,8 @@ export interface Pin {
   facing?: 'motion' | 'pose';
   /** Frames over which this pin fades out on each side, instead of the call's `falloffFrames`. */
   falloffFrames?: number;
+  /** Hold the pose from `frame` to this later frame (inclusive), fading in before and out after the span. */
+  holdUntil?: number;
 }
 
 export interface PinOptions {
@@ -59,13 +65,16 @@ export function raisedCosine(distance: number, radius: number): number {
   return d >= radius ? 0 : 0.5 * (1 + Math.cos((Math.PI * d) / radius));
 }
 
+/** First and last frame a pin shows its pose on. */
+const spanOf = (p: Pin): [number, number] => [p.frame, p.holdUntil ?? p.frame];
+
 /**
  * Falloff radius per pin: at most the requested one, and short enough that neighbouring pins' windows do not
  * overlap (each controlled frame then keeps weight 1 from its own pin and 0 from the others, so it is hit exactly).
  */
-function radii(frames: number[], falloffs: number[]): number[] {
-  return frames.map((f, i) => {
-    const gaps = [i > 0 ? f - frames[i - 1] : Infinity, i + 1 < frames.length ? frames[i + 1] - f : Infinity];
+function radii(spans: [number, number][], falloffs: number[]): number[] {
+  return spans.map(([a, b], i) => {
+    const gaps = [i > 0 ? a - spans[i - 1][1] : Infinity, i + 1 < spans.length ? spans[i + 1][0] - b : Infinity];
     return Math.max(0, Math.min(falloffs[i], Math.floor(Math.min(...gaps) / 2)));
   });
 }
@@ -76,7 +85,15 @@ function checkPins(pins: readonly Pin[], T: number): void {
       throw new Error(`pinPoses: pin ${i} is at frame ${p.frame}, outside the motion's 0…${T - 1}`);
     if (p.joints.length !== POS)
       throw new Error(`pinPoses: pin ${i} has ${p.joints.length} values, expected ${NUM_JOINTS}×3`);
+    if (p.holdUntil !== undefined && !(Number.isInteger(p.holdUntil) && p.holdUntil >= p.frame && p.holdUntil < T))
+      throw new Error(`pinPoses: pin ${i} holds until frame ${p.holdUntil}, outside its frame ${p.frame}…${T - 1}`);
   }
+  const spans = pins.map(spanOf).sort((x, y) => x[0] - y[0]);
+  for (let i = 1; i < spans.length; i++)
+    if (spans[i][0] <= spans[i - 1][1] && spans[i][0] !== spans[i - 1][0])
+      throw new Error(
+        `pinPoses: a pin at frame ${spans[i][0]} falls inside another pin's hold (${spans[i - 1].join('…')})`,
+      );
 }
 
 /**
@@ -157,38 +174,42 @@ export function pinPoses(
   const byFrame = new Map<number, Pin>();
   for (const p of pins) byFrame.set(p.frame, p);
   const sorted = [...byFrame.values()].sort((a, b) => a.frame - b.frame);
-  const radius = radii(
-    sorted.map((p) => p.frame),
-    sorted.map(falloff),
-  );
+  const spans = sorted.map(spanOf);
+  const radius = radii(spans, sorted.map(falloff));
   const heading = headingAngles(joints, T);
   const generated = new Float64Array(POS);
   const wanted = new Float64Array(POS);
-  // Offset (facing frame) each pin needs at its own frame.
-  const offsets = sorted.map((p) => {
-    toFacingFrame(joints, p.frame * POS, heading[p.frame], generated);
+  // Offset (facing frame) a pin needs at frame t, and the turn toward its own facing ('pose').
+  const offsetAt = (p: Pin, t: number) => {
+    toFacingFrame(joints, t * POS, heading[t], generated);
     toFacingFrame(p.joints, 0, headingAngles(p.joints, 1)[0], wanted);
     return wanted.map((w, k) => w - generated[k]);
-  });
+  };
+  const turnAt = (p: Pin, t: number) =>
+    p.facing === 'pose' ? wrapAngle(headingAngles(p.joints, 1)[0] - heading[t]) : 0;
   // Frame → (pin, weight) of the pin acting there (windows do not overlap, see radii).
   const touched = new Map<number, { pin: number; w: number }>();
   sorted.forEach((p, i) => {
     const r = radius[i];
-    const turn = p.facing === 'pose' ? wrapAngle(headingAngles(p.joints, 1)[0] - heading[p.frame]) : 0;
-    for (let t = Math.max(0, p.frame - r); t <= Math.min(T - 1, p.frame + r); t++) {
-      const w = raisedCosine(t - p.frame, r);
+    const [a, b] = spans[i];
+    const [offA, offB] = [offsetAt(p, a), offsetAt(p, b)];
+    for (let t = Math.max(0, a - r); t <= Math.min(T - 1, b + r); t++) {
+      // inside the span the pose itself; outside, the offset of the nearer end fading out
+      const w = t < a ? raisedCosine(t - a, r) : t > b ? raisedCosine(t - b, r) : 1;
       if (w === 0) continue;
+      const offset = t <= a ? offA : t >= b ? offB : offsetAt(p, t);
+      const turn = turnAt(p, Math.min(b, Math.max(a, t)));
       // Offsets are facing-frame values: adding them with the heading turned by w·turn also turns the body.
       const c = Math.cos(heading[t] + w * turn);
-      const s = Math.sin(heading[t] + w * turn);
+      const sn = Math.sin(heading[t] + w * turn);
       const o = t * POS;
       if (turn !== 0) rotateAboutPelvis(out, o, w * turn);
       for (let j = 0; j < NUM_JOINTS; j++) {
-        const [dx, dy, dz] = [offsets[i][j * 3] * w, offsets[i][j * 3 + 1] * w, offsets[i][j * 3 + 2] * w];
+        const [dx, dy, dz] = [offset[j * 3] * w, offset[j * 3 + 1] * w, offset[j * 3 + 2] * w];
         // Inverse of the facing rotation (the pelvis's x/z offsets are zero, so the root stays on its path).
-        out[o + j * 3] += dx * c + dz * s;
+        out[o + j * 3] += dx * c + dz * sn;
         out[o + j * 3 + 1] += dy;
-        out[o + j * 3 + 2] += -dx * s + dz * c;
+        out[o + j * 3 + 2] += -dx * sn + dz * c;
       }
       touched.set(t, { pin: i, w });
     }
