@@ -221,8 +221,9 @@ async function main(): Promise<void> {
     continue: [{ text, seconds: 4, control: { continueFrom: { path: past } } }],
     // A side the joints can check: best of N also ranks every candidate reflected (twice the candidates scored).
     'a side named (reflections)': [{ text: 'wave with your right hand', seconds: 4 }],
-    // An act every look misses on the live model: the worst case of looking again (3 looks of fresh candidates).
-    'lie down (3 looks)': [{ text: 'lie down on the floor', seconds: 4 }],
+    // An act every look misses on the live model: the worst case of looking again (3 looks of fresh candidates,
+    // then the posture look: 4 more with the floor posture as pose controls, judged as pinned).
+    'lie down (3 looks + posture)': [{ text: 'lie down on the floor', seconds: 4 }],
     'two segments (2 s + 2 s)': [
       { text: 'a person waves', seconds: 2 },
       { text: 'a person sits down', seconds: 2 },

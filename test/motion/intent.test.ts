@@ -336,6 +336,15 @@ test('when no look gets down to the floor, the posture look pins the posture the
       segments: [{ ...request.segments[0], control: { last: { kind: 'named', name: 'kneeling-up' } } }],
     });
     assert.deepEqual(tasksOf(own.motions[0]), ['last_pose']);
+    // nor to a request planned with poses elsewhere (the agent's pantomimes): the other segments stay words alone
+    const planned = await engine.generate({
+      ...request,
+      segments: [
+        request.segments[0],
+        { text: 'crawl forward', seconds: 2, control: { init: { kind: 'named', name: 'lying-front' } } },
+      ],
+    });
+    assert.deepEqual(tasksOf(planned.motions[0]), ['text', 'continue']);
     // looks: 1 is plain best of N, no posture look either
     const one = (await engine.generate(request, { looks: 1 })).motions[0];
     assert.equal(one.provenance.looks, undefined);

@@ -642,10 +642,13 @@ class OnnxEngine implements Engine {
    * segment that gets down into it — and N fresh candidates are sampled at the model's own guidance (the controls
    * carry the posture now, not a stronger pull of the words). They are judged as pinned, which is how users get them.
    * Measured on the live model before this look: no candidate of five looks lay down for "a person lies down on the
-   * floor", none rose from a crouch for "a person rises from a crouch and walks". Segments with pose controls of
-   * their own keep them; null when no segment names a posture.
+   * floor", none rose from a crouch for "a person rises from a crouch and walks". A request that brings pose
+   * controls of its own was planned (the agent's pantomimes, a user's poses) and is left as it is: the swim
+   * pantomime's "lie down" step, given its own posture too, dropped to the floor in half a second and lost its
+   * strokes. Null when no segment names a posture.
    */
   private async postureLook(batch: Batch, look: number, onToken: () => void): Promise<Kept[] | null> {
+    if (batch.plans.some((p) => p.controls.length > 0)) return null;
     const plans = await Promise.all(batch.plans.map((p, i) => this.withFloorPostures(p, i, batch)));
     if (plans.every((p, i) => p === batch.plans[i])) return null;
     const steps = segmentSteps(plans, batch.given?.codes.length ?? 0, this.model.gpt);
@@ -657,8 +660,7 @@ class OnnxEngine implements Engine {
 
   /** The segment's plan with its floor postures as pose controls, or the plan itself when it gets none. */
   private async withFloorPostures(plan: SegmentPlan, index: number, batch: Batch): Promise<SegmentPlan> {
-    const low = batch.intents[index].some((i) => i.kind === 'low');
-    if (!low || plan.controls.length > 0) return plan;
+    if (!batch.intents[index].some((i) => i.kind === 'low')) return plan;
     const postures = floorPostures(plan.segment.text);
     const named = (['start', 'through', 'end'] as const).flatMap((where) => {
       const name = postures[where];
